@@ -1,0 +1,27 @@
+# ig_warnings / ig_sanitizers: flags every imagegate target gets.
+add_library(ig_warnings INTERFACE)
+target_compile_options(ig_warnings INTERFACE -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion
+                       -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wno-gnu-statement-expression)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  target_compile_options(ig_warnings INTERFACE -Wno-pedantic)  # statement expressions in IG_TRY
+endif()
+if(IG_WERROR)
+  target_compile_options(ig_warnings INTERFACE -Werror)
+endif()
+
+add_library(ig_sanitizers INTERFACE)
+if(IG_SANITIZE)
+  target_compile_options(ig_sanitizers INTERFACE -fsanitize=address,undefined -fno-sanitize-recover=all
+                         -fno-omit-frame-pointer)
+  target_link_options(ig_sanitizers INTERFACE -fsanitize=address,undefined)
+endif()
+
+# ig_library(NAME SRCS ... DEPS ...): one static library per layer; DEPS is the architecture.
+function(ig_library name)
+  cmake_parse_arguments(ARG "" "" "SRCS;DEPS" ${ARGN})
+  add_library(ig_${name} STATIC ${ARG_SRCS})
+  add_library(ig::${name} ALIAS ig_${name})
+  target_include_directories(ig_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(ig_${name} PUBLIC ${ARG_DEPS} PRIVATE ig_warnings ig_sanitizers)
+  target_link_libraries(ig_${name} INTERFACE ig_sanitizers)
+endfunction()

@@ -1,0 +1,32 @@
+// Limits: the one place that bounds what untrusted metadata may make imagegate do.
+//
+// Every table size, metadata allocation, decompressed byte count and chain length that an image
+// controls is checked against a field here before memory is allocated or a loop runs. Going past
+// one is kLimitExceeded, naming the structure and both numbers. The defaults are generous for
+// real images (a 2 TiB qcow2 with 512-byte clusters has a 32 MiB L1 table) and small enough that
+// a hostile image cannot make a worker use more than a few hundred MiB.
+// Thread safety: a plain value.
+#pragma once
+
+#include <cstdint>
+
+namespace ig {
+
+struct Limits {
+  // The largest guest disk any format may describe (the cloud's own cap is 500 GiB; `info` still
+  // reports images up to this size so that the rule, not the reader, refuses them).
+  std::uint64_t max_virtual_size_bytes = std::uint64_t{64} << 40;  // 64 TiB
+  // One top-level table read whole into memory: qcow2 L1, VHD BAT, VMDK grain directory.
+  std::uint64_t max_table_bytes = std::uint64_t{32} << 20;  // 32 MiB, qemu's QCOW_MAX_L1_SIZE
+  // Second-level tables (qcow2 L2, VMDK grain tables) kept in memory at once.
+  std::uint64_t max_metadata_cache_bytes = std::uint64_t{32} << 20;
+  // Output of one compressed cluster or grain; the format's cluster size is the real bound,
+  // this caps what a header may claim.
+  std::uint64_t max_cluster_bytes = std::uint64_t{2} << 20;  // qcow2's largest cluster
+  // Bytes of a VMDK embedded descriptor or other text metadata.
+  std::uint64_t max_descriptor_bytes = std::uint64_t{1} << 20;
+  // Header extensions a qcow2 header may carry.
+  std::uint32_t max_header_extensions = 64;
+};
+
+}  // namespace ig

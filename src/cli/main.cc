@@ -1,0 +1,250 @@
+// imagegate: the command-line face. Thin: parse arguments, call the library, print.
+//
+// Exit codes: 0 the command succeeded (the image is readable), 1 the image was refused or could
+// not be read (the message says why), 2 a usage error.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "convert/measure.h"
+#include "formats/open_image.h"
+#include "io/sources.h"
+
+namespace ig {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRefused = 1;
+constexpr int kExitUsage = 2;
+
+using nlohmann::ordered_json;
+
+std::string human_size(std::uint64_t bytes) {
+  static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 6) {
+    v /= 1024;
+    ++u;
+  }
+  if (u == 0) return fmt::format("{} B", bytes);
+  return fmt::format("{:.3g} {}", v, kUnits[u]);
+}
+
+// Parses "64k", "2M", "512": a byte count with an optional binary suffix.
+Result<std::uint64_t> parse_size(std::string_view s) {
+  if (s.empty()) return Error::invalid_argument("empty size");
+  std::uint64_t mult = 1;
+  switch (s.back()) {
+    case 'k': case 'K': mult = 1ULL << 10; break;
+    case 'm': case 'M': mult = 1ULL << 20; break;
+    case 'g': case 'G': mult = 1ULL << 30; break;
+    default: break;
+  }
+  if (mult != 1) s.remove_suffix(1);
+  std::uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9' || v > (UINT64_MAX - 9) / 10) return Error::invalid_argument(fmt::format("bad size '{}'", s));
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (v > UINT64_MAX / mult) return Error::invalid_argument(fmt::format("size '{}' too large", s));
+  return v * mult;
+}
+
+// Parses qemu-style target options: "cluster_size=64k,extended_l2=on,refcount_bits=16".
+Result<Qcow2TargetOptions> parse_target_options(const std::vector<std::string>& opts) {
+  Qcow2TargetOptions o;
+  for (const std::string& group : opts) {
+    std::size_t pos = 0;
+    while (pos <= group.size()) {
+      std::size_t comma = group.find(',', pos);
+      if (comma == std::string::npos) comma = group.size();
+      const std::string item = group.substr(pos, comma - pos);
+      pos = comma + 1;
+      if (item.empty()) continue;
+      const auto eq = item.find('=');
+      const std::string key = item.substr(0, eq);
+      const std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
+      if (key == "cluster_size") {
+        o.cluster_size = IG_TRY(parse_size(value));
+      } else if (key == "refcount_bits") {
+        o.refcount_bits = static_cast<std::uint32_t>(IG_TRY(parse_size(value)));
+      } else if (key == "extended_l2") {
+        if (value != "on" && value != "off") return Error::invalid_argument("extended_l2 must be on or off");
+        o.extended_l2 = value == "on";
+      } else {
+        return Error::invalid_argument(fmt::format("unknown option '{}' (known: cluster_size, refcount_bits, extended_l2)", key));
+      }
+    }
+  }
+  IG_TRY(validate(o));
+  return o;
+}
+
+struct Opened {
+  std::shared_ptr<const FileSource> file;
+  std::unique_ptr<DiskImage> image;
+};
+
+Result<Opened> open_path(const std::string& path, const std::string& declared) {
+  OpenOptions options;
+  if (!declared.empty()) {
+    options.declared = parse_format_name(declared);
+    if (!options.declared) {
+      return Error::invalid_argument(fmt::format("unknown format '{}' (raw, qcow2, vhd, vmdk)", declared));
+    }
+  }
+  options.file_name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
+  std::shared_ptr<const FileSource> file = IG_TRY(FileSource::open(path));
+  std::unique_ptr<DiskImage> image = IG_TRY(open_image(file, options));
+  return Opened{std::move(file), std::move(image)};
+}
+
+ordered_json error_json(const Error& e) {
+  return {{"code", std::string(error_code_name(e.code))}, {"message", e.message}};
+}
+
+int report_error(const std::string& path, const Error& e, bool json) {
+  if (json) {
+    ordered_json j;
+    j["filename"] = path;
+    j["refused"] = true;
+    j["error"] = error_json(e);
+    std::cout << j.dump(4) << "\n";
+  } else {
+    std::cerr << "imagegate: " << path << ": " << e.message << "\n";
+  }
+  return e.code == ErrorCode::kInvalidArgument ? kExitUsage : kExitRefused;
+}
+
+void add_field(ordered_json& j, const InfoField& f) {
+  std::visit([&](const auto& v) { j[f.key] = v; }, f.value);
+}
+
+int cmd_info(const std::string& path, const std::string& declared, bool json) {
+  auto opened = open_path(path, declared);
+  if (!opened) return report_error(path, opened.error(), json);
+  const ImageInfo& info = opened->image->info();
+  const std::uint64_t actual = opened->file->allocated_bytes();
+  if (json) {
+    ordered_json j;
+    j["virtual-size"] = info.virtual_size;
+    j["filename"] = path;
+    if (info.cluster_size) j["cluster-size"] = *info.cluster_size;
+    j["format"] = std::string(format_name(info.format));
+    j["actual-size"] = actual;
+    if (!info.subformat.empty()) j["subformat"] = info.subformat;
+    j["compression"] = info.compression;
+    if (!info.creator.empty()) j["creator"] = info.creator;
+    if (!info.format_specific.empty()) {
+      ordered_json data = ordered_json::object();
+      for (const auto& f : info.format_specific) add_field(data, f);
+      j["format-specific"] = {{"type", std::string(format_name(info.format))}, {"data", data}};
+    }
+    j["dirty-flag"] = info.dirty;
+    if (!info.notes.empty()) j["notes"] = info.notes;
+    std::cout << j.dump(4) << "\n";
+    return kExitOk;
+  }
+  fmt::print("image: {}\n", path);
+  fmt::print("file format: {}\n", format_name(info.format));
+  if (!info.subformat.empty()) fmt::print("subformat: {}\n", info.subformat);
+  fmt::print("virtual size: {} ({} bytes)\n", human_size(info.virtual_size), info.virtual_size);
+  fmt::print("disk size: {}\n", human_size(actual));
+  if (info.cluster_size) fmt::print("cluster_size: {}\n", *info.cluster_size);
+  fmt::print("compression: {}\n", info.compression);
+  if (!info.creator.empty()) fmt::print("creator: {}\n", info.creator);
+  if (info.dirty) fmt::print("dirty: yes\n");
+  if (!info.format_specific.empty()) {
+    fmt::print("Format specific information:\n");
+    for (const auto& f : info.format_specific) {
+      std::visit([&](const auto& v) {
+        using V = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<V, bool>) {
+          fmt::print("    {}: {}\n", f.key, v ? "true" : "false");
+        } else {
+          fmt::print("    {}: {}\n", f.key, v);
+        }
+      }, f.value);
+    }
+  }
+  for (const auto& n : info.notes) fmt::print("note: {}\n", n);
+  return kExitOk;
+}
+
+int cmd_measure(const std::string& path, const std::string& declared, const std::string& target,
+                const std::vector<std::string>& opts, bool json) {
+  if (target != "qcow2") {
+    return report_error(path, Error::invalid_argument(fmt::format("-O {}: only qcow2 is measured", target)), json);
+  }
+  auto options = parse_target_options(opts);
+  if (!options) return report_error(path, options.error(), json);
+  auto opened = open_path(path, declared);
+  if (!opened) return report_error(path, opened.error(), json);
+  auto r = measure_qcow2(*opened->image, *options);
+  if (!r) return report_error(path, r.error(), json);
+  if (json) {
+    ordered_json j;
+    if (r->bitmaps) j["bitmaps"] = *r->bitmaps;
+    j["required"] = r->required;
+    j["fully-allocated"] = r->fully_allocated;
+    std::cout << j.dump(4) << "\n";
+  } else {
+    fmt::print("required size: {}\n", r->required);
+    fmt::print("fully allocated size: {}\n", r->fully_allocated);
+    if (r->bitmaps) fmt::print("bitmaps size: {}\n", *r->bitmaps);
+  }
+  return kExitOk;
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"imagegate: will this disk image import into the cloud, and if not, why?"};
+  app.require_subcommand(1);
+  std::string output = "human";
+  std::string path;
+  std::string declared;
+
+  auto* info = app.add_subcommand("info", "Show an image's format, sizes and format-specific facts");
+  info->add_option("-f,--format", declared, "The format the image is declared as (raw, qcow2, vhd, vmdk)");
+  info->add_option("--output", output, "human or json")->check(CLI::IsMember({"human", "json"}));
+  info->add_option("image", path, "The image file")->required();
+
+  std::string target = "qcow2";
+  std::vector<std::string> target_opts;
+  auto* measure = app.add_subcommand("measure", "Compute the size of the image converted to qcow2 (as qemu-img measure)");
+  measure->add_option("-f,--format", declared, "The format the image is declared as (raw, qcow2, vhd, vmdk)");
+  measure->add_option("-O", target, "Target format (qcow2)");
+  measure->add_option("-o", target_opts, "Target options: cluster_size=N, refcount_bits=N, extended_l2=on|off");
+  measure->add_option("--output", output, "human or json")->check(CLI::IsMember({"human", "json"}));
+  measure->add_option("image", path, "The image file")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  const bool json = output == "json";
+  if (info->parsed()) return cmd_info(path, declared, json);
+  if (measure->parsed()) return cmd_measure(path, declared, target, target_opts, json);
+  return kExitUsage;
+}
+
+}  // namespace
+}  // namespace ig
+
+int main(int argc, char** argv) {
+  try {
+    return ig::run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "imagegate: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}

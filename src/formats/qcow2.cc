@@ -1,0 +1,509 @@
+// qcow2 reader (versions 2 and 3), after qemu's docs/interop/qcow2.txt. See docs/formats/qcow2.md
+// for the subset read, every check and every limit. All fields are big-endian.
+//
+// Read: the active L1/L2 tables (internal snapshots are ignored), normal, zero and compressed
+// clusters (deflate and zstd), extended L2 entries with 32 subclusters.
+// Refused with the reason: a backing file, an external data file, encryption, the corrupt bit,
+// unknown incompatible feature bits.
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "base/bytes.h"
+#include "base/checked.h"
+#include "formats/internal.h"
+
+namespace ig::qcow2 {
+namespace {
+
+// Header layout (qcow2.txt "Header"), byte offsets.
+constexpr std::size_t kMagic = 0;
+constexpr std::size_t kVersion = 4;
+constexpr std::size_t kBackingFileOffset = 8;
+constexpr std::size_t kBackingFileSize = 16;
+constexpr std::size_t kClusterBits = 20;
+constexpr std::size_t kSize = 24;
+constexpr std::size_t kCryptMethod = 32;
+constexpr std::size_t kL1Size = 36;
+constexpr std::size_t kL1TableOffset = 40;
+constexpr std::size_t kRefcountTableOffset = 48;
+constexpr std::size_t kRefcountTableClusters = 56;
+constexpr std::size_t kNbSnapshots = 60;
+constexpr std::size_t kSnapshotsOffset = 64;
+constexpr std::size_t kIncompatibleFeatures = 72;
+constexpr std::size_t kCompatibleFeatures = 80;
+constexpr std::size_t kAutoclearFeatures = 88;
+constexpr std::size_t kRefcountOrder = 96;
+constexpr std::size_t kHeaderLength = 100;
+constexpr std::size_t kCompressionType = 104;
+constexpr std::size_t kV2HeaderLength = 72;
+constexpr std::size_t kV3MinHeaderLength = 104;
+
+constexpr std::uint32_t kQcowMagic = 0x514649fb;  // "QFI\xfb"
+
+// Incompatible feature bits.
+constexpr std::uint64_t kIncompatDirty = 1u << 0;
+constexpr std::uint64_t kIncompatCorrupt = 1u << 1;
+constexpr std::uint64_t kIncompatDataFile = 1u << 2;
+constexpr std::uint64_t kIncompatCompression = 1u << 3;
+constexpr std::uint64_t kIncompatExtendedL2 = 1u << 4;
+constexpr std::uint64_t kIncompatKnown =
+    kIncompatDirty | kIncompatCorrupt | kIncompatDataFile | kIncompatCompression | kIncompatExtendedL2;
+constexpr std::uint64_t kCompatLazyRefcounts = 1u << 0;
+
+// Header extension types.
+constexpr std::uint32_t kExtEnd = 0;
+constexpr std::uint32_t kExtBackingFormat = 0xe2792aca;
+constexpr std::uint32_t kExtFeatureTable = 0x6803f857;
+constexpr std::uint32_t kExtBitmaps = 0x23852875;
+constexpr std::uint32_t kExtEncryption = 0x0537be77;
+constexpr std::uint32_t kExtDataFile = 0x44415441;
+
+// L1 / L2 entry bits.
+constexpr std::uint64_t kOffsetMask = 0x00fffffffffffe00ULL;  // bits 9-55
+constexpr std::uint64_t kFlagCompressed = 1ULL << 62;
+constexpr std::uint64_t kFlagZero = 1ULL << 0;
+constexpr std::uint64_t kL1ReservedMask = 0x7f000000000001ffULL;
+
+constexpr std::uint32_t kSubclusters = 32;  // per cluster with extended L2 entries
+
+struct Header {
+  std::uint32_t version = 0;
+  std::uint64_t backing_file_offset = 0;
+  std::uint32_t backing_file_size = 0;
+  std::uint32_t cluster_bits = 0;
+  std::uint64_t size = 0;
+  std::uint32_t crypt_method = 0;
+  std::uint32_t l1_size = 0;
+  std::uint64_t l1_table_offset = 0;
+  std::uint64_t refcount_table_offset = 0;
+  std::uint32_t refcount_table_clusters = 0;
+  std::uint32_t nb_snapshots = 0;
+  std::uint64_t snapshots_offset = 0;
+  std::uint64_t incompatible_features = 0;
+  std::uint64_t compatible_features = 0;
+  std::uint64_t autoclear_features = 0;
+  std::uint32_t refcount_order = 4;
+  std::uint32_t header_length = kV2HeaderLength;
+  std::uint8_t compression_type = 0;
+};
+
+Header parse_header(const std::array<std::byte, 112>& b) {
+  Header h;
+  h.version = load_be<std::uint32_t, kVersion>(b);
+  h.backing_file_offset = load_be<std::uint64_t, kBackingFileOffset>(b);
+  h.backing_file_size = load_be<std::uint32_t, kBackingFileSize>(b);
+  h.cluster_bits = load_be<std::uint32_t, kClusterBits>(b);
+  h.size = load_be<std::uint64_t, kSize>(b);
+  h.crypt_method = load_be<std::uint32_t, kCryptMethod>(b);
+  h.l1_size = load_be<std::uint32_t, kL1Size>(b);
+  h.l1_table_offset = load_be<std::uint64_t, kL1TableOffset>(b);
+  h.refcount_table_offset = load_be<std::uint64_t, kRefcountTableOffset>(b);
+  h.refcount_table_clusters = load_be<std::uint32_t, kRefcountTableClusters>(b);
+  h.nb_snapshots = load_be<std::uint32_t, kNbSnapshots>(b);
+  h.snapshots_offset = load_be<std::uint64_t, kSnapshotsOffset>(b);
+  if (h.version >= 3) {
+    h.incompatible_features = load_be<std::uint64_t, kIncompatibleFeatures>(b);
+    h.compatible_features = load_be<std::uint64_t, kCompatibleFeatures>(b);
+    h.autoclear_features = load_be<std::uint64_t, kAutoclearFeatures>(b);
+    h.refcount_order = load_be<std::uint32_t, kRefcountOrder>(b);
+    h.header_length = load_be<std::uint32_t, kHeaderLength>(b);
+    if (h.header_length > kCompressionType) h.compression_type = std::to_integer<std::uint8_t>(b[kCompressionType]);
+  }
+  return h;
+}
+
+// What one guest cluster (or subcluster) is, decoded from its L2 entry.
+enum class Kind { kUnallocated, kZero, kNormal, kCompressed };
+
+struct Mapping {
+  Kind kind = Kind::kUnallocated;
+  std::uint64_t host_offset = 0;     // normal: where the (sub)cluster's bytes start
+  std::uint64_t length = 0;          // guest bytes this mapping covers from the lookup offset
+  std::uint64_t compressed_size = 0;  // compressed: bytes to read at host_offset
+};
+
+class Image final : public DiskImage {
+ public:
+  Image(SourcePtr file, const Header& h, std::vector<std::uint64_t> l1, const Limits& limits, ImageInfo info)
+      : file_(std::move(file)),
+        h_(h),
+        cluster_size_(std::uint64_t{1} << h.cluster_bits),
+        extended_l2_((h.incompatible_features & kIncompatExtendedL2) != 0),
+        l2_entries_(cluster_size_ / (extended_l2_ ? 16 : 8)),
+        subcluster_size_(extended_l2_ ? cluster_size_ / kSubclusters : cluster_size_),
+        csize_shift_(62 - (h.cluster_bits - 8)),
+        l1_(std::move(l1)),
+        l2_cache_(limits.max_metadata_cache_bytes),
+        info_(std::move(info)) {}
+
+  std::uint64_t size() const override { return h_.size; }
+  std::string name() const override { return "qcow2 guest disk of " + file_->name(); }
+  const ImageInfo& info() const override { return info_; }
+
+  Result<void> read_at(std::uint64_t offset, std::span<std::byte> out) const override {
+    if (!fits(offset, out.size())) return out_of_range(offset, out.size());
+    std::size_t done = 0;
+    while (done < out.size()) {
+      const std::uint64_t pos = offset + done;
+      Mapping m = IG_TRY(lookup(pos));
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(m.length, out.size() - done));
+      auto dst = out.subspan(done, n);
+      switch (m.kind) {
+        case Kind::kUnallocated:
+        case Kind::kZero:
+          std::memset(dst.data(), 0, n);
+          break;
+        case Kind::kNormal:
+          IG_TRY_CTX(file_->read_at(m.host_offset, dst), "qcow2: data cluster at host offset {:#x}", m.host_offset);
+          break;
+        case Kind::kCompressed: {
+          std::vector<std::byte> cluster = IG_TRY(decompress(m));
+          std::memcpy(dst.data(), cluster.data() + (pos % cluster_size_), n);
+          break;
+        }
+      }
+      done += n;
+    }
+    return ok();
+  }
+
+  Result<Extent> extent_at(std::uint64_t offset) const override {
+    if (offset >= h_.size) return out_of_range(offset, 1);
+    Mapping first = IG_TRY(lookup(offset));
+    const ExtentKind kind = to_extent_kind(first.kind);
+    std::uint64_t length = first.length;
+    // Coalesce following clusters of the same kind; a bounded number of lookups per call.
+    for (int i = 0; i < 4096 && offset + length < h_.size; ++i) {
+      Mapping next = IG_TRY(lookup(offset + length));
+      if (to_extent_kind(next.kind) != kind) break;
+      length += next.length;
+    }
+    return Extent{length, kind};
+  }
+
+ private:
+  static ExtentKind to_extent_kind(Kind k) {
+    switch (k) {
+      case Kind::kUnallocated: return ExtentKind::kUnallocated;
+      case Kind::kZero: return ExtentKind::kZero;
+      case Kind::kNormal:
+      case Kind::kCompressed: return ExtentKind::kData;
+    }
+    return ExtentKind::kData;
+  }
+
+  // Maps the guest byte `pos` to where its bytes come from, up to the end of its (sub)cluster or
+  // of the disk.
+  Result<Mapping> lookup(std::uint64_t pos) const {
+    const std::uint64_t cluster_index = pos >> h_.cluster_bits;
+    const std::uint64_t l1_index = cluster_index / l2_entries_;
+    const std::uint64_t l2_index = cluster_index % l2_entries_;
+    const std::uint64_t in_cluster = pos & (cluster_size_ - 1);
+    const std::uint64_t to_disk_end = h_.size - pos;
+    Mapping m;
+
+    // l1_index < l1_.size() holds: open() checked l1_size covers the virtual size.
+    const std::uint64_t l1_entry = l1_[l1_index];
+    const std::uint64_t l2_offset = l1_entry & kOffsetMask;
+    if (l2_offset == 0) {
+      // The whole L2 range is unallocated.
+      const std::uint64_t l2_span = l2_entries_ << h_.cluster_bits;
+      m.length = std::min(l2_span - (pos % l2_span), to_disk_end);
+      return m;
+    }
+    auto table = IG_TRY(l2_table(l2_offset));
+    const std::uint64_t entry = (*table)[l2_index * (extended_l2_ ? 2 : 1)];
+    const std::uint64_t bitmap = extended_l2_ ? (*table)[l2_index * 2 + 1] : 0;
+    m.length = std::min(cluster_size_ - in_cluster, to_disk_end);
+
+    if ((entry & kFlagCompressed) != 0) {
+      // Compressed cluster descriptor (qcow2.txt "Compressed Clusters Descriptor").
+      const std::uint64_t offset_mask = (std::uint64_t{1} << csize_shift_) - 1;
+      const std::uint64_t csize_mask = (std::uint64_t{1} << (h_.cluster_bits - 8)) - 1;
+      const std::uint64_t coffset = entry & offset_mask;
+      const std::uint64_t nb_csectors = ((entry >> csize_shift_) & csize_mask) + 1;
+      m.kind = Kind::kCompressed;
+      m.host_offset = coffset;
+      m.compressed_size = nb_csectors * 512 - (coffset & 511);
+      if (extended_l2_ && bitmap != 0) {
+        return Error::corrupt(fmt::format("qcow2: compressed cluster {} has a non-zero subcluster bitmap {:#x}",
+                                          cluster_index, bitmap));
+      }
+      return m;
+    }
+
+    const std::uint64_t host = entry & kOffsetMask;
+    if (!extended_l2_) {
+      if ((entry & kFlagZero) != 0) {
+        m.kind = Kind::kZero;
+      } else if (host == 0) {
+        m.kind = Kind::kUnallocated;
+      } else {
+        m.kind = Kind::kNormal;
+      }
+    } else {
+      // Extended L2: bit x of the low half says subcluster x is allocated, bit 32 + x that it
+      // reads as zero.
+      const std::uint32_t sc = static_cast<std::uint32_t>(in_cluster / subcluster_size_);
+      const std::uint32_t alloc_bits = static_cast<std::uint32_t>(bitmap);
+      const std::uint32_t zero_bits = static_cast<std::uint32_t>(bitmap >> 32);
+      if ((alloc_bits & zero_bits) != 0) {
+        return Error::corrupt(fmt::format("qcow2: cluster {} subcluster bitmap {:#x} marks a subcluster both "
+                                          "allocated and zero",
+                                          cluster_index, bitmap));
+      }
+      if (host == 0 && alloc_bits != 0) {
+        return Error::corrupt(fmt::format("qcow2: cluster {} has allocated subclusters but no host offset",
+                                          cluster_index));
+      }
+      auto kind_of = [&](std::uint32_t i) {
+        if ((zero_bits >> i) & 1u) return Kind::kZero;
+        if ((alloc_bits >> i) & 1u) return Kind::kNormal;
+        return Kind::kUnallocated;
+      };
+      m.kind = kind_of(sc);
+      // Extend over following subclusters of the same kind within this cluster.
+      std::uint32_t end = sc + 1;
+      while (end < kSubclusters && kind_of(end) == m.kind) ++end;
+      m.length = std::min(end * subcluster_size_ - in_cluster, to_disk_end);
+    }
+    if (m.kind == Kind::kNormal) {
+      if ((host & (cluster_size_ - 1)) != 0) {
+        return Error::corrupt(fmt::format("qcow2: cluster {} host offset {:#x} is not cluster-aligned",
+                                          cluster_index, host));
+      }
+      m.host_offset = host + in_cluster;
+      if (!range_within(m.host_offset, m.length, file_->size())) {
+        return Error::corrupt(fmt::format(
+            "qcow2: cluster {} data at host offset {:#x} lies past the end of the file ({} bytes): truncated image?",
+            cluster_index, host, file_->size()));
+      }
+    }
+    return m;
+  }
+
+  Result<TableCache<std::uint64_t>::Table> l2_table(std::uint64_t l2_offset) const {
+    return l2_cache_.get(l2_offset, [&]() -> Result<std::vector<std::uint64_t>> {
+      if (!range_within(l2_offset, cluster_size_, file_->size())) {
+        return Error::corrupt(fmt::format("qcow2: L2 table at {:#x} lies past the end of the file ({} bytes)",
+                                          l2_offset, file_->size()));
+      }
+      std::vector<std::byte> raw = IG_TRY(read_vector(*file_, l2_offset, cluster_size_));
+      std::vector<std::uint64_t> entries(cluster_size_ / 8);
+      for (std::size_t i = 0; i < entries.size(); ++i) entries[i] = load_be_ptr<std::uint64_t>(raw.data() + i * 8);
+      return entries;
+    });
+  }
+
+  Result<std::vector<std::byte>> decompress(const Mapping& m) const {
+    if (m.host_offset >= file_->size()) {
+      return Error::corrupt(fmt::format("qcow2: compressed cluster at host offset {:#x} past the end of the file",
+                                        m.host_offset));
+    }
+    // The descriptor's sector count may overshoot the data (and the file); read what exists.
+    const std::uint64_t csize = std::min({m.compressed_size, file_->size() - m.host_offset, 2 * cluster_size_ + 512});
+    std::vector<std::byte> in = IG_TRY(read_vector(*file_, m.host_offset, static_cast<std::size_t>(csize)));
+    std::vector<std::byte> out(cluster_size_);
+    const std::size_t produced = h_.compression_type == 1 ? IG_TRY(zstd_into(in, out)) : IG_TRY(inflate_into(in, out, false));
+    if (produced != out.size()) {
+      return Error::corrupt(fmt::format("qcow2: compressed cluster at {:#x} inflates to {} bytes, not {}",
+                                        m.host_offset, produced, out.size()));
+    }
+    return out;
+  }
+
+  SourcePtr file_;
+  Header h_;
+  std::uint64_t cluster_size_;
+  bool extended_l2_;
+  std::uint64_t l2_entries_;
+  std::uint64_t subcluster_size_;
+  std::uint32_t csize_shift_;
+  std::vector<std::uint64_t> l1_;
+  TableCache<std::uint64_t> l2_cache_;
+  ImageInfo info_;
+};
+
+// Reads the NUL-free string of `length` bytes at `offset`, for naming refused references.
+std::string read_name(const ByteSource& file, std::uint64_t offset, std::uint64_t length) {
+  length = std::min<std::uint64_t>(length, 1023);
+  if (!range_within(offset, length, file.size())) return "<past the end of the file>";
+  auto bytes = read_vector(file, offset, static_cast<std::size_t>(length));
+  if (!bytes) return "<unreadable>";
+  std::string s(as_chars(*bytes));
+  for (char& c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return s;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
+  std::array<std::byte, 112> b{};
+  if (file->size() < kV2HeaderLength) {
+    return Error::corrupt(fmt::format("qcow2 header: file has {} bytes, the header needs {}", file->size(),
+                                      kV2HeaderLength));
+  }
+  IG_TRY(file->read_at(0, std::span(b).first(std::min<std::size_t>(b.size(), file->size()))));
+  if (load_be<std::uint32_t, kMagic>(b) != kQcowMagic) return Error::corrupt("qcow2 header: bad magic");
+  const Header h = parse_header(b);
+
+  if (h.version != 2 && h.version != 3) {
+    return Error::unsupported(fmt::format("qcow2 header: version {} (only 2 and 3 exist)", h.version));
+  }
+  if (h.cluster_bits < 9 || h.cluster_bits > 21) {
+    return Error::corrupt(fmt::format("qcow2 header: cluster_bits {} not in [9, 21]", h.cluster_bits));
+  }
+  const std::uint64_t cluster_size = std::uint64_t{1} << h.cluster_bits;
+  if (h.version == 3) {
+    if (h.header_length < kV3MinHeaderLength || h.header_length % 8 != 0) {
+      return Error::corrupt(fmt::format("qcow2 header: header_length {} (must be >= 104 and a multiple of 8)",
+                                        h.header_length));
+    }
+    if (h.header_length > cluster_size) {
+      return Error::corrupt(fmt::format("qcow2 header: header_length {} exceeds the cluster size {}",
+                                        h.header_length, cluster_size));
+    }
+  }
+  if (file->size() < h.header_length) {
+    return Error::corrupt(fmt::format("qcow2 header: file has {} bytes, header_length is {}", file->size(),
+                                      h.header_length));
+  }
+  if (h.refcount_order > 6) {
+    return Error::corrupt(fmt::format("qcow2 header: refcount_order {} not in [0, 6]", h.refcount_order));
+  }
+
+  // Refusals, most fundamental first.
+  if ((h.incompatible_features & kIncompatCorrupt) != 0) {
+    return Error::unsupported("qcow2: the corrupt bit is set (qemu marked this image as corrupt; repair it with "
+                              "`qemu-img check -r all` before uploading)");
+  }
+  const std::uint64_t unknown = h.incompatible_features & ~kIncompatKnown;
+  if (unknown != 0) {
+    return Error::unsupported(fmt::format("qcow2: unknown incompatible feature bits {:#x}", unknown));
+  }
+  if (h.crypt_method != 0) {
+    return Error::unsupported(fmt::format("qcow2: encrypted image ({}); upload an unencrypted image",
+                                          h.crypt_method == 1 ? "AES" : h.crypt_method == 2 ? "LUKS"
+                                                                                           : "unknown method"));
+  }
+  if (h.backing_file_offset != 0) {
+    return Error::unsupported(fmt::format(
+        "qcow2: backing file '{}' refused: imagegate never opens a file named inside an image; "
+        "flatten it first (qemu-img convert -O qcow2)",
+        read_name(*file, h.backing_file_offset, h.backing_file_size)));
+  }
+
+  // Header extensions (v3: after header_length; v2: after the 72-byte header), within cluster 0.
+  bool has_bitmaps = false;
+  std::string data_file_name;
+  {
+    const std::uint64_t ext_end = std::min<std::uint64_t>(cluster_size, file->size());
+    std::uint64_t pos = h.header_length;
+    for (std::uint32_t n = 0;; ++n) {
+      if (n >= limits.max_header_extensions) {
+        return Error::limit_exceeded(fmt::format("qcow2 header: more than {} header extensions",
+                                                 limits.max_header_extensions));
+      }
+      if (pos + 8 > ext_end) break;  // no end marker: qemu stops at the cluster end too
+      std::array<std::byte, 8> eh{};
+      IG_TRY(file->read_at(pos, eh));
+      const std::uint32_t type = load_be<std::uint32_t, 0>(eh);
+      const std::uint32_t len = load_be<std::uint32_t, 4>(eh);
+      if (type == kExtEnd) break;
+      if (len > ext_end - pos - 8) {
+        return Error::corrupt(fmt::format("qcow2 header extension {:#x} at {}: length {} runs past the first cluster",
+                                          type, pos, len));
+      }
+      if (type == kExtDataFile) data_file_name = read_name(*file, pos + 8, len);
+      if (type == kExtBitmaps) has_bitmaps = true;
+      if (type == kExtEncryption && h.crypt_method == 0) {
+        return Error::corrupt("qcow2 header: encryption extension present but crypt_method is 0");
+      }
+      pos += 8 + align_up(len, 8);
+    }
+  }
+  if ((h.incompatible_features & kIncompatDataFile) != 0) {
+    return Error::unsupported(fmt::format(
+        "qcow2: external data file '{}' refused: imagegate never opens a file named inside an image",
+        data_file_name.empty() ? "<unnamed>" : data_file_name));
+  }
+  if (h.compression_type > 1) {
+    return Error::unsupported(fmt::format("qcow2 header: unknown compression_type {}", h.compression_type));
+  }
+  if (h.compression_type != 0 && (h.incompatible_features & kIncompatCompression) == 0) {
+    return Error::corrupt("qcow2 header: compression_type set without the compression-type incompatible bit");
+  }
+  const bool extended_l2 = (h.incompatible_features & kIncompatExtendedL2) != 0;
+  if (extended_l2 && h.cluster_bits < 14) {
+    return Error::corrupt(fmt::format("qcow2 header: extended L2 entries need clusters of at least 16 KiB, not {}",
+                                      cluster_size));
+  }
+
+  // Virtual size and the L1 table.
+  if (h.size > limits.max_virtual_size_bytes) {
+    return Error::limit_exceeded(fmt::format("qcow2 header: virtual size {} exceeds the limit {}", h.size,
+                                             limits.max_virtual_size_bytes));
+  }
+  const std::uint64_t l2_entries = cluster_size / (extended_l2 ? 16 : 8);
+  const std::uint64_t l1_needed = div_round_up(div_round_up(h.size, cluster_size), l2_entries);
+  if (h.l1_size < l1_needed) {
+    return Error::corrupt(fmt::format("qcow2 header: l1_size {} too small for virtual size {} (needs {})", h.l1_size,
+                                      h.size, l1_needed));
+  }
+  const std::uint64_t l1_bytes = std::uint64_t{h.l1_size} * 8;
+  if (l1_bytes > limits.max_table_bytes) {
+    return Error::limit_exceeded(fmt::format("qcow2 header: L1 table of {} bytes exceeds the limit {}", l1_bytes,
+                                             limits.max_table_bytes));
+  }
+  if (h.l1_size > 0) {
+    if ((h.l1_table_offset & (cluster_size - 1)) != 0) {
+      return Error::corrupt(fmt::format("qcow2 header: l1_table_offset {:#x} not cluster-aligned", h.l1_table_offset));
+    }
+    if (!range_within(h.l1_table_offset, l1_bytes, file->size())) {
+      return Error::corrupt(fmt::format("qcow2 header: L1 table [{:#x}, +{}) lies past the end of the file ({} bytes)",
+                                        h.l1_table_offset, l1_bytes, file->size()));
+    }
+  }
+  // Only the entries that cover the virtual size are read; the rest (vm state) is never used.
+  const std::size_t l1_used = static_cast<std::size_t>(l1_needed);
+  std::vector<std::byte> l1_raw = IG_TRY(read_vector(*file, h.l1_table_offset, l1_used * 8));
+  std::vector<std::uint64_t> l1(l1_used);
+  for (std::size_t i = 0; i < l1_used; ++i) {
+    l1[i] = load_be_ptr<std::uint64_t>(l1_raw.data() + i * 8);
+    if ((l1[i] & kL1ReservedMask) != 0 || ((l1[i] & kOffsetMask) & (cluster_size - 1)) != 0) {
+      return Error::corrupt(fmt::format("qcow2: L1 entry {} = {:#x} has reserved bits set or an unaligned L2 offset",
+                                        i, l1[i]));
+    }
+  }
+
+  ImageInfo info;
+  info.format = Format::kQcow2;
+  info.virtual_size = h.size;
+  info.cluster_size = cluster_size;
+  info.subformat = h.version == 2 ? "v2" : "v3";
+  info.compression = h.compression_type == 1 ? "zstd" : "zlib";
+  info.dirty = (h.incompatible_features & kIncompatDirty) != 0;
+  if (h.version == 2) {
+    info.format_specific = {{"compat", std::string("0.10")},
+                            {"compression-type", info.compression},
+                            {"refcount-bits", std::uint64_t{16}}};
+  } else {
+    info.format_specific = {{"compat", std::string("1.1")},
+                            {"compression-type", info.compression},
+                            {"lazy-refcounts", (h.compatible_features & kCompatLazyRefcounts) != 0},
+                            {"refcount-bits", std::uint64_t{1} << h.refcount_order},
+                            {"corrupt", false},
+                            {"extended-l2", extended_l2}};
+  }
+  if (info.dirty) info.notes.push_back("dirty bit set: the image was not closed cleanly; its data is read as written");
+  if (h.nb_snapshots > 0) {
+    info.notes.push_back(fmt::format("{} internal snapshot(s) ignored: the active layer is imported", h.nb_snapshots));
+  }
+  if (has_bitmaps) info.notes.push_back("persistent dirty bitmaps present (not imported)");
+  return std::unique_ptr<DiskImage>(new Image(std::move(file), h, std::move(l1), limits, std::move(info)));
+}
+
+}  // namespace ig::qcow2

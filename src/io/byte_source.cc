@@ -1,0 +1,32 @@
+#include "io/byte_source.h"
+
+#include <vector>
+
+namespace ig {
+
+std::string_view extent_kind_name(ExtentKind kind) {
+  switch (kind) {
+    case ExtentKind::kData: return "data";
+    case ExtentKind::kZero: return "zero";
+    case ExtentKind::kUnallocated: return "unallocated";
+  }
+  return "data";
+}
+
+Result<Extent> ByteSource::extent_at(std::uint64_t offset) const {
+  if (offset >= size()) return out_of_range(offset, 1);
+  return Extent{size() - offset, ExtentKind::kData};
+}
+
+Error ByteSource::out_of_range(std::uint64_t offset, std::uint64_t length) const {
+  return Error::out_of_range(
+      fmt::format("{}: read of {} bytes at offset {} past the end ({} bytes)", name(), length, offset, size()));
+}
+
+Result<std::vector<std::byte>> read_vector(const ByteSource& src, std::uint64_t offset, std::size_t length) {
+  std::vector<std::byte> buf(length);
+  IG_TRY(src.read_at(offset, buf));
+  return buf;
+}
+
+}  // namespace ig
