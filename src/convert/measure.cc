@@ -81,7 +81,8 @@ Result<MeasureResult> measure_qcow2(const DiskImage& image, const Qcow2TargetOpt
   const std::uint64_t virtual_size = align_up(ssize, cs);
   r.fully_allocated = qcow2_fully_allocated_size(virtual_size, o);
   r.required = r.fully_allocated - virtual_size + required;
-  if (image.info().format == Format::kQcow2) r.bitmaps = 0;
+  // qemu reports bitmaps only for sources that can hold persistent bitmaps: qcow2 v3.
+  if (image.info().format == Format::kQcow2 && image.info().subformat == "v3") r.bitmaps = 0;
   return r;
 }
 

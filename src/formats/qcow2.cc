@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <mutex>
 
 #include "base/bytes.h"
 #include "base/checked.h"
@@ -135,6 +136,7 @@ class Image final : public DiskImage {
         csize_shift_(62 - (h.cluster_bits - 8)),
         l1_(std::move(l1)),
         l2_cache_(limits.max_metadata_cache_bytes),
+        max_table_bytes_(limits.max_table_bytes),
         info_(std::move(info)) {}
 
   std::uint64_t size() const override { return h_.size; }
@@ -171,6 +173,12 @@ class Image final : public DiskImage {
   Result<Extent> extent_at(std::uint64_t offset) const override {
     if (offset >= h_.size) return out_of_range(offset, 1);
     Mapping first = IG_TRY(lookup(offset));
+    if (first.kind == Kind::kNormal && IG_TRY(metadata_preallocated())) {
+      // Like qemu, a preallocated image's data clusters are asked about the host file's holes.
+      Extent host = IG_TRY(file_->extent_at(first.host_offset));
+      return Extent{std::min(host.length, first.length), host.kind == ExtentKind::kData ? ExtentKind::kData
+                                                                                           : ExtentKind::kZero};
+    }
     const ExtentKind kind = to_extent_kind(first.kind);
     std::uint64_t length = first.length;
     // Coalesce following clusters of the same kind; a bounded number of lookups per call.
@@ -183,6 +191,60 @@ class Image final : public DiskImage {
   }
 
  private:
+  // qemu's qcow2_detect_metadata_preallocation: the image counts as metadata-preallocated when
+  // clearly more clusters have a reference count than the file really stores. Then qemu's block
+  // status (and so `qemu-img measure` and `map`) treats data clusters over host holes as zero;
+  // imagegate does the same so that its numbers match qemu's. Computed once.
+  Result<bool> metadata_preallocated() const {
+    std::call_once(prealloc_once_, [this] { prealloc_ = detect_metadata_preallocation(); });
+    if (!prealloc_) return prealloc_.error();
+    return *prealloc_;
+  }
+
+  Result<bool> detect_metadata_preallocation() const {
+    const std::optional<std::uint64_t> stored = file_->stored_bytes();
+    if (!stored) return false;
+    const std::uint64_t real_clusters = *stored / cluster_size_;
+    const std::uint64_t threshold = std::max(real_clusters * 10 / 9, real_clusters + 2);
+    const std::uint64_t end_cluster = div_round_up(file_->size(), cluster_size_);
+    const std::uint64_t table_bytes = std::uint64_t{h_.refcount_table_clusters} * cluster_size_;
+    if (table_bytes > max_table_bytes_ || !range_within(h_.refcount_table_offset, table_bytes, file_->size())) {
+      return Error::corrupt(fmt::format("qcow2: refcount table [{:#x}, +{}) out of bounds", h_.refcount_table_offset,
+                                        table_bytes));
+    }
+    std::vector<std::byte> table = IG_TRY(read_vector(*file_, h_.refcount_table_offset, table_bytes));
+    const std::uint64_t bits = std::uint64_t{1} << h_.refcount_order;
+    const std::uint64_t per_block = cluster_size_ * 8 / bits;
+    std::uint64_t count = 0;
+    std::vector<std::byte> block;
+    std::uint64_t block_index = UINT64_MAX;
+    for (std::uint64_t i = 0; i < end_cluster && count < threshold; ++i) {
+      const std::uint64_t t = i / per_block;
+      if (t * 8 >= table.size()) break;
+      const std::uint64_t block_offset = load_be_ptr<std::uint64_t>(table.data() + t * 8) & kOffsetMask;
+      if (block_offset == 0) {
+        i = (t + 1) * per_block - 1;  // the whole block's clusters have refcount 0
+        continue;
+      }
+      if (t != block_index) {
+        if (!range_within(block_offset, cluster_size_, file_->size())) {
+          return Error::corrupt(fmt::format("qcow2: refcount block at {:#x} past the end of the file", block_offset));
+        }
+        block = IG_TRY(read_vector(*file_, block_offset, cluster_size_));
+        block_index = t;
+      }
+      const std::uint64_t bit = (i % per_block) * bits;
+      bool nonzero = false;
+      if (bits < 8) {
+        nonzero = ((std::to_integer<unsigned>(block[bit / 8]) >> (bit % 8)) & ((1u << bits) - 1)) != 0;
+      } else {
+        nonzero = !all_zero(std::span(block).subspan(bit / 8, bits / 8));
+      }
+      count += nonzero ? 1 : 0;
+    }
+    return count >= threshold;
+  }
+
   static ExtentKind to_extent_kind(Kind k) {
     switch (k) {
       case Kind::kUnallocated: return ExtentKind::kUnallocated;
@@ -322,6 +384,9 @@ class Image final : public DiskImage {
   std::uint32_t csize_shift_;
   std::vector<std::uint64_t> l1_;
   TableCache<std::uint64_t> l2_cache_;
+  std::uint64_t max_table_bytes_;
+  mutable std::once_flag prealloc_once_;
+  mutable Result<bool> prealloc_ = false;
   ImageInfo info_;
 };
 

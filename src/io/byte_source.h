@@ -19,8 +19,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 
@@ -58,6 +60,10 @@ class ByteSource {
 
   // A human description for messages: a path, "partition 2 of mbr", "qcow2 guest disk".
   virtual std::string name() const = 0;
+
+  // Bytes the source occupies on its storage when that is known (a local file's st_blocks),
+  // else nothing. Only used to mirror qemu's heuristics that depend on it.
+  virtual std::optional<std::uint64_t> stored_bytes() const { return std::nullopt; }
 
  protected:
   // The error for a read that does not fit in [0, size()).

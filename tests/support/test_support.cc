@@ -1,0 +1,198 @@
+#include "support/test_support.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+#include "base/bytes.h"
+
+namespace ig::test {
+
+namespace fs = std::filesystem;
+
+TempDir::TempDir() {
+  fs::path base = fs::temp_directory_path() / "imagegate-tests";
+  fs::create_directories(base);
+  std::string tmpl = (base / "XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+CommandResult run(const std::string& command) {
+  CommandResult r;
+  FILE* p = popen((command + " 2>&1").c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string run_ok(const std::string& command) {
+  CommandResult r = run(command);
+  EXPECT_EQ(r.exit_code, 0) << command << "\n" << r.out;
+  return r.out;
+}
+
+nlohmann::json run_json(const std::string& command) {
+  CommandResult r = run(command);
+  EXPECT_EQ(r.exit_code, 0) << command << "\n" << r.out;
+  try {
+    return nlohmann::json::parse(r.out);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << command << ": not JSON: " << e.what() << "\n" << r.out;
+    return {};
+  }
+}
+
+void write_file(const std::string& path, const std::vector<std::byte>& data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+  ASSERT_TRUE(out.good()) << path;
+}
+
+std::vector<std::byte> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::byte> out(chars.size());
+  std::memcpy(out.data(), chars.data(), chars.size());
+  return out;
+}
+
+void patch_file(const std::string& path, std::uint64_t offset, const std::vector<std::byte>& data) {
+  int fd = ::open(path.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0) << path;
+  ASSERT_EQ(::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset)), static_cast<ssize_t>(data.size()));
+  ::close(fd);
+}
+
+std::vector<std::byte> be32(std::uint32_t v) {
+  std::vector<std::byte> b(4);
+  store_be_ptr(b.data(), v);
+  return b;
+}
+std::vector<std::byte> be64(std::uint64_t v) {
+  std::vector<std::byte> b(8);
+  store_be_ptr(b.data(), v);
+  return b;
+}
+std::vector<std::byte> le32(std::uint32_t v) {
+  std::vector<std::byte> b(4);
+  store_le_ptr(b.data(), v);
+  return b;
+}
+std::vector<std::byte> le64(std::uint64_t v) {
+  std::vector<std::byte> b(8);
+  store_le_ptr(b.data(), v);
+  return b;
+}
+std::vector<std::byte> text(const std::string& s) {
+  std::vector<std::byte> b(s.size());
+  std::memcpy(b.data(), s.data(), s.size());
+  return b;
+}
+
+void make_pattern_raw(const std::string& path, std::uint64_t size) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(fd, 0) << path;
+  ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(size)), 0);
+  std::mt19937_64 rng(42);
+  auto put = [&](std::uint64_t offset, std::uint64_t length, bool zeros) {
+    if (offset >= size) return;
+    length = std::min(length, size - offset);
+    std::vector<std::uint64_t> words(static_cast<std::size_t>(length / 8 + 1));
+    for (auto& w : words) w = zeros ? 0 : rng();
+    ASSERT_EQ(::pwrite(fd, words.data(), length, static_cast<off_t>(offset)), static_cast<ssize_t>(length));
+  };
+  put(0, 1 << 20, false);                      // the first MiB
+  put((5 << 20) + 1234, 70000, false);         // an unaligned run across cluster boundaries
+  put(8 << 20, 1 << 20, true);                 // explicit zeros: allocated, but zero
+  put((12 << 20) + 512, 4096, false);          // a small island
+  put(size - 512, 512, false);                 // the last sector
+  ::close(fd);
+}
+
+Result<std::unique_ptr<DiskImage>> open_file(const std::string& path, std::optional<Format> declared) {
+  std::shared_ptr<const ByteSource> file = IG_TRY(FileSource::open(path));
+  OpenOptions o;
+  o.declared = declared;
+  o.file_name = fs::path(path).filename().string();
+  return open_image(file, o);
+}
+
+std::string compare_with_raw(const DiskImage& image, const std::string& reference) {
+  auto ref = FileSource::open(reference);
+  if (!ref) return "cannot open reference: " + ref.error().message;
+  const std::uint64_t ref_size = (*ref)->size();
+  if (image.size() != ref_size) {
+    return fmt::format("size {} != reference size {}", image.size(), ref_size);
+  }
+  constexpr std::size_t kChunk = 1 << 20;
+  std::vector<std::byte> a(kChunk), b(kChunk);
+  for (std::uint64_t off = 0; off < ref_size; off += kChunk) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, ref_size - off));
+    auto ra = image.read_at(off, std::span(a).first(n));
+    if (!ra) return fmt::format("read at {} failed: {}", off, ra.error().message);
+    auto rb = (*ref)->read_at(off, std::span(b).first(n));
+    if (!rb) return fmt::format("reference read at {} failed: {}", off, rb.error().message);
+    if (std::memcmp(a.data(), b.data(), n) != 0) {
+      for (std::size_t i = 0; i < n; ++i) {
+        if (a[i] != b[i]) {
+          return fmt::format("first difference at byte {}: {:#04x} != {:#04x}", off + i,
+                             std::to_integer<int>(a[i]), std::to_integer<int>(b[i]));
+        }
+      }
+    }
+  }
+  // The allocation map must be sound: bytes outside data extents read as zero.
+  for (std::uint64_t off = 0; off < ref_size;) {
+    auto e = image.extent_at(off);
+    if (!e) return fmt::format("extent_at({}) failed: {}", off, e.error().message);
+    if (e->length == 0 || e->length > ref_size - off) return fmt::format("extent_at({}) length {}", off, e->length);
+    if (e->kind != ExtentKind::kData) {
+      for (std::uint64_t p = off; p < off + e->length; p += kChunk) {
+        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, off + e->length - p));
+        if (!(*ref)->read_at(p, std::span(b).first(n)) || !all_zero(std::span(b).first(n))) {
+          return fmt::format("extent [{}, +{}) is {} but the reference has data there", off, e->length,
+                             extent_kind_name(e->kind));
+        }
+      }
+    }
+    off += e->length;
+  }
+  return "";
+}
+
+bool corpus_available() { return fs::is_directory(corpus_path("")); }
+
+fs::path corpus_path(const std::string& relative) { return fs::path(IG_SHARED_DIR) / "corpus" / relative; }
+
+std::string bunzip_to(const fs::path& bz2, const TempDir& dir) {
+  const std::string out = dir.file(bz2.stem().string());
+  run_ok("bzip2 -dc " + shell_quote(bz2.string()) + " > " + shell_quote(out));
+  return out;
+}
+
+}  // namespace ig::test
