@@ -218,12 +218,6 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
     footer = IG_TRY(parse_footer(head, "copy at offset 0"));
     if (footer.disk_type == kDiskFixed && file_size == kFooterSize) {
       // A fixed disk of zero bytes is only its footer.
-    } else if (!tail_cookie) {
-      return Error::corrupt("vhd: the footer at the end of the file is missing (the copy at offset 0 is intact): "
-                            "truncated upload?");
-    } else {
-      Footer end = IG_TRY(parse_footer(tail, "at the end"));
-      if (end.raw != footer.raw) return Error::corrupt("vhd: the footer at the end differs from its copy at offset 0");
     }
   } else {
     footer = IG_TRY(parse_footer(tail, "at the end"));
@@ -299,6 +293,15 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
   const std::uint32_t computed = vhd_checksum(dh, kDhChecksum);
   if (stored != computed) {
     return Error::corrupt(fmt::format("vhd dynamic header: checksum {:#010x}, computed {:#010x}", stored, computed));
+  }
+  // The header's own fields are judged first (as qemu reports them); then the end footer, whose
+  // absence means the upload was cut short.
+  if (!tail_cookie) {
+    return Error::corrupt("vhd: the footer at the end of the file is missing (the copy at offset 0 is intact): "
+                          "truncated upload?");
+  }
+  if (Footer end = IG_TRY(parse_footer(tail, "at the end")); end.raw != footer.raw) {
+    return Error::corrupt("vhd: the footer at the end differs from its copy at offset 0");
   }
   const std::uint64_t bat_entries = div_round_up(virtual_size, block_size);  // only those the disk uses
   if (!range_within(table_offset, bat_entries * 4, file_size)) {

@@ -338,15 +338,15 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
   if (h.num_gtes_per_gt == 0 || h.num_gtes_per_gt > 512) {
     return Error::corrupt(fmt::format("vmdk header: numGTEsPerGT {} not in [1, 512]", h.num_gtes_per_gt));
   }
+  const std::uint64_t gt_coverage = std::uint64_t{h.num_gtes_per_gt} * h.grain_size;
+  const std::uint64_t gd_entries = div_round_up(h.capacity, gt_coverage);
+  if (gd_entries > limits.max_table_bytes / 4) {
+    return Error::limit_exceeded(fmt::format("vmdk header: grain directory (L1) of {} entries too big (limit {} bytes)",
+                                             gd_entries, limits.max_table_bytes));
+  }
   if (h.capacity > limits.max_virtual_size_bytes / 512) {
     return Error::limit_exceeded(fmt::format("vmdk header: capacity {} sectors exceeds the limit of {} bytes",
                                              h.capacity, limits.max_virtual_size_bytes));
-  }
-  const std::uint64_t gt_coverage = std::uint64_t{h.num_gtes_per_gt} * h.grain_size;
-  const std::uint64_t gd_entries = div_round_up(h.capacity, gt_coverage);
-  if (gd_entries * 4 > limits.max_table_bytes) {
-    return Error::limit_exceeded(fmt::format("vmdk header: grain directory of {} entries too big (limit {} bytes)",
-                                             gd_entries, limits.max_table_bytes));
   }
   const bool compressed = (h.flags & kFlagCompressed) != 0 || h.compress_algorithm == kCompressDeflate;
   if (compressed && h.compress_algorithm != kCompressDeflate) {

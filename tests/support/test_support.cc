@@ -149,38 +149,40 @@ std::string compare_with_raw(const DiskImage& image, const std::string& referenc
   if (image.size() != ref_size) {
     return fmt::format("size {} != reference size {}", image.size(), ref_size);
   }
-  constexpr std::size_t kChunk = 1 << 20;
+  // Walk both allocation maps at once: where both say "no data", nothing needs reading (so a
+  // 127 GiB sparse disk compares in milliseconds); everywhere else the bytes are compared. This
+  // also proves the image's map sound: a region it calls zero must read as zero in the reference.
+  constexpr std::uint64_t kChunk = 1 << 20;
   std::vector<std::byte> a(kChunk), b(kChunk);
-  for (std::uint64_t off = 0; off < ref_size; off += kChunk) {
-    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, ref_size - off));
-    auto ra = image.read_at(off, std::span(a).first(n));
-    if (!ra) return fmt::format("read at {} failed: {}", off, ra.error().message);
-    auto rb = (*ref)->read_at(off, std::span(b).first(n));
-    if (!rb) return fmt::format("reference read at {} failed: {}", off, rb.error().message);
-    if (std::memcmp(a.data(), b.data(), n) != 0) {
-      for (std::size_t i = 0; i < n; ++i) {
-        if (a[i] != b[i]) {
-          return fmt::format("first difference at byte {}: {:#04x} != {:#04x}", off + i,
-                             std::to_integer<int>(a[i]), std::to_integer<int>(b[i]));
-        }
-      }
-    }
-  }
-  // The allocation map must be sound: bytes outside data extents read as zero.
   for (std::uint64_t off = 0; off < ref_size;) {
-    auto e = image.extent_at(off);
-    if (!e) return fmt::format("extent_at({}) failed: {}", off, e.error().message);
-    if (e->length == 0 || e->length > ref_size - off) return fmt::format("extent_at({}) length {}", off, e->length);
-    if (e->kind != ExtentKind::kData) {
-      for (std::uint64_t p = off; p < off + e->length; p += kChunk) {
-        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, off + e->length - p));
-        if (!(*ref)->read_at(p, std::span(b).first(n)) || !all_zero(std::span(b).first(n))) {
-          return fmt::format("extent [{}, +{}) is {} but the reference has data there", off, e->length,
-                             extent_kind_name(e->kind));
+    auto ours = image.extent_at(off);
+    if (!ours) return fmt::format("extent_at({}) failed: {}", off, ours.error().message);
+    auto theirs = (*ref)->extent_at(off);
+    if (!theirs) return fmt::format("reference extent_at({}) failed: {}", off, theirs.error().message);
+    if (ours->length == 0 || ours->length > ref_size - off) return fmt::format("extent_at({}) length {}", off, ours->length);
+    std::uint64_t n = std::min(ours->length, theirs->length);
+    if (ours->kind != ExtentKind::kData && theirs->kind != ExtentKind::kData) {
+      off += n;
+      continue;
+    }
+    n = std::min(n, kChunk);
+    const std::size_t len = static_cast<std::size_t>(n);
+    auto ra = image.read_at(off, std::span(a).first(len));
+    if (!ra) return fmt::format("read at {} failed: {}", off, ra.error().message);
+    auto rb = (*ref)->read_at(off, std::span(b).first(len));
+    if (!rb) return fmt::format("reference read at {} failed: {}", off, rb.error().message);
+    if (std::memcmp(a.data(), b.data(), len) != 0) {
+      for (std::size_t i = 0; i < len; ++i) {
+        if (a[i] != b[i]) {
+          return fmt::format("first difference at byte {}: {:#04x} != {:#04x}", off + i, std::to_integer<int>(a[i]),
+                             std::to_integer<int>(b[i]));
         }
       }
     }
-    off += e->length;
+    if (ours->kind != ExtentKind::kData && !all_zero(std::span(a).first(len))) {
+      return fmt::format("extent at {} is {} but reads non-zero bytes", off, extent_kind_name(ours->kind));
+    }
+    off += n;
   }
   return "";
 }
