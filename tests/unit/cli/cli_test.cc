@@ -1,1 +1,87 @@
+// The `imagegate` binary: exit codes (0 readable, 1 refused, 2 usage), JSON keys as qemu-img's,
+// and `measure` output identical to `qemu-img measure`'s for the same image.
 #include "support/test_support.h"
+
+namespace ig::test {
+namespace {
+
+const std::string kCli = IG_CLI_PATH;
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    raw_ = dir_.file("disk.raw");
+    make_pattern_raw(raw_, 16 << 20);
+    qcow2_ = dir_.file("disk.qcow2");
+    run_ok("qemu-img convert -f raw -O qcow2 " + raw_ + " " + qcow2_);
+  }
+  TempDir dir_;
+  std::string raw_;
+  std::string qcow2_;
+};
+
+TEST_F(Cli, InfoJsonFollowsQemuImgKeys) {
+  const CommandResult r = run(kCli + " info --output=json " + qcow2_);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto ours = nlohmann::json::parse(r.out);
+  const auto theirs = run_json("qemu-img info --output=json " + qcow2_);
+  for (const char* key : {"virtual-size", "cluster-size", "format", "actual-size", "dirty-flag"}) {
+    EXPECT_EQ(ours[key], theirs[key]) << key;
+  }
+  EXPECT_EQ(ours["format-specific"]["data"]["compat"], theirs["format-specific"]["data"]["compat"]);
+}
+
+TEST_F(Cli, HumanInfoNamesFormatAndSize) {
+  const CommandResult r = run(kCli + " info " + qcow2_);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("file format: qcow2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("virtual size: 16 MiB (16777216 bytes)"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, MeasureOutputEqualsQemuImgMeasure) {
+  for (const std::string& img : {qcow2_, raw_}) {
+    for (const std::string& opts : {std::string(""), std::string(" -o cluster_size=2M"), std::string(" --output=json")}) {
+      const CommandResult ours = run(kCli + " measure -O qcow2" + opts + " " + img);
+      const CommandResult theirs = run("qemu-img measure -O qcow2" + opts + " " + img);
+      ASSERT_EQ(ours.exit_code, 0) << ours.out;
+      EXPECT_EQ(ours.out, theirs.out) << img << opts;
+    }
+  }
+}
+
+TEST_F(Cli, RefusalIsExitOneWithTheReason) {
+  const std::string backed = dir_.file("backed.qcow2");
+  run_ok("qemu-img create -q -f qcow2 -F raw -b /etc/passwd -u " + backed + " 1M");
+  const CommandResult human = run(kCli + " info " + backed);
+  EXPECT_EQ(human.exit_code, 1);
+  EXPECT_NE(human.out.find("backing file '/etc/passwd' refused"), std::string::npos) << human.out;
+  const CommandResult json = run(kCli + " info --output=json " + backed);
+  EXPECT_EQ(json.exit_code, 1);
+  const auto j = nlohmann::json::parse(json.out);
+  EXPECT_EQ(j["refused"], true);
+  EXPECT_EQ(j["error"]["code"], "unsupported");
+  const CommandResult missing = run(kCli + " info " + dir_.file("missing.qcow2"));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.out.find("No such file or directory"), std::string::npos) << missing.out;
+  const CommandResult mismatch = run(kCli + " info -f vmdk " + qcow2_);
+  EXPECT_EQ(mismatch.exit_code, 1);
+  EXPECT_NE(mismatch.out.find("declared vmdk, but the content is qcow2"), std::string::npos) << mismatch.out;
+}
+
+TEST_F(Cli, UsageErrorsAreExitTwo) {
+  EXPECT_EQ(run(kCli).exit_code, 2);
+  EXPECT_EQ(run(kCli + " frobnicate x").exit_code, 2);
+  EXPECT_EQ(run(kCli + " info").exit_code, 2);
+  EXPECT_EQ(run(kCli + " info --output=xml " + qcow2_).exit_code, 2);
+  const CommandResult bad_format = run(kCli + " info -f vdi " + qcow2_);
+  EXPECT_EQ(bad_format.exit_code, 2);
+  EXPECT_NE(bad_format.out.find("unknown format 'vdi'"), std::string::npos) << bad_format.out;
+  const CommandResult bad_opt = run(kCli + " measure -O qcow2 -o cluster_size=3000 " + qcow2_);
+  EXPECT_EQ(bad_opt.exit_code, 2);
+  EXPECT_NE(bad_opt.out.find("cluster_size 3000 must be a power of two"), std::string::npos) << bad_opt.out;
+  EXPECT_EQ(run(kCli + " measure -O vmdk " + qcow2_).exit_code, 2);
+  EXPECT_EQ(run(kCli + " --help").exit_code, 0);
+}
+
+}  // namespace
+}  // namespace ig::test

@@ -1,1 +1,144 @@
+// The attacks of SPEC.md §7: images that name other files (a qcow2 backing file or external data
+// file, a VMDK extent or parent, a VHD parent) and files that pretend to be one format while being
+// another. Each must be refused with the reason, and strace must show that `imagegate info` opens
+// no path but the image itself.
+#include <fstream>
+#include <regex>
+#include <set>
+
 #include "support/test_support.h"
+
+namespace ig::test {
+namespace {
+
+void fix_vhd_checksum(const std::string& path, std::uint64_t at, std::size_t length, std::size_t checksum_at) {
+  auto bytes = read_file(path);
+  std::uint32_t sum = 0;
+  for (std::size_t i = 0; i < length; ++i) {
+    if (i >= checksum_at && i < checksum_at + 4) continue;
+    sum += std::to_integer<std::uint32_t>(bytes[at + i]);
+  }
+  patch_file(path, at + checksum_at, be32(~sum));
+}
+
+struct Attack {
+  std::string name;
+  std::string image;                  // path of the hostile file
+  std::optional<Format> declared;     // what the user declares, if anything
+  std::string fragment;               // what the refusal must say
+  std::vector<std::string> bait;      // paths named inside the image that must never be opened
+};
+
+class Attacks : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string d = dir_.path().string();
+    // Bait files exist, so that opening them would succeed and be visible.
+    for (const char* b : {"backing.raw", "data.raw", "parent.vhd", "base.vmdk", "flat-extent.bin"}) {
+      run_ok("head -c 1048576 /dev/zero > " + dir_.file(b));
+    }
+
+    const std::string passwd_backed = dir_.file("passwd-backed.qcow2");
+    run_ok("qemu-img create -q -f qcow2 -F raw -b /etc/passwd -u " + passwd_backed + " 1M");
+    attacks_.push_back({"qcow2 backing file /etc/passwd", passwd_backed, std::nullopt,
+                        "backing file '/etc/passwd' refused", {"/etc/passwd"}});
+
+    const std::string local_backed = dir_.file("local-backed.qcow2");
+    run_ok("qemu-img create -q -f qcow2 -F raw -b " + dir_.file("backing.raw") + " " + local_backed + " 1M");
+    attacks_.push_back({"qcow2 backing file beside it", local_backed, std::nullopt, "backing file", {dir_.file("backing.raw")}});
+
+    const std::string data_file = dir_.file("external-data.qcow2");
+    run_ok("qemu-img create -q -f qcow2 -o data_file=" + dir_.file("data.raw") + " " + data_file + " 1M");
+    attacks_.push_back({"qcow2 external data file", data_file, std::nullopt, "external data file", {dir_.file("data.raw")}});
+
+    const std::string descriptor = dir_.file("descriptor.vmdk");
+    {
+      std::ofstream out(descriptor);
+      out << "# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\ncreateType=\"monolithicFlat\"\n\n"
+             "# Extent description\nRW 2048 FLAT \"/etc/hosts\" 0\nRW 2048 FLAT \""
+          << dir_.file("flat-extent.bin") << "\" 0\n";
+    }
+    attacks_.push_back({"vmdk descriptor with a flat extent /etc/hosts", descriptor, std::nullopt,
+                        "'/etc/hosts' (FLAT)", {"/etc/hosts", dir_.file("flat-extent.bin")}});
+
+    run_ok("qemu-img create -q -f vmdk " + dir_.file("base.vmdk") + " 1M");
+    const std::string child = dir_.file("child.vmdk");
+    run_ok("qemu-img create -q -f vmdk -F vmdk -b " + dir_.file("base.vmdk") + " " + child + " 1M");
+    attacks_.push_back({"sparse vmdk with a parent hint", child, std::nullopt, "parent link to", {dir_.file("base.vmdk")}});
+
+    // qemu cannot write a differencing VHD: turn a dynamic one into one, parent name included.
+    const std::string diff = dir_.file("differencing.vhd");
+    run_ok("qemu-img create -q -f vpc " + diff + " 8M");
+    const std::uint64_t size = read_file(diff).size();
+    for (std::uint64_t at : {std::uint64_t{0}, size - 512}) {
+      patch_file(diff, at + 60, be32(4));
+      fix_vhd_checksum(diff, at, 512, 64);
+    }
+    std::vector<std::byte> utf16;
+    for (char c : dir_.file("parent.vhd")) {
+      utf16.push_back(std::byte{0});
+      utf16.push_back(static_cast<std::byte>(c));
+    }
+    patch_file(diff, 512 + 64, utf16);
+    fix_vhd_checksum(diff, 512, 1024, 36);
+    attacks_.push_back({"differencing vhd", diff, std::nullopt, "differencing disk refused", {dir_.file("parent.vhd")}});
+
+    const std::string raw_over_qcow2 = dir_.file("disk.img");
+    run_ok("cp " + passwd_backed + " " + raw_over_qcow2);
+    attacks_.push_back({"raw declared over a qcow2 header", raw_over_qcow2, Format::kRaw,
+                        "declared raw, but the file starts with a qcow2 header", {"/etc/passwd"}});
+
+    const std::string iso = dir_.file("polyglot.iso");
+    run_ok("genisoimage -quiet -o " + iso + " " + dir_.file("backing.raw"));
+    run_ok("dd if=" + passwd_backed + " of=" + iso + " bs=4096 count=1 conv=notrunc status=none");
+    attacks_.push_back({"iso with a qcow2 header in its system area", iso, std::nullopt,
+                        "polyglot file refused: its content matches qcow2 image and ISO 9660", {"/etc/passwd"}});
+    attacks_.push_back({"the same polyglot declared raw", iso, Format::kRaw, "polyglot", {"/etc/passwd"}});
+  }
+
+  TempDir dir_;
+  std::vector<Attack> attacks_;
+};
+
+TEST_F(Attacks, EachIsRefusedWithItsReason) {
+  for (const Attack& a : attacks_) {
+    EXPECT_THAT(open_file(a.image, a.declared), HasError(ErrorCode::kUnsupported, a.fragment)) << a.name;
+  }
+}
+
+// Every path a process opened, from an strace log.
+std::set<std::string> opened_paths(const std::string& log) {
+  std::set<std::string> paths;
+  std::ifstream in(log);
+  const std::regex open_call(R"re((?:open|openat|openat2|creat|stat|lstat|newfstatat|statx|access|readlink)\((?:AT_FDCWD, |\d+, )?"([^"]*)")re");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::smatch m;
+    if (std::regex_search(line, m, open_call)) paths.insert(m[1]);
+  }
+  return paths;
+}
+
+TEST_F(Attacks, StraceShowsNoPathButTheImageIsOpened) {
+  if (run("strace -V").exit_code != 0) GTEST_SKIP() << "strace is not installed";
+  for (const Attack& a : attacks_) {
+    const std::string log = dir_.file("strace.log");
+    std::string cmd = "strace -f -qq -e trace=open,openat,openat2,creat,stat,lstat,newfstatat,statx,access,readlink -o " +
+                      log + " " + IG_CLI_PATH + " info";
+    if (a.declared) cmd += std::string(" -f ") + std::string(format_name(*a.declared));
+    const CommandResult r = run(cmd + " " + a.image);
+    EXPECT_EQ(r.exit_code, 1) << a.name << ": " << r.out;
+    EXPECT_NE(r.out.find(a.fragment), std::string::npos) << a.name << ": " << r.out;
+    const std::set<std::string> paths = opened_paths(log);
+    EXPECT_TRUE(paths.count(a.image) == 1) << a.name << ": the image itself was not seen opened; strace broken?";
+    for (const std::string& p : paths) {
+      for (const std::string& bait : a.bait) EXPECT_NE(p, bait) << a.name << " opened " << p;
+      if (p.rfind(dir_.path().string(), 0) == 0) {
+        EXPECT_EQ(p, a.image) << a.name << " touched " << p;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ig::test
