@@ -60,40 +60,33 @@ inline void store_be_ptr(std::byte* p, T v) {
 
 // Compile-time-checked loads from a fixed-extent span: `Offset + sizeof(T) <= N`.
 template <class T, std::size_t Offset, std::size_t N>
-  requires(Offset + sizeof(T) <= N)
-inline T load_le(std::span<const std::byte, N> block) {
+requires(Offset + sizeof(T) <= N) inline T load_le(std::span<const std::byte, N> block) {
   return load_le_ptr<T>(block.data() + Offset);
 }
 template <class T, std::size_t Offset, std::size_t N>
-  requires(Offset + sizeof(T) <= N)
-inline T load_be(std::span<const std::byte, N> block) {
+requires(Offset + sizeof(T) <= N) inline T load_be(std::span<const std::byte, N> block) {
   return load_be_ptr<T>(block.data() + Offset);
 }
 template <class T, std::size_t Offset, std::size_t N>
-  requires(Offset + sizeof(T) <= N)
-inline T load_le(const std::array<std::byte, N>& block) {
+requires(Offset + sizeof(T) <= N) inline T load_le(const std::array<std::byte, N>& block) {
   return load_le_ptr<T>(block.data() + Offset);
 }
 template <class T, std::size_t Offset, std::size_t N>
-  requires(Offset + sizeof(T) <= N)
-inline T load_be(const std::array<std::byte, N>& block) {
+requires(Offset + sizeof(T) <= N) inline T load_be(const std::array<std::byte, N>& block) {
   return load_be_ptr<T>(block.data() + Offset);
 }
 template <class T, std::size_t Offset, std::size_t N>
-  requires(Offset + sizeof(T) <= N)
-inline void store_be(std::array<std::byte, N>& block, T v) {
+requires(Offset + sizeof(T) <= N) inline void store_be(std::array<std::byte, N>& block, T v) {
   store_be_ptr<T>(block.data() + Offset, v);
 }
 template <class T, std::size_t Offset, std::size_t N>
-  requires(Offset + sizeof(T) <= N)
-inline void store_le(std::array<std::byte, N>& block, T v) {
+requires(Offset + sizeof(T) <= N) inline void store_le(std::array<std::byte, N>& block, T v) {
   store_le_ptr<T>(block.data() + Offset, v);
 }
 
 // The bytes [Offset, Offset + Len) of a fixed block as text (for magic strings and names).
 template <std::size_t Offset, std::size_t Len, std::size_t N>
-  requires(Offset + Len <= N)
-inline std::string_view text_at(const std::array<std::byte, N>& block) {
+requires(Offset + Len <= N) inline std::string_view text_at(const std::array<std::byte, N>& block) {
   return {reinterpret_cast<const char*>(block.data() + Offset), Len};
 }
 
@@ -158,8 +151,7 @@ class ByteReader {
  private:
   Result<void> need(std::size_t n) const {
     if (n > remaining()) {
-      return Error::corrupt(
-          fmt::format("{}: {} bytes needed at offset {}, only {} left", what_, n, pos_, remaining()));
+      return Error::corrupt(fmt::format("{}: {} bytes needed at offset {}, only {} left", what_, n, pos_, remaining()));
     }
     return ok();
   }

@@ -29,10 +29,18 @@ inline Result<std::uint64_t> checked_mul(std::uint64_t a, std::uint64_t b, std::
 }
 
 // For validated values only: `align` is a power of two and the result cannot overflow.
-constexpr std::uint64_t align_up(std::uint64_t v, std::uint64_t align) { return (v + align - 1) & ~(align - 1); }
-constexpr std::uint64_t align_down(std::uint64_t v, std::uint64_t align) { return v & ~(align - 1); }
-constexpr std::uint64_t div_round_up(std::uint64_t a, std::uint64_t b) { return a / b + (a % b != 0 ? 1 : 0); }
-constexpr bool is_power_of_two(std::uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
+constexpr std::uint64_t align_up(std::uint64_t v, std::uint64_t align) {
+  return (v + align - 1) & ~(align - 1);
+}
+constexpr std::uint64_t align_down(std::uint64_t v, std::uint64_t align) {
+  return v & ~(align - 1);
+}
+constexpr std::uint64_t div_round_up(std::uint64_t a, std::uint64_t b) {
+  return a / b + (a % b != 0 ? 1 : 0);
+}
+constexpr bool is_power_of_two(std::uint64_t v) {
+  return v != 0 && (v & (v - 1)) == 0;
+}
 
 // True when [offset, offset + length) lies inside [0, size), without overflowing.
 constexpr bool range_within(std::uint64_t offset, std::uint64_t length, std::uint64_t size) {

@@ -13,12 +13,12 @@
 // Thread safety: plain values; no shared state.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <string>
 #include <string_view>
-#include <utility>
-
-#include <fmt/format.h>
 #include <tl/expected.hpp>
+#include <utility>
 
 namespace ig {
 
@@ -67,12 +67,15 @@ class [[nodiscard]] Result : public tl::expected<T, Error> {
  public:
   using Base = tl::expected<T, Error>;
   using Base::Base;
-  Result(Error e) : Base(tl::unexpect, std::move(e)) {}  // NOLINT(google-explicit-constructor): `return Error::x(...)` is the point
-  Result(Base b) : Base(std::move(b)) {}                 // NOLINT(google-explicit-constructor): lets and_then/map chains convert back
+  Result(Error e)
+      : Base(tl::unexpect, std::move(e)) {}  // NOLINT(google-explicit-constructor): `return Error::x(...)` is the point
+  Result(Base b) : Base(std::move(b)) {}  // NOLINT(google-explicit-constructor): lets and_then/map chains convert back
 };
 
 // Result<void> success value, to `return ok();` from a Result<void> function.
-inline Result<void> ok() { return {}; }
+inline Result<void> ok() {
+  return {};
+}
 
 namespace detail {
 template <class T>
@@ -89,19 +92,19 @@ inline void take_value(Result<void>&& /*r*/) {}
 
 // The result variable gets a unique name per expansion so that nested IG_TRYs do not shadow.
 #define IG_TRY(expr) IG_TRY_IMPL_(expr, IG_CONCAT_(ig_try_result_, __COUNTER__))
-#define IG_TRY_IMPL_(expr, var)                                          \
-  __extension__({                                                        \
-    auto var = (expr);                                                   \
-    if (!var) return ::ig::Error(std::move(var.error()));                \
-    ::ig::detail::take_value(std::move(var));                            \
+#define IG_TRY_IMPL_(expr, var)                           \
+  __extension__({                                         \
+    auto var = (expr);                                    \
+    if (!var) return ::ig::Error(std::move(var.error())); \
+    ::ig::detail::take_value(std::move(var));             \
   })
 
 // IG_TRY_CTX(expr, context...) is IG_TRY that prefixes the error message with a fmt-formatted
 // context on the way out.
 #define IG_TRY_CTX(expr, ...) IG_TRY_CTX_IMPL_(expr, IG_CONCAT_(ig_try_result_, __COUNTER__), __VA_ARGS__)
-#define IG_TRY_CTX_IMPL_(expr, var, ...)                                              \
-  __extension__({                                                                     \
-    auto var = (expr);                                                                \
-    if (!var) return var.error().with_context(fmt::format(__VA_ARGS__));              \
-    ::ig::detail::take_value(std::move(var));                                         \
+#define IG_TRY_CTX_IMPL_(expr, var, ...)                                 \
+  __extension__({                                                        \
+    auto var = (expr);                                                   \
+    if (!var) return var.error().with_context(fmt::format(__VA_ARGS__)); \
+    ::ig::detail::take_value(std::move(var));                            \
   })

@@ -4,12 +4,11 @@
 // not be read (the message says why), 2 a usage error.
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
-#include <string>
-
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "convert/measure.h"
 #include "formats/open_image.h"
@@ -41,15 +40,19 @@ Result<std::uint64_t> parse_size(std::string_view s) {
   if (s.empty()) return Error::invalid_argument("empty size");
   std::uint64_t mult = 1;
   switch (s.back()) {
-    case 'k': case 'K': mult = 1ULL << 10; break;
-    case 'm': case 'M': mult = 1ULL << 20; break;
-    case 'g': case 'G': mult = 1ULL << 30; break;
+    case 'k':
+    case 'K': mult = 1ULL << 10; break;
+    case 'm':
+    case 'M': mult = 1ULL << 20; break;
+    case 'g':
+    case 'G': mult = 1ULL << 30; break;
     default: break;
   }
   if (mult != 1) s.remove_suffix(1);
   std::uint64_t v = 0;
   for (char c : s) {
-    if (c < '0' || c > '9' || v > (UINT64_MAX - 9) / 10) return Error::invalid_argument(fmt::format("bad size '{}'", s));
+    if (c < '0' || c > '9' || v > (UINT64_MAX - 9) / 10)
+      return Error::invalid_argument(fmt::format("bad size '{}'", s));
     v = v * 10 + static_cast<std::uint64_t>(c - '0');
   }
   if (v > UINT64_MAX / mult) return Error::invalid_argument(fmt::format("size '{}' too large", s));
@@ -78,7 +81,8 @@ Result<Qcow2TargetOptions> parse_target_options(const std::vector<std::string>& 
         if (value != "on" && value != "off") return Error::invalid_argument("extended_l2 must be on or off");
         o.extended_l2 = value == "on";
       } else {
-        return Error::invalid_argument(fmt::format("unknown option '{}' (known: cluster_size, refcount_bits, extended_l2)", key));
+        return Error::invalid_argument(
+            fmt::format("unknown option '{}' (known: cluster_size, refcount_bits, extended_l2)", key));
       }
     }
   }
@@ -163,14 +167,16 @@ int cmd_info(const std::string& path, const std::string& declared, bool json) {
   if (!info.format_specific.empty()) {
     fmt::print("Format specific information:\n");
     for (const auto& f : info.format_specific) {
-      std::visit([&](const auto& v) {
-        using V = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<V, bool>) {
-          fmt::print("    {}: {}\n", f.key, v ? "true" : "false");
-        } else {
-          fmt::print("    {}: {}\n", f.key, v);
-        }
-      }, f.value);
+      std::visit(
+          [&](const auto& v) {
+            using V = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<V, bool>) {
+              fmt::print("    {}: {}\n", f.key, v ? "true" : "false");
+            } else {
+              fmt::print("    {}: {}\n", f.key, v);
+            }
+          },
+          f.value);
     }
   }
   for (const auto& n : info.notes) fmt::print("note: {}\n", n);
@@ -216,7 +222,8 @@ int run(int argc, char** argv) {
 
   std::string target = "qcow2";
   std::vector<std::string> target_opts;
-  auto* measure = app.add_subcommand("measure", "Compute the size of the image converted to qcow2 (as qemu-img measure)");
+  auto* measure =
+      app.add_subcommand("measure", "Compute the size of the image converted to qcow2 (as qemu-img measure)");
   measure->add_option("-f,--format", declared, "The format the image is declared as (raw, qcow2, vhd, vmdk)");
   measure->add_option("-O", target, "Target format (qcow2)");
   measure->add_option("-o", target_opts, "Target options: cluster_size=N, refcount_bits=N, extended_l2=on|off");

@@ -32,7 +32,8 @@ std::uint64_t refcount_metadata_size(std::uint64_t clusters, std::uint64_t clust
 
 Result<void> validate(const Qcow2TargetOptions& o) {
   if (!is_power_of_two(o.cluster_size) || o.cluster_size < 512 || o.cluster_size > (2u << 20)) {
-    return Error::invalid_argument(fmt::format("cluster_size {} must be a power of two between 512 and 2M", o.cluster_size));
+    return Error::invalid_argument(
+        fmt::format("cluster_size {} must be a power of two between 512 and 2M", o.cluster_size));
   }
   if (!is_power_of_two(o.refcount_bits) || o.refcount_bits > 64) {
     return Error::invalid_argument(fmt::format("refcount_bits {} must be a power of two up to 64", o.refcount_bits));

@@ -33,7 +33,7 @@ namespace vmdk {
 Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits);
 // Refusal message for a text descriptor file, naming the extents it would have opened.
 std::string describe_descriptor_file(std::string_view text);
-}
+}  // namespace vmdk
 
 // Inflates a deflate stream into `out`. `zlib_wrapper` selects RFC 1950 (zlib header, VMDK)
 // over raw RFC 1951 (qcow2). Returns the number of bytes produced; fails with kCorrupt on a

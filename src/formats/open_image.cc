@@ -12,7 +12,8 @@ std::optional<Format> format_claimed_by_name(std::string_view file_name) {
   const auto dot = file_name.rfind('.');
   if (dot == std::string_view::npos) return std::nullopt;
   std::string ext(file_name.substr(dot + 1));
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (ext == "qcow2") return Format::kQcow2;
   if (ext == "vhd") return Format::kVhd;
   if (ext == "vmdk") return Format::kVmdk;
@@ -33,7 +34,8 @@ Result<std::unique_ptr<DiskImage>> open_as(Format f, SourcePtr file, const Limit
 }
 
 Result<std::string> descriptor_refusal(const ByteSource& file) {
-  std::vector<std::byte> text = IG_TRY(read_vector(file, 0, static_cast<std::size_t>(std::min<std::uint64_t>(file.size(), 64 * 1024))));
+  std::vector<std::byte> text =
+      IG_TRY(read_vector(file, 0, static_cast<std::size_t>(std::min<std::uint64_t>(file.size(), 64 * 1024))));
   return vmdk::describe_descriptor_file(as_chars(text));
 }
 
@@ -57,8 +59,8 @@ Result<std::unique_ptr<DiskImage>> open_image(SourcePtr file, const OpenOptions&
       const bool iso_as_raw = m.name == "iso9660" && options.declared == Format::kRaw;
       if (!iso_as_raw) {
         if (m.name == "vmdk-descriptor") return Error::unsupported(IG_TRY(descriptor_refusal(*file)));
-        return Error::unsupported(fmt::format("unsupported format: {} (the cloud accepts raw, qcow2, vhd and vmdk)",
-                                              m.description));
+        return Error::unsupported(
+            fmt::format("unsupported format: {} (the cloud accepts raw, qcow2, vhd and vmdk)", m.description));
       }
     } else {
       detected = m.readable;

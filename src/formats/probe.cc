@@ -93,8 +93,13 @@ Result<std::vector<FormatMatch>> probe(const ByteSource& file) {
   }
   if (tail.size() >= 512 && has(tail, tail.size() - 512, "koly")) add("dmg", "Apple disk image (DMG)");
   if (has(head, 0, "\x1f\x8b")) add("gzip", "gzip-compressed file");
-  if (has(head, 0, std::string_view("\xfd" "7zXZ\0", 6))) add("xz", "xz-compressed file");
-  if (has(head, 0, "BZh") && head.size() >= 4 && head[3] >= '1' && head[3] <= '9') add("bzip2", "bzip2-compressed file");
+  if (has(head, 0,
+          std::string_view("\xfd"
+                           "7zXZ\0",
+                           6)))
+    add("xz", "xz-compressed file");
+  if (has(head, 0, "BZh") && head.size() >= 4 && head[3] >= '1' && head[3] <= '9')
+    add("bzip2", "bzip2-compressed file");
   if (has(head, 0, "\x28\xb5\x2f\xfd")) add("zstd", "zstd-compressed file");
   if (has(head, 0, "\x04\x22\x4d\x18")) add("lz4", "lz4-compressed file");
   if (has(head, 257, "ustar")) add("tar", "tar archive (an OVA is one)");

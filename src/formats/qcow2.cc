@@ -54,7 +54,6 @@ constexpr std::uint64_t kCompatLazyRefcounts = 1u << 0;
 
 // Header extension types.
 constexpr std::uint32_t kExtEnd = 0;
-constexpr std::uint32_t kExtBackingFormat = 0xe2792aca;
 constexpr std::uint32_t kExtFeatureTable = 0x6803f857;
 constexpr std::uint32_t kExtBitmaps = 0x23852875;
 constexpr std::uint32_t kExtEncryption = 0x0537be77;
@@ -119,8 +118,8 @@ enum class Kind { kUnallocated, kZero, kNormal, kCompressed };
 
 struct Mapping {
   Kind kind = Kind::kUnallocated;
-  std::uint64_t host_offset = 0;     // normal: where the (sub)cluster's bytes start
-  std::uint64_t length = 0;          // guest bytes this mapping covers from the lookup offset
+  std::uint64_t host_offset = 0;      // normal: where the (sub)cluster's bytes start
+  std::uint64_t length = 0;           // guest bytes this mapping covers from the lookup offset
   std::uint64_t compressed_size = 0;  // compressed: bytes to read at host_offset
 };
 
@@ -153,9 +152,7 @@ class Image final : public DiskImage {
       auto dst = out.subspan(done, n);
       switch (m.kind) {
         case Kind::kUnallocated:
-        case Kind::kZero:
-          std::memset(dst.data(), 0, n);
-          break;
+        case Kind::kZero: std::memset(dst.data(), 0, n); break;
         case Kind::kNormal:
           IG_TRY_CTX(file_->read_at(m.host_offset, dst), "qcow2: data cluster at host offset {:#x}", m.host_offset);
           break;
@@ -176,8 +173,8 @@ class Image final : public DiskImage {
     if (first.kind == Kind::kNormal && IG_TRY(metadata_preallocated())) {
       // Like qemu, a preallocated image's data clusters are asked about the host file's holes.
       Extent host = IG_TRY(file_->extent_at(first.host_offset));
-      return Extent{std::min(host.length, first.length), host.kind == ExtentKind::kData ? ExtentKind::kData
-                                                                                           : ExtentKind::kZero};
+      return Extent{std::min(host.length, first.length),
+                    host.kind == ExtentKind::kData ? ExtentKind::kData : ExtentKind::kZero};
     }
     const ExtentKind kind = to_extent_kind(first.kind);
     std::uint64_t length = first.length;
@@ -209,8 +206,8 @@ class Image final : public DiskImage {
     const std::uint64_t end_cluster = div_round_up(file_->size(), cluster_size_);
     const std::uint64_t table_bytes = std::uint64_t{h_.refcount_table_clusters} * cluster_size_;
     if (table_bytes > max_table_bytes_ || !range_within(h_.refcount_table_offset, table_bytes, file_->size())) {
-      return Error::corrupt(fmt::format("qcow2: refcount table [{:#x}, +{}) out of bounds", h_.refcount_table_offset,
-                                        table_bytes));
+      return Error::corrupt(
+          fmt::format("qcow2: refcount table [{:#x}, +{}) out of bounds", h_.refcount_table_offset, table_bytes));
     }
     std::vector<std::byte> table = IG_TRY(read_vector(*file_, h_.refcount_table_offset, table_bytes));
     const std::uint64_t bits = std::uint64_t{1} << h_.refcount_order;
@@ -289,8 +286,8 @@ class Image final : public DiskImage {
       m.host_offset = coffset;
       m.compressed_size = nb_csectors * 512 - (coffset & 511);
       if (extended_l2_ && bitmap != 0) {
-        return Error::corrupt(fmt::format("qcow2: compressed cluster {} has a non-zero subcluster bitmap {:#x}",
-                                          cluster_index, bitmap));
+        return Error::corrupt(
+            fmt::format("qcow2: compressed cluster {} has a non-zero subcluster bitmap {:#x}", cluster_index, bitmap));
       }
       return m;
     }
@@ -311,13 +308,14 @@ class Image final : public DiskImage {
       const std::uint32_t alloc_bits = static_cast<std::uint32_t>(bitmap);
       const std::uint32_t zero_bits = static_cast<std::uint32_t>(bitmap >> 32);
       if ((alloc_bits & zero_bits) != 0) {
-        return Error::corrupt(fmt::format("qcow2: cluster {} subcluster bitmap {:#x} marks a subcluster both "
-                                          "allocated and zero",
-                                          cluster_index, bitmap));
+        return Error::corrupt(
+            fmt::format("qcow2: cluster {} subcluster bitmap {:#x} marks a subcluster both "
+                        "allocated and zero",
+                        cluster_index, bitmap));
       }
       if (host == 0 && alloc_bits != 0) {
-        return Error::corrupt(fmt::format("qcow2: cluster {} has allocated subclusters but no host offset",
-                                          cluster_index));
+        return Error::corrupt(
+            fmt::format("qcow2: cluster {} has allocated subclusters but no host offset", cluster_index));
       }
       auto kind_of = [&](std::uint32_t i) {
         if ((zero_bits >> i) & 1u) return Kind::kZero;
@@ -332,8 +330,8 @@ class Image final : public DiskImage {
     }
     if (m.kind == Kind::kNormal) {
       if ((host & (cluster_size_ - 1)) != 0) {
-        return Error::corrupt(fmt::format("qcow2: cluster {} host offset {:#x} is not cluster-aligned",
-                                          cluster_index, host));
+        return Error::corrupt(
+            fmt::format("qcow2: cluster {} host offset {:#x} is not cluster-aligned", cluster_index, host));
       }
       m.host_offset = host + in_cluster;
       if (!range_within(m.host_offset, m.length, file_->size())) {
@@ -348,8 +346,8 @@ class Image final : public DiskImage {
   Result<TableCache<std::uint64_t>::Table> l2_table(std::uint64_t l2_offset) const {
     return l2_cache_.get(l2_offset, [&]() -> Result<std::vector<std::uint64_t>> {
       if (!range_within(l2_offset, cluster_size_, file_->size())) {
-        return Error::corrupt(fmt::format("qcow2: L2 table at {:#x} lies past the end of the file ({} bytes)",
-                                          l2_offset, file_->size()));
+        return Error::corrupt(
+            fmt::format("qcow2: L2 table at {:#x} lies past the end of the file ({} bytes)", l2_offset, file_->size()));
       }
       std::vector<std::byte> raw = IG_TRY(read_vector(*file_, l2_offset, cluster_size_));
       std::vector<std::uint64_t> entries(cluster_size_ / 8);
@@ -360,14 +358,15 @@ class Image final : public DiskImage {
 
   Result<std::vector<std::byte>> decompress(const Mapping& m) const {
     if (m.host_offset >= file_->size()) {
-      return Error::corrupt(fmt::format("qcow2: compressed cluster at host offset {:#x} past the end of the file",
-                                        m.host_offset));
+      return Error::corrupt(
+          fmt::format("qcow2: compressed cluster at host offset {:#x} past the end of the file", m.host_offset));
     }
     // The descriptor's sector count may overshoot the data (and the file); read what exists.
     const std::uint64_t csize = std::min({m.compressed_size, file_->size() - m.host_offset, 2 * cluster_size_ + 512});
     std::vector<std::byte> in = IG_TRY(read_vector(*file_, m.host_offset, static_cast<std::size_t>(csize)));
     std::vector<std::byte> out(cluster_size_);
-    const std::size_t produced = h_.compression_type == 1 ? IG_TRY(zstd_into(in, out)) : IG_TRY(inflate_into(in, out, false));
+    const std::size_t produced =
+        h_.compression_type == 1 ? IG_TRY(zstd_into(in, out)) : IG_TRY(inflate_into(in, out, false));
     if (produced != out.size()) {
       return Error::corrupt(fmt::format("qcow2: compressed cluster at {:#x} inflates to {} bytes, not {}",
                                         m.host_offset, produced, out.size()));
@@ -408,8 +407,8 @@ std::string read_name(const ByteSource& file, std::uint64_t offset, std::uint64_
 Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
   std::array<std::byte, 112> b{};
   if (file->size() < kV2HeaderLength) {
-    return Error::corrupt(fmt::format("qcow2 header: file has {} bytes, the header needs {}", file->size(),
-                                      kV2HeaderLength));
+    return Error::corrupt(
+        fmt::format("qcow2 header: file has {} bytes, the header needs {}", file->size(), kV2HeaderLength));
   }
   IG_TRY(file->read_at(0, std::span(b).first(std::min<std::size_t>(b.size(), file->size()))));
   if (load_be<std::uint32_t, kMagic>(b) != kQcowMagic) return Error::corrupt("qcow2 header: bad magic");
@@ -424,17 +423,17 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
   const std::uint64_t cluster_size = std::uint64_t{1} << h.cluster_bits;
   if (h.version == 3) {
     if (h.header_length < kV3MinHeaderLength || h.header_length % 8 != 0) {
-      return Error::corrupt(fmt::format("qcow2 header: header_length {} (must be >= 104 and a multiple of 8)",
-                                        h.header_length));
+      return Error::corrupt(
+          fmt::format("qcow2 header: header_length {} (must be >= 104 and a multiple of 8)", h.header_length));
     }
     if (h.header_length > cluster_size) {
-      return Error::corrupt(fmt::format("qcow2 header: header_length {} exceeds the cluster size {}",
-                                        h.header_length, cluster_size));
+      return Error::corrupt(
+          fmt::format("qcow2 header: header_length {} exceeds the cluster size {}", h.header_length, cluster_size));
     }
   }
   if (file->size() < h.header_length) {
-    return Error::corrupt(fmt::format("qcow2 header: file has {} bytes, header_length is {}", file->size(),
-                                      h.header_length));
+    return Error::corrupt(
+        fmt::format("qcow2 header: file has {} bytes, header_length is {}", file->size(), h.header_length));
   }
   if (h.refcount_order > 6) {
     return Error::corrupt(fmt::format("qcow2 header: refcount_order {} not in [0, 6]", h.refcount_order));
@@ -442,35 +441,34 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
 
   // Refusals, most fundamental first.
   if ((h.incompatible_features & kIncompatCorrupt) != 0) {
-    return Error::unsupported("qcow2: the corrupt bit is set (qemu marked this image as corrupt; repair it with "
-                              "`qemu-img check -r all` before uploading)");
-  }
-  const std::uint64_t unknown = h.incompatible_features & ~kIncompatKnown;
-  if (unknown != 0) {
-    return Error::unsupported(fmt::format("qcow2: unknown incompatible feature bits {:#x}", unknown));
+    return Error::unsupported(
+        "qcow2: the corrupt bit is set (qemu marked this image as corrupt; repair it with "
+        "`qemu-img check -r all` before uploading)");
   }
   if (h.crypt_method != 0) {
     return Error::unsupported(fmt::format("qcow2: encrypted image ({}); upload an unencrypted image",
-                                          h.crypt_method == 1 ? "AES" : h.crypt_method == 2 ? "LUKS"
-                                                                                           : "unknown method"));
+                                          h.crypt_method == 1   ? "AES"
+                                          : h.crypt_method == 2 ? "LUKS"
+                                                                : "unknown method"));
   }
   if (h.backing_file_offset != 0) {
-    return Error::unsupported(fmt::format(
-        "qcow2: backing file '{}' refused: imagegate never opens a file named inside an image; "
-        "flatten it first (qemu-img convert -O qcow2)",
-        read_name(*file, h.backing_file_offset, h.backing_file_size)));
+    return Error::unsupported(
+        fmt::format("qcow2: backing file '{}' refused: imagegate never opens a file named inside an image; "
+                    "flatten it first (qemu-img convert -O qcow2)",
+                    read_name(*file, h.backing_file_offset, h.backing_file_size)));
   }
 
   // Header extensions (v3: after header_length; v2: after the 72-byte header), within cluster 0.
   bool has_bitmaps = false;
   std::string data_file_name;
+  std::vector<std::string> incompatible_names(64);  // from the feature name table, when present
   {
     const std::uint64_t ext_end = std::min<std::uint64_t>(cluster_size, file->size());
     std::uint64_t pos = h.header_length;
     for (std::uint32_t n = 0;; ++n) {
       if (n >= limits.max_header_extensions) {
-        return Error::limit_exceeded(fmt::format("qcow2 header: more than {} header extensions",
-                                                 limits.max_header_extensions));
+        return Error::limit_exceeded(
+            fmt::format("qcow2 header: more than {} header extensions", limits.max_header_extensions));
       }
       if (pos + 8 > ext_end) break;  // no end marker: qemu stops at the cluster end too
       std::array<std::byte, 8> eh{};
@@ -479,10 +477,22 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
       const std::uint32_t len = load_be<std::uint32_t, 4>(eh);
       if (type == kExtEnd) break;
       if (len > ext_end - pos - 8) {
-        return Error::corrupt(fmt::format("qcow2 header extension {:#x} at {}: length {} runs past the first cluster",
-                                          type, pos, len));
+        return Error::corrupt(
+            fmt::format("qcow2 header extension {:#x} at {}: length {} runs past the first cluster", type, pos, len));
       }
       if (type == kExtDataFile) data_file_name = read_name(*file, pos + 8, len);
+      if (type == kExtFeatureTable) {
+        // Entries of 48 bytes: type (0 = incompatible), bit number, 46-byte name.
+        for (std::uint64_t e = 0; e + 48 <= len; e += 48) {
+          std::array<std::byte, 2> tb{};
+          IG_TRY(file->read_at(pos + 8 + e, tb));
+          const auto bit = std::to_integer<std::uint8_t>(tb[1]);
+          if (std::to_integer<std::uint8_t>(tb[0]) == 0 && bit < 64) {
+            std::string name = read_name(*file, pos + 8 + e + 2, 46);
+            incompatible_names[bit] = name.substr(0, name.find('?'));
+          }
+        }
+      }
       if (type == kExtBitmaps) has_bitmaps = true;
       if (type == kExtEncryption && h.crypt_method == 0) {
         return Error::corrupt("qcow2 header: encryption extension present but crypt_method is 0");
@@ -490,10 +500,20 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
       pos += 8 + align_up(len, 8);
     }
   }
+  if (const std::uint64_t unknown = h.incompatible_features & ~kIncompatKnown; unknown != 0) {
+    std::string names;
+    for (unsigned bit = 0; bit < 64; ++bit) {
+      if (((unknown >> bit) & 1u) != 0 && !incompatible_names[bit].empty()) {
+        names += fmt::format("{}{} (bit {})", names.empty() ? "" : ", ", incompatible_names[bit], bit);
+      }
+    }
+    return Error::unsupported(
+        fmt::format("qcow2: unknown incompatible feature bits {:#x}{}{}", unknown, names.empty() ? "" : ": ", names));
+  }
   if ((h.incompatible_features & kIncompatDataFile) != 0) {
-    return Error::unsupported(fmt::format(
-        "qcow2: external data file '{}' refused: imagegate never opens a file named inside an image",
-        data_file_name.empty() ? "<unnamed>" : data_file_name));
+    return Error::unsupported(
+        fmt::format("qcow2: external data file '{}' refused: imagegate never opens a file named inside an image",
+                    data_file_name.empty() ? "<unnamed>" : data_file_name));
   }
   if (h.compression_type > 1) {
     return Error::unsupported(fmt::format("qcow2 header: unknown compression_type {}", h.compression_type));
@@ -503,25 +523,25 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
   }
   const bool extended_l2 = (h.incompatible_features & kIncompatExtendedL2) != 0;
   if (extended_l2 && h.cluster_bits < 14) {
-    return Error::corrupt(fmt::format("qcow2 header: extended L2 entries need clusters of at least 16 KiB, not {}",
-                                      cluster_size));
+    return Error::corrupt(
+        fmt::format("qcow2 header: extended L2 entries need clusters of at least 16 KiB, not {}", cluster_size));
   }
 
   // Virtual size and the L1 table.
   if (h.size > limits.max_virtual_size_bytes) {
-    return Error::limit_exceeded(fmt::format("qcow2 header: virtual size {} exceeds the limit {}", h.size,
-                                             limits.max_virtual_size_bytes));
+    return Error::limit_exceeded(
+        fmt::format("qcow2 header: virtual size {} exceeds the limit {}", h.size, limits.max_virtual_size_bytes));
   }
   const std::uint64_t l2_entries = cluster_size / (extended_l2 ? 16 : 8);
   const std::uint64_t l1_needed = div_round_up(div_round_up(h.size, cluster_size), l2_entries);
   if (h.l1_size < l1_needed) {
-    return Error::corrupt(fmt::format("qcow2 header: l1_size {} too small for virtual size {} (needs {})", h.l1_size,
-                                      h.size, l1_needed));
+    return Error::corrupt(
+        fmt::format("qcow2 header: l1_size {} too small for virtual size {} (needs {})", h.l1_size, h.size, l1_needed));
   }
   const std::uint64_t l1_bytes = std::uint64_t{h.l1_size} * 8;
   if (l1_bytes > limits.max_table_bytes) {
-    return Error::limit_exceeded(fmt::format("qcow2 header: L1 table of {} bytes exceeds the limit {}", l1_bytes,
-                                             limits.max_table_bytes));
+    return Error::limit_exceeded(
+        fmt::format("qcow2 header: L1 table of {} bytes exceeds the limit {}", l1_bytes, limits.max_table_bytes));
   }
   if (h.l1_size > 0) {
     if ((h.l1_table_offset & (cluster_size - 1)) != 0) {
@@ -539,8 +559,8 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
   for (std::size_t i = 0; i < l1_used; ++i) {
     l1[i] = load_be_ptr<std::uint64_t>(l1_raw.data() + i * 8);
     if ((l1[i] & kL1ReservedMask) != 0 || ((l1[i] & kOffsetMask) & (cluster_size - 1)) != 0) {
-      return Error::corrupt(fmt::format("qcow2: L1 entry {} = {:#x} has reserved bits set or an unaligned L2 offset",
-                                        i, l1[i]));
+      return Error::corrupt(
+          fmt::format("qcow2: L1 entry {} = {:#x} has reserved bits set or an unaligned L2 offset", i, l1[i]));
     }
   }
 
@@ -552,9 +572,8 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
   info.compression = h.compression_type == 1 ? "zstd" : "zlib";
   info.dirty = (h.incompatible_features & kIncompatDirty) != 0;
   if (h.version == 2) {
-    info.format_specific = {{"compat", std::string("0.10")},
-                            {"compression-type", info.compression},
-                            {"refcount-bits", std::uint64_t{16}}};
+    info.format_specific = {
+        {"compat", std::string("0.10")}, {"compression-type", info.compression}, {"refcount-bits", std::uint64_t{16}}};
   } else {
     info.format_specific = {{"compat", std::string("1.1")},
                             {"compression-type", info.compression},

@@ -43,7 +43,8 @@ class Image final : public DiskImage {
 Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
   const std::uint64_t virtual_size = align_up(file->size(), 512);
   if (virtual_size > limits.max_virtual_size_bytes) {
-    return Error::limit_exceeded(fmt::format("raw: size {} exceeds the limit {}", virtual_size, limits.max_virtual_size_bytes));
+    return Error::limit_exceeded(
+        fmt::format("raw: size {} exceeds the limit {}", virtual_size, limits.max_virtual_size_bytes));
   }
   ImageInfo info;
   info.format = Format::kRaw;

@@ -119,7 +119,8 @@ class Image final : public DiskImage {
     while (done < out.size()) {
       const std::uint64_t pos = offset + done;
       const std::uint64_t in_block = pos % block_size_;
-      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(block_size_ - in_block, out.size() - done));
+      const std::size_t n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(block_size_ - in_block, out.size() - done));
       auto dst = out.subspan(done, n);
       const std::optional<std::uint64_t> host = IG_TRY(block_data(pos / block_size_));
       if (!host) {
@@ -156,7 +157,8 @@ class Image final : public DiskImage {
   Result<void> read_fixed(std::uint64_t offset, std::span<std::byte> out) const {
     // The virtual size may exceed the data before the footer (CHS rounding); that tail is zeros.
     const std::uint64_t stored = std::min(data_end_, virtual_size_);
-    std::size_t n = offset < stored ? static_cast<std::size_t>(std::min<std::uint64_t>(stored - offset, out.size())) : 0;
+    std::size_t n =
+        offset < stored ? static_cast<std::size_t>(std::min<std::uint64_t>(stored - offset, out.size())) : 0;
     if (n > 0) IG_TRY(file_->read_at(offset, out.first(n)));
     std::memset(out.data() + n, 0, out.size() - n);
     return ok();
@@ -170,9 +172,10 @@ class Image final : public DiskImage {
       // The last block may be cut short where the virtual size ends inside it.
       const std::uint64_t needed = std::min<std::uint64_t>(block_size_, virtual_size_ - index * block_size_);
       if (!range_within(start, needed, data_end_)) {
-        return Error::corrupt(fmt::format("vhd: BAT entry {} points at sector {}, past the data end ({} bytes): "
-                                          "truncated image?",
-                                          index, bat_[index], data_end_));
+        return Error::corrupt(
+            fmt::format("vhd: BAT entry {} points at sector {}, past the data end ({} bytes): "
+                        "truncated image?",
+                        index, bat_[index], data_end_));
       }
     }
     return std::optional<std::uint64_t>(start);
@@ -230,33 +233,36 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
 
   // Virtual size, as qemu's vpc driver computes it.
   const std::string& app = footer.creator_app;
-  const bool use_chs = app != "win " && app != "qem2" && app != "d2v " && app != "CTXS" && app != std::string("tap\0", 4);
+  const bool use_chs =
+      app != "win " && app != "qem2" && app != "d2v " && app != "CTXS" && app != std::string("tap\0", 4);
   std::uint64_t sectors = footer.chs_sectors;
   if (!use_chs || sectors == kMaxGeometrySectors) sectors = footer.current_size / 512;
   if (sectors > kMaxSectors) {
-    return Error::unsupported(fmt::format("vhd: virtual size {} bytes exceeds the VHD limit of 2040 GiB", sectors * 512));
+    return Error::unsupported(
+        fmt::format("vhd: virtual size {} bytes exceeds the VHD limit of 2040 GiB", sectors * 512));
   }
   const std::uint64_t virtual_size = sectors * 512;
   if (virtual_size > limits.max_virtual_size_bytes) {
-    return Error::limit_exceeded(fmt::format("vhd: virtual size {} exceeds the limit {}", virtual_size,
-                                             limits.max_virtual_size_bytes));
+    return Error::limit_exceeded(
+        fmt::format("vhd: virtual size {} exceeds the limit {}", virtual_size, limits.max_virtual_size_bytes));
   }
   info.virtual_size = virtual_size;
   info.format_specific.push_back({"creator-app", info.creator});
-  info.format_specific.push_back({"size-source", std::string(use_chs && footer.chs_sectors != kMaxGeometrySectors
-                                                                 ? "chs-geometry"
-                                                                 : "current-size")});
+  info.format_specific.push_back(
+      {"size-source",
+       std::string(use_chs && footer.chs_sectors != kMaxGeometrySectors ? "chs-geometry" : "current-size")});
 
   if (footer.disk_type == kDiskFixed) {
     if (head_cookie && file_size > kFooterSize) {
       return Error::corrupt("vhd: a fixed disk with a footer copy at offset 0 (its data would start there)");
     }
     info.subformat = "fixed";
-    return std::unique_ptr<DiskImage>(new Image(std::move(file), virtual_size, file_size - kFooterSize, std::move(info)));
+    return std::unique_ptr<DiskImage>(
+        new Image(std::move(file), virtual_size, file_size - kFooterSize, std::move(info)));
   }
   if (footer.disk_type != kDiskDynamic && footer.disk_type != kDiskDifferencing) {
-    return Error::unsupported(fmt::format("vhd footer: disk type {} (2 fixed, 3 dynamic, 4 differencing)",
-                                          footer.disk_type));
+    return Error::unsupported(
+        fmt::format("vhd footer: disk type {} (2 fixed, 3 dynamic, 4 differencing)", footer.disk_type));
   }
   if (!head_cookie) return Error::corrupt("vhd: dynamic disk without the footer copy at offset 0");
 
@@ -276,14 +282,14 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
   const std::uint32_t max_table_entries = load_be<std::uint32_t, kDhMaxTableEntries>(dh);
   const std::uint32_t block_size = load_be<std::uint32_t, kDhBlockSize>(dh);
   if (!is_power_of_two(block_size) || block_size < 512 || block_size > (1u << 28)) {
-    return Error::corrupt(fmt::format("vhd dynamic header: block_size {} (must be a power of two in [512, 256 MiB])",
-                                      block_size));
+    return Error::corrupt(
+        fmt::format("vhd dynamic header: block_size {} (must be a power of two in [512, 256 MiB])", block_size));
   }
   if (std::uint64_t{max_table_entries} * 4 > limits.max_table_bytes) {
-    return Error::limit_exceeded(fmt::format("vhd dynamic header: max_table_entries {} too large (BAT of {} bytes, "
-                                             "limit {})",
-                                             max_table_entries, std::uint64_t{max_table_entries} * 4,
-                                             limits.max_table_bytes));
+    return Error::limit_exceeded(
+        fmt::format("vhd dynamic header: max_table_entries {} too large (BAT of {} bytes, "
+                    "limit {})",
+                    max_table_entries, std::uint64_t{max_table_entries} * 4, limits.max_table_bytes));
   }
   if (std::uint64_t{max_table_entries} * block_size < virtual_size) {
     return Error::corrupt(fmt::format("vhd dynamic header: {} BAT entries of {} bytes cannot cover {} bytes",
@@ -297,8 +303,9 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
   // The header's own fields are judged first (as qemu reports them); then the end footer, whose
   // absence means the upload was cut short.
   if (!tail_cookie) {
-    return Error::corrupt("vhd: the footer at the end of the file is missing (the copy at offset 0 is intact): "
-                          "truncated upload?");
+    return Error::corrupt(
+        "vhd: the footer at the end of the file is missing (the copy at offset 0 is intact): "
+        "truncated upload?");
   }
   if (Footer end = IG_TRY(parse_footer(tail, "at the end")); end.raw != footer.raw) {
     return Error::corrupt("vhd: the footer at the end differs from its copy at offset 0");

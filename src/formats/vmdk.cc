@@ -44,8 +44,8 @@ constexpr std::uint32_t kMarkerFooter = 3;
 struct Header {
   std::uint32_t version = 0;
   std::uint32_t flags = 0;
-  std::uint64_t capacity = 0;     // sectors
-  std::uint64_t grain_size = 0;   // sectors
+  std::uint64_t capacity = 0;    // sectors
+  std::uint64_t grain_size = 0;  // sectors
   std::uint64_t descriptor_offset = 0;
   std::uint64_t descriptor_size = 0;
   std::uint32_t num_gtes_per_gt = 0;
@@ -174,7 +174,8 @@ class Image final : public DiskImage {
       const std::uint64_t pos = offset + done;
       const std::uint64_t grain = pos / grain_bytes_;
       const std::uint64_t in_grain = pos % grain_bytes_;
-      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(grain_bytes_ - in_grain, out.size() - done));
+      const std::size_t n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(grain_bytes_ - in_grain, out.size() - done));
       auto dst = out.subspan(done, n);
       const Gte g = IG_TRY(gte(grain));
       if (g.kind != ExtentKind::kData) {
@@ -182,15 +183,15 @@ class Image final : public DiskImage {
       } else if (!compressed_) {
         const std::uint64_t host = g.sector * 512 + in_grain;
         if (!range_within(host, n, file_->size())) {
-          return Error::corrupt(fmt::format("vmdk: grain {} at sector {} lies past the end of the file: truncated?",
-                                            grain, g.sector));
+          return Error::corrupt(
+              fmt::format("vmdk: grain {} at sector {} lies past the end of the file: truncated?", grain, g.sector));
         }
         IG_TRY(file_->read_at(host, dst));
       } else {
         std::vector<std::byte> data = IG_TRY(inflate_grain(grain, g.sector));
         if (in_grain + n > data.size()) {
-          return Error::corrupt(fmt::format("vmdk: grain {} inflates to {} bytes, {} needed", grain, data.size(),
-                                            in_grain + n));
+          return Error::corrupt(
+              fmt::format("vmdk: grain {} inflates to {} bytes, {} needed", grain, data.size(), in_grain + n));
         }
         std::memcpy(dst.data(), data.data() + in_grain, n);
       }
@@ -242,7 +243,8 @@ class Image final : public DiskImage {
   Result<std::vector<std::byte>> inflate_grain(std::uint64_t grain, std::uint64_t sector) const {
     const std::uint64_t host = sector * 512;
     if (host >= file_->size()) {
-      return Error::corrupt(fmt::format("vmdk: compressed grain {} at sector {} past the end of the file", grain, sector));
+      return Error::corrupt(
+          fmt::format("vmdk: compressed grain {} at sector {} past the end of the file", grain, sector));
     }
     std::uint64_t data_offset = host;
     std::uint64_t data_len = 0;
@@ -294,25 +296,29 @@ std::string describe_descriptor_file(std::string_view text) {
     names += fmt::format("{}'{}' ({})", i == 0 ? "" : ", ", printable(d.extents[i].file), printable(d.extents[i].type));
   }
   if (d.extents.size() > 4) names += fmt::format(" and {} more", d.extents.size() - 4);
-  return fmt::format("VMDK descriptor file (createType '{}'): its data lives in other files{}{}, which imagegate "
-                     "never opens; upload a single-file monolithicSparse or streamOptimized VMDK",
-                     printable(d.create_type), names.empty() ? "" : ": ", names);
+  return fmt::format(
+      "VMDK descriptor file (createType '{}'): its data lives in other files{}{}, which imagegate "
+      "never opens; upload a single-file monolithicSparse or streamOptimized VMDK",
+      printable(d.create_type), names.empty() ? "" : ": ", names);
 }
 
 Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
   const std::uint64_t file_size = file->size();
-  if (file_size < 512) return Error::corrupt(fmt::format("vmdk header: file has {} bytes, the header needs 512", file_size));
+  if (file_size < 512)
+    return Error::corrupt(fmt::format("vmdk header: file has {} bytes, the header needs 512", file_size));
   std::array<std::byte, 512> b{};
   IG_TRY(file->read_at(0, b));
   if (text_at<0, 4>(b) != "KDMV") return Error::corrupt("vmdk header: bad magic");
   Header h = parse_header(b);
-  if (h.version == 0 || h.version > 3) return Error::unsupported(fmt::format("vmdk header: version {} (1 to 3 are read)", h.version));
+  if (h.version == 0 || h.version > 3)
+    return Error::unsupported(fmt::format("vmdk header: version {} (1 to 3 are read)", h.version));
 
   bool from_footer = false;
   if (h.gd_offset == kGdAtEnd) {
     // streamOptimized: the real header is in the footer, 1024 bytes before the end: footer
     // marker sector, footer (a header copy), end-of-stream marker.
-    if (file_size < 1536 + 512) return Error::corrupt("vmdk: grain directory at the end, but the file is too short for a footer");
+    if (file_size < 1536 + 512)
+      return Error::corrupt("vmdk: grain directory at the end, but the file is too short for a footer");
     std::array<std::byte, 1536> f{};
     const std::uint64_t at = align_up(file_size, 512) - 1536;
     if (at + 1536 > file_size) return Error::corrupt("vmdk: file size is not a multiple of 512; footer unreadable");
@@ -321,8 +327,9 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
                            text_at<512, 4>(f) == "KDMV" && load_le<std::uint64_t, 1024>(f) == 0 &&
                            load_le<std::uint32_t, 1032>(f) == 0 && load_le<std::uint32_t, 1036>(f) == kMarkerEos;
     if (!footer_ok) {
-      return Error::corrupt("vmdk: streamOptimized footer (footer marker, footer, end-of-stream marker) missing: "
-                            "truncated upload?");
+      return Error::corrupt(
+          "vmdk: streamOptimized footer (footer marker, footer, end-of-stream marker) missing: "
+          "truncated upload?");
     }
     std::array<std::byte, 512> fb{};
     std::memcpy(fb.data(), f.data() + 512, 512);
@@ -350,40 +357,47 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
   }
   const bool compressed = (h.flags & kFlagCompressed) != 0 || h.compress_algorithm == kCompressDeflate;
   if (compressed && h.compress_algorithm != kCompressDeflate) {
-    return Error::unsupported(fmt::format("vmdk header: compressAlgorithm {} (only 1, deflate, exists)", h.compress_algorithm));
+    return Error::unsupported(
+        fmt::format("vmdk header: compressAlgorithm {} (only 1, deflate, exists)", h.compress_algorithm));
   }
 
   // The embedded descriptor: parent links and foreign extents are refused.
   Descriptor desc;
   if (h.descriptor_offset != 0 && h.descriptor_size != 0) {
     const std::uint64_t bytes = std::min<std::uint64_t>(h.descriptor_size * 512, limits.max_descriptor_bytes);
-    if (h.descriptor_size > limits.max_descriptor_bytes / 512 || !range_within(h.descriptor_offset * 512, bytes, file_size)) {
+    if (h.descriptor_size > limits.max_descriptor_bytes / 512 ||
+        !range_within(h.descriptor_offset * 512, bytes, file_size)) {
       return Error::corrupt(fmt::format("vmdk header: descriptor at sector {} ({} sectors) out of bounds",
                                         h.descriptor_offset, h.descriptor_size));
     }
-    std::vector<std::byte> text = IG_TRY(read_vector(*file, h.descriptor_offset * 512, static_cast<std::size_t>(bytes)));
+    std::vector<std::byte> text =
+        IG_TRY(read_vector(*file, h.descriptor_offset * 512, static_cast<std::size_t>(bytes)));
     std::string_view sv = as_chars(text);
     sv = sv.substr(0, sv.find('\0'));
     desc = parse_descriptor(sv);
   }
   if (desc.parent_hint) {
-    return Error::unsupported(fmt::format("vmdk: parent link to '{}' refused: imagegate never opens a file named inside "
-                                          "an image; upload a standalone disk",
-                                          printable(*desc.parent_hint)));
+    return Error::unsupported(
+        fmt::format("vmdk: parent link to '{}' refused: imagegate never opens a file named inside "
+                    "an image; upload a standalone disk",
+                    printable(*desc.parent_hint)));
   }
   if (desc.parent_cid && *desc.parent_cid != 0xffffffffu) {
-    return Error::unsupported(fmt::format("vmdk: parentCID {:08x} says this is a delta disk of a parent imagegate never "
-                                          "opens; upload a standalone disk",
-                                          *desc.parent_cid));
+    return Error::unsupported(
+        fmt::format("vmdk: parentCID {:08x} says this is a delta disk of a parent imagegate never "
+                    "opens; upload a standalone disk",
+                    *desc.parent_cid));
   }
   if (desc.extents.size() > 1) {
-    return Error::unsupported(fmt::format("vmdk: {} extents (multi-extent or split layout); only single-extent "
-                                          "monolithicSparse and streamOptimized files are read",
-                                          desc.extents.size()));
+    return Error::unsupported(
+        fmt::format("vmdk: {} extents (multi-extent or split layout); only single-extent "
+                    "monolithicSparse and streamOptimized files are read",
+                    desc.extents.size()));
   }
   if (desc.extents.size() == 1 && desc.extents[0].type != "SPARSE") {
-    return Error::unsupported(fmt::format("vmdk: extent '{}' of type {} names another file, which imagegate never opens",
-                                          printable(desc.extents[0].file), printable(desc.extents[0].type)));
+    return Error::unsupported(
+        fmt::format("vmdk: extent '{}' of type {} names another file, which imagegate never opens",
+                    printable(desc.extents[0].file), printable(desc.extents[0].type)));
   }
   std::string create_type = desc.create_type;
   if (create_type.empty()) create_type = compressed ? "streamOptimized" : "monolithicSparse";
@@ -395,9 +409,10 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
   // The grain directory.
   const std::uint64_t gd_bytes = gd_entries * 4;
   if (!range_within(h.gd_offset * 512, gd_bytes, file_size) || h.gd_offset > file_size / 512) {
-    return Error::corrupt(fmt::format("vmdk: grain directory at sector {} ({} bytes) lies past the end of the file "
-                                      "({} bytes)",
-                                      h.gd_offset, gd_bytes, file_size));
+    return Error::corrupt(
+        fmt::format("vmdk: grain directory at sector {} ({} bytes) lies past the end of the file "
+                    "({} bytes)",
+                    h.gd_offset, gd_bytes, file_size));
   }
   std::vector<std::byte> raw = IG_TRY(read_vector(*file, h.gd_offset * 512, static_cast<std::size_t>(gd_bytes)));
   std::vector<std::uint32_t> gd(static_cast<std::size_t>(gd_entries));

@@ -68,9 +68,7 @@ class ByteSource {
  protected:
   // The error for a read that does not fit in [0, size()).
   Error out_of_range(std::uint64_t offset, std::uint64_t length) const;
-  bool fits(std::uint64_t offset, std::uint64_t length) const {
-    return offset <= size() && length <= size() - offset;
-  }
+  bool fits(std::uint64_t offset, std::uint64_t length) const { return offset <= size() && length <= size() - offset; }
 };
 
 using SourcePtr = std::shared_ptr<const ByteSource>;

@@ -18,7 +18,7 @@ namespace ig {
 struct FaultPlan {
   std::optional<std::uint64_t> fail_read_number;  // 1-based
   std::optional<std::uint64_t> visible_bytes;     // reads reaching past this fail
-  std::vector<std::uint64_t> flip_offsets;         // each byte at these offsets is XORed with 0xFF
+  std::vector<std::uint64_t> flip_offsets;        // each byte at these offsets is XORed with 0xFF
 };
 
 class FaultySource final : public ByteSource {

@@ -35,11 +35,12 @@ Result<std::unique_ptr<FileSource>> FileSource::open(const std::string& path) {
     }
     size = static_cast<std::uint64_t>(end);
   }
-  return std::unique_ptr<FileSource>(
-      new FileSource(fd, path, size, static_cast<std::uint64_t>(st.st_blocks) * 512));
+  return std::unique_ptr<FileSource>(new FileSource(fd, path, size, static_cast<std::uint64_t>(st.st_blocks) * 512));
 }
 
-FileSource::~FileSource() { ::close(fd_); }
+FileSource::~FileSource() {
+  ::close(fd_);
+}
 
 Result<void> FileSource::read_at(std::uint64_t offset, std::span<std::byte> out) const {
   if (!fits(offset, out.size())) return out_of_range(offset, out.size());
@@ -65,7 +66,7 @@ Result<Extent> FileSource::extent_at(std::uint64_t offset) const {
   off_t data = ::lseek(fd_, off, SEEK_DATA);
   if (data < 0) {
     if (errno == ENXIO) return Extent{size_ - offset, ExtentKind::kZero};  // trailing hole
-    return Extent{size_ - offset, ExtentKind::kData};  // no information: all data, as qemu assumes
+    return Extent{size_ - offset, ExtentKind::kData};                      // no information: all data, as qemu assumes
   }
   if (data > off) {
     return Extent{std::min<std::uint64_t>(static_cast<std::uint64_t>(data), size_) - offset, ExtentKind::kZero};
@@ -86,8 +87,8 @@ Result<void> MemorySource::read_at(std::uint64_t offset, std::span<std::byte> ou
 
 // ---- SliceSource ----
 
-Result<std::unique_ptr<SliceSource>> SliceSource::create(SourcePtr parent, std::uint64_t offset,
-                                                         std::uint64_t length, std::string name) {
+Result<std::unique_ptr<SliceSource>> SliceSource::create(SourcePtr parent, std::uint64_t offset, std::uint64_t length,
+                                                         std::string name) {
   if (offset > parent->size() || length > parent->size() - offset) {
     return Error::out_of_range(fmt::format("{}: [{}, +{}) does not lie inside {} ({} bytes)", name, offset, length,
                                            parent->name(), parent->size()));

@@ -126,11 +126,11 @@ void make_pattern_raw(const std::string& path, std::uint64_t size) {
     for (auto& w : words) w = zeros ? 0 : rng();
     ASSERT_EQ(::pwrite(fd, words.data(), length, static_cast<off_t>(offset)), static_cast<ssize_t>(length));
   };
-  put(0, 1 << 20, false);                      // the first MiB
-  put((5 << 20) + 1234, 70000, false);         // an unaligned run across cluster boundaries
-  put(8 << 20, 1 << 20, true);                 // explicit zeros: allocated, but zero
-  put((12 << 20) + 512, 4096, false);          // a small island
-  put(size - 512, 512, false);                 // the last sector
+  put(0, 1 << 20, false);               // the first MiB
+  put((5 << 20) + 1234, 70000, false);  // an unaligned run across cluster boundaries
+  put(8 << 20, 1 << 20, true);          // explicit zeros: allocated, but zero
+  put((12 << 20) + 512, 4096, false);   // a small island
+  put(size - 512, 512, false);          // the last sector
   ::close(fd);
 }
 
@@ -159,7 +159,8 @@ std::string compare_with_raw(const DiskImage& image, const std::string& referenc
     if (!ours) return fmt::format("extent_at({}) failed: {}", off, ours.error().message);
     auto theirs = (*ref)->extent_at(off);
     if (!theirs) return fmt::format("reference extent_at({}) failed: {}", off, theirs.error().message);
-    if (ours->length == 0 || ours->length > ref_size - off) return fmt::format("extent_at({}) length {}", off, ours->length);
+    if (ours->length == 0 || ours->length > ref_size - off)
+      return fmt::format("extent_at({}) length {}", off, ours->length);
     std::uint64_t n = std::min(ours->length, theirs->length);
     if (ours->kind != ExtentKind::kData && theirs->kind != ExtentKind::kData) {
       off += n;
@@ -187,9 +188,13 @@ std::string compare_with_raw(const DiskImage& image, const std::string& referenc
   return "";
 }
 
-bool corpus_available() { return fs::is_directory(corpus_path("")); }
+bool corpus_available() {
+  return fs::is_directory(corpus_path(""));
+}
 
-fs::path corpus_path(const std::string& relative) { return fs::path(IG_SHARED_DIR) / "corpus" / relative; }
+fs::path corpus_path(const std::string& relative) {
+  return fs::path(IG_SHARED_DIR) / "corpus" / relative;
+}
 
 std::string bunzip_to(const fs::path& bz2, const TempDir& dir) {
   const std::string out = dir.file(bz2.stem().string());

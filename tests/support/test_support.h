@@ -2,13 +2,13 @@
 // whole guest disk, and matchers that assert the exact error code.
 #pragma once
 
-#include <filesystem>
-#include <string>
-#include <vector>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "formats/open_image.h"
 #include "io/sources.h"

@@ -19,7 +19,9 @@ Result<int> doubled(int v) {
   return x * 2;
 }
 
-Result<int> nested(int v) { return IG_TRY(doubled(IG_TRY(parse_positive(v)))) + 1; }
+Result<int> nested(int v) {
+  return IG_TRY(doubled(IG_TRY(parse_positive(v)))) + 1;
+}
 
 Result<void> with_context(int v) {
   IG_TRY_CTX(parse_positive(v), "entry {}", 7);

@@ -40,7 +40,8 @@ TEST_F(Cli, HumanInfoNamesFormatAndSize) {
 
 TEST_F(Cli, MeasureOutputEqualsQemuImgMeasure) {
   for (const std::string& img : {qcow2_, raw_}) {
-    for (const std::string& opts : {std::string(""), std::string(" -o cluster_size=2M"), std::string(" --output=json")}) {
+    for (const std::string& opts :
+         {std::string(""), std::string(" -o cluster_size=2M"), std::string(" --output=json")}) {
       const CommandResult ours = run(kCli + " measure -O qcow2" + opts + " " + img);
       const CommandResult theirs = run("qemu-img measure -O qcow2" + opts + " " + img);
       ASSERT_EQ(ours.exit_code, 0) << ours.out;

@@ -23,10 +23,10 @@ void fix_vhd_checksum(const std::string& path, std::uint64_t at, std::size_t len
 
 struct Attack {
   std::string name;
-  std::string image;                  // path of the hostile file
-  std::optional<Format> declared;     // what the user declares, if anything
-  std::string fragment;               // what the refusal must say
-  std::vector<std::string> bait;      // paths named inside the image that must never be opened
+  std::string image;               // path of the hostile file
+  std::optional<Format> declared;  // what the user declares, if anything
+  std::string fragment;            // what the refusal must say
+  std::vector<std::string> bait;   // paths named inside the image that must never be opened
 };
 
 class Attacks : public ::testing::Test {
@@ -40,16 +40,21 @@ class Attacks : public ::testing::Test {
 
     const std::string passwd_backed = dir_.file("passwd-backed.qcow2");
     run_ok("qemu-img create -q -f qcow2 -F raw -b /etc/passwd -u " + passwd_backed + " 1M");
-    attacks_.push_back({"qcow2 backing file /etc/passwd", passwd_backed, std::nullopt,
-                        "backing file '/etc/passwd' refused", {"/etc/passwd"}});
+    attacks_.push_back({"qcow2 backing file /etc/passwd",
+                        passwd_backed,
+                        std::nullopt,
+                        "backing file '/etc/passwd' refused",
+                        {"/etc/passwd"}});
 
     const std::string local_backed = dir_.file("local-backed.qcow2");
     run_ok("qemu-img create -q -f qcow2 -F raw -b " + dir_.file("backing.raw") + " " + local_backed + " 1M");
-    attacks_.push_back({"qcow2 backing file beside it", local_backed, std::nullopt, "backing file", {dir_.file("backing.raw")}});
+    attacks_.push_back(
+        {"qcow2 backing file beside it", local_backed, std::nullopt, "backing file", {dir_.file("backing.raw")}});
 
     const std::string data_file = dir_.file("external-data.qcow2");
     run_ok("qemu-img create -q -f qcow2 -o data_file=" + dir_.file("data.raw") + " " + data_file + " 1M");
-    attacks_.push_back({"qcow2 external data file", data_file, std::nullopt, "external data file", {dir_.file("data.raw")}});
+    attacks_.push_back(
+        {"qcow2 external data file", data_file, std::nullopt, "external data file", {dir_.file("data.raw")}});
 
     const std::string descriptor = dir_.file("descriptor.vmdk");
     {
@@ -58,13 +63,17 @@ class Attacks : public ::testing::Test {
              "# Extent description\nRW 2048 FLAT \"/etc/hosts\" 0\nRW 2048 FLAT \""
           << dir_.file("flat-extent.bin") << "\" 0\n";
     }
-    attacks_.push_back({"vmdk descriptor with a flat extent /etc/hosts", descriptor, std::nullopt,
-                        "'/etc/hosts' (FLAT)", {"/etc/hosts", dir_.file("flat-extent.bin")}});
+    attacks_.push_back({"vmdk descriptor with a flat extent /etc/hosts",
+                        descriptor,
+                        std::nullopt,
+                        "'/etc/hosts' (FLAT)",
+                        {"/etc/hosts", dir_.file("flat-extent.bin")}});
 
     run_ok("qemu-img create -q -f vmdk " + dir_.file("base.vmdk") + " 1M");
     const std::string child = dir_.file("child.vmdk");
     run_ok("qemu-img create -q -f vmdk -F vmdk -b " + dir_.file("base.vmdk") + " " + child + " 1M");
-    attacks_.push_back({"sparse vmdk with a parent hint", child, std::nullopt, "parent link to", {dir_.file("base.vmdk")}});
+    attacks_.push_back(
+        {"sparse vmdk with a parent hint", child, std::nullopt, "parent link to", {dir_.file("base.vmdk")}});
 
     // qemu cannot write a differencing VHD: turn a dynamic one into one, parent name included.
     const std::string diff = dir_.file("differencing.vhd");
@@ -81,18 +90,25 @@ class Attacks : public ::testing::Test {
     }
     patch_file(diff, 512 + 64, utf16);
     fix_vhd_checksum(diff, 512, 1024, 36);
-    attacks_.push_back({"differencing vhd", diff, std::nullopt, "differencing disk refused", {dir_.file("parent.vhd")}});
+    attacks_.push_back(
+        {"differencing vhd", diff, std::nullopt, "differencing disk refused", {dir_.file("parent.vhd")}});
 
     const std::string raw_over_qcow2 = dir_.file("disk.img");
     run_ok("cp " + passwd_backed + " " + raw_over_qcow2);
-    attacks_.push_back({"raw declared over a qcow2 header", raw_over_qcow2, Format::kRaw,
-                        "declared raw, but the file starts with a qcow2 header", {"/etc/passwd"}});
+    attacks_.push_back({"raw declared over a qcow2 header",
+                        raw_over_qcow2,
+                        Format::kRaw,
+                        "declared raw, but the file starts with a qcow2 header",
+                        {"/etc/passwd"}});
 
     const std::string iso = dir_.file("polyglot.iso");
     run_ok("genisoimage -quiet -o " + iso + " " + dir_.file("backing.raw"));
     run_ok("dd if=" + passwd_backed + " of=" + iso + " bs=4096 count=1 conv=notrunc status=none");
-    attacks_.push_back({"iso with a qcow2 header in its system area", iso, std::nullopt,
-                        "polyglot file refused: its content matches qcow2 image and ISO 9660", {"/etc/passwd"}});
+    attacks_.push_back({"iso with a qcow2 header in its system area",
+                        iso,
+                        std::nullopt,
+                        "polyglot file refused: its content matches qcow2 image and ISO 9660",
+                        {"/etc/passwd"}});
     attacks_.push_back({"the same polyglot declared raw", iso, Format::kRaw, "polyglot", {"/etc/passwd"}});
   }
 
@@ -110,7 +126,8 @@ TEST_F(Attacks, EachIsRefusedWithItsReason) {
 std::set<std::string> opened_paths(const std::string& log) {
   std::set<std::string> paths;
   std::ifstream in(log);
-  const std::regex open_call(R"re((?:open|openat|openat2|creat|stat|lstat|newfstatat|statx|access|readlink)\((?:AT_FDCWD, |\d+, )?"([^"]*)")re");
+  const std::regex open_call(
+      R"re((?:open|openat|openat2|creat|stat|lstat|newfstatat|statx|access|readlink)\((?:AT_FDCWD, |\d+, )?"([^"]*)")re");
   std::string line;
   while (std::getline(in, line)) {
     std::smatch m;
@@ -123,8 +140,9 @@ TEST_F(Attacks, StraceShowsNoPathButTheImageIsOpened) {
   if (run("strace -V").exit_code != 0) GTEST_SKIP() << "strace is not installed";
   for (const Attack& a : attacks_) {
     const std::string log = dir_.file("strace.log");
-    std::string cmd = "strace -f -qq -e trace=open,openat,openat2,creat,stat,lstat,newfstatat,statx,access,readlink -o " +
-                      log + " " + IG_CLI_PATH + " info";
+    std::string cmd =
+        "strace -f -qq -e trace=open,openat,openat2,creat,stat,lstat,newfstatat,statx,access,readlink -o " + log + " " +
+        IG_CLI_PATH + " info";
     if (a.declared) cmd += std::string(" -f ") + std::string(format_name(*a.declared));
     const CommandResult r = run(cmd + " " + a.image);
     EXPECT_EQ(r.exit_code, 1) << a.name << ": " << r.out;

@@ -9,14 +9,16 @@ namespace ig::test {
 namespace {
 
 struct Expect {
-  std::string file;           // under qemu/sample_images, without .bz2
-  std::string qemu_format;    // for the qemu-img oracle; "" when qemu-img cannot read it as a disk
-  std::uint64_t virtual_size; // when readable
-  ErrorCode code;             // when refused
-  std::string fragment;       // ... and what the message must say
+  std::string file;            // under qemu/sample_images, without .bz2
+  std::string qemu_format;     // for the qemu-img oracle; "" when qemu-img cannot read it as a disk
+  std::uint64_t virtual_size;  // when readable
+  ErrorCode code;              // when refused
+  std::string fragment;        // ... and what the message must say
 };
 
-std::ostream& operator<<(std::ostream& os, const Expect& e) { return os << e.file; }
+std::ostream& operator<<(std::ostream& os, const Expect& e) {
+  return os << e.file;
+}
 
 const std::vector<Expect> kReadable = {
     // Disk2vhd: current_size rule, 251.25 MiB (0xfb40000), whichever rule is forced (iotest 146).

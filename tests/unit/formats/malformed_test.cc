@@ -86,7 +86,8 @@ TEST_F(Malformed, Qcow2TruncatedHeader) {
 TEST_F(Malformed, OneByteFileIsNotTheDeclaredFormat) {
   const std::string p = dir_.file("one.img");
   write_file(p, text("Q"));
-  EXPECT_THAT(open_file(p, Format::kQcow2), HasError(ErrorCode::kUnsupported, "declared qcow2, but the content is raw"));
+  EXPECT_THAT(open_file(p, Format::kQcow2),
+              HasError(ErrorCode::kUnsupported, "declared qcow2, but the content is raw"));
   auto raw = open_file(p);
   ASSERT_THAT(raw, IsOk());
   EXPECT_EQ((*raw)->size(), 512u);  // a raw disk rounds up to a whole sector, like qemu
@@ -207,8 +208,8 @@ TEST_F(Malformed, Qcow2HeaderFieldChecks) {
 
 TEST_F(Malformed, Qcow2Encrypted) {
   const std::string p = dir_.file("luks.qcow2");
-  run_ok("qemu-img create -q --object secret,id=s0,data=pw -f qcow2 -o encrypt.format=luks,encrypt.key-secret=s0 " +
-         p + " 8M");
+  run_ok("qemu-img create -q --object secret,id=s0,data=pw -f qcow2 -o encrypt.format=luks,encrypt.key-secret=s0 " + p +
+         " 8M");
   EXPECT_THAT(open_file(p), HasError(ErrorCode::kUnsupported, "qcow2: encrypted image (LUKS)"));
 }
 
@@ -228,9 +229,10 @@ TEST_F(Malformed, Qcow2CompressedClusterGarbageAndBombs) {
   const std::string zeros = dir_.file("zeros");
   run_ok("head -c 16M /dev/zero > " + zeros);
   const std::string deflated = dir_.file("zeros.deflate");
-  run_ok("/usr/bin/python3 -c \"import zlib,sys; c=zlib.compressobj(9, zlib.DEFLATED, -15); "
-         "d=c.compress(open(sys.argv[1],'rb').read())+c.flush(); open(sys.argv[2],'wb').write(d)\" " +
-         zeros + " " + deflated);
+  run_ok(
+      "/usr/bin/python3 -c \"import zlib,sys; c=zlib.compressobj(9, zlib.DEFLATED, -15); "
+      "d=c.compress(open(sys.argv[1],'rb').read())+c.flush(); open(sys.argv[2],'wb').write(d)\" " +
+      zeros + " " + deflated);
   const auto bomb = read_file(deflated);
   ASSERT_LT(bomb.size(), 65536u);
   const std::uint64_t end = read_file(b).size();
@@ -254,7 +256,8 @@ TEST_F(Malformed, Qcow2CompressedClusterPastTheEnd) {
   const std::string q = qcow2("-c");
   const std::uint64_t l2 = be64_at(q, be64_at(q, 40)) & 0x00fffffffffffe00ULL;
   patch_file(q, l2, be64((1ull << 62) | (1ull << 50)));
-  EXPECT_THAT(open_and_read(q), HasError(ErrorCode::kCorrupt, "compressed cluster at host offset 0x4000000000000 past the end"));
+  EXPECT_THAT(open_and_read(q),
+              HasError(ErrorCode::kCorrupt, "compressed cluster at host offset 0x4000000000000 past the end"));
 }
 
 TEST_F(Malformed, Qcow2ExtendedL2BitmapContradiction) {

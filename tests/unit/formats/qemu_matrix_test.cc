@@ -20,7 +20,9 @@ struct Case {
   std::string qemu_io;       // qemu-io commands applied afterwards (zero clusters and the like)
 };
 
-std::ostream& operator<<(std::ostream& os, const Case& c) { return os << c.name; }
+std::ostream& operator<<(std::ostream& os, const Case& c) {
+  return os << c.name;
+}
 
 constexpr std::uint64_t kMiB = 1 << 20;
 constexpr std::uint64_t kOdd = 20 * kMiB + 3 * 512;  // not a multiple of any cluster size
@@ -41,7 +43,8 @@ const std::vector<Case> kCases = {
     {"qcow2_zstd_512_odd", "qcow2", ".qcow2", "-c -o compression_type=zstd,cluster_size=512", kOdd, ""},
     {"qcow2_v2_zlib", "qcow2", ".qcow2", "-c -o compat=0.10", 20 * kMiB, ""},
     {"qcow2_zero_clusters", "qcow2", ".qcow2", "", 20 * kMiB, "write -z 0 256k;write -z 5M 1M;write -z 19M 1M"},
-    {"qcow2_zero_clusters_512", "qcow2", ".qcow2", "-o cluster_size=512", 20 * kMiB, "write -z 4096 8192;write -z 12M 1M"},
+    {"qcow2_zero_clusters_512", "qcow2", ".qcow2", "-o cluster_size=512", 20 * kMiB,
+     "write -z 4096 8192;write -z 12M 1M"},
     {"qcow2_extended_l2", "qcow2", ".qcow2", "-o extended_l2=on", 20 * kMiB, ""},
     {"qcow2_extended_l2_subclusters", "qcow2", ".qcow2", "-o extended_l2=on,cluster_size=2M", kOdd,
      "write -z 4k 8k;write -P 0x5a 3M 4k;write -z 16M 64k;write -P 0x77 18M 2k"},

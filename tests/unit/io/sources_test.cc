@@ -85,7 +85,8 @@ TEST(CacheSource, ServesRepeatedReadsFromMemoryAndConcurrently) {
       std::vector<std::byte> buf(3000);
       for (int i = 0; i < 200; ++i) {
         const std::uint64_t off = static_cast<std::uint64_t>((i * 7919 + t * 104729) % (65536 - 3000));
-        if (!cache.read_at(off, buf) || !std::equal(buf.begin(), buf.end(), data.begin() + static_cast<long>(off))) ++bad;
+        if (!cache.read_at(off, buf) || !std::equal(buf.begin(), buf.end(), data.begin() + static_cast<long>(off)))
+          ++bad;
       }
     });
   }

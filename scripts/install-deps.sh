@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs everything imagegate needs to build, test and fuzz, from Debian 12's packages.
+# Run as root (or with sudo). Safe to run again.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  g++ clang libclang-rt-14-dev cmake ninja-build pkg-config clang-format
+  # libraries
+  libexpected-dev libfmt-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libzstd-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # the real tools the tests use as oracles and fixture makers
+  qemu-utils strace bzip2 xz-utils zstd gzip tar genisoimage python3 coreutils time
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs, builds with ASan + UBSan and -Werror, runs every test, then builds the libFuzzer
+# targets with clang and runs each for a short budget on seeds made by qemu-img.
+# This is what CI runs (.ci/run). FUZZ_SECONDS (default 30) sets each target's budget.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+
+echo "== format check"
+files=$(git ls-files '*.cc' '*.h' 2>/dev/null || find src tests bench -name '*.cc' -o -name '*.h')
+if ! clang-format --dry-run --Werror $files; then
+  echo "clang-format: run 'clang-format -i \$(git ls-files \"*.cc\" \"*.h\")'" >&2
+  exit 1
+fi
+
+echo "== build (asan)"
+cmake --preset asan > /dev/null
+cmake --build --preset asan
+
+echo "== tests"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ctest --preset asan -j "$(nproc)" --timeout 900
+
+echo "== fuzz (clang, ${FUZZ_SECONDS:-30} s per target)"
+cmake --preset fuzz > /dev/null
+cmake --build --preset fuzz
+seeds=$(mktemp -d)
+trap 'rm -rf "$seeds"' EXIT
+tests/fuzz/make-seeds.sh "$seeds" > /dev/null
+for t in qcow2 vhd vmdk open_image; do
+  mkdir -p "$seeds/corpus-$t"
+  if ! build/fuzz/tests/fuzz/fuzz_$t -max_total_time="${FUZZ_SECONDS:-30}" -rss_limit_mb=2048 \
+      -artifact_prefix="build/fuzz/crash-$t-" "$seeds/corpus-$t" "$seeds/$t" > "build/fuzz/fuzz-$t.log" 2>&1; then
+    echo "fuzz_$t found a crash; artifact and log under build/fuzz/:" >&2
+    tail -40 "build/fuzz/fuzz-$t.log" >&2
+    exit 1
+  fi
+  echo "fuzz_$t: $(grep -E '^#[0-9]+' "build/fuzz/fuzz-$t.log" | tail -1)"
+done
+echo "all tests and fuzz targets passed"

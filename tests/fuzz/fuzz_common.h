@@ -1,0 +1,53 @@
+// Shared body of the format fuzz targets: open the input as one format (or by detection), then
+// walk the allocation map, read the first MiB of the guest disk and measure it. Every path must
+// end in a value or a named error, within the Limits, without a sanitizer report.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "convert/measure.h"
+#include "formats/internal.h"
+#include "formats/open_image.h"
+#include "io/sources.h"
+
+namespace ig::fuzz {
+
+inline Limits fuzz_limits() {
+  Limits l;
+  l.max_table_bytes = 1 << 20;  // keep each run's memory small; the same checks still apply
+  l.max_metadata_cache_bytes = 1 << 20;
+  return l;
+}
+
+inline void exercise(const DiskImage& image) {
+  std::vector<std::byte> buf(64 * 1024);
+  std::uint64_t off = 0;
+  for (int i = 0; i < 16 && off < image.size(); ++i) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), image.size() - off));
+    (void)image.read_at(off, std::span(buf).first(n));
+    off += n;
+  }
+  off = 0;
+  for (int i = 0; i < 64 && off < image.size(); ++i) {
+    auto e = image.extent_at(off);
+    if (!e || e->length == 0) break;
+    off += e->length;
+  }
+  if (image.size() <= (std::uint64_t{1} << 34)) (void)measure_qcow2(image, Qcow2TargetOptions{});
+}
+
+template <class Open>
+int run_one(const std::uint8_t* data, std::size_t size, Open open) {
+  std::vector<std::byte> bytes(size);
+  if (size > 0) std::memcpy(bytes.data(), data, size);
+  auto src = std::make_shared<MemorySource>(std::move(bytes), "fuzz input");
+  auto image = open(std::shared_ptr<const ByteSource>(src));
+  if (image) exercise(**image);
+  return 0;
+}
+
+}  // namespace ig::fuzz
