@@ -10,7 +10,7 @@ packages=(
   libexpected-dev libfmt-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # the real tools the tests use as oracles and fixture makers
-  qemu-utils strace bzip2 xz-utils zstd gzip tar genisoimage python3 coreutils time
+  qemu-utils strace bzip2 xz-utils zstd gzip tar genisoimage python3 coreutils time bc
 )
 
 missing=()
