@@ -94,6 +94,17 @@ inline std::string_view as_chars(std::span<const std::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
+// Untrusted bytes made safe to show in a message: control and non-ASCII bytes become '?', and
+// anything past `max_len` is cut with "...".
+inline std::string printable(std::string_view s, std::size_t max_len = 200) {
+  std::string out(s.substr(0, max_len));
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+  }
+  if (s.size() > max_len) out += "...";
+  return out;
+}
+
 inline bool all_zero(std::span<const std::byte> bytes) {
   // Compare word by word; the tail byte by byte.
   const std::byte* p = bytes.data();

@@ -389,17 +389,15 @@ class Image final : public DiskImage {
   ImageInfo info_;
 };
 
-// Reads the NUL-free string of `length` bytes at `offset`, for naming refused references.
+// Reads the string of `length` bytes (at most 1023, qemu's bound) at `offset`, for naming
+// refused references; NUL padding and unprintable bytes are not shown.
 std::string read_name(const ByteSource& file, std::uint64_t offset, std::uint64_t length) {
   length = std::min<std::uint64_t>(length, 1023);
   if (!range_within(offset, length, file.size())) return "<past the end of the file>";
   auto bytes = read_vector(file, offset, static_cast<std::size_t>(length));
   if (!bytes) return "<unreadable>";
-  std::string s(as_chars(*bytes));
-  for (char& c : s) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-  }
-  return s;
+  std::string_view text = as_chars(*bytes);
+  return printable(text.substr(0, text.find('\0')), 1023);
 }
 
 }  // namespace
@@ -488,8 +486,7 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
           IG_TRY(file->read_at(pos + 8 + e, tb));
           const auto bit = std::to_integer<std::uint8_t>(tb[1]);
           if (std::to_integer<std::uint8_t>(tb[0]) == 0 && bit < 64) {
-            std::string name = read_name(*file, pos + 8 + e + 2, 46);
-            incompatible_names[bit] = name.substr(0, name.find('?'));
+            incompatible_names[bit] = read_name(*file, pos + 8 + e + 2, 46);
           }
         }
       }

@@ -89,13 +89,6 @@ Result<Footer> parse_footer(const std::array<std::byte, kFooterSize>& b, std::st
   return f;
 }
 
-std::string printable(std::string s) {
-  for (char& c : s) {
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '.';
-  }
-  return s;
-}
-
 class Image final : public DiskImage {
  public:
   Image(SourcePtr file, std::uint64_t virtual_size, std::uint64_t data_end, ImageInfo info)

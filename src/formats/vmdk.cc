@@ -100,13 +100,6 @@ std::string unquote(std::string s) {
   return s;
 }
 
-std::string printable(std::string s) {
-  for (char& c : s) {
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
-  }
-  return s.size() > 200 ? s.substr(0, 200) + "..." : s;
-}
-
 // Parses descriptor text: `key = value` lines and extent lines (`RW 2048 SPARSE "x.vmdk"`).
 // Unknown lines are ignored; the text is already bounded by the caller.
 Descriptor parse_descriptor(std::string_view text) {

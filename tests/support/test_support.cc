@@ -114,6 +114,17 @@ std::vector<std::byte> text(const std::string& s) {
   return b;
 }
 
+void fix_vhd_checksum(const std::string& path, std::uint64_t at, std::size_t length, std::size_t checksum_at) {
+  auto bytes = read_file(path);
+  ASSERT_LE(at + length, bytes.size()) << path;
+  std::uint32_t sum = 0;
+  for (std::size_t i = 0; i < length; ++i) {
+    if (i >= checksum_at && i < checksum_at + 4) continue;
+    sum += std::to_integer<std::uint32_t>(bytes[at + i]);
+  }
+  patch_file(path, at + checksum_at, be32(~sum));
+}
+
 void make_pattern_raw(const std::string& path, std::uint64_t size) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   ASSERT_GE(fd, 0) << path;

@@ -54,6 +54,10 @@ std::vector<std::byte> le32(std::uint32_t v);
 std::vector<std::byte> le64(std::uint64_t v);
 std::vector<std::byte> text(const std::string& s);
 
+// Recomputes the checksum of a VHD footer (length 512, checksum at 64) or dynamic header
+// (length 1024, checksum at 36) stored at `at`, after a test patched it.
+void fix_vhd_checksum(const std::string& path, std::uint64_t at, std::size_t length, std::size_t checksum_at);
+
 // Writes a sparse raw disk of `size` bytes with a deterministic pattern: data at the start,
 // an unaligned data run, an explicit run of zeros (data that is zero), holes, and data in the
 // last sector.

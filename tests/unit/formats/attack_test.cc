@@ -10,16 +10,6 @@
 namespace ig::test {
 namespace {
 
-void fix_vhd_checksum(const std::string& path, std::uint64_t at, std::size_t length, std::size_t checksum_at) {
-  auto bytes = read_file(path);
-  std::uint32_t sum = 0;
-  for (std::size_t i = 0; i < length; ++i) {
-    if (i >= checksum_at && i < checksum_at + 4) continue;
-    sum += std::to_integer<std::uint32_t>(bytes[at + i]);
-  }
-  patch_file(path, at + checksum_at, be32(~sum));
-}
-
 struct Attack {
   std::string name;
   std::string image;               // path of the hostile file

@@ -273,17 +273,6 @@ TEST_F(Malformed, Qcow2ExtendedL2BitmapContradiction) {
 
 // ---- VHD ----
 
-// Recomputes a VHD footer's (or dynamic header's) checksum after a patch.
-void fix_vhd_checksum(const std::string& path, std::uint64_t at, std::size_t length, std::size_t checksum_at) {
-  auto bytes = read_file(path);
-  std::uint32_t sum = 0;
-  for (std::size_t i = 0; i < length; ++i) {
-    if (i >= checksum_at && i < checksum_at + 4) continue;
-    sum += std::to_integer<std::uint32_t>(bytes[at + i]);
-  }
-  patch_file(path, at + checksum_at, be32(~sum));
-}
-
 void patch_both_footers(const std::string& path, std::uint64_t field, const std::vector<std::byte>& value) {
   const std::uint64_t size = read_file(path).size();
   for (std::uint64_t at : {std::uint64_t{0}, size - 512}) {
