@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "convert/convert.h"
 #include "convert/measure.h"
 #include "formats/open_image.h"
 #include "io/sources.h"
@@ -59,8 +60,10 @@ Result<std::uint64_t> parse_size(std::string_view s) {
   return v * mult;
 }
 
-// Parses qemu-style target options: "cluster_size=64k,extended_l2=on,refcount_bits=16".
-Result<Qcow2TargetOptions> parse_target_options(const std::vector<std::string>& opts) {
+// Parses qemu-style target options: "cluster_size=64k,extended_l2=on,refcount_bits=16,
+// compression_type=zstd". `compression_type` is returned through `compression` when given.
+Result<Qcow2TargetOptions> parse_target_options(const std::vector<std::string>& opts,
+                                                Compression* compression = nullptr) {
   Qcow2TargetOptions o;
   for (const std::string& group : opts) {
     std::size_t pos = 0;
@@ -77,6 +80,14 @@ Result<Qcow2TargetOptions> parse_target_options(const std::vector<std::string>& 
         o.cluster_size = IG_TRY(parse_size(value));
       } else if (key == "refcount_bits") {
         o.refcount_bits = static_cast<std::uint32_t>(IG_TRY(parse_size(value)));
+      } else if (key == "compression_type" && compression != nullptr) {
+        if (value == "zlib") {
+          *compression = Compression::kZlib;
+        } else if (value == "zstd") {
+          *compression = Compression::kZstd;
+        } else {
+          return Error::invalid_argument(fmt::format("compression_type '{}' (zlib or zstd)", value));
+        }
       } else if (key == "extended_l2") {
         if (value != "on" && value != "off") return Error::invalid_argument("extended_l2 must be on or off");
         o.extended_l2 = value == "on";
@@ -183,6 +194,42 @@ int cmd_info(const std::string& path, const std::string& declared, bool json) {
   return kExitOk;
 }
 
+void print_stats_json(const ConvertStats& st, const std::string& source, const std::string& destination) {
+  ordered_json j;
+  j["source"] = source;
+  if (!destination.empty()) j["destination"] = destination;
+  j["output-size"] = st.output_size;
+  j["bytes-read"] = st.bytes_read;
+  j["bytes-skipped-holes"] = st.bytes_skipped_holes;
+  j["bytes-zero"] = st.bytes_zero;
+  j["clusters-written"] = st.clusters_written;
+  j["clusters-compressed"] = st.clusters_compressed;
+  j["bytes-written"] = st.bytes_written;
+  j["seconds"] = st.seconds;
+  std::cout << j.dump(4) << "\n";
+}
+
+int cmd_measure_exact(const std::string& path, const std::string& declared, const std::vector<std::string>& opts,
+                      bool compress, bool json) {
+  Compression compression = compress ? Compression::kZlib : Compression::kNone;
+  auto t = parse_target_options(opts, &compression);
+  if (!t) return report_error(path, t.error(), json);
+  if (!compress) compression = Compression::kNone;
+  auto opened = open_path(path, declared);
+  if (!opened) return report_error(path, opened.error(), json);
+  ConvertOptions o;
+  o.cluster_size = t->cluster_size;
+  o.compression = compression;
+  auto st = measure_exact(*opened->image, o);
+  if (!st) return report_error(path, st.error(), json);
+  if (json) {
+    print_stats_json(*st, path, "");
+  } else {
+    fmt::print("exact size: {}\n", st->output_size);
+  }
+  return kExitOk;
+}
+
 int cmd_measure(const std::string& path, const std::string& declared, const std::string& target,
                 const std::vector<std::string>& opts, bool json) {
   if (target != "qcow2") {
@@ -208,6 +255,41 @@ int cmd_measure(const std::string& path, const std::string& declared, const std:
   return kExitOk;
 }
 
+// A progress line on a terminal, as qemu-img -p draws it.
+void draw_progress(std::uint64_t done, std::uint64_t total) {
+  const double pct = total == 0 ? 100.0 : 100.0 * static_cast<double>(done) / static_cast<double>(total);
+  fmt::print(stderr, "    ({:.2f}/100%)\r", pct);
+  std::fflush(stderr);
+}
+
+int cmd_convert(const std::string& src, const std::string& dst, const std::string& declared, const std::string& target,
+                const std::vector<std::string>& opts, bool compress, bool progress, bool json) {
+  ConvertOptions o;
+  if (target == "qcow2") {
+    o.format = TargetFormat::kQcow2;
+  } else if (target == "raw") {
+    o.format = TargetFormat::kRaw;
+  } else {
+    return report_error(src, Error::invalid_argument(fmt::format("-O {}: qcow2 or raw", target)), json);
+  }
+  Compression compression = Compression::kZlib;
+  auto t = parse_target_options(opts, &compression);
+  if (!t) return report_error(src, t.error(), json);
+  o.cluster_size = t->cluster_size;
+  o.compression = compress ? compression : Compression::kNone;
+  if (auto v = validate(o); !v) return report_error(src, v.error(), json);
+  auto opened = open_path(src, declared);
+  if (!opened) return report_error(src, opened.error(), json);
+  auto sink = AtomicFileSink::create(dst, src);
+  if (!sink) return report_error(dst, sink.error(), json);
+  if (progress && isatty(STDERR_FILENO)) o.progress = draw_progress;
+  auto st = convert(*opened->image, **sink, o);
+  if (progress && isatty(STDERR_FILENO)) fmt::print(stderr, "    (100.00/100%)\n");
+  if (!st) return report_error(src, st.error(), json);
+  if (json) print_stats_json(*st, src, dst);
+  return kExitOk;
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"imagegate: will this disk image import into the cloud, and if not, why?"};
   app.require_subcommand(1);
@@ -228,7 +310,24 @@ int run(int argc, char** argv) {
   measure->add_option("-O", target, "Target format (qcow2)");
   measure->add_option("-o", target_opts, "Target options: cluster_size=N, refcount_bits=N, extended_l2=on|off");
   measure->add_option("--output", output, "human or json")->check(CLI::IsMember({"human", "json"}));
+  bool exact = false;
+  bool compress = false;
+  measure->add_flag("--exact", exact, "The exact size of the file `imagegate convert` writes (reads all data)");
+  measure->add_flag("-c", compress, "With --exact: compressed output");
   measure->add_option("image", path, "The image file")->required();
+
+  std::string destination;
+  bool progress = false;
+  auto* conv = app.add_subcommand("convert", "Convert an image to qcow2 or sparse raw; the output appears atomically");
+  conv->add_option("-f,--format", declared, "The format the source is declared as (raw, qcow2, vhd, vmdk)");
+  conv->add_option("-O", target, "Target format: qcow2 (default) or raw");
+  conv->add_option("-o", target_opts, "Target options: cluster_size=N, compression_type=zlib|zstd");
+  conv->add_flag("-c", compress, "Compress the qcow2 output (zlib unless compression_type=zstd)");
+  conv->add_flag("-p", progress, "Show progress on a terminal");
+  conv->add_option("--output", output, "human or json (json prints the statistics)")
+      ->check(CLI::IsMember({"human", "json"}));
+  conv->add_option("source", path, "The image to convert")->required();
+  conv->add_option("destination", destination, "The file to write")->required();
 
   try {
     app.parse(argc, argv);
@@ -240,7 +339,11 @@ int run(int argc, char** argv) {
   }
   const bool json = output == "json";
   if (info->parsed()) return cmd_info(path, declared, json);
-  if (measure->parsed()) return cmd_measure(path, declared, target, target_opts, json);
+  if (measure->parsed()) {
+    if (exact) return cmd_measure_exact(path, declared, target_opts, compress, json);
+    return cmd_measure(path, declared, target, target_opts, json);
+  }
+  if (conv->parsed()) return cmd_convert(path, destination, declared, target, target_opts, compress, progress, json);
   return kExitUsage;
 }
 

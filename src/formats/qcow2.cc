@@ -390,13 +390,13 @@ class Image final : public DiskImage {
 };
 
 // Reads the string of `length` bytes (at most 1023, qemu's bound) at `offset`, for naming
-// refused references; NUL padding and unprintable bytes are not shown.
-std::string read_name(const ByteSource& file, std::uint64_t offset, std::uint64_t length) {
+// refused references; NUL padding and unprintable bytes are not shown. A name outside the file
+// is shown as such (the refusal it belongs to still stands); a failed read is an error.
+Result<std::string> read_name(const ByteSource& file, std::uint64_t offset, std::uint64_t length) {
   length = std::min<std::uint64_t>(length, 1023);
-  if (!range_within(offset, length, file.size())) return "<past the end of the file>";
-  auto bytes = read_vector(file, offset, static_cast<std::size_t>(length));
-  if (!bytes) return "<unreadable>";
-  std::string_view text = as_chars(*bytes);
+  if (!range_within(offset, length, file.size())) return std::string("<past the end of the file>");
+  std::vector<std::byte> bytes = IG_TRY(read_vector(file, offset, static_cast<std::size_t>(length)));
+  std::string_view text = as_chars(bytes);
   return printable(text.substr(0, text.find('\0')), 1023);
 }
 
@@ -453,7 +453,7 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
     return Error::unsupported(
         fmt::format("qcow2: backing file '{}' refused: imagegate never opens a file named inside an image; "
                     "flatten it first (qemu-img convert -O qcow2)",
-                    read_name(*file, h.backing_file_offset, h.backing_file_size)));
+                    IG_TRY(read_name(*file, h.backing_file_offset, h.backing_file_size))));
   }
 
   // Header extensions (v3: after header_length; v2: after the 72-byte header), within cluster 0.
@@ -478,7 +478,7 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
         return Error::corrupt(
             fmt::format("qcow2 header extension {:#x} at {}: length {} runs past the first cluster", type, pos, len));
       }
-      if (type == kExtDataFile) data_file_name = read_name(*file, pos + 8, len);
+      if (type == kExtDataFile) data_file_name = IG_TRY(read_name(*file, pos + 8, len));
       if (type == kExtFeatureTable) {
         // Entries of 48 bytes: type (0 = incompatible), bit number, 46-byte name.
         for (std::uint64_t e = 0; e + 48 <= len; e += 48) {
@@ -486,7 +486,7 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
           IG_TRY(file->read_at(pos + 8 + e, tb));
           const auto bit = std::to_integer<std::uint8_t>(tb[1]);
           if (std::to_integer<std::uint8_t>(tb[0]) == 0 && bit < 64) {
-            incompatible_names[bit] = read_name(*file, pos + 8 + e + 2, 46);
+            incompatible_names[bit] = IG_TRY(read_name(*file, pos + 8 + e + 2, 46));
           }
         }
       }

@@ -6,89 +6,16 @@
 #include <vector>
 
 #include "convert/measure.h"
-#include "support/test_support.h"
+#include "support/fixtures.h"
 
 namespace ig::test {
 namespace {
 
-struct Case {
-  std::string name;
-  std::string qemu_format;   // qemu's driver name: qcow2, vmdk, vpc, raw
-  std::string extension;     // .qcow2, .vmdk, .vhd, .raw
-  std::string convert_args;  // extra `qemu-img convert` arguments
-  std::uint64_t raw_size;    // size of the pattern disk converted
-  std::string qemu_io;       // qemu-io commands applied afterwards (zero clusters and the like)
-};
-
-std::ostream& operator<<(std::ostream& os, const Case& c) {
-  return os << c.name;
-}
-
-constexpr std::uint64_t kMiB = 1 << 20;
-constexpr std::uint64_t kOdd = 20 * kMiB + 3 * 512;  // not a multiple of any cluster size
-
-const std::vector<Case> kCases = {
-    {"raw_sparse", "raw", ".raw", "", 20 * kMiB, ""},
-    {"raw_odd", "raw", ".raw", "", kOdd, ""},
-    {"qcow2_v3_64k", "qcow2", ".qcow2", "", 20 * kMiB, ""},
-    {"qcow2_v3_512", "qcow2", ".qcow2", "-o cluster_size=512", 20 * kMiB, ""},
-    {"qcow2_v3_2m", "qcow2", ".qcow2", "-o cluster_size=2M", 20 * kMiB, ""},
-    {"qcow2_v3_odd", "qcow2", ".qcow2", "", kOdd, ""},
-    {"qcow2_v2_64k", "qcow2", ".qcow2", "-o compat=0.10", 20 * kMiB, ""},
-    {"qcow2_v2_512_odd", "qcow2", ".qcow2", "-o compat=0.10,cluster_size=512", kOdd, ""},
-    {"qcow2_zlib_64k", "qcow2", ".qcow2", "-c", 20 * kMiB, ""},
-    {"qcow2_zlib_512", "qcow2", ".qcow2", "-c -o cluster_size=512", 20 * kMiB, ""},
-    {"qcow2_zlib_2m_odd", "qcow2", ".qcow2", "-c -o cluster_size=2M", kOdd, ""},
-    {"qcow2_zstd_64k", "qcow2", ".qcow2", "-c -o compression_type=zstd", 20 * kMiB, ""},
-    {"qcow2_zstd_512_odd", "qcow2", ".qcow2", "-c -o compression_type=zstd,cluster_size=512", kOdd, ""},
-    {"qcow2_v2_zlib", "qcow2", ".qcow2", "-c -o compat=0.10", 20 * kMiB, ""},
-    {"qcow2_zero_clusters", "qcow2", ".qcow2", "", 20 * kMiB, "write -z 0 256k;write -z 5M 1M;write -z 19M 1M"},
-    {"qcow2_zero_clusters_512", "qcow2", ".qcow2", "-o cluster_size=512", 20 * kMiB,
-     "write -z 4096 8192;write -z 12M 1M"},
-    {"qcow2_extended_l2", "qcow2", ".qcow2", "-o extended_l2=on", 20 * kMiB, ""},
-    {"qcow2_extended_l2_subclusters", "qcow2", ".qcow2", "-o extended_l2=on,cluster_size=2M", kOdd,
-     "write -z 4k 8k;write -P 0x5a 3M 4k;write -z 16M 64k;write -P 0x77 18M 2k"},
-    {"qcow2_extended_l2_zstd", "qcow2", ".qcow2", "-c -o extended_l2=on,compression_type=zstd", 20 * kMiB, ""},
-    {"qcow2_prealloc_metadata", "qcow2", ".qcow2", "-o preallocation=metadata", 20 * kMiB, ""},
-    {"qcow2_lazy_refcounts", "qcow2", ".qcow2", "-o lazy_refcounts=on", 20 * kMiB, "write -P 0x11 2M 64k"},
-    {"vmdk_monolithic_sparse", "vmdk", ".vmdk", "", 20 * kMiB, ""},
-    {"vmdk_monolithic_sparse_odd", "vmdk", ".vmdk", "", kOdd, ""},
-    {"vmdk_zeroed_grain", "vmdk", ".vmdk", "-o zeroed_grain=on", 20 * kMiB, "write -z 0 128k;write -z 6M 1M"},
-    {"vmdk_stream_optimized", "vmdk", ".vmdk", "-o subformat=streamOptimized", 20 * kMiB, ""},
-    {"vmdk_stream_optimized_odd", "vmdk", ".vmdk", "-o subformat=streamOptimized", kOdd, ""},
-    {"vhd_dynamic", "vpc", ".vhd", "", 20 * kMiB, ""},
-    {"vhd_dynamic_force_size", "vpc", ".vhd", "-o force_size=on", kOdd, ""},
-    {"vhd_fixed", "vpc", ".vhd", "-o subformat=fixed", 20 * kMiB, ""},
-    {"vhd_fixed_force_size", "vpc", ".vhd", "-o subformat=fixed,force_size=on", kOdd, ""},
-};
-
 class QemuMatrix : public ::testing::TestWithParam<Case> {
  protected:
-  void SetUp() override {
-    const Case& c = GetParam();
-    raw_ = dir_.file("pattern.raw");
-    make_pattern_raw(raw_, c.raw_size);
-    image_ = dir_.file("image" + c.extension);
-    if (c.qemu_format == "raw") {
-      run_ok("cp --sparse=always " + raw_ + " " + image_);
-    } else {
-      run_ok("qemu-img convert -f raw -O " + c.qemu_format + " " + c.convert_args + " " + raw_ + " " + image_);
-    }
-    if (!c.qemu_io.empty()) {
-      std::string cmd = "qemu-io -f " + c.qemu_format;
-      std::size_t pos = 0;
-      while (pos < c.qemu_io.size()) {
-        auto semi = c.qemu_io.find(';', pos);
-        if (semi == std::string::npos) semi = c.qemu_io.size();
-        cmd += " -c " + shell_quote(c.qemu_io.substr(pos, semi - pos));
-        pos = semi + 1;
-      }
-      run_ok(cmd + " " + image_);
-    }
-  }
+  void SetUp() override { image_ = make_fixture(GetParam(), dir_); }
 
   TempDir dir_;
-  std::string raw_;
   std::string image_;
 };
 
@@ -149,7 +76,7 @@ TEST_P(QemuMatrix, MeasureAgreesWithQemuImgMeasure) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Formats, QemuMatrix, ::testing::ValuesIn(kCases),
+INSTANTIATE_TEST_SUITE_P(Formats, QemuMatrix, ::testing::ValuesIn(qemu_fixtures()),
                          [](const ::testing::TestParamInfo<Case>& i) { return i.param.name; });
 
 }  // namespace
