@@ -148,14 +148,24 @@ class Image final : public DiskImage {
     while (done < out.size()) {
       const std::uint64_t pos = offset + done;
       Mapping m = IG_TRY(lookup(pos));
-      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(m.length, out.size() - done));
+      std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(m.length, out.size() - done));
       auto dst = out.subspan(done, n);
       switch (m.kind) {
         case Kind::kUnallocated:
         case Kind::kZero: std::memset(dst.data(), 0, n); break;
-        case Kind::kNormal:
+        case Kind::kNormal: {
+          // Clusters that follow each other on the host too are read with one call.
+          std::size_t run = n;
+          while (done + run < out.size()) {
+            const Mapping next = IG_TRY(lookup(pos + run));
+            if (next.kind != Kind::kNormal || next.host_offset != m.host_offset + run) break;
+            run += static_cast<std::size_t>(std::min<std::uint64_t>(next.length, out.size() - done - run));
+          }
+          dst = out.subspan(done, run);
+          n = run;
           IG_TRY_CTX(file_->read_at(m.host_offset, dst), "qcow2: data cluster at host offset {:#x}", m.host_offset);
           break;
+        }
         case Kind::kCompressed: {
           std::vector<std::byte> cluster = IG_TRY(decompress(m));
           std::memcpy(dst.data(), cluster.data() + (pos % cluster_size_), n);
