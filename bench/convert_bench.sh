@@ -19,11 +19,13 @@ echo "making an 8 GiB disk holding 2 GiB (32 runs of 64 MiB, random and text alt
 truncate -s 8G "$work/disk.raw"
 for i in $(seq 0 31); do
   if [ $((i % 2)) -eq 0 ]; then
-    head -c 64M /dev/urandom
+    head -c 64M /dev/urandom > "$work/run.bin"
   else
-    base64 -w 76 /dev/urandom | head -c 64M
-  fi | dd of="$work/disk.raw" bs=1M seek=$((i * 256)) conv=notrunc status=none
+    head -c 64M < <(base64 -w 76 /dev/urandom) > "$work/run.bin"
+  fi
+  dd if="$work/run.bin" of="$work/disk.raw" bs=1M seek=$((i * 256)) conv=notrunc status=none
 done
+rm -f "$work/run.bin"
 qemu-img convert -f raw -O vmdk "$work/disk.raw" "$work/sparse.vmdk"
 qemu-img convert -f raw -O vpc -o force_size=on "$work/disk.raw" "$work/dynamic.vhd"
 qemu-img convert -f raw -O qcow2 "$work/disk.raw" "$work/plain.qcow2"

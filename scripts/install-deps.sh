@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # the real tools the tests use as oracles and fixture makers
   qemu-utils strace bzip2 xz-utils zstd gzip tar genisoimage python3 coreutils time bc
+  fdisk gdisk e2fsprogs
 )
 
 missing=()

@@ -2,7 +2,7 @@
 # Writes small seed images for the fuzz targets into DIR/<target>/, made by qemu-img.
 set -euo pipefail
 out=$1
-mkdir -p "$out"/{qcow2,vhd,vmdk,open_image}
+mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 head -c 300000 < <(yes 'imagegate seed line') > "$tmp/src.raw"
@@ -16,4 +16,10 @@ qemu-img convert -f raw -O vpc -o subformat=fixed "$tmp/src.raw" "$out/vhd/fixed
 qemu-img convert -f raw -O vmdk "$tmp/src.raw" "$out/vmdk/sparse.vmdk"
 qemu-img convert -f raw -O vmdk -o subformat=streamOptimized "$tmp/src.raw" "$out/vmdk/stream.vmdk"
 cp "$out"/qcow2/* "$out"/vhd/* "$out"/vmdk/* "$out/open_image/"
+# Partition tables: the first 64 KiB and last 64 KiB of small disks (GPT keeps a backup at the end).
+truncate -s 4M "$tmp/mbr.raw" "$tmp/gpt.raw"
+printf 'label: dos\n,1M,83,*\n,+,5\n,1M,82\n,,83\n' | sfdisk -q "$tmp/mbr.raw"
+head -c 1M "$tmp/mbr.raw" > "$out/partitions/mbr-logical.bin"
+sgdisk -n 1:2048:+1M -t 1:8300 -n 2:0:0 -t 2:ef00 "$tmp/gpt.raw" > /dev/null  # (sgdisk -q means quit)
+cp "$tmp/gpt.raw" "$out/partitions/gpt.bin"
 echo "seeds in $out"
