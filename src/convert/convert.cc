@@ -79,9 +79,30 @@ class Planner {
 
 enum class ClusterKind { kZero, kRaw, kCompressed };
 
+// A batch's data buffer. Not zero-initialised (the reads fill it), and recycled between
+// batches, so that a conversion touches the same few pages instead of faulting in fresh ones.
+class Buffer {
+ public:
+  void resize(std::size_t n) {
+    if (n > capacity_) {
+      data_.reset(new std::byte[n]);  // NOLINT(cppcoreguidelines-owning-memory): default-initialised on purpose
+      capacity_ = n;
+    }
+    size_ = n;
+  }
+  std::span<std::byte> span() { return {data_.get(), size_}; }
+  std::span<const std::byte> span() const { return {data_.get(), size_}; }
+  std::size_t size() const { return size_; }
+
+ private:
+  std::unique_ptr<std::byte[]> data_;
+  std::size_t capacity_ = 0;
+  std::size_t size_ = 0;
+};
+
 struct Batch {
   Run run;
-  std::vector<std::byte> data;                     // run.count clusters, zero-padded past the disk's end
+  Buffer data;                                     // run.count clusters, zero-padded past the disk's end
   std::vector<ClusterKind> kinds;                  // per cluster
   std::vector<std::vector<std::byte>> compressed;  // per cluster, for kCompressed
   std::uint64_t bytes_read = 0;
@@ -136,13 +157,14 @@ Result<void> fill_batch(const DiskImage& image, std::uint64_t cs, Batch& b, Comp
   const std::uint64_t start = b.run.first_cluster * cs;
   const std::uint64_t bytes = b.run.count * cs;
   const std::uint64_t readable = std::min(bytes, image.size() - start);
-  b.data.assign(static_cast<std::size_t>(bytes), std::byte{0});
-  IG_TRY(image.read_at(start, std::span(b.data).first(static_cast<std::size_t>(readable))));
+  b.data.resize(static_cast<std::size_t>(bytes));
+  IG_TRY(image.read_at(start, b.data.span().first(static_cast<std::size_t>(readable))));
+  std::fill(b.data.span().begin() + static_cast<std::ptrdiff_t>(readable), b.data.span().end(), std::byte{0});
   b.bytes_read = readable;
   b.kinds.assign(static_cast<std::size_t>(b.run.count), ClusterKind::kRaw);
   b.compressed.resize(static_cast<std::size_t>(b.run.count));
   for (std::size_t i = 0; i < b.run.count; ++i) {
-    auto cluster = std::span<const std::byte>(b.data).subspan(i * cs, cs);
+    auto cluster = b.data.span().subspan(i * cs, cs);
     if (zero_block == cs && all_zero(cluster)) {
       b.kinds[i] = ClusterKind::kZero;
       continue;
@@ -174,16 +196,21 @@ class Qcow2Writer {
     add_refs(0, cs_);
   }
 
-  Result<void> add_raw(std::uint64_t cluster, std::span<const std::byte> data) {
-    IG_TRY(switch_l2(cluster));
+  // Stores `data` (whole clusters) as the consecutive guest clusters from `first`, with one
+  // write. The clusters must lie in one L2 table's range.
+  Result<void> add_raw_run(std::uint64_t first, std::span<const std::byte> data) {
+    IG_TRY(switch_l2(first));
     next_ = align_up(next_, cs_);
     const std::uint64_t at = next_;
     IG_TRY(write(at, data));
-    add_refs(at, cs_);
-    next_ = at + cs_;
-    l2_[cluster % l2_entries_] = at | kOflagCopied;
+    add_refs(at, data.size());
+    next_ = at + data.size();
+    const std::uint64_t count = data.size() / cs_;
+    for (std::uint64_t i = 0; i < count; ++i) l2_[(first + i) % l2_entries_] = (at + i * cs_) | kOflagCopied;
     return ok();
   }
+
+  std::uint64_t l2_entries() const { return l2_entries_; }
 
   Result<void> add_compressed(std::uint64_t cluster, std::span<const std::byte> data) {
     IG_TRY(switch_l2(cluster));
@@ -374,6 +401,10 @@ class Pipeline {
       std::uint64_t seq = 0;
       {
         std::unique_lock lock(mu_);
+        if (!spare_.empty()) {
+          b = std::move(spare_.back());
+          spare_.pop_back();
+        }
         cv_.wait(lock,
                  [&] { return stopping_ || error_ || planned_all_ || next_seq_ - next_to_write_ < max_in_flight_; });
         if (stopping_ || error_ || planned_all_) return;
@@ -425,6 +456,7 @@ class Pipeline {
       {
         std::lock_guard lock(mu_);
         ++next_to_write_;
+        spare_.push_back(std::move(b));
       }
       cv_.notify_all();
     }
@@ -447,6 +479,7 @@ class Pipeline {
   bool stopping_ = false;
   std::optional<Error> error_;
   std::map<std::uint64_t, Batch> done_;
+  std::vector<Batch> spare_;  // consumed batches whose buffers are reused
 };
 
 Result<ConvertStats> convert_into(const DiskImage& image, ByteSink& sink, const ConvertOptions& o) {
@@ -464,17 +497,29 @@ Result<ConvertStats> convert_into(const DiskImage& image, ByteSink& sink, const 
   if (o.format == TargetFormat::kQcow2) {
     Qcow2Writer writer(sink, total, cs, o.compression);
     IG_TRY(pipeline.run([&](Batch& b) -> Result<void> {
-      for (std::size_t i = 0; i < b.run.count; ++i) {
+      for (std::size_t i = 0; i < b.run.count;) {
         const std::uint64_t cluster = b.run.first_cluster + i;
         switch (b.kinds[i]) {
-          case ClusterKind::kZero: stats.bytes_zero += std::min(cs, total - cluster * cs); break;
-          case ClusterKind::kRaw:
-            IG_TRY(writer.add_raw(cluster, std::span<const std::byte>(b.data).subspan(i * cs, cs)));
-            ++stats.clusters_written;
+          case ClusterKind::kZero:
+            stats.bytes_zero += std::min(cs, total - cluster * cs);
+            ++i;
             break;
+          case ClusterKind::kRaw: {
+            // A run of raw clusters, within one L2 table's range, is one write.
+            std::size_t n = 1;
+            while (i + n < b.run.count && b.kinds[i + n] == ClusterKind::kRaw &&
+                   (cluster + n) % writer.l2_entries() != 0) {
+              ++n;
+            }
+            IG_TRY(writer.add_raw_run(cluster, b.data.span().subspan(i * cs, n * cs)));
+            stats.clusters_written += n;
+            i += n;
+            break;
+          }
           case ClusterKind::kCompressed:
             IG_TRY(writer.add_compressed(cluster, b.compressed[i]));
             ++stats.clusters_compressed;
+            ++i;
             break;
         }
       }
@@ -492,7 +537,7 @@ Result<ConvertStats> convert_into(const DiskImage& image, ByteSink& sink, const 
       std::size_t pos = 0;
       while (pos < n) {
         const std::size_t blk = static_cast<std::size_t>(std::min<std::uint64_t>(kRawZeroBlock, n - pos));
-        if (all_zero(std::span(b.data).subspan(pos, blk))) {
+        if (all_zero(b.data.span().subspan(pos, blk))) {
           stats.bytes_zero += blk;
           pos += blk;
           continue;
@@ -500,10 +545,10 @@ Result<ConvertStats> convert_into(const DiskImage& image, ByteSink& sink, const 
         std::size_t end = pos + blk;
         while (end < n) {
           const std::size_t next = static_cast<std::size_t>(std::min<std::uint64_t>(kRawZeroBlock, n - end));
-          if (all_zero(std::span(b.data).subspan(end, next))) break;
+          if (all_zero(b.data.span().subspan(end, next))) break;
           end += next;
         }
-        IG_TRY(sink.write_at(base + pos, std::span<const std::byte>(b.data).subspan(pos, end - pos)));
+        IG_TRY(sink.write_at(base + pos, b.data.span().subspan(pos, end - pos)));
         stats.bytes_written += end - pos;
         stats.clusters_written += div_round_up(end - pos, kRawZeroBlock);
         pos = end;

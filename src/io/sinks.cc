@@ -11,6 +11,8 @@ namespace ig {
 
 namespace {
 
+constexpr std::uint64_t kWritebackBytes = 32 << 20;
+
 std::string directory_of(const std::string& path) {
   const auto slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
@@ -53,7 +55,20 @@ Result<void> AtomicFileSink::write_at(std::uint64_t offset, std::span<const std:
     done += static_cast<std::size_t>(n);
   }
   size_ = std::max(size_, offset + data.size());
+  dirty_begin_ = std::min(dirty_begin_, offset);
+  dirty_end_ = std::max(dirty_end_, offset + data.size());
+  unsynced_bytes_ += data.size();
+  if (unsynced_bytes_ >= kWritebackBytes) start_writeback();
   return ok();
+}
+
+void AtomicFileSink::start_writeback() {
+  // Best effort: a failure here changes nothing, fsync at commit() still decides.
+  ::sync_file_range(fd_, static_cast<off_t>(dirty_begin_), static_cast<off_t>(dirty_end_ - dirty_begin_),
+                    SYNC_FILE_RANGE_WRITE);
+  unsynced_bytes_ = 0;
+  dirty_begin_ = UINT64_MAX;
+  dirty_end_ = 0;
 }
 
 Result<void> AtomicFileSink::set_size(std::uint64_t size) {

@@ -54,11 +54,18 @@ class AtomicFileSink final : public ByteSink {
  private:
   AtomicFileSink(int fd, std::string path, std::string temp_path)
       : fd_(fd), path_(std::move(path)), temp_path_(std::move(temp_path)) {}
+  // Asks the kernel to start writing back what was written since the last call, so that the
+  // fsync at commit() finds little left to do (writeback overlaps the conversion).
+  void start_writeback();
+
   int fd_;
   std::string path_;
   std::string temp_path_;
   std::uint64_t size_ = 0;
   bool committed_ = false;
+  std::uint64_t unsynced_bytes_ = 0;
+  std::uint64_t dirty_begin_ = UINT64_MAX;
+  std::uint64_t dirty_end_ = 0;
 };
 
 class CountingSink final : public ByteSink {
