@@ -192,11 +192,23 @@ TEST_F(ConvertFailures, FailingSourceReadLeavesNothing) {
   auto file = FileSource::open(source_);
   ASSERT_THAT(file, IsOk());
   std::shared_ptr<const ByteSource> shared(std::move(*file));
-  for (std::uint64_t n : {3u, 10u, 40u}) {
+  OpenOptions oo;
+  oo.file_name = "source.qcow2";
+  // Count the reads of a clean conversion, then fail reads spread over that range.
+  std::uint64_t total = 0;
+  {
+    auto counting = std::make_shared<FaultySource>(shared, FaultPlan{});
+    auto image = open_image(counting, oo);
+    ASSERT_THAT(image, IsOk());
+    const std::uint64_t at_open = counting->reads();
+    CountingSink sink;
+    ASSERT_THAT(convert(**image, sink, ConvertOptions{}), IsOk());
+    total = counting->reads();
+    ASSERT_GT(total, at_open + 4) << "the conversion should read the source several times";
+  }
+  for (std::uint64_t n : {total / 3, total / 2, total - 1, total}) {
     FaultPlan plan;
     plan.fail_read_number = n;
-    OpenOptions oo;
-    oo.file_name = "source.qcow2";
     auto image = open_image(std::make_shared<FaultySource>(shared, plan), oo);
     if (!image) continue;  // the failure hit the open itself
     const std::string out = dir_.file("out.qcow2");
@@ -204,7 +216,7 @@ TEST_F(ConvertFailures, FailingSourceReadLeavesNothing) {
       auto sink = AtomicFileSink::create(out, source_);
       ASSERT_THAT(sink, IsOk());
       EXPECT_THAT(convert(**image, **sink, ConvertOptions{}), HasError(ErrorCode::kIo, "injected failure"))
-          << "read " << n << " of " << shared->name();
+          << "read " << n << " of " << total;
     }
     EXPECT_FALSE(fs::exists(out));
     EXPECT_TRUE(leftovers(dir_.path()).empty());
