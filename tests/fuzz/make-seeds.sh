@@ -2,7 +2,7 @@
 # Writes small seed images for the fuzz targets into DIR/<target>/, made by qemu-img.
 set -euo pipefail
 out=$1
-mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions}
+mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 head -c 300000 < <(yes 'imagegate seed line') > "$tmp/src.raw"
@@ -22,4 +22,12 @@ printf 'label: dos\n,1M,83,*\n,+,5\n,1M,82\n,,83\n' | sfdisk -q "$tmp/mbr.raw"
 head -c 1M "$tmp/mbr.raw" > "$out/partitions/mbr-logical.bin"
 sgdisk -n 1:2048:+1M -t 1:8300 -n 2:0:0 -t 2:ef00 "$tmp/gpt.raw" > /dev/null  # (sgdisk -q means quit)
 cp "$tmp/gpt.raw" "$out/partitions/gpt.bin"
+# Small ext file systems with a tree (1 KiB blocks keep them small).
+mkdir -p "$tmp/tree/etc" "$tmp/tree/d"
+echo 'ID=debian' > "$tmp/tree/etc/os-release"
+ln -s /etc/os-release "$tmp/tree/link"
+for i in $(seq 1 40); do echo "$i" > "$tmp/tree/d/f$i"; done
+mke2fs -q -F -t ext4 -b 1024 -d "$tmp/tree" "$out/ext/ext4.img" 1M
+mke2fs -q -F -t ext2 -b 1024 -d "$tmp/tree" "$out/ext/ext2.img" 1M
+mke2fs -q -F -t ext4 -b 1024 -O inline_data -d "$tmp/tree" "$out/ext/inline.img" 1M
 echo "seeds in $out"
