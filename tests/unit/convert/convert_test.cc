@@ -254,6 +254,19 @@ TEST_F(ConvertFailures, BadOptionsAreRefusedBeforeAnythingIsWritten) {
   EXPECT_THAT(convert(**image, sink, o), HasError(ErrorCode::kInvalidArgument, "compression (-c) needs qcow2"));
 }
 
+TEST_F(ConvertFailures, ProgressIsDrawnOnATerminalOnly) {
+  if (run("script -V").exit_code != 0) GTEST_SKIP() << "script(1) is not installed";
+  const std::string out = dir_.file("out.qcow2");
+  // script(1) gives the command a pseudo-terminal, as a user's shell would.
+  const CommandResult tty =
+      run("script -qec " + shell_quote(std::string(IG_CLI_PATH) + " convert -p " + source_ + " " + out) + " /dev/null");
+  EXPECT_EQ(tty.exit_code, 0) << tty.out;
+  EXPECT_NE(tty.out.find("(100.00/100%)"), std::string::npos) << tty.out;
+  const CommandResult pipe = run(std::string(IG_CLI_PATH) + " convert -p " + source_ + " " + out);
+  EXPECT_EQ(pipe.exit_code, 0);
+  EXPECT_EQ(pipe.out.find("100%"), std::string::npos) << "no progress into a pipe: " << pipe.out;
+}
+
 TEST_F(ConvertFailures, CliConvertReportsStatisticsAndExitCodes) {
   const std::string out = dir_.file("out.qcow2");
   const CommandResult r = run(std::string(IG_CLI_PATH) + " convert --output=json -c " + source_ + " " + out);
