@@ -11,7 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # the real tools the tests use as oracles and fixture makers
   qemu-utils strace bzip2 xz-utils zstd gzip tar genisoimage python3 coreutils time bc
-  fdisk gdisk e2fsprogs
+  fdisk gdisk e2fsprogs dosfstools xfsprogs ntfs-3g btrfs-progs lvm2 cryptsetup-bin exfatprogs
 )
 
 missing=()

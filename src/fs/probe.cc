@@ -1,0 +1,49 @@
+#include "fs/probe.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "base/bytes.h"
+
+namespace ig {
+namespace {
+
+bool at(std::string_view s, std::size_t off, std::string_view magic) {
+  return off + magic.size() <= s.size() && s.substr(off, magic.size()) == magic;
+}
+
+}  // namespace
+
+Result<VolumeId> identify(const ByteSource& volume) {
+  const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(volume.size(), 68 * 1024));
+  std::vector<std::byte> buf(n);
+  IG_TRY(volume.read_at(0, buf));
+  const std::string_view s = as_chars(buf);
+
+  // Order matters only where signatures could coexist: containers (LUKS, LVM) first.
+  if (at(s, 0, "LUKS\xba\xbe") || at(s, 0, "SKUL\xba\xbe")) return VolumeId{VolumeKind::kLuks, "LUKS"};
+  for (std::size_t sector = 0; sector < 4; ++sector) {
+    if (at(s, sector * 512, "LABELONE") && at(s, sector * 512 + 24, "LVM2 001")) {
+      return VolumeId{VolumeKind::kLvm2Pv, "LVM2 PV"};
+    }
+  }
+  if (at(s, 0, "XFSB")) return VolumeId{VolumeKind::kXfs, "xfs"};
+  if (at(s, 1080, "\x53\xef")) return VolumeId{VolumeKind::kExt, "ext"};
+  if (at(s, 65536 + 64, "_BHRfS_M")) return VolumeId{VolumeKind::kBtrfs, "btrfs"};
+  if (at(s, 3, "NTFS    ")) return VolumeId{VolumeKind::kNtfs, "ntfs"};
+  if (at(s, 3, "EXFAT   ")) return VolumeId{VolumeKind::kExfat, "exfat"};
+  if (at(s, 0x8001, "CD001")) return VolumeId{VolumeKind::kIso9660, "iso9660"};
+  // Swap: the signature sits at the end of the first page, whose size is not recorded.
+  for (std::size_t page : {4096u, 8192u, 16384u, 65536u}) {
+    if (at(s, page - 10, "SWAPSPACE2") || at(s, page - 10, "SWAP-SPACE")) return VolumeId{VolumeKind::kSwap, "swap"};
+  }
+  if (at(s, 510, "\x55\xaa") && (at(s, 54, "FAT12") || at(s, 54, "FAT16") || at(s, 82, "FAT32") || at(s, 54, "FAT"))) {
+    return VolumeId{VolumeKind::kFat, "vfat"};
+  }
+  // A Windows dynamic disk keeps its LDM database at the end of the disk; its private header
+  // ("PRIVHEAD") sits at sector 6 on MBR disks.
+  if (at(s, 6 * 512, "PRIVHEAD")) return VolumeId{VolumeKind::kLdm, "Windows LDM (dynamic disk)"};
+  return VolumeId{VolumeKind::kUnknown, "unknown"};
+}
+
+}  // namespace ig

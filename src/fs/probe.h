@@ -1,0 +1,23 @@
+// File-system identification by signature, for any ByteSource (a partition, a whole disk).
+//
+// identify() names what a volume holds, whether or not imagegate can read it: the check report
+// must be able to say "partition 2 is swap", "the root is on LVM", "this disk is LUKS-encrypted".
+// Reads at most the first 68 KiB. Thread safety: pure. Errors: the source's own.
+#pragma once
+
+#include <string>
+
+#include "io/byte_source.h"
+
+namespace ig {
+
+enum class VolumeKind { kUnknown, kExt, kXfs, kBtrfs, kSwap, kFat, kNtfs, kExfat, kIso9660, kLvm2Pv, kLuks, kLdm };
+
+struct VolumeId {
+  VolumeKind kind = VolumeKind::kUnknown;
+  std::string name;  // "ext4"-agnostic family name: "ext", "xfs", "swap", "vfat", "ntfs", "LVM2 PV", ...
+};
+
+Result<VolumeId> identify(const ByteSource& volume);
+
+}  // namespace ig
