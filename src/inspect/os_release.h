@@ -1,0 +1,31 @@
+// os-release(5): parsing, and the mapping from what a guest says it is to the operating systems
+// the cloud's import accepts (SPEC.md §2).
+//
+// parse_os_release() follows the file format: KEY=VALUE lines, values optionally in double or
+// single quotes, backslash escapes inside double quotes, '#' comments. Unknown keys are kept.
+// classify() turns ID, ID_LIKE, NAME and VARIANT_ID into one of the cloud's distributions
+// with the cloud's name for it ("CentOS Stream", "Ubuntu", ...), or "Other Linux", which the
+// cloud also accepts. Pure functions, no I/O.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace ig {
+
+using OsRelease = std::map<std::string, std::string>;
+
+// Parses os-release text (bounded by the caller). Malformed lines are skipped, as systemd does.
+OsRelease parse_os_release(std::string_view text);
+
+struct Distribution {
+  std::string id;          // lower-case id as virt-inspector prints it: "debian", "centos", "sles", ...
+  std::string cloud_name;  // the name in the cloud's list: "Debian", "CentOS Stream", "Other Linux", ...
+  std::string version;     // VERSION_ID ("12", "22.04", "9", "15.5")
+  bool named = false;      // one of SPEC.md §2's named distributions (else it imports as "Other Linux")
+};
+
+Distribution classify(const OsRelease& os);
+
+}  // namespace ig
