@@ -1,0 +1,158 @@
+#include "inspect/linux.h"
+
+#include <algorithm>
+#include <map>
+
+#include "base/bytes.h"
+#include "fs/ext.h"
+#include "fs/path.h"
+#include "io/sources.h"
+
+namespace ig {
+namespace {
+
+constexpr std::uint64_t kMaxOsReleaseBytes = 64 * 1024;
+
+bool is_dir(const FileSystem& fs, std::string_view path) {
+  auto r = resolve(fs, path);
+  return r && r->stat.type == FileType::kDirectory;
+}
+
+std::vector<std::string> list_names(const FileSystem& fs, std::string_view path) {
+  std::vector<std::string> names;
+  auto r = resolve(fs, path);
+  if (!r || r->stat.type != FileType::kDirectory) return names;
+  auto entries = fs.list(r->inode);
+  if (!entries) return names;
+  for (const auto& e : *entries) names.push_back(e.name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::optional<std::string> architecture_of(const FileSystem& fs, std::string& source) {
+  for (const char* path : {"/bin/sh", "/sbin/init", "/usr/lib/systemd/systemd", "/bin/bash", "/usr/bin/env"}) {
+    auto r = resolve(fs, path);
+    if (!r || r->stat.type != FileType::kRegular || r->stat.size < 20) continue;
+    auto src = fs.open(r->inode);
+    if (!src) continue;
+    std::array<std::byte, 20> header{};
+    if (!(*src)->read_at(0, header)) continue;
+    const std::string arch = elf_architecture(header);
+    if (!arch.empty()) {
+      source = fmt::format("ELF header of {}", path);
+      return arch;
+    }
+  }
+  return std::nullopt;
+}
+
+LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition) {
+  LinuxGuest g;
+  g.root_partition = partition;
+  for (const char* path : {"/etc/os-release", "/usr/lib/os-release"}) {
+    auto text = read_guest_file(fs, path, kMaxOsReleaseBytes);
+    if (text) {
+      g.os_release = parse_os_release(*text);
+      break;
+    }
+  }
+  g.distribution = classify(g.os_release);
+  g.architecture = architecture_of(fs, g.architecture_source).value_or("");
+  // Kernels: every /boot/vmlinuz-<v> and every /lib/modules/<v>, joined by version.
+  std::map<std::string, KernelInfo> kernels;
+  for (const std::string& n : list_names(fs, "/boot")) {
+    if (n.rfind("vmlinuz-", 0) == 0 && n.size() > 8) {
+      KernelInfo& k = kernels[n.substr(8)];
+      k.version = n.substr(8);
+      k.has_vmlinuz = true;
+    }
+  }
+  for (const std::string& n : list_names(fs, "/lib/modules")) {
+    KernelInfo& k = kernels[n];
+    k.version = n;
+    k.has_modules = true;
+  }
+  for (auto& [v, k] : kernels) g.kernels.push_back(k);
+  return g;
+}
+
+}  // namespace
+
+std::string elf_architecture(std::span<const std::byte> h) {
+  if (h.size() < 20 || as_chars(h.first(4)) !=
+                           "\x7f"
+                           "ELF")
+    return "";
+  const auto data = std::to_integer<unsigned>(h[5]);  // 1 little-endian, 2 big-endian
+  const std::uint16_t machine =
+      data == 2 ? load_be_ptr<std::uint16_t>(h.data() + 18) : load_le_ptr<std::uint16_t>(h.data() + 18);
+  switch (machine) {
+    case 0x3e: return "x86_64";
+    case 0x03: return "i386";
+    case 0xb7: return "arm_64";
+    default: return "";
+  }
+}
+
+Result<Inspection> inspect_disk(const SourcePtr& disk) {
+  Inspection out;
+  out.table = IG_TRY(read_partition_table(*disk));
+  std::vector<std::pair<std::uint32_t, SourcePtr>> volumes;
+  if (out.table.scheme == PartitionScheme::kNone) {
+    volumes.emplace_back(0, disk);
+  } else {
+    for (const Partition& p : out.table.partitions) {
+      if (p.mbr_type == 0x05 || p.mbr_type == 0x0f || p.mbr_type == 0x85) continue;  // extended container
+      if (p.beyond_end) {
+        VolumeSummary v;
+        v.partition = p.number;
+        v.first_byte = p.first_byte;
+        v.length_bytes = p.length_bytes;
+        v.kind = "unknown";
+        v.error = "the partition reaches past the end of the disk";
+        out.volumes.push_back(v);
+        continue;
+      }
+      auto slice = SliceSource::create(disk, p.first_byte, p.length_bytes, fmt::format("partition {}", p.number));
+      if (!slice) return slice.error();
+      volumes.emplace_back(p.number, SourcePtr(std::move(*slice)));
+    }
+  }
+  for (auto& [number, source] : volumes) {
+    VolumeSummary v;
+    v.partition = number;
+    v.length_bytes = source->size();
+    if (number != 0) {
+      for (const Partition& p : out.table.partitions) {
+        if (p.number == number) v.first_byte = p.first_byte;
+      }
+    }
+    const VolumeId id = IG_TRY(identify(*source));
+    v.kind = id.name;
+    if (id.kind == VolumeKind::kExt) {
+      auto fs = ext::open(source);
+      if (!fs) {
+        v.error = fs.error().message;
+      } else {
+        v.fs_kind = (*fs)->kind();
+        v.label = (*fs)->label();
+        v.uuid = (*fs)->uuid();
+        if (is_dir(**fs, "/etc") && (is_dir(**fs, "/usr") || is_dir(**fs, "/bin"))) {
+          v.linux_root = true;
+          if (!out.linux_guest) {
+            out.linux_guest = describe_root(**fs, number);
+          } else {
+            out.notes.push_back(fmt::format("partition {} also looks like a Linux root; partition {} is used", number,
+                                            out.linux_guest->root_partition));
+          }
+        }
+      }
+    }
+    out.volumes.push_back(std::move(v));
+  }
+  std::sort(out.volumes.begin(), out.volumes.end(),
+            [](const VolumeSummary& a, const VolumeSummary& b) { return a.partition < b.partition; });
+  return out;
+}
+
+}  // namespace ig

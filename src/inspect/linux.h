@@ -1,0 +1,65 @@
+// The Linux inspector: from a guest disk to the facts the import rules judge.
+//
+// inspect_disk() reads the partition table, names every volume (fs/probe.h), opens the file
+// systems imagegate reads, and looks for the Linux root: a file system holding /etc and /usr or
+// /bin. From the root it reads the distribution (os-release, /etc then /usr/lib), the
+// architecture (the ELF header of /bin/sh, /sbin/init or /usr/lib/systemd/systemd) and the
+// installed kernels (/boot/vmlinuz-* and /lib/modules/*). Nothing is executed; every read is
+// bounded; paths resolve inside the guest only.
+//
+// Later work (issue 3): LVM, XFS, fstab, the GRUB default kernel, virtio in kernels and
+// initramfs, cloud-init.
+// Thread safety: pure over the disk. Errors: the disk's read errors and a corrupt partition
+// table; a volume that cannot be read is recorded in its summary, not raised.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fs/probe.h"
+#include "inspect/os_release.h"
+#include "volumes/partition_table.h"
+
+namespace ig {
+
+struct VolumeSummary {
+  std::uint32_t partition = 0;  // 0: the whole disk (no partition table)
+  std::uint64_t first_byte = 0;
+  std::uint64_t length_bytes = 0;
+  std::string kind;     // "ext", "xfs", "swap", "LVM2 PV", "unknown", ...
+  std::string fs_kind;  // "ext4" when opened, else ""
+  std::string label;
+  std::string uuid;
+  std::string error;  // why it could not be opened, if it could not
+  bool linux_root = false;
+};
+
+struct KernelInfo {
+  std::string version;       // "6.1.0-13-amd64"
+  bool has_vmlinuz = false;  // /boot/vmlinuz-<version>
+  bool has_modules = false;  // /lib/modules/<version>/
+};
+
+struct LinuxGuest {
+  std::uint32_t root_partition = 0;
+  OsRelease os_release;
+  Distribution distribution;
+  std::string architecture;  // "x86_64", "i386", "arm_64", or "" when unknown
+  std::string architecture_source;
+  std::vector<KernelInfo> kernels;
+};
+
+struct Inspection {
+  PartitionTable table;
+  std::vector<VolumeSummary> volumes;
+  std::optional<LinuxGuest> linux_guest;
+  std::vector<std::string> notes;
+};
+
+Result<Inspection> inspect_disk(const SourcePtr& disk);
+
+// The architecture an ELF header names ("x86_64", "i386", "arm_64"), or "" for anything else.
+std::string elf_architecture(std::span<const std::byte> header);
+
+}  // namespace ig

@@ -1,0 +1,136 @@
+// The Linux inspector over real disks: partition tables by sfdisk, file systems by mke2fs -d from
+// a merged-/usr tree whose /bin/sh is a real ELF binary, read through a qcow2.
+#include "inspect/linux.h"
+
+#include <filesystem>
+
+#include "support/test_support.h"
+
+namespace ig::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+class LinuxInspect : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = dir_.path() / "root";
+    fs::create_directories(root_ / "etc");
+    fs::create_directories(root_ / "usr/bin");
+    fs::create_directories(root_ / "usr/lib/modules/6.1.0-13-amd64/kernel");
+    fs::create_directories(root_ / "usr/lib/modules/6.1.0-12-amd64");
+    fs::create_directories(root_ / "boot");
+    run_ok(
+        "printf 'PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\\nNAME=\"Debian GNU/Linux\"\\nVERSION_ID=\"12\"\\n"
+        "ID=debian\\n' > " +
+        (root_ / "usr/lib/os-release").string());
+    fs::create_symlink("../usr/lib/os-release", root_ / "etc/os-release");
+    fs::copy_file("/usr/bin/dash", root_ / "usr/bin/dash");
+    fs::create_symlink("dash", root_ / "usr/bin/sh");
+    fs::create_symlink("usr/bin", root_ / "bin");
+    fs::create_symlink("usr/lib", root_ / "lib");
+    run_ok("head -c 4096 /dev/urandom > " + (root_ / "boot/vmlinuz-6.1.0-13-amd64").string());
+  }
+
+  // An MBR disk: partition 1 swap (8 MiB), partition 2 the ext4 root (48 MiB), as a qcow2.
+  std::string make_disk(const fs::path& tree, bool truncate_root = false) {
+    const std::string raw = dir_.file("disk.raw");
+    run_ok("truncate -s 64M " + raw);
+    run_ok(
+        "printf 'label: dos\\nstart=2048,size=16384,type=82\\nstart=18432,size=98304,type=83,bootable\\n' | "
+        "sfdisk -q " +
+        raw);
+    const std::string swap = dir_.file("swap.img");
+    run_ok("truncate -s 8M " + swap + " && mkswap -q " + swap);
+    run_ok("dd if=" + swap + " of=" + raw + " bs=512 seek=2048 conv=notrunc status=none");
+    const std::string part = dir_.file("root.img");
+    run_ok("mke2fs -q -F -t ext4 -L rootfs -d " + tree.string() + " " + part + " 48M");
+    run_ok("dd if=" + part + " of=" + raw + " bs=512 seek=18432 conv=notrunc status=none");
+    if (truncate_root) run_ok("truncate -s 40M " + raw);
+    const std::string q = dir_.file("disk.qcow2");
+    run_ok("qemu-img convert -f raw -O qcow2 " + raw + " " + q);
+    return q;
+  }
+
+  static Result<Inspection> inspect(const std::string& path) {
+    auto image = IG_TRY(open_file(path));
+    return inspect_disk(SourcePtr(std::move(image)));
+  }
+
+  TempDir dir_;
+  fs::path root_;
+};
+
+TEST_F(LinuxInspect, DebianRootOnAnMbrDiskThroughQcow2) {
+  auto r = inspect(make_disk(root_));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->table.scheme, PartitionScheme::kMbr);
+  ASSERT_EQ(r->volumes.size(), 2u);
+  EXPECT_EQ(r->volumes[0].kind, "swap");
+  EXPECT_EQ(r->volumes[1].kind, "ext");
+  EXPECT_EQ(r->volumes[1].fs_kind, "ext4");
+  EXPECT_EQ(r->volumes[1].label, "rootfs");
+  EXPECT_EQ(r->volumes[1].uuid, run_ok("blkid -o value -s UUID " + dir_.file("root.img")).substr(0, 36));
+  EXPECT_TRUE(r->volumes[1].linux_root);
+  ASSERT_TRUE(r->linux_guest.has_value());
+  const LinuxGuest& g = *r->linux_guest;
+  EXPECT_EQ(g.root_partition, 2u);
+  EXPECT_EQ(g.distribution.id, "debian");
+  EXPECT_EQ(g.distribution.cloud_name, "Debian");
+  EXPECT_EQ(g.distribution.version, "12");
+  EXPECT_EQ(g.architecture, "x86_64");  // the host's own dash, reached through /bin -> usr/bin, sh -> dash
+  EXPECT_EQ(g.architecture_source, "ELF header of /bin/sh");
+  ASSERT_EQ(g.kernels.size(), 2u);
+  EXPECT_EQ(g.kernels[0].version, "6.1.0-12-amd64");
+  EXPECT_FALSE(g.kernels[0].has_vmlinuz);
+  EXPECT_TRUE(g.kernels[0].has_modules);
+  EXPECT_EQ(g.kernels[1].version, "6.1.0-13-amd64");
+  EXPECT_TRUE(g.kernels[1].has_vmlinuz);
+  EXPECT_TRUE(g.kernels[1].has_modules);
+}
+
+TEST_F(LinuxInspect, WholeDiskFileSystemDataDiskAndTruncatedRoot) {
+  const std::string whole = dir_.file("whole.raw");
+  run_ok("mke2fs -q -F -t ext4 -d " + root_.string() + " " + whole + " 48M");
+  auto w = inspect(whole);
+  ASSERT_THAT(w, IsOk());
+  EXPECT_EQ(w->table.scheme, PartitionScheme::kNone);
+  ASSERT_TRUE(w->linux_guest.has_value());
+  EXPECT_EQ(w->linux_guest->root_partition, 0u);
+
+  const fs::path data = dir_.path() / "data";
+  fs::create_directories(data / "photos");
+  run_ok("echo x > " + (data / "photos/a.jpg").string());
+  auto d = inspect(make_disk(data));
+  ASSERT_THAT(d, IsOk());
+  EXPECT_FALSE(d->linux_guest.has_value());  // a data disk: no /etc, no root
+  EXPECT_FALSE(d->volumes[1].linux_root);
+
+  auto t = inspect(make_disk(root_, true));
+  ASSERT_THAT(t, IsOk());
+  EXPECT_FALSE(t->linux_guest.has_value());
+  ASSERT_EQ(t->volumes.size(), 2u);
+  EXPECT_EQ(t->volumes[1].error, "the partition reaches past the end of the disk");
+}
+
+TEST(ElfArchitecture, Machines) {
+  auto header = [](std::uint8_t data, std::uint16_t machine) {
+    std::vector<std::byte> h(20);
+    const char magic[] =
+        "\x7f"
+        "ELF";
+    for (int i = 0; i < 4; ++i) h[static_cast<std::size_t>(i)] = static_cast<std::byte>(magic[i]);
+    h[5] = std::byte{data};
+    h[18] = static_cast<std::byte>(data == 2 ? machine >> 8 : machine & 0xff);
+    h[19] = static_cast<std::byte>(data == 2 ? machine & 0xff : machine >> 8);
+    return h;
+  };
+  EXPECT_EQ(elf_architecture(header(1, 0x3e)), "x86_64");
+  EXPECT_EQ(elf_architecture(header(1, 0x03)), "i386");
+  EXPECT_EQ(elf_architecture(header(1, 0xb7)), "arm_64");
+  EXPECT_EQ(elf_architecture(header(2, 0x15)), "");  // PowerPC64, big-endian
+  EXPECT_EQ(elf_architecture(std::vector<std::byte>(20)), "");
+}
+
+}  // namespace
+}  // namespace ig::test
