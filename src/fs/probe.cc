@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "fs/ext.h"
+#include "fs/xfs.h"
 
 namespace ig {
 namespace {
@@ -44,6 +46,14 @@ Result<VolumeId> identify(const ByteSource& volume) {
   // ("PRIVHEAD") sits at sector 6 on MBR disks.
   if (at(s, 6 * 512, "PRIVHEAD")) return VolumeId{VolumeKind::kLdm, "Windows LDM (dynamic disk)"};
   return VolumeId{VolumeKind::kUnknown, "unknown"};
+}
+
+Result<std::unique_ptr<FileSystem>> open_filesystem(SourcePtr volume, const VolumeId& id, const FsLimits& limits) {
+  switch (id.kind) {
+    case VolumeKind::kExt: return ext::open(std::move(volume), limits);
+    case VolumeKind::kXfs: return xfs::open(std::move(volume), limits);
+    default: return Error::unsupported(fmt::format("{} volumes are not read", id.name));
+  }
 }
 
 }  // namespace ig

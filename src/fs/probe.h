@@ -5,6 +5,7 @@
 // Reads at most the first 68 KiB. Thread safety: pure. Errors: the source's own.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "io/byte_source.h"
@@ -19,5 +20,12 @@ struct VolumeId {
 };
 
 Result<VolumeId> identify(const ByteSource& volume);
+
+class FileSystem;
+struct FsLimits;
+
+// Opens the file system `id` names on `volume` (ext or xfs today). Other kinds are kUnsupported,
+// naming the kind: the caller reports what the volume is even when it cannot look inside.
+Result<std::unique_ptr<FileSystem>> open_filesystem(SourcePtr volume, const VolumeId& id, const FsLimits& limits);
 
 }  // namespace ig

@@ -4,7 +4,6 @@
 #include <map>
 
 #include "base/bytes.h"
-#include "fs/ext.h"
 #include "fs/path.h"
 #include "io/sources.h"
 
@@ -129,8 +128,8 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
     }
     const VolumeId id = IG_TRY(identify(*source));
     v.kind = id.name;
-    if (id.kind == VolumeKind::kExt) {
-      auto fs = ext::open(source);
+    if (id.kind == VolumeKind::kExt || id.kind == VolumeKind::kXfs) {
+      auto fs = open_filesystem(source, id, FsLimits{});
       if (!fs) {
         v.error = fs.error().message;
       } else {

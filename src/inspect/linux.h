@@ -7,7 +7,7 @@
 // installed kernels (/boot/vmlinuz-* and /lib/modules/*). Nothing is executed; every read is
 // bounded; paths resolve inside the guest only.
 //
-// Later work (issue 3): LVM, XFS, fstab, the GRUB default kernel, virtio in kernels and
+// File systems read: ext2/3/4 and XFS. Later work (issue 3): LVM, fstab, the GRUB default kernel, virtio in kernels and
 // initramfs, cloud-init.
 // Thread safety: pure over the disk. Errors: the disk's read errors and a corrupt partition
 // table; a volume that cannot be read is recorded in its summary, not raised.

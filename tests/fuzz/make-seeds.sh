@@ -2,7 +2,7 @@
 # Writes small seed images for the fuzz targets into DIR/<target>/, made by qemu-img.
 set -euo pipefail
 out=$1
-mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext}
+mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext,xfs}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 head -c 300000 < <(yes 'imagegate seed line') > "$tmp/src.raw"
@@ -30,4 +30,12 @@ for i in $(seq 1 40); do echo "$i" > "$tmp/tree/d/f$i"; done
 mke2fs -q -F -t ext4 -b 1024 -d "$tmp/tree" "$out/ext/ext4.img" 1M
 mke2fs -q -F -t ext2 -b 1024 -d "$tmp/tree" "$out/ext/ext2.img" 1M
 mke2fs -q -F -t ext4 -b 1024 -O inline_data -d "$tmp/tree" "$out/ext/inline.img" 1M
+# XFS needs 300 MB; its first MiB holds the superblock, the AG 0 headers and the root inodes.
+printf '/dev/null\n0 0\nd--755 0 0\netc d--755 0 0\nos-release ---644 0 0 %s\n$\nlink l--777 0 0 /etc/os-release\n$\n' \
+  "$tmp/tree/etc/os-release" > "$tmp/xfs.proto"
+truncate -s 300M "$tmp/xfs.img"
+mkfs.xfs -q -f -p "$tmp/xfs.proto" "$tmp/xfs.img"
+head -c 1M "$tmp/xfs.img" > "$out/xfs/v5.img"
+mkfs.xfs -q -f -m crc=0 -p "$tmp/xfs.proto" "$tmp/xfs.img" 2> /dev/null
+head -c 1M "$tmp/xfs.img" > "$out/xfs/v4.img"
 echo "seeds in $out"

@@ -113,6 +113,23 @@ TEST_F(LinuxInspect, WholeDiskFileSystemDataDiskAndTruncatedRoot) {
   EXPECT_EQ(t->volumes[1].error, "the partition reaches past the end of the disk");
 }
 
+TEST_F(LinuxInspect, XfsRoot) {
+  // mkfs.xfs has no directory mode: a protofile lists the tree (the RHEL family's default root).
+  const std::string proto = dir_.file("proto");
+  run_ok("printf '/dev/null\\n0 0\\nd--755 0 0\\netc d--755 0 0\\nos-release ---644 0 0 " +
+         (root_ / "usr/lib/os-release").string() + "\\n$\\nusr d--755 0 0\\nbin d--755 0 0\\nsh ---755 0 0 " +
+         "/usr/bin/dash\\n$\\n$\\nbin l--777 0 0 usr/bin\\n$\\n' > " + proto);
+  const std::string img = dir_.file("xfs.raw");
+  run_ok("truncate -s 300M " + img + " && mkfs.xfs -q -f -p " + proto + " " + img);
+  auto r = inspect(img);
+  ASSERT_THAT(r, IsOk());
+  ASSERT_EQ(r->volumes.size(), 1u);
+  EXPECT_EQ(r->volumes[0].fs_kind, "xfs");
+  ASSERT_TRUE(r->linux_guest.has_value());
+  EXPECT_EQ(r->linux_guest->distribution.id, "debian");
+  EXPECT_EQ(r->linux_guest->architecture, "x86_64");
+}
+
 TEST(ElfArchitecture, Machines) {
   auto header = [](std::uint8_t data, std::uint16_t machine) {
     std::vector<std::byte> h(20);
