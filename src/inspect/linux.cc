@@ -1,11 +1,13 @@
 #include "inspect/linux.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 
 #include "base/bytes.h"
 #include "fs/path.h"
 #include "io/sources.h"
+#include "volumes/lvm.h"
 
 namespace ig {
 namespace {
@@ -117,17 +119,41 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
       volumes.emplace_back(p.number, SourcePtr(std::move(*slice)));
     }
   }
-  for (auto& [number, source] : volumes) {
+  // Examines one volume (a partition, the whole disk, or an LV): names it, opens the file
+  // systems imagegate reads, and looks for the Linux root.
+  std::function<Result<void>(std::uint32_t, const SourcePtr&, std::uint64_t, const std::string&)> examine =
+      [&](std::uint32_t number, const SourcePtr& source, std::uint64_t first_byte,
+          const std::string& lv) -> Result<void> {
     VolumeSummary v;
     v.partition = number;
+    v.lv = lv;
+    v.first_byte = first_byte;
     v.length_bytes = source->size();
-    if (number != 0) {
-      for (const Partition& p : out.table.partitions) {
-        if (p.number == number) v.first_byte = p.first_byte;
-      }
-    }
     const VolumeId id = IG_TRY(identify(*source));
     v.kind = id.name;
+    if (id.kind == VolumeKind::kLvm2Pv && lv.empty()) {
+      auto pv = lvm::read_pv(*source);
+      if (!pv) {
+        v.error = pv.error().message;
+      } else if (*pv) {
+        out.volumes.push_back(v);
+        for (const lvm::LogicalVolume& l : (*pv)->vg.lvs) {
+          const std::string name = (*pv)->vg.name + "/" + l.name;
+          auto lv_source = lvm::open_lv(source, **pv, l);
+          if (!lv_source) {
+            VolumeSummary bad;
+            bad.partition = number;
+            bad.lv = name;
+            bad.kind = "unknown";
+            bad.error = lv_source.error().message;
+            out.volumes.push_back(bad);
+            continue;
+          }
+          IG_TRY(examine(number, *lv_source, first_byte, name));
+        }
+        return ok();
+      }
+    }
     if (id.kind == VolumeKind::kExt || id.kind == VolumeKind::kXfs) {
       auto fs = open_filesystem(source, id, FsLimits{});
       if (!fs) {
@@ -140,17 +166,26 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
           v.linux_root = true;
           if (!out.linux_guest) {
             out.linux_guest = describe_root(**fs, number);
+            out.linux_guest->root_lv = lv;
           } else {
-            out.notes.push_back(fmt::format("partition {} also looks like a Linux root; partition {} is used", number,
-                                            out.linux_guest->root_partition));
+            out.notes.push_back(fmt::format("partition {}{} also looks like a Linux root; the first one found is used",
+                                            number, lv.empty() ? "" : " (" + lv + ")"));
           }
         }
       }
     }
     out.volumes.push_back(std::move(v));
+    return ok();
+  };
+  for (auto& [number, source] : volumes) {
+    std::uint64_t first_byte = 0;
+    for (const Partition& p : out.table.partitions) {
+      if (p.number == number) first_byte = p.first_byte;
+    }
+    IG_TRY(examine(number, source, number == 0 ? 0 : first_byte, ""));
   }
-  std::sort(out.volumes.begin(), out.volumes.end(),
-            [](const VolumeSummary& a, const VolumeSummary& b) { return a.partition < b.partition; });
+  std::stable_sort(out.volumes.begin(), out.volumes.end(),
+                   [](const VolumeSummary& a, const VolumeSummary& b) { return a.partition < b.partition; });
   return out;
 }
 

@@ -7,7 +7,8 @@
 // installed kernels (/boot/vmlinuz-* and /lib/modules/*). Nothing is executed; every read is
 // bounded; paths resolve inside the guest only.
 //
-// File systems read: ext2/3/4 and XFS. Later work (issue 3): LVM, fstab, the GRUB default kernel, virtio in kernels and
+// File systems read: ext2/3/4 and XFS, on partitions or linear LVM logical volumes. Later work
+// (issue 3): fstab, the GRUB default kernel, virtio in kernels and
 // initramfs, cloud-init.
 // Thread safety: pure over the disk. Errors: the disk's read errors and a corrupt partition
 // table; a volume that cannot be read is recorded in its summary, not raised.
@@ -25,6 +26,7 @@ namespace ig {
 
 struct VolumeSummary {
   std::uint32_t partition = 0;  // 0: the whole disk (no partition table)
+  std::string lv;               // "vg/lv" for an LVM logical volume on that partition
   std::uint64_t first_byte = 0;
   std::uint64_t length_bytes = 0;
   std::string kind;     // "ext", "xfs", "swap", "LVM2 PV", "unknown", ...
@@ -43,6 +45,7 @@ struct KernelInfo {
 
 struct LinuxGuest {
   std::uint32_t root_partition = 0;
+  std::string root_lv;  // "vg/lv" when the root is an LVM logical volume
   OsRelease os_release;
   Distribution distribution;
   std::string architecture;  // "x86_64", "i386", "arm_64", or "" when unknown

@@ -108,6 +108,39 @@ Result<Extent> SliceSource::extent_at(std::uint64_t offset) const {
   return e;
 }
 
+// ---- ConcatSource ----
+
+ConcatSource::ConcatSource(std::vector<SourcePtr> pieces, std::string name)
+    : pieces_(std::move(pieces)), name_(std::move(name)) {
+  for (const auto& p : pieces_) {
+    starts_.push_back(size_);
+    size_ += p->size();
+  }
+}
+
+Result<void> ConcatSource::read_at(std::uint64_t offset, std::span<std::byte> out) const {
+  if (!fits(offset, out.size())) return out_of_range(offset, out.size());
+  std::size_t done = 0;
+  while (done < out.size()) {
+    const std::uint64_t pos = offset + done;
+    const auto it = std::upper_bound(starts_.begin(), starts_.end(), pos);
+    const std::size_t i = static_cast<std::size_t>(std::distance(starts_.begin(), it)) - 1;
+    const std::uint64_t in_piece = pos - starts_[i];
+    const std::size_t n =
+        static_cast<std::size_t>(std::min<std::uint64_t>(pieces_[i]->size() - in_piece, out.size() - done));
+    IG_TRY(pieces_[i]->read_at(in_piece, out.subspan(done, n)));
+    done += n;
+  }
+  return ok();
+}
+
+Result<Extent> ConcatSource::extent_at(std::uint64_t offset) const {
+  if (offset >= size_) return out_of_range(offset, 1);
+  const auto it = std::upper_bound(starts_.begin(), starts_.end(), offset);
+  const std::size_t i = static_cast<std::size_t>(std::distance(starts_.begin(), it)) - 1;
+  return pieces_[i]->extent_at(offset - starts_[i]);
+}
+
 // ---- CacheSource ----
 
 CacheSource::CacheSource(SourcePtr parent, std::uint32_t block_size, std::size_t capacity_blocks)

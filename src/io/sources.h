@@ -79,6 +79,22 @@ class SliceSource final : public ByteSource {
   std::string name_;
 };
 
+// ConcatSource: pieces of other sources laid end to end (an LVM logical volume's segments).
+class ConcatSource final : public ByteSource {
+ public:
+  explicit ConcatSource(std::vector<SourcePtr> pieces, std::string name);
+  std::uint64_t size() const override { return size_; }
+  Result<void> read_at(std::uint64_t offset, std::span<std::byte> out) const override;
+  Result<Extent> extent_at(std::uint64_t offset) const override;
+  std::string name() const override { return name_; }
+
+ private:
+  std::vector<SourcePtr> pieces_;
+  std::vector<std::uint64_t> starts_;  // offset of each piece
+  std::uint64_t size_ = 0;
+  std::string name_;
+};
+
 class CacheSource final : public ByteSource {
  public:
   // block_size must be a power of two; capacity_blocks >= 1.

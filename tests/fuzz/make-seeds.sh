@@ -2,7 +2,7 @@
 # Writes small seed images for the fuzz targets into DIR/<target>/, made by qemu-img.
 set -euo pipefail
 out=$1
-mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext,xfs}
+mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext,xfs,lvm}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 head -c 300000 < <(yes 'imagegate seed line') > "$tmp/src.raw"
@@ -38,4 +38,13 @@ mkfs.xfs -q -f -p "$tmp/xfs.proto" "$tmp/xfs.img"
 head -c 1M "$tmp/xfs.img" > "$out/xfs/v5.img"
 mkfs.xfs -q -f -m crc=0 -p "$tmp/xfs.proto" "$tmp/xfs.img" 2> /dev/null
 head -c 1M "$tmp/xfs.img" > "$out/xfs/v4.img"
+# An LVM2 PV with a VG: label and metadata area are in its first MiB (needs a loop device: root).
+truncate -s 64M "$tmp/pv.raw"
+if loop=$(losetup -f --show "$tmp/pv.raw" 2> /dev/null); then
+  opts=(--devicesfile '' --config 'backup { backup=0 archive=0 }')
+  LVM_SUPPRESS_FD_WARNINGS=1 pvcreate -q -y "${opts[@]}" "$loop" > /dev/null 2>&1 &&
+    LVM_SUPPRESS_FD_WARNINGS=1 vgcreate -q "${opts[@]}" vgseed "$loop" > /dev/null 2>&1 || true
+  losetup -d "$loop"
+  head -c 1M "$tmp/pv.raw" > "$out/lvm/pv.bin"
+fi
 echo "seeds in $out"

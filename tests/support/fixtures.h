@@ -65,6 +65,17 @@ inline const std::vector<Case>& qemu_fixtures() {
   return cases;
 }
 
+// An MBR disk (128 MiB, as raw) whose partition 1 (type 0x8E, from sector 2048) is an LVM2 PV of
+// VG "vgt" with one linear LV "root" of 40 MiB in two segments stored out of order (LV extents
+// 0-3 on PV extents 10-13, LV extents 4-9 on PV extents 0-5; 4 MiB extents). `lv_image`, exactly
+// 40 MiB, becomes the LV's content. Made with pvcreate, vgcreate and vgcfgrestore on a loop device
+// (lvcreate needs device-mapper, which these machines lack). Returns "" when loop devices or the
+// LVM tools are not usable here (not root), so callers can skip.
+std::string make_lvm_disk(const TempDir& dir, const std::string& lv_image);
+
+// `lvs` of that disk: "name start size pe_ranges" lines, as LVM itself reads the image.
+std::string lvs_of(const std::string& disk);
+
 // Makes `c` in `dir` and returns its path ("image" + extension).
 std::string make_fixture(const Case& c, const TempDir& dir);
 

@@ -1,0 +1,91 @@
+// LVM2 physical volumes made by pvcreate/vgcreate/vgcfgrestore on a loop device: the segments
+// imagegate reads equal what `lvs` reads from the same image, and the LV's file system is
+// readable through them. Plus the refusals: other segment types, foreign PVs, damaged labels.
+#include "volumes/lvm.h"
+
+#include <sstream>
+
+#include "fs/ext.h"
+#include "fs/path.h"
+#include "support/fixtures.h"
+#include "volumes/partition_table.h"
+
+namespace ig::test {
+namespace {
+
+class Lvm : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(dir_.path() / "tree/etc");
+    run_ok("echo on-lvm > " + (dir_.path() / "tree/etc/hostname").string());
+    lv_image_ = dir_.file("lv.img");
+    run_ok("mke2fs -q -F -t ext4 -d " + (dir_.path() / "tree").string() + " " + lv_image_ + " 40M");
+    disk_ = make_lvm_disk(dir_, lv_image_);
+    if (disk_.empty()) GTEST_SKIP() << "loop devices or LVM tools are not usable here (root is needed)";
+  }
+  Result<std::pair<SourcePtr, std::optional<lvm::PhysicalVolume>>> pv() {
+    std::shared_ptr<const ByteSource> file = IG_TRY(FileSource::open(disk_));
+    const PartitionTable t = IG_TRY(read_partition_table(*file));
+    SourcePtr part(IG_TRY(SliceSource::create(file, t.partitions[0].first_byte, t.partitions[0].length_bytes, "p1")));
+    auto p = IG_TRY(lvm::read_pv(*part));
+    return std::make_pair(part, std::move(p));
+  }
+  TempDir dir_;
+  std::string lv_image_;
+  std::string disk_;
+};
+
+TEST_F(Lvm, SegmentsEqualLvsAndTheFileSystemReads) {
+  auto r = pv();
+  ASSERT_THAT(r, IsOk());
+  ASSERT_TRUE(r->second.has_value());
+  const lvm::PhysicalVolume& p = *r->second;
+  EXPECT_EQ(p.vg.name, "vgt");
+  EXPECT_EQ(p.vg.extent_size_sectors, 8192u);
+  ASSERT_EQ(p.vg.lvs.size(), 1u);
+  const lvm::LogicalVolume& lv = p.vg.lvs[0];
+  EXPECT_EQ(lv.name, "root");
+  // `lvs` lines: "root 0 4 /dev/loopN:10-13" and "root 4 6 /dev/loopN:0-5".
+  std::istringstream in(lvs_of(disk_));
+  std::string name, start, size, ranges;
+  std::size_t i = 0;
+  while (in >> name >> start >> size >> ranges) {
+    ASSERT_LT(i, lv.segments.size());
+    EXPECT_EQ(name, lv.name);
+    EXPECT_EQ(std::stoull(start), lv.segments[i].start_extent);
+    EXPECT_EQ(std::stoull(size), lv.segments[i].extent_count);
+    EXPECT_EQ(ranges.substr(ranges.find(':') + 1),
+              fmt::format("{}-{}", lv.segments[i].pv_start_extent,
+                          lv.segments[i].pv_start_extent + lv.segments[i].extent_count - 1));
+    ++i;
+  }
+  EXPECT_EQ(i, 2u) << "lvs printed " << i << " segments";
+  auto source = lvm::open_lv(r->first, p, lv);
+  ASSERT_THAT(source, IsOk());
+  EXPECT_EQ((*source)->size(), 40u << 20);
+  auto fs = ext::open(*source);
+  ASSERT_THAT(fs, IsOk());
+  auto text = read_guest_file(**fs, "/etc/hostname", 4096);
+  ASSERT_THAT(text, IsOk());
+  EXPECT_EQ(*text, "on-lvm\n");
+}
+
+TEST_F(Lvm, RefusalsAndDamage) {
+  auto r = pv();
+  ASSERT_THAT(r, IsOk());
+  lvm::PhysicalVolume p = *r->second;
+  lvm::LogicalVolume raid = p.vg.lvs[0];
+  raid.segments[0].type = "raid1";
+  EXPECT_THAT(lvm::open_lv(r->first, p, raid), HasError(ErrorCode::kUnsupported, "has a raid1 segment"));
+  lvm::LogicalVolume striped = p.vg.lvs[0];
+  striped.segments[0].stripe_count = 2;
+  EXPECT_THAT(lvm::open_lv(r->first, p, striped), HasError(ErrorCode::kUnsupported, "striped segment of 2 stripes"));
+  p.vg.pvs[0].is_this_pv = false;
+  EXPECT_THAT(lvm::open_lv(r->first, p, p.vg.lvs[0]), HasError(ErrorCode::kUnsupported, "spans several disks"));
+  // The label sits in sector 1 of the PV: damage its UUID and the CRC catches it.
+  patch_file(disk_, (1 << 20) + 512 + 40, text("xxxx"));
+  EXPECT_THAT(pv(), HasError(ErrorCode::kCorrupt, "lvm label: checksum"));
+}
+
+}  // namespace
+}  // namespace ig::test
