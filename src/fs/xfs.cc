@@ -456,7 +456,8 @@ class XfsFs final : public FileSystem {
       }
       const std::uint64_t ino = load_be_ptr<std::uint64_t>(b.data() + pos);
       const auto namelen = std::to_integer<std::uint8_t>(b[pos + 8]);
-      const std::size_t entry = static_cast<std::size_t>(align_up(std::uint64_t{11} + namelen + (g_.ftype ? 1u : 0u), 8));
+      const std::size_t entry =
+          static_cast<std::size_t>(align_up(std::uint64_t{11} + namelen + (g_.ftype ? 1u : 0u), 8));
       if (namelen == 0 || pos + entry > end)
         return Error::corrupt(fmt::format("xfs: directory {}: entry at {} overflows", dir, pos));
       std::string name(as_chars(b.subspan(pos + 9, namelen)));
