@@ -18,6 +18,8 @@
 #include "base/bytes.h"
 #include "base/checked.h"
 #include "base/crc32c.h"
+#include "base/text.h"
+#include "fs/mapped_source.h"
 
 namespace ig::ext {
 namespace {
@@ -121,87 +123,10 @@ struct Superblock {
   std::uint32_t checksum_seed = 0;
 };
 
-std::string uuid_string(const std::array<std::byte, 16>& u) {
-  std::string s;
-  for (std::size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
-    s += fmt::format("{:02x}", std::to_integer<unsigned>(u[i]));
-  }
-  return s;
-}
-
 std::span<const std::byte> le32_bytes(std::uint32_t v, std::array<std::byte, 4>& buf) {
   store_le_ptr(buf.data(), v);
   return buf;
 }
-
-// One run of a file's blocks: file blocks [logical, logical + count) at physical (0 = a hole
-// or an uninitialized extent: reads as zeros).
-struct Run {
-  std::uint64_t logical = 0;
-  std::uint64_t count = 0;
-  std::uint64_t physical = 0;
-};
-
-class ExtFs;
-
-// A file's contents as a ByteSource.
-class FileSource final : public ByteSource {
- public:
-  FileSource(SourcePtr dev, std::uint64_t block_size, std::uint64_t size, std::vector<Run> runs, std::string name)
-      : dev_(std::move(dev)), bs_(block_size), size_(size), runs_(std::move(runs)), name_(std::move(name)) {}
-  FileSource(std::vector<std::byte> inline_data, std::string name)
-      : bs_(1), size_(inline_data.size()), inline_(std::move(inline_data)), name_(std::move(name)) {}
-
-  std::uint64_t size() const override { return size_; }
-  std::string name() const override { return name_; }
-
-  Result<void> read_at(std::uint64_t offset, std::span<std::byte> out) const override {
-    if (!fits(offset, out.size())) return out_of_range(offset, out.size());
-    if (!dev_) {
-      if (!out.empty()) std::memcpy(out.data(), inline_.data() + offset, out.size());
-      return ok();
-    }
-    std::size_t done = 0;
-    while (done < out.size()) {
-      const std::uint64_t pos = offset + done;
-      const std::uint64_t block = pos / bs_;
-      // The run holding `block`, or the gap before the next one (a hole).
-      auto it = std::upper_bound(runs_.begin(), runs_.end(), block,
-                                 [](std::uint64_t b, const Run& r) { return b < r.logical; });
-      std::uint64_t span_end_block;
-      std::uint64_t physical = 0;
-      if (it != runs_.begin() && block < std::prev(it)->logical + std::prev(it)->count) {
-        const Run& r = *std::prev(it);
-        span_end_block = r.logical + r.count;
-        if (r.physical != 0) physical = r.physical + (block - r.logical);
-      } else {
-        span_end_block = it == runs_.end() ? UINT64_MAX / bs_ : it->logical;
-      }
-      const std::uint64_t span_bytes = std::min<std::uint64_t>(span_end_block * bs_ - pos, UINT64_MAX / 2);
-      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(span_bytes, out.size() - done));
-      if (physical == 0) {
-        std::memset(out.data() + done, 0, n);
-      } else {
-        const std::uint64_t at = physical * bs_ + pos % bs_;
-        if (!range_within(at, n, dev_->size())) {
-          return Error::corrupt(fmt::format("{}: block {} lies past the end of the device", name_, physical));
-        }
-        IG_TRY(dev_->read_at(at, out.subspan(done, n)));
-      }
-      done += n;
-    }
-    return ok();
-  }
-
- private:
-  SourcePtr dev_;
-  std::uint64_t bs_;
-  std::uint64_t size_;
-  std::vector<Run> runs_;  // sorted by logical
-  std::vector<std::byte> inline_;
-  std::string name_;
-};
 
 struct Inode {
   std::uint64_t number = 0;
@@ -414,47 +339,49 @@ class ExtFs final : public FileSystem {
     IG_TRY(refuse_encrypted(in));
     const std::string name = fmt::format("ext inode {}", in.number);
     if ((in.flags & kFlagInlineData) != 0) {
-      return std::unique_ptr<ByteSource>(std::make_unique<FileSource>(IG_TRY(inline_bytes(in)), name));
+      return std::unique_ptr<ByteSource>(std::make_unique<MappedSource>(IG_TRY(inline_bytes(in)), name));
     }
-    std::vector<Run> runs;
+    std::vector<FileRun> runs;
     const std::uint64_t blocks = div_round_up(in.size, bs_);
     if ((in.flags & kFlagExtents) != 0) {
       IG_TRY(walk_extents(in, in.i_block(), 0, blocks, runs));
     } else {
       IG_TRY(walk_block_map(in, blocks, runs));
     }
-    std::sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) { return a.logical < b.logical; });
+    std::sort(runs.begin(), runs.end(), [](const FileRun& a, const FileRun& b) { return a.logical < b.logical; });
     for (std::size_t i = 1; i < runs.size(); ++i) {
       if (runs[i - 1].logical + runs[i - 1].count > runs[i].logical) {
         return Error::corrupt(
             fmt::format("ext: inode {}: extents overlap at file block {}", in.number, runs[i].logical));
       }
     }
-    return std::unique_ptr<ByteSource>(std::make_unique<FileSource>(dev_, bs_, in.size, std::move(runs), name));
+    return std::unique_ptr<ByteSource>(std::make_unique<MappedSource>(dev_, bs_, in.size, std::move(runs), name));
   }
 
-  Result<void> add_run(const Inode& in, std::vector<Run>& runs, Run r) const {
+  // Adds file blocks [logical, +count) stored at device block `physical` (0: not stored).
+  Result<void> add_run(const Inode& in, std::vector<FileRun>& runs, std::uint64_t logical, std::uint64_t count,
+                       std::uint64_t physical) const {
     if (runs.size() >= limits_.max_extents_per_file) {
       return Error::limit_exceeded(
           fmt::format("ext: inode {} has more than {} extents", in.number, limits_.max_extents_per_file));
     }
-    if (r.physical != 0 && (r.physical >= sb_.blocks_count || r.count > sb_.blocks_count - r.physical)) {
+    if (physical != 0 && (physical >= sb_.blocks_count || count > sb_.blocks_count - physical)) {
       return Error::corrupt(fmt::format("ext: inode {}: blocks {}..+{} beyond the file system's {} blocks", in.number,
-                                        r.physical, r.count, sb_.blocks_count));
+                                        physical, count, sb_.blocks_count));
     }
-    if (!runs.empty() && runs.back().physical != 0 && r.physical != 0 &&
-        runs.back().logical + runs.back().count == r.logical &&
-        runs.back().physical + runs.back().count == r.physical) {
-      runs.back().count += r.count;  // merge contiguous runs
+    const std::optional<std::uint64_t> at = physical == 0 ? std::nullopt : std::optional<std::uint64_t>(physical * bs_);
+    if (!runs.empty() && runs.back().device_byte && at && runs.back().logical + runs.back().count == logical &&
+        *runs.back().device_byte + runs.back().count * bs_ == *at) {
+      runs.back().count += count;  // merge contiguous runs
     } else {
-      runs.push_back(r);
+      runs.push_back(FileRun{logical, count, at});
     }
     return ok();
   }
 
   // An extent tree node (60 bytes of i_block, or a whole block below it).
   Result<void> walk_extents(const Inode& in, std::span<const std::byte> node, std::uint32_t depth_seen,
-                            std::uint64_t file_blocks, std::vector<Run>& runs) const {
+                            std::uint64_t file_blocks, std::vector<FileRun>& runs) const {
     if (node.size() < 12) return Error::corrupt(fmt::format("ext: inode {}: extent node too small", in.number));
     const std::uint16_t magic = load_le_ptr<std::uint16_t>(node.data());
     const std::uint16_t entries = load_le_ptr<std::uint16_t>(node.data() + 2);
@@ -482,7 +409,7 @@ class ExtFs final : public FileSystem {
             (std::uint64_t{load_le_ptr<std::uint16_t>(e + 6)} << 32) | load_le_ptr<std::uint32_t>(e + 8);
         if (logical >= file_blocks || len == 0) continue;  // past EOF (preallocated): not part of the file
         const std::uint64_t count = std::min<std::uint64_t>(len, file_blocks - logical);
-        IG_TRY(add_run(in, runs, Run{logical, count, uninit ? 0 : start}));
+        IG_TRY(add_run(in, runs, logical, count, uninit ? 0 : start));
         if (!uninit && start == 0) {
           return Error::corrupt(
               fmt::format("ext: inode {}: extent at file block {} points at block 0", in.number, logical));
@@ -520,12 +447,12 @@ class ExtFs final : public FileSystem {
   }
 
   // Classic block map: 12 direct pointers, then single, double and triple indirect blocks.
-  Result<void> walk_block_map(const Inode& in, std::uint64_t file_blocks, std::vector<Run>& runs) const {
+  Result<void> walk_block_map(const Inode& in, std::uint64_t file_blocks, std::vector<FileRun>& runs) const {
     const std::uint64_t per_block = bs_ / 4;
     std::uint64_t logical = 0;
     for (std::size_t i = 0; i < 12 && logical < file_blocks; ++i, ++logical) {
       const std::uint32_t b = load_le_ptr<std::uint32_t>(in.i_block().data() + i * 4);
-      if (b != 0) IG_TRY(add_run(in, runs, Run{logical, 1, b}));
+      if (b != 0) IG_TRY(add_run(in, runs, logical, 1, b));
     }
     std::uint64_t span = per_block;
     for (int level = 1; level <= 3 && logical < file_blocks; ++level) {
@@ -538,7 +465,7 @@ class ExtFs final : public FileSystem {
   }
 
   Result<void> walk_indirect(const Inode& in, std::uint64_t block, int level, std::uint64_t first_logical,
-                             std::uint64_t file_blocks, std::vector<Run>& runs) const {
+                             std::uint64_t file_blocks, std::vector<FileRun>& runs) const {
     if (block >= sb_.blocks_count) {
       return Error::corrupt(fmt::format("ext: inode {}: indirect block {} beyond the file system", in.number, block));
     }
@@ -552,7 +479,7 @@ class ExtFs final : public FileSystem {
       const std::uint32_t b = load_le_ptr<std::uint32_t>(raw.data() + i * 4);
       if (b == 0) continue;
       if (level == 1) {
-        IG_TRY(add_run(in, runs, Run{logical, 1, b}));
+        IG_TRY(add_run(in, runs, logical, 1, b));
       } else {
         IG_TRY(walk_indirect(in, b, level - 1, logical, file_blocks, runs));
       }

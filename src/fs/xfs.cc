@@ -14,6 +14,8 @@
 #include "base/bytes.h"
 #include "base/checked.h"
 #include "base/crc32c.h"
+#include "base/text.h"
+#include "fs/mapped_source.h"
 
 namespace ig::xfs {
 namespace {
@@ -75,15 +77,6 @@ constexpr std::uint8_t kFmtBtree = 3;
 constexpr std::uint64_t kDirLeafOffset = std::uint64_t{32} << 30;  // XFS_DIR2_LEAF_OFFSET: data space ends here
 constexpr std::uint32_t kMaxBtreeDepth = 9;
 
-std::string uuid_string(const std::byte* u) {
-  std::string s;
-  for (std::size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
-    s += fmt::format("{:02x}", std::to_integer<unsigned>(u[i]));
-  }
-  return s;
-}
-
 struct Geometry {
   std::uint32_t blocksize = 0;
   std::uint64_t dblocks = 0;
@@ -99,64 +92,6 @@ struct Geometry {
   bool ftype = false;
   std::string label;
   std::string uuid;
-};
-
-struct Run {
-  std::uint64_t logical = 0;  // file block
-  std::uint64_t count = 0;
-  std::uint64_t physical = 0;  // byte offset on the device; unused when unwritten
-  bool unwritten = false;
-};
-
-class RunSource final : public ByteSource {
- public:
-  RunSource(SourcePtr dev, std::uint32_t bs, std::uint64_t size, std::vector<Run> runs, std::string name)
-      : dev_(std::move(dev)), bs_(bs), size_(size), runs_(std::move(runs)), name_(std::move(name)) {}
-  RunSource(std::vector<std::byte> data, std::string name)
-      : bs_(1), size_(data.size()), local_(std::move(data)), name_(std::move(name)) {}
-  std::uint64_t size() const override { return size_; }
-  std::string name() const override { return name_; }
-  Result<void> read_at(std::uint64_t offset, std::span<std::byte> out) const override {
-    if (!fits(offset, out.size())) return out_of_range(offset, out.size());
-    if (!dev_) {
-      if (!out.empty()) std::memcpy(out.data(), local_.data() + offset, out.size());
-      return ok();
-    }
-    std::size_t done = 0;
-    while (done < out.size()) {
-      const std::uint64_t pos = offset + done;
-      const std::uint64_t block = pos / bs_;
-      auto it = std::upper_bound(runs_.begin(), runs_.end(), block,
-                                 [](std::uint64_t b, const Run& r) { return b < r.logical; });
-      std::uint64_t end_block = UINT64_MAX / bs_;
-      std::optional<std::uint64_t> at;
-      if (it != runs_.begin() && block < std::prev(it)->logical + std::prev(it)->count) {
-        const Run& r = *std::prev(it);
-        end_block = r.logical + r.count;
-        if (!r.unwritten) at = r.physical + (block - r.logical) * bs_ + pos % bs_;
-      } else if (it != runs_.end()) {
-        end_block = it->logical;
-      }
-      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(end_block * bs_ - pos, out.size() - done));
-      if (!at) {
-        std::memset(out.data() + done, 0, n);
-      } else {
-        if (!range_within(*at, n, dev_->size()))
-          return Error::corrupt(fmt::format("{}: data past the end of the device", name_));
-        IG_TRY(dev_->read_at(*at, out.subspan(done, n)));
-      }
-      done += n;
-    }
-    return ok();
-  }
-
- private:
-  SourcePtr dev_;
-  std::uint32_t bs_;
-  std::uint64_t size_;
-  std::vector<Run> runs_;
-  std::vector<std::byte> local_;
-  std::string name_;
 };
 
 struct Inode {
@@ -213,14 +148,14 @@ class XfsFs final : public FileSystem {
     }
     // Block, leaf and node directories keep every entry in data blocks below the 32 GiB
     // boundary; their leaf and free-space blocks (above it) only index them.
-    const std::vector<Run> runs = IG_TRY(map(in));
+    const std::vector<FileRun> runs = IG_TRY(map(in));
     const std::uint64_t dirblk = std::uint64_t{g_.blocksize} << g_.dirblklog;
-    for (const Run& r : runs) {
-      if (r.unwritten) continue;
+    for (const FileRun& r : runs) {
+      if (!r.device_byte) continue;
       for (std::uint64_t b = 0; b < r.count; b += dirblk / g_.blocksize) {
         const std::uint64_t file_byte = (r.logical + b) * g_.blocksize;
         if (file_byte >= kDirLeafOffset) break;
-        const std::uint64_t at = r.physical + b * g_.blocksize;
+        const std::uint64_t at = *r.device_byte + b * g_.blocksize;
         if (!range_within(at, dirblk, dev_->size()))
           return Error::corrupt(fmt::format("xfs: directory {} block past the end", ino));
         std::vector<std::byte> block = IG_TRY(read_vector(*dev_, at, static_cast<std::size_t>(dirblk)));
@@ -237,10 +172,12 @@ class XfsFs final : public FileSystem {
       if (in.size > in.fork_size)
         return Error::corrupt(fmt::format("xfs: inode {}: local size {} exceeds the fork", ino, in.size));
       auto f = in.fork().first(static_cast<std::size_t>(in.size));
-      return std::unique_ptr<ByteSource>(std::make_unique<RunSource>(std::vector<std::byte>(f.begin(), f.end()), name));
+      return std::unique_ptr<ByteSource>(
+          std::make_unique<MappedSource>(std::vector<std::byte>(f.begin(), f.end()), name));
     }
-    std::vector<Run> runs = IG_TRY(map(in));
-    return std::unique_ptr<ByteSource>(std::make_unique<RunSource>(dev_, g_.blocksize, in.size, std::move(runs), name));
+    std::vector<FileRun> runs = IG_TRY(map(in));
+    return std::unique_ptr<ByteSource>(
+        std::make_unique<MappedSource>(dev_, g_.blocksize, in.size, std::move(runs), name));
   }
 
   Result<std::string> read_link(std::uint64_t ino) const override {
@@ -254,11 +191,12 @@ class XfsFs final : public FileSystem {
       return std::string(as_chars(in.fork().first(static_cast<std::size_t>(in.size))));
     }
     // Remote symlink: on v5 each block starts with a 56-byte header ("XSLM").
-    const std::vector<Run> runs = IG_TRY(map(in));
+    const std::vector<FileRun> runs = IG_TRY(map(in));
     std::string target;
-    for (const Run& r : runs) {
+    for (const FileRun& r : runs) {
+      if (!r.device_byte) return Error::corrupt(fmt::format("xfs: symlink inode {}: unwritten extent", ino));
       for (std::uint64_t b = 0; b < r.count && target.size() < in.size; ++b) {
-        std::vector<std::byte> block = IG_TRY(read_vector(*dev_, r.physical + b * g_.blocksize, g_.blocksize));
+        std::vector<std::byte> block = IG_TRY(read_vector(*dev_, *r.device_byte + b * g_.blocksize, g_.blocksize));
         std::size_t skip = 0;
         if (g_.v5) {
           if (as_chars(std::span<const std::byte>(block).first(4)) != "XSLM")
@@ -320,11 +258,11 @@ class XfsFs final : public FileSystem {
   }
 
   // Decodes one 128-bit extent record (xfs_bmbt_rec): flag, startoff, startblock, blockcount.
-  Result<Run> decode_extent(const Inode& in, const std::byte* rec) const {
+  Result<FileRun> decode_extent(const Inode& in, const std::byte* rec) const {
     const std::uint64_t l0 = load_be_ptr<std::uint64_t>(rec);
     const std::uint64_t l1 = load_be_ptr<std::uint64_t>(rec + 8);
-    Run r;
-    r.unwritten = (l0 >> 63) != 0;
+    FileRun r;
+    const bool unwritten = (l0 >> 63) != 0;
     r.logical = (l0 >> 9) & ((std::uint64_t{1} << 54) - 1);
     const std::uint64_t fsblock = ((l0 & 0x1ff) << 43) | (l1 >> 21);
     r.count = l1 & ((std::uint64_t{1} << 21) - 1);
@@ -334,12 +272,12 @@ class XfsFs final : public FileSystem {
       return Error::corrupt(
           fmt::format("xfs: inode {}: extent at block {:#x} (+{}) out of bounds", in.number, fsblock, r.count));
     }
-    r.physical = (agno * g_.agblocks + agbno) * g_.blocksize;
+    if (!unwritten) r.device_byte = (agno * g_.agblocks + agbno) * g_.blocksize;  // unwritten: reads as zeros
     return r;
   }
 
-  Result<std::vector<Run>> map(const Inode& in) const {
-    std::vector<Run> runs;
+  Result<std::vector<FileRun>> map(const Inode& in) const {
+    std::vector<FileRun> runs;
     if (in.format == kFmtExtents) {
       if (in.nextents > in.fork_size / 16)
         return Error::corrupt(fmt::format("xfs: inode {}: {} extents do not fit the fork", in.number, in.nextents));
@@ -364,7 +302,7 @@ class XfsFs final : public FileSystem {
     }
     if (runs.size() > limits_.max_extents_per_file)
       return Error::limit_exceeded(fmt::format("xfs: inode {}: too many extents", in.number));
-    std::sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) { return a.logical < b.logical; });
+    std::sort(runs.begin(), runs.end(), [](const FileRun& a, const FileRun& b) { return a.logical < b.logical; });
     for (std::size_t i = 1; i < runs.size(); ++i) {
       if (runs[i - 1].logical + runs[i - 1].count > runs[i].logical)
         return Error::corrupt(fmt::format("xfs: inode {}: extents overlap", in.number));
@@ -372,7 +310,8 @@ class XfsFs final : public FileSystem {
     return runs;
   }
 
-  Result<void> walk_btree(const Inode& in, std::uint64_t fsblock, std::uint32_t level, std::vector<Run>& runs) const {
+  Result<void> walk_btree(const Inode& in, std::uint64_t fsblock, std::uint32_t level,
+                          std::vector<FileRun>& runs) const {
     const std::uint64_t agno = fsblock >> g_.agblklog;
     const std::uint64_t agbno = fsblock & ((std::uint64_t{1} << g_.agblklog) - 1);
     if (agno >= g_.agcount || agbno >= g_.agblocks)
@@ -539,10 +478,11 @@ Result<std::unique_ptr<FileSystem>> open(SourcePtr dev, const FsLimits& limits) 
       return Error::unsupported(
           fmt::format("xfs superblock: unknown incompatible features {:#x}", incompat & ~kIncompatKnown));
     g.ftype = (incompat & kIncompatFtype) != 0;
-    g.uuid = uuid_string(s.data() + ((incompat & kIncompatMetaUuid) != 0 ? kSbMetaUuid : kSbUuid));
+    g.uuid = uuid_string(
+        std::span<const std::byte, 16>(s.data() + ((incompat & kIncompatMetaUuid) != 0 ? kSbMetaUuid : kSbUuid), 16));
   } else {
     g.ftype = (load_be<std::uint32_t, kSbFeatures2>(s) & kFeat2Ftype) != 0;
-    g.uuid = uuid_string(s.data() + kSbUuid);
+    g.uuid = uuid_string(std::span<const std::byte, 16>(s.data() + kSbUuid, 16));
   }
   return std::unique_ptr<FileSystem>(new XfsFs(std::move(dev), std::move(g), limits));
 }
