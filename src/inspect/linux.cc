@@ -5,6 +5,7 @@
 #include <map>
 
 #include "base/bytes.h"
+#include "base/text.h"
 #include "fs/path.h"
 #include "io/sources.h"
 #include "volumes/lvm.h"
@@ -47,6 +48,93 @@ std::optional<std::string> architecture_of(const FileSystem& fs, std::string& so
   return std::nullopt;
 }
 
+constexpr std::uint64_t kMaxKernelTextBytes = 8 << 20;  // a config, modules.dep or modules.builtin
+
+struct VirtioDriver {
+  const char* module;
+  const char* config;
+};
+constexpr VirtioDriver kVirtio[] = {
+    {"virtio_blk", "CONFIG_VIRTIO_BLK"}, {"virtio_net", "CONFIG_VIRTIO_NET"}, {"virtio_pci", "CONFIG_VIRTIO_PCI"},
+    {"virtio_ring", "CONFIG_VIRTIO"},    {"virtio", "CONFIG_VIRTIO"},
+};
+
+// The module's base name from a path in modules.dep / modules.builtin: ".../virtio_blk.ko.xz".
+std::string module_name(std::string_view path) {
+  const auto slash = path.rfind('/');
+  std::string_view base = slash == std::string_view::npos ? path : path.substr(slash + 1);
+  const auto ko = base.find(".ko");
+  if (ko != std::string_view::npos) base = base.substr(0, ko);
+  std::string out(base);
+  std::replace(out.begin(), out.end(), '-', '_');
+  return out;
+}
+
+void describe_drivers(const FileSystem& fs, KernelInfo& k) {
+  std::map<std::string, std::string> config;  // CONFIG_X -> "y" / "m" / "not set"
+  if (auto text = read_guest_file(fs, "/boot/config-" + k.version, kMaxKernelTextBytes)) {
+    k.has_config = true;
+    std::size_t pos = 0;
+    while (pos < text->size()) {
+      std::size_t nl = text->find('\n', pos);
+      if (nl == std::string::npos) nl = text->size();
+      const std::string_view line(text->data() + pos, nl - pos);
+      pos = nl + 1;
+      if (line.rfind("CONFIG_", 0) == 0) {
+        const auto eq = line.find('=');
+        if (eq != std::string_view::npos) config[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 1));
+      } else if (line.rfind("# CONFIG_", 0) == 0 && line.ends_with(" is not set")) {
+        config[std::string(line.substr(2, line.size() - 2 - 11))] = "not set";
+      }
+    }
+  }
+  const std::string dir = "/lib/modules/" + k.version;
+  std::map<std::string, std::string> builtin;  // name -> path
+  if (auto text = read_guest_file(fs, dir + "/modules.builtin", kMaxKernelTextBytes)) {
+    std::size_t pos = 0;
+    while (pos < text->size()) {
+      std::size_t nl = text->find('\n', pos);
+      if (nl == std::string::npos) nl = text->size();
+      const std::string path = trim(std::string_view(*text).substr(pos, nl - pos));
+      pos = nl + 1;
+      if (!path.empty()) builtin[module_name(path)] = path;
+    }
+  }
+  std::map<std::string, std::string> modules;  // name -> path, from modules.dep ("path: deps")
+  if (auto text = read_guest_file(fs, dir + "/modules.dep", kMaxKernelTextBytes)) {
+    std::size_t pos = 0;
+    while (pos < text->size()) {
+      std::size_t nl = text->find('\n', pos);
+      if (nl == std::string::npos) nl = text->size();
+      const std::string_view line(text->data() + pos, nl - pos);
+      pos = nl + 1;
+      const auto colon = line.find(':');
+      if (colon != std::string_view::npos)
+        modules[module_name(line.substr(0, colon))] = std::string(line.substr(0, colon));
+    }
+  }
+  for (const VirtioDriver& d : kVirtio) {
+    DriverInfo info;
+    info.name = d.module;
+    const auto c = config.find(d.config);
+    if (c != config.end())
+      info.config =
+          c->second == "not set" ? fmt::format("# {} is not set", d.config) : fmt::format("{}={}", d.config, c->second);
+    const bool config_y = c != config.end() && c->second == "y";
+    const bool config_m = c != config.end() && c->second == "m";
+    if (builtin.count(d.module) != 0 || (config_y && modules.count(d.module) == 0)) {
+      info.state = DriverState::kBuiltIn;
+    } else if (auto m = modules.find(d.module); m != modules.end()) {
+      info.module = m->second;
+      auto file = resolve(fs, dir + "/" + m->second);
+      info.state = file && file->stat.type == FileType::kRegular ? DriverState::kModule : DriverState::kModuleMissing;
+    } else if (config_m) {
+      info.state = DriverState::kModuleMissing;
+    }
+    k.virtio.push_back(std::move(info));
+  }
+}
+
 LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition) {
   LinuxGuest g;
   g.root_partition = partition;
@@ -73,11 +161,24 @@ LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition) {
     k.version = n;
     k.has_modules = true;
   }
-  for (auto& [v, k] : kernels) g.kernels.push_back(k);
+  for (auto& [v, k] : kernels) {
+    describe_drivers(fs, k);
+    g.kernels.push_back(k);
+  }
   return g;
 }
 
 }  // namespace
+
+std::string_view driver_state_name(DriverState s) {
+  switch (s) {
+    case DriverState::kBuiltIn: return "built-in";
+    case DriverState::kModule: return "module";
+    case DriverState::kModuleMissing: return "module-missing";
+    case DriverState::kAbsent: return "absent";
+  }
+  return "absent";
+}
 
 std::string elf_architecture(std::span<const std::byte> h) {
   if (h.size() < 20 || as_chars(h.first(4)) !=

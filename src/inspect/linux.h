@@ -37,10 +37,29 @@ struct VolumeSummary {
   bool linux_root = false;
 };
 
+// How one kernel provides a driver.
+enum class DriverState {
+  kBuiltIn,        // CONFIG_...=y, or listed in modules.builtin
+  kModule,         // a module: listed in modules.dep and its file is present
+  kModuleMissing,  // CONFIG_...=m or listed in modules.dep, but the module file is absent
+  kAbsent,         // not configured, not built in, no module
+};
+std::string_view driver_state_name(DriverState s);  // "built-in", "module", "module-missing", "absent"
+
+struct DriverInfo {
+  std::string name;  // "virtio_blk"
+  DriverState state = DriverState::kAbsent;
+  std::string config;  // "CONFIG_VIRTIO_BLK=m" as found in /boot/config-<version>, or ""
+  std::string module;  // the module's path under /lib/modules/<version>/, when a module
+};
+
 struct KernelInfo {
   std::string version;       // "6.1.0-13-amd64"
   bool has_vmlinuz = false;  // /boot/vmlinuz-<version>
   bool has_modules = false;  // /lib/modules/<version>/
+  bool has_config = false;   // /boot/config-<version>
+  // virtio_blk, virtio_net, virtio_pci, virtio_ring, virtio: what the import rule needs (SPEC §2).
+  std::vector<DriverInfo> virtio;
 };
 
 struct LinuxGuest {

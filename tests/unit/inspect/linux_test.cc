@@ -3,6 +3,7 @@
 #include "inspect/linux.h"
 
 #include <filesystem>
+#include <map>
 
 #include "support/fixtures.h"
 
@@ -30,6 +31,23 @@ class LinuxInspect : public ::testing::Test {
     fs::create_symlink("usr/bin", root_ / "bin");
     fs::create_symlink("usr/lib", root_ / "lib");
     run_ok("head -c 4096 /dev/urandom > " + (root_ / "boot/vmlinuz-6.1.0-13-amd64").string());
+    // Kernel 6.1.0-13: virtio_pci, virtio and virtio_ring built in; virtio_blk a module that is
+    // there; virtio_net a module that modules.dep names but whose file was removed.
+    run_ok(
+        "printf '#\\n# Automatically generated file\\nCONFIG_VIRTIO_BLK=m\\nCONFIG_VIRTIO_NET=m\\n"
+        "CONFIG_VIRTIO_PCI=y\\nCONFIG_VIRTIO=y\\n# CONFIG_VIRTIO_MEM is not set\\n' > " +
+        (root_ / "boot/config-6.1.0-13-amd64").string());
+    const fs::path mods = root_ / "usr/lib/modules/6.1.0-13-amd64";
+    run_ok(
+        "printf 'kernel/drivers/virtio/virtio.ko\\nkernel/drivers/virtio/virtio_ring.ko\\n"
+        "kernel/drivers/virtio/virtio_pci.ko\\n' > " +
+        (mods / "modules.builtin").string());
+    run_ok(
+        "printf 'kernel/drivers/block/virtio_blk.ko.xz:\\nkernel/drivers/net/virtio_net.ko.xz: "
+        "kernel/net/core/failover.ko.xz\\n' > " +
+        (mods / "modules.dep").string());
+    fs::create_directories(mods / "kernel/drivers/block");
+    run_ok("head -c 1000 /dev/urandom > " + (mods / "kernel/drivers/block/virtio_blk.ko.xz").string());
   }
 
   // An MBR disk: partition 1 swap (8 MiB), partition 2 the ext4 root (48 MiB), as a qcow2.
@@ -87,6 +105,18 @@ TEST_F(LinuxInspect, DebianRootOnAnMbrDiskThroughQcow2) {
   EXPECT_EQ(g.kernels[1].version, "6.1.0-13-amd64");
   EXPECT_TRUE(g.kernels[1].has_vmlinuz);
   EXPECT_TRUE(g.kernels[1].has_modules);
+  EXPECT_TRUE(g.kernels[1].has_config);
+  std::map<std::string, std::pair<std::string, std::string>> virtio;  // name -> (state, config)
+  for (const DriverInfo& d : g.kernels[1].virtio) virtio[d.name] = {std::string(driver_state_name(d.state)), d.config};
+  EXPECT_EQ(virtio["virtio_blk"], std::make_pair(std::string("module"), std::string("CONFIG_VIRTIO_BLK=m")));
+  EXPECT_EQ(virtio["virtio_net"], std::make_pair(std::string("module-missing"), std::string("CONFIG_VIRTIO_NET=m")));
+  EXPECT_EQ(virtio["virtio_pci"], std::make_pair(std::string("built-in"), std::string("CONFIG_VIRTIO_PCI=y")));
+  EXPECT_EQ(virtio["virtio_ring"].first, "built-in");
+  EXPECT_EQ(virtio["virtio"].first, "built-in");
+  EXPECT_EQ(g.kernels[1].virtio[0].module, "kernel/drivers/block/virtio_blk.ko.xz");
+  // 6.1.0-12 has modules but no config, builtin list or modules.dep: nothing provides virtio.
+  for (const DriverInfo& d : g.kernels[0].virtio) EXPECT_EQ(d.state, DriverState::kAbsent) << d.name;
+  EXPECT_FALSE(g.kernels[0].has_config);
 }
 
 TEST_F(LinuxInspect, WholeDiskFileSystemDataDiskAndTruncatedRoot) {
