@@ -24,6 +24,13 @@ echo
 echo "\$ imagegate measure -O qcow2 sample.vmdk          (qemu-img measure says the same)"
 $ig measure -O qcow2 "$work/sample.vmdk"
 echo
+echo "\$ imagegate measure --exact sample.vmdk            (the size of the file convert will write)"
+$ig measure --exact "$work/sample.vmdk"
+echo "\$ imagegate convert --output=json sample.vmdk sample.qcow2"
+$ig convert --output=json "$work/sample.vmdk" "$work/sample.qcow2"
+echo "\$ qemu-img check sample.qcow2 && qemu-img compare sample.vmdk sample.qcow2"
+qemu-img check "$work/sample.qcow2" && qemu-img compare "$work/sample.vmdk" "$work/sample.qcow2"
+echo
 echo "== An image that names a file outside itself is refused, and that file is never opened:"
 qemu-img create -q -f qcow2 -F raw -b /etc/passwd -u "$work/attack.qcow2" 1G
 echo "\$ imagegate info attack.qcow2"
