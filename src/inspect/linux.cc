@@ -135,6 +135,61 @@ void describe_drivers(const FileSystem& fs, KernelInfo& k) {
   }
 }
 
+bool is_regular(const FileSystem& fs, std::string_view path) {
+  auto r = resolve(fs, path);
+  return r && r->stat.type == FileType::kRegular;
+}
+
+// cloud-init: installed (program, Python package, dpkg database) and not disabled (no
+// cloud-init.disabled file, none of its units masked). The rpm database (SQLite) is not read yet.
+CloudInitInfo describe_cloud_init(const FileSystem& fs) {
+  CloudInitInfo c;
+  for (const char* path : {"/usr/bin/cloud-init", "/usr/local/bin/cloud-init"}) {
+    if (is_regular(fs, path)) c.evidence.emplace_back(path);
+  }
+  for (const std::string& lib : {std::string("/usr/lib"), std::string("/usr/lib64")}) {
+    for (const std::string& py : list_names(fs, lib)) {
+      if (py.rfind("python3", 0) != 0) continue;
+      for (const char* sub : {"/dist-packages/cloudinit", "/site-packages/cloudinit"}) {
+        const std::string dir = lib + "/" + py + sub;
+        if (is_dir(fs, dir)) c.evidence.push_back(dir);
+      }
+    }
+  }
+  if (auto status = read_guest_file(fs, "/var/lib/dpkg/status", kMaxKernelTextBytes)) {
+    // Stanzas separated by blank lines; the cloud-init stanza must say "install ok installed".
+    std::size_t pos = 0;
+    while (pos < status->size()) {
+      std::size_t end = status->find("\n\n", pos);
+      if (end == std::string::npos) end = status->size();
+      const std::string_view stanza(status->data() + pos, end - pos);
+      pos = end + 2;
+      if (stanza.find("Package: cloud-init\n") != 0 && stanza.find("\nPackage: cloud-init\n") == std::string_view::npos)
+        continue;
+      if (stanza.find("Status: install ok installed") == std::string_view::npos) continue;
+      const auto v = stanza.find("\nVersion: ");
+      if (v != std::string_view::npos) {
+        const auto e = stanza.find('\n', v + 10);
+        c.version =
+            std::string(stanza.substr(v + 10, e == std::string_view::npos ? std::string_view::npos : e - v - 10));
+      }
+      c.evidence.push_back(fmt::format("dpkg: cloud-init {} installed", c.version));
+    }
+  }
+  c.installed = !c.evidence.empty();
+  if (resolve(fs, "/etc/cloud/cloud-init.disabled", false))
+    c.disabled_by.emplace_back("/etc/cloud/cloud-init.disabled");
+  for (const char* unit :
+       {"cloud-init-local.service", "cloud-init.service", "cloud-config.service", "cloud-final.service"}) {
+    auto link = resolve(fs, std::string("/etc/systemd/system/") + unit, false);
+    if (!link || link->stat.type != FileType::kSymlink) continue;
+    auto target = fs.read_link(link->inode);
+    if (target && *target == "/dev/null") c.disabled_by.push_back(fmt::format("{} masked", unit));
+  }
+  c.disabled = !c.disabled_by.empty();
+  return c;
+}
+
 LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition) {
   LinuxGuest g;
   g.root_partition = partition;
@@ -165,6 +220,7 @@ LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition) {
     describe_drivers(fs, k);
     g.kernels.push_back(k);
   }
+  g.cloud_init = describe_cloud_init(fs);
   return g;
 }
 

@@ -62,6 +62,15 @@ struct KernelInfo {
   std::vector<DriverInfo> virtio;
 };
 
+// cloud-init, as the guest has it (SPEC §2: required unless the import is forced).
+struct CloudInitInfo {
+  bool installed = false;
+  std::vector<std::string> evidence;  // "/usr/bin/cloud-init", "dpkg: cloud-init 22.4.2-1 installed", ...
+  std::string version;                // from the package database, when known
+  bool disabled = false;
+  std::vector<std::string> disabled_by;  // "/etc/cloud/cloud-init.disabled", "cloud-init.service masked", ...
+};
+
 struct LinuxGuest {
   std::uint32_t root_partition = 0;
   std::string root_lv;  // "vg/lv" when the root is an LVM logical volume
@@ -70,6 +79,7 @@ struct LinuxGuest {
   std::string architecture;  // "x86_64", "i386", "arm_64", or "" when unknown
   std::string architecture_source;
   std::vector<KernelInfo> kernels;
+  CloudInitInfo cloud_init;
 };
 
 struct Inspection {

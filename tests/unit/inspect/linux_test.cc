@@ -46,6 +46,16 @@ class LinuxInspect : public ::testing::Test {
         "printf 'kernel/drivers/block/virtio_blk.ko.xz:\\nkernel/drivers/net/virtio_net.ko.xz: "
         "kernel/net/core/failover.ko.xz\\n' > " +
         (mods / "modules.dep").string());
+    // cloud-init: program, Python package and dpkg entry; its final stage masked.
+    fs::create_directories(root_ / "usr/lib/python3/dist-packages/cloudinit");
+    fs::create_directories(root_ / "var/lib/dpkg");
+    fs::create_directories(root_ / "etc/systemd/system");
+    run_ok("printf '#!/usr/bin/python3\\n' > " + (root_ / "usr/bin/cloud-init").string());
+    run_ok(
+        "printf 'Package: bash\\nStatus: install ok installed\\nVersion: 5.2.15-2\\n\\nPackage: cloud-init\\n"
+        "Status: install ok installed\\nPriority: optional\\nVersion: 22.4.2-1\\n\\n' > " +
+        (root_ / "var/lib/dpkg/status").string());
+    fs::create_symlink("/dev/null", root_ / "etc/systemd/system/cloud-final.service");
     fs::create_directories(mods / "kernel/drivers/block");
     run_ok("head -c 1000 /dev/urandom > " + (mods / "kernel/drivers/block/virtio_blk.ko.xz").string());
   }
@@ -117,6 +127,13 @@ TEST_F(LinuxInspect, DebianRootOnAnMbrDiskThroughQcow2) {
   // 6.1.0-12 has modules but no config, builtin list or modules.dep: nothing provides virtio.
   for (const DriverInfo& d : g.kernels[0].virtio) EXPECT_EQ(d.state, DriverState::kAbsent) << d.name;
   EXPECT_FALSE(g.kernels[0].has_config);
+  EXPECT_TRUE(g.cloud_init.installed);
+  EXPECT_EQ(g.cloud_init.version, "22.4.2-1");
+  EXPECT_EQ(g.cloud_init.evidence,
+            (std::vector<std::string>{"/usr/bin/cloud-init", "/usr/lib/python3/dist-packages/cloudinit",
+                                      "dpkg: cloud-init 22.4.2-1 installed"}));
+  EXPECT_TRUE(g.cloud_init.disabled);
+  EXPECT_EQ(g.cloud_init.disabled_by, std::vector<std::string>{"cloud-final.service masked"});
 }
 
 TEST_F(LinuxInspect, WholeDiskFileSystemDataDiskAndTruncatedRoot) {
@@ -131,6 +148,21 @@ TEST_F(LinuxInspect, WholeDiskFileSystemDataDiskAndTruncatedRoot) {
   const fs::path data = dir_.path() / "data";
   fs::create_directories(data / "photos");
   run_ok("echo x > " + (data / "photos/a.jpg").string());
+  // Without cloud-init, and with it installed but switched off by the marker file.
+  fs::remove_all(root_ / "usr/lib/python3");
+  fs::remove(root_ / "usr/bin/cloud-init");
+  fs::remove(root_ / "var/lib/dpkg/status");
+  auto none = inspect(make_disk(root_));
+  ASSERT_THAT(none, IsOk());
+  ASSERT_TRUE(none->linux_guest.has_value());
+  EXPECT_FALSE(none->linux_guest->cloud_init.installed);
+  fs::create_directories(root_ / "etc/cloud");
+  run_ok("touch " + (root_ / "etc/cloud/cloud-init.disabled").string());
+  auto off = inspect(make_disk(root_));
+  ASSERT_THAT(off, IsOk());
+  EXPECT_EQ(off->linux_guest->cloud_init.disabled_by,
+            (std::vector<std::string>{"/etc/cloud/cloud-init.disabled", "cloud-final.service masked"}));
+
   auto d = inspect(make_disk(data));
   ASSERT_THAT(d, IsOk());
   EXPECT_FALSE(d->linux_guest.has_value());  // a data disk: no /etc, no root
