@@ -19,6 +19,18 @@ inline std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b + 1));
 }
 
+// Calls `fn(line)` for every line of `text` (without its '\n'; a last line without one counts).
+template <class Fn>
+void for_each_line(std::string_view text, Fn&& fn) {
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    fn(text.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+}
+
 // 16 bytes in RFC 4122 byte order as "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (lower case), as
 // blkid prints file-system UUIDs.
 inline std::string uuid_string(std::span<const std::byte, 16> u) {

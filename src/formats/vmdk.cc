@@ -98,13 +98,9 @@ std::string unquote(std::string s) {
 // Unknown lines are ignored; the text is already bounded by the caller.
 Descriptor parse_descriptor(std::string_view text) {
   Descriptor d;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    std::string line = trim(text.substr(pos, nl - pos));
-    pos = nl + 1;
-    if (line.empty() || line[0] == '#') continue;
+  for_each_line(text, [&](std::string_view raw) {
+    const std::string line = trim(raw);
+    if (line.empty() || line[0] == '#') return;
     if (line.rfind("RW ", 0) == 0 || line.rfind("RDONLY ", 0) == 0 || line.rfind("NOACCESS ", 0) == 0) {
       Descriptor::ExtentLine e;
       std::istringstream in(line);
@@ -122,17 +118,17 @@ Descriptor parse_descriptor(std::string_view text) {
       }
       e.sectors = std::strtoull(sectors.c_str(), nullptr, 10);
       d.extents.push_back(std::move(e));
-      continue;
+      return;
     }
     const auto eq = line.find('=');
-    if (eq == std::string::npos) continue;
+    if (eq == std::string::npos) return;
     const std::string key = trim(std::string_view(line).substr(0, eq));
     const std::string value = unquote(trim(std::string_view(line).substr(eq + 1)));
     if (key == "createType") d.create_type = value;
     if (key == "CID") d.cid = static_cast<std::uint32_t>(std::strtoul(value.c_str(), nullptr, 16));
     if (key == "parentCID") d.parent_cid = static_cast<std::uint32_t>(std::strtoul(value.c_str(), nullptr, 16));
     if (key == "parentFileNameHint") d.parent_hint = value;
-  }
+  });
   return d;
 }
 

@@ -74,44 +74,30 @@ void describe_drivers(const FileSystem& fs, KernelInfo& k) {
   std::map<std::string, std::string> config;  // CONFIG_X -> "y" / "m" / "not set"
   if (auto text = read_guest_file(fs, "/boot/config-" + k.version, kMaxKernelTextBytes)) {
     k.has_config = true;
-    std::size_t pos = 0;
-    while (pos < text->size()) {
-      std::size_t nl = text->find('\n', pos);
-      if (nl == std::string::npos) nl = text->size();
-      const std::string_view line(text->data() + pos, nl - pos);
-      pos = nl + 1;
+    for_each_line(*text, [&](std::string_view line) {
       if (line.rfind("CONFIG_", 0) == 0) {
         const auto eq = line.find('=');
         if (eq != std::string_view::npos) config[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 1));
       } else if (line.rfind("# CONFIG_", 0) == 0 && line.ends_with(" is not set")) {
         config[std::string(line.substr(2, line.size() - 2 - 11))] = "not set";
       }
-    }
+    });
   }
   const std::string dir = "/lib/modules/" + k.version;
   std::map<std::string, std::string> builtin;  // name -> path
   if (auto text = read_guest_file(fs, dir + "/modules.builtin", kMaxKernelTextBytes)) {
-    std::size_t pos = 0;
-    while (pos < text->size()) {
-      std::size_t nl = text->find('\n', pos);
-      if (nl == std::string::npos) nl = text->size();
-      const std::string path = trim(std::string_view(*text).substr(pos, nl - pos));
-      pos = nl + 1;
+    for_each_line(*text, [&](std::string_view line) {
+      const std::string path = trim(line);
       if (!path.empty()) builtin[module_name(path)] = path;
-    }
+    });
   }
   std::map<std::string, std::string> modules;  // name -> path, from modules.dep ("path: deps")
   if (auto text = read_guest_file(fs, dir + "/modules.dep", kMaxKernelTextBytes)) {
-    std::size_t pos = 0;
-    while (pos < text->size()) {
-      std::size_t nl = text->find('\n', pos);
-      if (nl == std::string::npos) nl = text->size();
-      const std::string_view line(text->data() + pos, nl - pos);
-      pos = nl + 1;
+    for_each_line(*text, [&](std::string_view line) {
       const auto colon = line.find(':');
       if (colon != std::string_view::npos)
         modules[module_name(line.substr(0, colon))] = std::string(line.substr(0, colon));
-    }
+    });
   }
   for (const VirtioDriver& d : kVirtio) {
     DriverInfo info;

@@ -36,22 +36,18 @@ std::string unquote(std::string_view v) {
 
 OsRelease parse_os_release(std::string_view text) {
   OsRelease out;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    const std::string line = trim(text.substr(pos, nl - pos));
-    pos = nl + 1;
-    if (line.empty() || line[0] == '#') continue;
+  for_each_line(text, [&](std::string_view raw) {
+    const std::string line = trim(raw);
+    if (line.empty() || line[0] == '#') return;
     const auto eq = line.find('=');
-    if (eq == std::string::npos || eq == 0) continue;
+    if (eq == std::string::npos || eq == 0) return;
     const std::string key = line.substr(0, eq);
     if (!std::all_of(key.begin(), key.end(),
                      [](unsigned char c) { return std::isupper(c) || std::isdigit(c) || c == '_'; })) {
-      continue;
+      return;
     }
     out[key] = unquote(trim(std::string_view(line).substr(eq + 1)));
-  }
+  });
   return out;
 }
 
