@@ -6,7 +6,9 @@
 
 #include "base/bytes.h"
 #include "base/text.h"
+#include "fs/mounts.h"
 #include "fs/path.h"
+#include "inspect/initramfs.h"
 #include "io/sources.h"
 #include "volumes/lvm.h"
 
@@ -176,6 +178,123 @@ CloudInitInfo describe_cloud_init(const FileSystem& fs) {
   return c;
 }
 
+constexpr std::uint64_t kMaxBootTextBytes = 4 << 20;  // grub.cfg, a BLS entry, fstab
+constexpr std::uint64_t kMaxInitramfsBytes = 1ULL << 30;
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// The boot loader's menu: GRUB 2 (with BLS entries when grub.cfg calls blscfg, or when only
+// entries exist), else GRUB legacy.
+BootMenu read_boot_menu(const FileSystem& fs) {
+  std::map<std::string, std::string> env;
+  for (const char* path : {"/boot/grub/grubenv", "/boot/grub2/grubenv"}) {
+    if (auto text = read_guest_file(fs, path, kMaxBootTextBytes)) {
+      env = parse_grubenv(*text);
+      break;
+    }
+  }
+  BootMenu menu;
+  for (const char* path : {"/boot/grub/grub.cfg", "/boot/grub2/grub.cfg"}) {
+    if (auto text = read_guest_file(fs, path, kMaxBootTextBytes)) {
+      menu = parse_grub_cfg(*text, env);
+      menu.path = path;
+      break;
+    }
+  }
+  const std::vector<std::string> bls = list_names(fs, "/boot/loader/entries");
+  if ((menu.path.empty() || menu.uses_bls) && !bls.empty()) {
+    BootMenu b;
+    b.loader = "grub2-bls";
+    b.path = "/boot/loader/entries";
+    std::vector<std::string> ids;
+    for (const std::string& n : bls) {
+      if (n.size() > 5 && n.ends_with(".conf")) ids.push_back(n.substr(0, n.size() - 5));
+    }
+    // GRUB's blscfg lists entries newest first: by version, descending.
+    std::sort(ids.begin(), ids.end(), [](const std::string& x, const std::string& y) {
+      return strverscmp(x.c_str(), y.c_str()) > 0;
+    });
+    for (const std::string& id : ids) {
+      if (b.entries.size() >= 1000) break;
+      if (auto text = read_guest_file(fs, "/boot/loader/entries/" + id + ".conf", kMaxBootTextBytes)) {
+        BootEntry e = parse_bls_entry(*text, id);
+        e.levels.back().index = b.entries.size();
+        b.entries.push_back(std::move(e));
+      }
+    }
+    const auto saved = env.find("saved_entry");
+    b.default_spec = saved != env.end() ? saved->second : "0";
+    b.chosen = select_entry(b.entries, b.default_spec);
+    if (!b.chosen) b.chosen = select_entry(b.entries, "0");
+    return b;
+  }
+  if (!menu.path.empty()) return menu;
+  for (const char* path : {"/boot/grub/menu.lst", "/boot/grub/grub.conf"}) {
+    if (auto text = read_guest_file(fs, path, kMaxBootTextBytes)) {
+      const std::string saved = read_guest_file(fs, "/boot/grub/default", 4096).value_or("");
+      menu = parse_menu_lst(*text, saved);
+      menu.path = path;
+      return menu;
+    }
+  }
+  return menu;
+}
+
+// The version a boot entry's kernel path names. GRUB reads paths on the volume that holds them,
+// so "/vmlinuz-…" on a separate /boot is "/boot/vmlinuz-…" in the guest; "/vmlinuz" is often a
+// symlink to the versioned file.
+std::string version_of_entry_kernel(const FileSystem& fs, const std::string& kernel) {
+  std::string v = kernel_version_of(kernel);
+  if (!v.empty()) return v;
+  for (const std::string& path : {kernel, "/boot" + kernel}) {
+    auto link = resolve(fs, path, false);
+    if (!link || link->stat.type != FileType::kSymlink) continue;
+    if (auto target = fs.read_link(link->inode)) return kernel_version_of(*target);
+  }
+  return "";
+}
+
+void describe_initramfs(const FileSystem& fs, KernelInfo& k, const std::string& from_menu) {
+  std::vector<std::string> candidates;
+  if (!from_menu.empty()) {
+    candidates.push_back(from_menu);
+    candidates.push_back("/boot" + from_menu);
+  }
+  for (const char* pattern : {"/boot/initrd.img-{}", "/boot/initramfs-{}.img", "/boot/initrd-{}", "/boot/initramfs-{}"}) {
+    candidates.push_back(fmt::format(fmt::runtime(pattern), k.version));
+  }
+  for (const std::string& path : candidates) {
+    auto r = resolve(fs, path);
+    if (!r || r->stat.type != FileType::kRegular) continue;
+    k.initramfs.path = path;
+    if (r->stat.size > kMaxInitramfsBytes) {
+      k.initramfs.error = fmt::format("{} bytes, more than the {} read", r->stat.size, kMaxInitramfsBytes);
+      return;
+    }
+    auto file = fs.open(r->inode);
+    if (!file) {
+      k.initramfs.error = file.error().message;
+      return;
+    }
+    auto contents = scan_initramfs(**file);
+    if (!contents) {
+      k.initramfs.error = contents.error().message;
+      return;
+    }
+    for (const InitramfsArchive& a : contents->archives) k.initramfs.archives.push_back(a.compression);
+    k.initramfs.entries = contents->entries;
+    for (DriverInfo& d : k.virtio) {
+      if (d.state == DriverState::kModule || d.state == DriverState::kModuleMissing) {
+        d.in_initramfs = contents->modules.count(d.name) != 0;
+      }
+    }
+    return;
+  }
+}
+
 LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition) {
   LinuxGuest g;
   g.root_partition = partition;
@@ -202,15 +321,82 @@ LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition) {
     k.version = n;
     k.has_modules = true;
   }
+  const BootMenu menu = read_boot_menu(fs);
+  g.boot.loader = menu.loader;
+  g.boot.config = menu.path;
+  g.boot.default_spec = menu.default_spec;
+  g.boot.entries = menu.entries.size();
+  std::string default_initrd;
+  if (menu.chosen) {
+    const BootEntry& e = menu.entries[*menu.chosen];
+    g.boot.default_title = e.title();
+    g.boot.default_kernel = e.kernel;
+    g.boot.default_version = version_of_entry_kernel(fs, e.kernel);
+    default_initrd = e.initrd;
+  }
   for (auto& [v, k] : kernels) {
     describe_drivers(fs, k);
+    k.is_default = !g.boot.default_version.empty() && v == g.boot.default_version;
+    describe_initramfs(fs, k, k.is_default ? default_initrd : "");
     g.kernels.push_back(k);
   }
   g.cloud_init = describe_cloud_init(fs);
   return g;
 }
 
+// The opened volume an fstab source names: UUID=, LABEL=, /dev/disk/by-uuid|by-label/…,
+// /dev/mapper/vg-lv, /dev/vg/lv, or a partition device (/dev/sda2, /dev/vda2, /dev/nvme0n1p2).
+std::optional<std::pair<std::size_t, std::shared_ptr<const FileSystem>>> find_volume(
+    const std::vector<VolumeSummary>& volumes,
+    const std::vector<std::pair<std::size_t, std::shared_ptr<const FileSystem>>>& opened, const std::string& spec) {
+  auto by = [&](auto&& pred) -> std::optional<std::pair<std::size_t, std::shared_ptr<const FileSystem>>> {
+    for (const auto& o : opened) {
+      if (pred(volumes[o.first])) return o;
+    }
+    return std::nullopt;
+  };
+  auto after = [&](std::string_view prefix) -> std::optional<std::string> {
+    if (spec.rfind(prefix, 0) != 0) return std::nullopt;
+    return spec.substr(prefix.size());
+  };
+  if (auto u = after("UUID=")) return by([&](const VolumeSummary& v) { return v.uuid == lower(*u); });
+  if (auto u = after("/dev/disk/by-uuid/")) return by([&](const VolumeSummary& v) { return v.uuid == lower(*u); });
+  if (auto l = after("LABEL=")) return by([&](const VolumeSummary& v) { return !v.label.empty() && v.label == *l; });
+  if (auto l = after("/dev/disk/by-label/")) {
+    return by([&](const VolumeSummary& v) { return !v.label.empty() && v.label == *l; });
+  }
+  if (auto m = after("/dev/mapper/")) {
+    // device-mapper doubles the dashes inside the VG and LV names: "my--vg-root" is my-vg/root.
+    std::string name;
+    for (std::size_t i = 0; i < m->size(); ++i) {
+      if ((*m)[i] == '-' && i + 1 < m->size() && (*m)[i + 1] == '-') {
+        name += '-';
+        ++i;
+      } else {
+        name += (*m)[i] == '-' ? '/' : (*m)[i];
+      }
+    }
+    return by([&](const VolumeSummary& v) { return !v.lv.empty() && v.lv == name; });
+  }
+  if (auto d = after("/dev/")) {
+    if (auto lv = by([&](const VolumeSummary& v) { return !v.lv.empty() && v.lv == *d; })) return lv;
+    // A partition device: the trailing digits are the partition number.
+    const auto digits = d->find_last_not_of("0123456789");
+    if (digits == std::string::npos || digits + 1 >= d->size() || d->size() - digits > 4) return std::nullopt;
+    const auto number = static_cast<std::uint32_t>(std::stoul(d->substr(digits + 1)));
+    return by([&](const VolumeSummary& v) { return v.lv.empty() && v.partition == number; });
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+const KernelInfo* LinuxGuest::default_kernel() const {
+  for (const KernelInfo& k : kernels) {
+    if (k.is_default) return &k;
+  }
+  return nullptr;
+}
 
 std::string_view driver_state_name(DriverState s) {
   switch (s) {
@@ -263,7 +449,8 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
     }
   }
   // Examines one volume (a partition, the whole disk, or an LV): names it, opens the file
-  // systems imagegate reads, and looks for the Linux root.
+  // systems imagegate reads, and notes which look like a Linux root or a separate /boot.
+  std::vector<std::pair<std::size_t, std::shared_ptr<const FileSystem>>> opened_fs;  // volume index -> fs
   std::function<Result<void>(std::uint32_t, const SourcePtr&, std::uint64_t, const std::string&)> examine =
       [&](std::uint32_t number, const SourcePtr& source, std::uint64_t first_byte,
           const std::string& lv) -> Result<void> {
@@ -302,19 +489,18 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
       if (!fs) {
         v.error = fs.error().message;
       } else {
-        v.fs_kind = (*fs)->kind();
-        v.label = (*fs)->label();
-        v.uuid = (*fs)->uuid();
-        if (is_dir(**fs, "/etc") && (is_dir(**fs, "/usr") || is_dir(**fs, "/bin"))) {
-          v.linux_root = true;
-          if (!out.linux_guest) {
-            out.linux_guest = describe_root(**fs, number);
-            out.linux_guest->root_lv = lv;
-          } else {
-            out.notes.push_back(fmt::format("partition {}{} also looks like a Linux root; the first one found is used",
-                                            number, lv.empty() ? "" : " (" + lv + ")"));
-          }
+        std::shared_ptr<const FileSystem> opened(std::move(*fs));
+        v.fs_kind = opened->kind();
+        v.label = opened->label();
+        v.uuid = opened->uuid();
+        v.linux_root = is_dir(*opened, "/etc") && (is_dir(*opened, "/usr") || is_dir(*opened, "/bin"));
+        if (!v.linux_root) {
+          const auto top = list_names(*opened, "/");
+          v.boot_volume = std::any_of(top.begin(), top.end(), [](const std::string& n) {
+            return n.rfind("vmlinuz-", 0) == 0 || n == "grub" || n == "grub2" || n == "loader";
+          });
         }
+        opened_fs.emplace_back(out.volumes.size(), std::move(opened));
       }
     }
     out.volumes.push_back(std::move(v));
@@ -326,6 +512,47 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
       if (p.number == number) first_byte = p.first_byte;
     }
     IG_TRY(examine(number, source, number == 0 ? 0 : first_byte, ""));
+  }
+  // The root: the first volume that looks like one; its fstab mounts /boot and /usr.
+  const auto root = std::find_if(opened_fs.begin(), opened_fs.end(),
+                                 [&](const auto& o) { return out.volumes[o.first].linux_root; });
+  if (root != opened_fs.end()) {
+    const VolumeSummary& rv = out.volumes[root->first];
+    for (const auto& o : opened_fs) {
+      const VolumeSummary& v = out.volumes[o.first];
+      if (o.first != root->first && v.linux_root) {
+        out.notes.push_back(fmt::format("partition {}{} also looks like a Linux root; the first one found is used",
+                                        v.partition, v.lv.empty() ? "" : " (" + v.lv + ")"));
+      }
+    }
+    auto view = std::make_shared<MountedFs>(root->second);
+    std::vector<FstabEntry> fstab;
+    if (auto text = read_guest_file(*root->second, "/etc/fstab", kMaxBootTextBytes)) fstab = parse_fstab(*text);
+    std::vector<MountInfo> mounts;
+    for (const FstabEntry& e : fstab) {
+      if (e.mount_point != "/boot" && e.mount_point != "/usr") continue;
+      MountInfo m;
+      m.mount_point = e.mount_point;
+      m.spec = e.spec;
+      const auto match = find_volume(out.volumes, opened_fs, e.spec);
+      if (!match) {
+        m.error = "no volume of this disk matches it";
+      } else {
+        const VolumeSummary& v = out.volumes[match->first];
+        m.partition = v.partition;
+        m.lv = v.lv;
+        m.found = true;
+        if (auto mounted = view->mount(e.mount_point, match->second); !mounted) {
+          m.error = mounted.error().message;
+          m.found = false;
+        }
+      }
+      mounts.push_back(std::move(m));
+    }
+    out.linux_guest = describe_root(*view, rv.partition);
+    out.linux_guest->root_lv = rv.lv;
+    out.linux_guest->fstab = std::move(fstab);
+    out.linux_guest->mounts = std::move(mounts);
   }
   std::stable_sort(out.volumes.begin(), out.volumes.end(),
                    [](const VolumeSummary& a, const VolumeSummary& b) { return a.partition < b.partition; });

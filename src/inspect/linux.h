@@ -7,9 +7,13 @@
 // installed kernels (/boot/vmlinuz-* and /lib/modules/*). Nothing is executed; every read is
 // bounded; paths resolve inside the guest only.
 //
-// File systems read: ext2/3/4 and XFS, on partitions or linear LVM logical volumes. Later work
-// (issue 3): fstab, the GRUB default kernel, virtio in kernels and
-// initramfs, cloud-init.
+// The root's /etc/fstab mounts separate /boot and /usr volumes (by UUID, LABEL or device) into
+// one guest view (fs/mounts.h). The boot loader's menu (inspect/boot_config.h) marks the default
+// kernel; each kernel's virtio drivers are judged from its config, modules.builtin, modules.dep,
+// the module files and its initramfs (inspect/initramfs.h). cloud-init: program, Python package,
+// dpkg or rpm database, and whether it is disabled.
+//
+// File systems read: ext2/3/4 and XFS, on partitions or linear LVM logical volumes.
 // Thread safety: pure over the disk. Errors: the disk's read errors and a corrupt partition
 // table; a volume that cannot be read is recorded in its summary, not raised.
 #pragma once
@@ -19,6 +23,7 @@
 #include <vector>
 
 #include "fs/probe.h"
+#include "inspect/boot_config.h"
 #include "inspect/os_release.h"
 #include "volumes/partition_table.h"
 
@@ -35,6 +40,7 @@ struct VolumeSummary {
   std::string uuid;
   std::string error;  // why it could not be opened, if it could not
   bool linux_root = false;
+  bool boot_volume = false;  // no root, but kernels or a boot loader at its top: a separate /boot
 };
 
 // How one kernel provides a driver.
@@ -51,6 +57,16 @@ struct DriverInfo {
   DriverState state = DriverState::kAbsent;
   std::string config;  // "CONFIG_VIRTIO_BLK=m" as found in /boot/config-<version>, or ""
   std::string module;  // the module's path under /lib/modules/<version>/, when a module
+  // For a module: whether the kernel's initramfs holds it (unset when the initramfs was not read).
+  std::optional<bool> in_initramfs;
+};
+
+struct InitramfsInfo {
+  std::string path;                   // "/boot/initrd.img-6.1.0-13-amd64"; "" when none was found
+  std::vector<std::string> archives;  // the compression of each archive in it: "none", "zstd", ...
+  std::uint64_t entries = 0;
+  std::string error;  // why it could not be read, when it could not
+  bool read() const { return !path.empty() && error.empty(); }
 };
 
 struct KernelInfo {
@@ -58,6 +74,8 @@ struct KernelInfo {
   bool has_vmlinuz = false;  // /boot/vmlinuz-<version>
   bool has_modules = false;  // /lib/modules/<version>/
   bool has_config = false;   // /boot/config-<version>
+  bool is_default = false;   // the boot loader's default entry boots it
+  InitramfsInfo initramfs;
   // virtio_blk, virtio_net, virtio_pci, virtio_ring, virtio: what the import rule needs (SPEC §2).
   std::vector<DriverInfo> virtio;
 };
@@ -71,6 +89,26 @@ struct CloudInitInfo {
   std::vector<std::string> disabled_by;  // "/etc/cloud/cloud-init.disabled", "cloud-init.service masked", ...
 };
 
+// A mount of the guest's /etc/fstab that matters to the inspection (/boot, /usr).
+struct MountInfo {
+  std::string mount_point;
+  std::string spec;           // as written in fstab
+  bool found = false;         // a volume of this disk matches it
+  std::uint32_t partition = 0;
+  std::string lv;
+  std::string error;          // why it was not mounted
+};
+
+struct BootLoaderInfo {
+  std::string loader;  // "grub2", "grub2-bls", "grub-legacy", or "" when none was found
+  std::string config;  // the file read
+  std::string default_spec;
+  std::string default_title;
+  std::string default_kernel;  // the kernel path of the default entry, as written
+  std::string default_version;
+  std::size_t entries = 0;
+};
+
 struct LinuxGuest {
   std::uint32_t root_partition = 0;
   std::string root_lv;  // "vg/lv" when the root is an LVM logical volume
@@ -78,8 +116,12 @@ struct LinuxGuest {
   Distribution distribution;
   std::string architecture;  // "x86_64", "i386", "arm_64", or "" when unknown
   std::string architecture_source;
+  std::vector<FstabEntry> fstab;
+  std::vector<MountInfo> mounts;
+  BootLoaderInfo boot;
   std::vector<KernelInfo> kernels;
   CloudInitInfo cloud_init;
+  const KernelInfo* default_kernel() const;  // the boot loader's choice, or nullptr
 };
 
 struct Inspection {
