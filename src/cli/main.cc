@@ -14,6 +14,8 @@
 #include "convert/measure.h"
 #include "formats/open_image.h"
 #include "io/sources.h"
+#include "rules/check.h"
+#include "rules/render.h"
 
 namespace ig {
 namespace {
@@ -290,6 +292,59 @@ int cmd_convert(const std::string& src, const std::string& dst, const std::strin
   return kExitOk;
 }
 
+// Locale-style language from the environment (LC_ALL, LC_MESSAGES, LANG), else English.
+Lang lang_from_environment() {
+  for (const char* var : {"LC_ALL", "LC_MESSAGES", "LANG"}) {
+    const char* v = std::getenv(var);
+    if (v == nullptr || *v == '\0') continue;
+    return parse_lang(v).value_or(Lang::kEn);
+  }
+  return Lang::kEn;
+}
+
+struct CheckArgs {
+  std::string path;
+  std::string declared;
+  std::string lang;
+  bool force = false;
+  std::string os_type;
+  std::string os_version;
+  std::string arch;
+};
+
+int cmd_check(const CheckArgs& a, bool json) {
+  Lang lang = lang_from_environment();
+  if (!a.lang.empty()) lang = *parse_lang(a.lang);  // validated by the option's check
+  CheckOptions options;
+  if (!a.declared.empty()) {
+    options.declared_format = parse_format_name(a.declared);
+    if (!options.declared_format) {
+      return report_error(
+          a.path, Error::invalid_argument(fmt::format("unknown format '{}' (raw, qcow2, vhd, vmdk)", a.declared)),
+          json);
+    }
+  }
+  if (!a.arch.empty() && a.arch != "x86_64" && a.arch != "i386" && a.arch != "arm_64") {
+    return report_error(
+        a.path, Error::invalid_argument(fmt::format("unknown architecture '{}' (x86_64, i386, arm_64)", a.arch)), json);
+  }
+  options.file_name = a.path.substr(a.path.rfind('/') == std::string::npos ? 0 : a.path.rfind('/') + 1);
+  options.force = a.force;
+  options.os_type = a.os_type;
+  options.os_version = a.os_version;
+  options.architecture = a.arch;
+  auto file = FileSource::open(a.path);
+  if (!file) return report_error(a.path, file.error(), json);
+  auto report = check_image(SourcePtr(std::move(*file)), options);
+  if (!report) return report_error(a.path, report.error(), json);
+  if (json) {
+    std::cout << render_json(*report, lang).dump(2) << "\n";
+  } else {
+    std::cout << render_human(*report, lang, isatty(STDOUT_FILENO) != 0 && std::getenv("NO_COLOR") == nullptr);
+  }
+  return report->pass ? kExitOk : kExitRefused;
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"imagegate: will this disk image import into the cloud, and if not, why?"};
   app.require_subcommand(1);
@@ -329,6 +384,18 @@ int run(int argc, char** argv) {
   conv->add_option("source", path, "The image to convert")->required();
   conv->add_option("destination", destination, "The file to write")->required();
 
+  CheckArgs check_args;
+  auto* check = app.add_subcommand("check", "Tell whether the image will import, and if not, which error and why");
+  check->add_option("-f,--format", check_args.declared, "The format the image is declared as (raw, qcow2, vhd, vmdk)");
+  check->add_option("--output", output, "human or json")->check(CLI::IsMember({"human", "json"}));
+  check->add_option("--lang", check_args.lang, "Report language: en, zh, ja, id, pt (default: from LANG)")
+      ->check(CLI::IsMember({"en", "zh", "ja", "id", "pt"}));
+  check->add_flag("--force", check_args.force, "Judge as a forced import (cloud-init not required)");
+  check->add_option("--os-type", check_args.os_type, "The OsType you will declare (e.g. Linux, CentOS, Debian)");
+  check->add_option("--os-version", check_args.os_version, "The OsVersion you will declare (e.g. 12, 7, -)");
+  check->add_option("--arch", check_args.arch, "The Architecture you will declare (x86_64, i386, arm_64)");
+  check->add_option("image", check_args.path, "The image file")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -343,6 +410,7 @@ int run(int argc, char** argv) {
     if (exact) return cmd_measure_exact(path, declared, target_opts, compress, json);
     return cmd_measure(path, declared, target, target_opts, json);
   }
+  if (check->parsed()) return cmd_check(check_args, json);
   if (conv->parsed()) return cmd_convert(path, destination, declared, target, target_opts, compress, progress, json);
   return kExitUsage;
 }

@@ -4,7 +4,9 @@
 
 namespace ig {
 
-MountedFs::MountedFs(std::shared_ptr<const FileSystem> root) { volumes_.push_back(std::move(root)); }
+MountedFs::MountedFs(std::shared_ptr<const FileSystem> root) {
+  volumes_.push_back(std::move(root));
+}
 
 Result<void> MountedFs::mount(std::string_view path, std::shared_ptr<const FileSystem> fs) {
   if (volumes_.size() >= 255) return Error::limit_exceeded("more than 255 mounted volumes");

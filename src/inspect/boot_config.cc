@@ -132,9 +132,9 @@ BootMenu parse_grub_cfg(std::string_view text, const std::map<std::string, std::
     bool is_submenu;
     std::size_t children = 0;
   };
-  std::vector<Open> stack;        // the submenus and the entry being read
-  std::size_t top_children = 0;   // items at the top level
-  std::size_t other_braces = 0;   // `if … {`-style blocks are not GRUB syntax, but count any "{"
+  std::vector<Open> stack;       // the submenus and the entry being read
+  std::size_t top_children = 0;  // items at the top level
+  std::size_t other_braces = 0;  // `if … {`-style blocks are not GRUB syntax, but count any "{"
   BootEntry current;
   std::vector<std::string> defaults;
   for (std::string_view line : bounded_lines(text)) {
@@ -239,7 +239,7 @@ BootMenu parse_menu_lst(std::string_view text, std::string_view saved) {
     }
   }
   std::string spec = menu.default_spec;
-  if (spec == "saved") spec = trim(saved);
+  if (spec == "saved") spec = trim(saved.substr(0, saved.find('\n')));
   if (spec.empty()) spec = "0";
   menu.chosen = select_entry(menu.entries, spec);
   return menu;
@@ -260,9 +260,9 @@ std::optional<std::size_t> select_entry(const std::vector<BootEntry>& entries, s
     bool ok = true;
     for (std::size_t p = 0; p < parts.size() && ok; ++p) ok = matches(levels[p], parts[p]);
     // A default naming a submenu boots its first entry.
-    if (ok && (levels.size() == parts.size() || std::all_of(levels.begin() + static_cast<std::ptrdiff_t>(parts.size()),
-                                                              levels.end(),
-                                                              [](const MenuLevel& l) { return l.index == 0; }))) {
+    if (ok &&
+        (levels.size() == parts.size() || std::all_of(levels.begin() + static_cast<std::ptrdiff_t>(parts.size()),
+                                                      levels.end(), [](const MenuLevel& l) { return l.index == 0; }))) {
       return i;
     }
   }

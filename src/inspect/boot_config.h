@@ -46,12 +46,12 @@ struct BootEntry {
 };
 
 struct BootMenu {
-  std::string loader;               // "grub2", "grub2-bls", "grub-legacy"
-  std::string path;                 // the file read
-  std::vector<BootEntry> entries;   // flattened, in menu order
-  std::string default_spec;         // as written: "0", "${saved_entry}", "gnulinux-…>gnulinux-…"
+  std::string loader;                 // "grub2", "grub2-bls", "grub-legacy"
+  std::string path;                   // the file read
+  std::vector<BootEntry> entries;     // flattened, in menu order
+  std::string default_spec;           // as written: "0", "${saved_entry}", "gnulinux-…>gnulinux-…"
   std::optional<std::size_t> chosen;  // the entry that boots by default
-  bool uses_bls = false;            // grub.cfg calls blscfg: the entries are BLS files
+  bool uses_bls = false;              // grub.cfg calls blscfg: the entries are BLS files
 };
 
 // GRUB 2's grub.cfg; `env` is grubenv's variables (saved_entry) for "${saved_entry}".

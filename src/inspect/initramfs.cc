@@ -80,14 +80,14 @@ Result<std::uint64_t> walk_newc(const ByteSource& file, std::uint64_t offset, In
       return Error::corrupt(fmt::format("initramfs: cpio entry at {} has an unterminated name", offset));
     }
     name.pop_back();
-    ++archive.entries;
     const std::uint64_t data = align_up(offset + kNewcHeader + name_size, 4);
     const auto next = checked_add(data, file_size, "cpio entry end");
     if (!next || *next > file.size()) {
-      return Error::corrupt(fmt::format("initramfs: the data of '{}' at {} runs past the end of the file",
-                                        printable(name), offset));
+      return Error::corrupt(
+          fmt::format("initramfs: the data of '{}' at {} runs past the end of the file", printable(name), offset));
     }
     if (name == kTrailer) return align_up(*next, 4);
+    ++archive.entries;
     note_name(out, name);
     offset = align_up(*next, 4);
   }
@@ -137,8 +137,9 @@ Result<void> read_compressed(const ByteSource& file, std::uint64_t offset, Initr
   Reader reader{&file, offset, std::vector<std::byte>(256 * 1024), {}};
   if (archive_read_open(a.get(), &reader, nullptr, read_callback, nullptr) != ARCHIVE_OK) {
     const char* why = archive_error_string(a.get());
-    return Error::unsupported(fmt::format("initramfs: the {} archive at offset {} cannot be read: {}",
-                                          archive.compression, offset, why != nullptr ? why : "unknown format"));
+    // The magic named a compression libarchive reads, so a failure here is a damaged stream.
+    return Error::corrupt(fmt::format("initramfs: the {} archive at offset {} cannot be read: {}", archive.compression,
+                                      offset, why != nullptr ? why : "unknown format"));
   }
   for (;;) {
     struct archive_entry* entry = nullptr;
@@ -147,7 +148,9 @@ Result<void> read_compressed(const ByteSource& file, std::uint64_t offset, Initr
     if (rc < ARCHIVE_WARN) {
       const char* why = archive_error_string(a.get());
       return Error::corrupt(fmt::format("initramfs: the {} archive at offset {}: {}", archive.compression, offset,
-                                        !reader.error.empty() ? reader.error : why != nullptr ? why : "read error"));
+                                        !reader.error.empty() ? reader.error
+                                        : why != nullptr      ? why
+                                                              : "read error"));
     }
     if (++out.entries > limits.max_entries) {
       return Error::limit_exceeded(fmt::format("initramfs: more than {} entries", limits.max_entries));

@@ -214,9 +214,8 @@ BootMenu read_boot_menu(const FileSystem& fs) {
       if (n.size() > 5 && n.ends_with(".conf")) ids.push_back(n.substr(0, n.size() - 5));
     }
     // GRUB's blscfg lists entries newest first: by version, descending.
-    std::sort(ids.begin(), ids.end(), [](const std::string& x, const std::string& y) {
-      return strverscmp(x.c_str(), y.c_str()) > 0;
-    });
+    std::sort(ids.begin(), ids.end(),
+              [](const std::string& x, const std::string& y) { return strverscmp(x.c_str(), y.c_str()) > 0; });
     for (const std::string& id : ids) {
       if (b.entries.size() >= 1000) break;
       if (auto text = read_guest_file(fs, "/boot/loader/entries/" + id + ".conf", kMaxBootTextBytes)) {
@@ -263,7 +262,8 @@ void describe_initramfs(const FileSystem& fs, KernelInfo& k, const std::string& 
     candidates.push_back(from_menu);
     candidates.push_back("/boot" + from_menu);
   }
-  for (const char* pattern : {"/boot/initrd.img-{}", "/boot/initramfs-{}.img", "/boot/initrd-{}", "/boot/initramfs-{}"}) {
+  for (const char* pattern :
+       {"/boot/initrd.img-{}", "/boot/initramfs-{}.img", "/boot/initrd-{}", "/boot/initramfs-{}"}) {
     candidates.push_back(fmt::format(fmt::runtime(pattern), k.version));
   }
   for (const std::string& path : candidates) {
@@ -302,7 +302,15 @@ LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition) {
     auto text = read_guest_file(fs, path, kMaxOsReleaseBytes);
     if (text) {
       g.os_release = parse_os_release(*text);
+      g.os_release_source = path;
       break;
+    }
+  }
+  for (const char* path : kLegacyReleaseFiles) {
+    if (!g.os_release.empty()) break;
+    if (auto text = read_guest_file(fs, path, kMaxOsReleaseBytes)) {
+      g.os_release = parse_legacy_release(path, *text);
+      if (!g.os_release.empty()) g.os_release_source = path;
     }
   }
   g.distribution = classify(g.os_release);
@@ -514,8 +522,8 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
     IG_TRY(examine(number, source, number == 0 ? 0 : first_byte, ""));
   }
   // The root: the first volume that looks like one; its fstab mounts /boot and /usr.
-  const auto root = std::find_if(opened_fs.begin(), opened_fs.end(),
-                                 [&](const auto& o) { return out.volumes[o.first].linux_root; });
+  const auto root =
+      std::find_if(opened_fs.begin(), opened_fs.end(), [&](const auto& o) { return out.volumes[o.first].linux_root; });
   if (root != opened_fs.end()) {
     const VolumeSummary& rv = out.volumes[root->first];
     for (const auto& o : opened_fs) {

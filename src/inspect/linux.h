@@ -92,11 +92,11 @@ struct CloudInitInfo {
 // A mount of the guest's /etc/fstab that matters to the inspection (/boot, /usr).
 struct MountInfo {
   std::string mount_point;
-  std::string spec;           // as written in fstab
-  bool found = false;         // a volume of this disk matches it
+  std::string spec;    // as written in fstab
+  bool found = false;  // a volume of this disk matches it
   std::uint32_t partition = 0;
   std::string lv;
-  std::string error;          // why it was not mounted
+  std::string error;  // why it was not mounted
 };
 
 struct BootLoaderInfo {
@@ -113,6 +113,7 @@ struct LinuxGuest {
   std::uint32_t root_partition = 0;
   std::string root_lv;  // "vg/lv" when the root is an LVM logical volume
   OsRelease os_release;
+  std::string os_release_source;  // the file it came from: "/etc/os-release", "/etc/redhat-release", ...
   Distribution distribution;
   std::string architecture;  // "x86_64", "i386", "arm_64", or "" when unknown
   std::string architecture_source;

@@ -105,4 +105,90 @@ Distribution classify(const OsRelease& os) {
   return d;
 }
 
+namespace {
+
+// "CentOS Linux release 7.9.2009 (Core)" -> "7.9.2009": the first word that starts with a digit.
+std::string first_version_word(std::string_view line) {
+  std::size_t pos = 0;
+  while (pos < line.size()) {
+    const std::size_t start = line.find_first_not_of(' ', pos);
+    if (start == std::string_view::npos) break;
+    std::size_t end = line.find(' ', start);
+    if (end == std::string_view::npos) end = line.size();
+    if (std::isdigit(static_cast<unsigned char>(line[start]))) return std::string(line.substr(start, end - start));
+    pos = end;
+  }
+  return "";
+}
+
+std::string first_line(std::string_view text) {
+  const auto nl = text.find('\n');
+  return trim(text.substr(0, nl));
+}
+
+}  // namespace
+
+OsRelease parse_legacy_release(std::string_view file, std::string_view text) {
+  OsRelease os;
+  const std::string line = first_line(text);
+  const std::string lowered = lower(line);
+  auto set = [&](const char* id, std::string version) {
+    os["ID"] = id;
+    os["NAME"] = line;
+    if (!version.empty()) os["VERSION_ID"] = std::move(version);
+  };
+  if (file == "/etc/debian_version") {
+    // "12.4", or "bookworm/sid" on a testing system: keep the major version only when numeric.
+    const std::string v = first_version_word(line);
+    if (!v.empty()) set("debian", v.substr(0, v.find('.')));
+    return os;
+  }
+  if (file == "/etc/lsb-release" || file == "/usr/share/coreos/release") {
+    const OsRelease kv = parse_os_release(text);
+    auto get = [&](const char* k) {
+      const auto it = kv.find(k);
+      return it == kv.end() ? std::string() : it->second;
+    };
+    if (file == "/usr/share/coreos/release") {
+      os["ID"] = "coreos";
+      os["NAME"] = "CoreOS";
+      os["VERSION_ID"] = get("COREOS_RELEASE_VERSION");
+    } else if (!get("DISTRIB_ID").empty()) {
+      os["ID"] = lower(get("DISTRIB_ID"));
+      os["NAME"] = get("DISTRIB_ID");
+      os["VERSION_ID"] = get("DISTRIB_RELEASE");
+    }
+    return os;
+  }
+  if (file == "/etc/SuSE-release") {
+    const OsRelease kv = parse_os_release(text);  // "VERSION = 11" lines do not parse as KEY=…
+    std::string version;
+    for_each_line(text, [&](std::string_view l) {
+      const std::string t = trim(l);
+      if (t.rfind("VERSION", 0) == 0 && t.find('=') != std::string::npos) version = trim(t.substr(t.find('=') + 1));
+    });
+    set(lowered.find("opensuse") != std::string::npos ? "opensuse" : "sles", version);
+    return os;
+  }
+  // The Red Hat family: "<Name> release <version> (<codename>)".
+  const std::string v = first_version_word(line);
+  if (lowered.find("centos stream") != std::string::npos) {
+    set("centos", v);
+    os["NAME"] = "CentOS Stream";
+  } else if (lowered.find("centos") != std::string::npos) {
+    set("centos", v);
+  } else if (lowered.find("rocky") != std::string::npos) {
+    set("rocky", v);
+  } else if (lowered.find("almalinux") != std::string::npos) {
+    set("almalinux", v);
+  } else if (lowered.find("fedora") != std::string::npos) {
+    set("fedora", v);
+  } else if (lowered.find("red hat") != std::string::npos) {
+    set("rhel", v);
+  } else if (!line.empty()) {
+    set("linux", v);
+  }
+  return os;
+}
+
 }  // namespace ig

@@ -28,4 +28,16 @@ struct Distribution {
 
 Distribution classify(const OsRelease& os);
 
+// For guests older than os-release: the os-release keys (ID, VERSION_ID, NAME) one legacy release
+// file implies. `file` is its guest path: "/etc/redhat-release", "/etc/centos-release",
+// "/etc/rocky-release", "/etc/almalinux-release", "/etc/SuSE-release", "/etc/debian_version",
+// "/etc/lsb-release" or "/usr/share/coreos/release". Empty when the text says nothing usable.
+OsRelease parse_legacy_release(std::string_view file, std::string_view text);
+
+// The legacy files, in the order they are consulted (the specific before the generic).
+inline constexpr const char* kLegacyReleaseFiles[] = {
+    "/etc/centos-release", "/etc/rocky-release",        "/etc/almalinux-release", "/etc/redhat-release",
+    "/etc/SuSE-release",   "/usr/share/coreos/release", "/etc/lsb-release",       "/etc/debian_version",
+};
+
 }  // namespace ig

@@ -1,0 +1,438 @@
+#include "rules/check.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "convert/measure.h"
+#include "formats/open_image.h"
+#include "formats/probe.h"
+#include "inspect/linux.h"
+
+namespace ig {
+namespace {
+
+std::string gib(std::uint64_t bytes) {
+  return fmt::format("{:.2f} GiB", static_cast<double>(bytes) / static_cast<double>(1ULL << 30));
+}
+
+CheckResult make(std::string name, CheckStatus status, Message message) {
+  CheckResult c;
+  c.name = std::move(name);
+  c.status = status;
+  c.message = std::move(message);
+  return c;
+}
+
+CheckResult fail(std::string name, const char* code, Message message, std::optional<Message> advice = {}) {
+  CheckResult c = make(std::move(name), CheckStatus::kFail, std::move(message));
+  c.error_code = code;
+  c.advice = std::move(advice);
+  return c;
+}
+
+CheckResult skipped(std::string name, std::string why_id) {
+  return make(std::move(name), CheckStatus::kSkipped, {std::move(why_id), {}});
+}
+
+std::string volume_name(const VolumeSummary& v) {
+  std::string s = v.partition == 0 ? "the whole disk" : fmt::format("partition {}", v.partition);
+  if (!v.lv.empty()) s += fmt::format(" (LVM {})", v.lv);
+  return s;
+}
+
+// The kernel the virtio rule judges: the boot loader's default, else the newest with a vmlinuz.
+const KernelInfo* judged_kernel(const LinuxGuest& g, bool& from_menu) {
+  from_menu = false;
+  if (const KernelInfo* k = g.default_kernel()) {
+    from_menu = true;
+    return k;
+  }
+  const KernelInfo* best = nullptr;
+  for (const KernelInfo& k : g.kernels) {
+    if (!k.has_vmlinuz) continue;
+    if (best == nullptr || strverscmp(k.version.c_str(), best->version.c_str()) > 0) best = &k;
+  }
+  if (best == nullptr && !g.kernels.empty()) best = &g.kernels.back();
+  return best;
+}
+
+// What is wrong with one kernel's virtio drivers, or nothing.
+std::optional<Message> virtio_problem(const KernelInfo& k) {
+  auto find = [&](std::string_view name) -> const DriverInfo* {
+    for (const DriverInfo& d : k.virtio) {
+      if (d.name == name) return &d;
+    }
+    return nullptr;
+  };
+  for (const char* name : {"virtio_blk", "virtio_net", "virtio_pci"}) {
+    const DriverInfo* d = find(name);
+    if (d == nullptr || d->state == DriverState::kAbsent) return Message{"virtio.absent", {k.version, name}};
+    if (d->state == DriverState::kModuleMissing) return Message{"virtio.module-missing", {k.version, name}};
+  }
+  // The root device needs its driver before the root is mounted: modules of the block path must
+  // be in the initramfs. virtio_net may load later, from the disk.
+  for (const char* name : {"virtio_blk", "virtio_pci", "virtio_ring", "virtio"}) {
+    const DriverInfo* d = find(name);
+    if (d == nullptr || d->state != DriverState::kModule) continue;
+    if (k.initramfs.path.empty()) return Message{"virtio.no-initramfs", {k.version, name}};
+    if (!k.initramfs.error.empty()) {
+      return Message{"virtio.initramfs-unreadable", {k.version, k.initramfs.path, k.initramfs.error}};
+    }
+    if (d->in_initramfs && !*d->in_initramfs) {
+      return Message{"virtio.not-in-initramfs", {k.version, name, k.initramfs.path}};
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> driver_evidence(const KernelInfo& k) {
+  std::vector<std::string> out;
+  for (const DriverInfo& d : k.virtio) {
+    std::string line = fmt::format("{} {}: {}", k.version, d.name, driver_state_name(d.state));
+    if (!d.config.empty()) line += fmt::format(" ({})", d.config);
+    if (!d.module.empty()) line += fmt::format(", {}", d.module);
+    if (d.in_initramfs) line += *d.in_initramfs ? ", in the initramfs" : ", not in the initramfs";
+    out.push_back(std::move(line));
+  }
+  if (!k.initramfs.path.empty()) {
+    std::string archives;
+    for (const std::string& a : k.initramfs.archives) archives += (archives.empty() ? "" : " + ") + a;
+    out.push_back(fmt::format(
+        "initramfs {}: {}", k.initramfs.path,
+        k.initramfs.error.empty() ? fmt::format("{} entries, {}", k.initramfs.entries, archives) : k.initramfs.error));
+  }
+  return out;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// The Linux rules, after the format and size checks passed.
+void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, CheckReport& r) {
+  const PartitionTable& t = in.table;
+  r.partition_table = t.scheme == PartitionScheme::kMbr ? "mbr" : t.scheme == PartitionScheme::kGpt ? "gpt" : "none";
+  // partition-table
+  CheckResult table;
+  if (t.scheme == PartitionScheme::kMbr) {
+    table = make("partition-table", CheckStatus::kPass, {"ptable.mbr", {}});
+  } else if (t.scheme == PartitionScheme::kGpt) {
+    table = fail("partition-table", kPartitionNotPresent, {"ptable.gpt", {}}, Message{"advice.gpt", {}});
+    if (t.hybrid_mbr) table.evidence.emplace_back("hybrid MBR: the MBR also lists partitions");
+  } else {
+    table = fail("partition-table", kPartitionNotPresent, {"ptable.none", {}}, Message{"advice.no-table", {}});
+  }
+  for (const std::string& n : t.notes) table.evidence.push_back(n);
+  for (const Partition& p : t.partitions) {
+    table.evidence.push_back(fmt::format("partition {}: {} at byte {}, {} bytes{}", p.number, p.type_name, p.first_byte,
+                                         p.length_bytes, p.bootable ? ", bootable" : ""));
+  }
+  // partitions
+  CheckResult parts;
+  const Partition* truncated = nullptr;
+  for (const Partition& p : t.partitions) {
+    if (p.beyond_end && truncated == nullptr) truncated = &p;
+  }
+  const LinuxGuest* g = in.linux_guest ? &*in.linux_guest : nullptr;
+  const MountInfo* boot_missing = nullptr;
+  if (g != nullptr) {
+    bool kernels_on_root = false;
+    for (const KernelInfo& k : g->kernels) kernels_on_root = kernels_on_root || k.has_vmlinuz;
+    for (const MountInfo& m : g->mounts) {
+      if (m.mount_point == "/boot" && !m.found && !kernels_on_root) boot_missing = &m;
+    }
+  }
+  if (t.scheme == PartitionScheme::kNone) {
+    parts = skipped("partitions", "skipped.no-table");
+  } else if (truncated != nullptr) {
+    parts = fail("partitions", kPartitionNotPresent,
+                 {"parts.truncated",
+                  {std::to_string(truncated->number), std::to_string(truncated->first_byte + truncated->length_bytes),
+                   std::to_string(r.virtual_size)}},
+                 Message{"advice.truncated", {}});
+  } else if (t.partitions.empty()) {
+    parts = fail("partitions", kPartitionNotPresent, {"parts.empty", {}}, Message{"advice.no-table", {}});
+  } else if (boot_missing != nullptr) {
+    parts = fail("partitions", kPartitionNotPresent, {"parts.boot-missing", {boot_missing->spec}},
+                 Message{"advice.boot-missing", {}});
+  } else {
+    parts = make("partitions", CheckStatus::kPass, {"parts.ok", {std::to_string(t.partitions.size())}});
+  }
+  // root
+  CheckResult root;
+  std::vector<std::string> volume_evidence;
+  std::vector<std::string> filesystems, unreadable, boot_volumes;
+  for (const VolumeSummary& v : in.volumes) {
+    std::string line = fmt::format("{}: {}", volume_name(v), v.fs_kind.empty() ? v.kind : v.fs_kind);
+    if (!v.label.empty()) line += fmt::format(", label {}", v.label);
+    if (!v.uuid.empty()) line += fmt::format(", UUID {}", v.uuid);
+    if (!v.error.empty()) line += fmt::format(" ({})", v.error);
+    volume_evidence.push_back(line);
+    if (!v.fs_kind.empty()) filesystems.push_back(fmt::format("{} {}", volume_name(v), v.fs_kind));
+    if (v.boot_volume) boot_volumes.push_back(volume_name(v));
+    if (v.fs_kind.empty() && v.kind != "swap" && v.kind != "LVM2 PV" && v.kind != "unknown") {
+      unreadable.push_back(fmt::format("{} ({})", volume_name(v), v.kind));
+    }
+  }
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  if (iso) {
+    root = options.force ? make("root", CheckStatus::kWarn, {"root.iso-forced", {}})
+                         : fail("root", kRootPartitionNotFound, {"root.iso", {}}, Message{"advice.iso", {}});
+  } else if (g != nullptr) {
+    std::string where;
+    for (const VolumeSummary& v : in.volumes) {
+      if (v.linux_root && v.partition == g->root_partition && v.lv == g->root_lv) {
+        where = volume_name(v);
+        root = make("root", CheckStatus::kPass, {"root.ok", {where, v.fs_kind}});
+        break;
+      }
+    }
+    for (const MountInfo& m : g->mounts) {
+      root.evidence.push_back(fmt::format(
+          "fstab: {} on {}: {}", m.spec, m.mount_point,
+          m.found ? fmt::format("partition {}{}", m.partition, m.lv.empty() ? "" : " (LVM " + m.lv + ")") : m.error));
+    }
+  } else if (!boot_volumes.empty()) {
+    root = fail("root", kRootPartitionNotFound, {"root.boot-only", {join(boot_volumes)}}, Message{"advice.root", {}});
+  } else if (!unreadable.empty()) {
+    root = fail("root", kRootPartitionNotFound, {"root.unreadable", {join(unreadable)}}, Message{"advice.root", {}});
+  } else if (!filesystems.empty()) {
+    root = fail("root", kRootPartitionNotFound, {"root.data-disk", {join(filesystems)}}, Message{"advice.root", {}});
+  } else {
+    root = fail("root", kRootPartitionNotFound, {"root.nothing", {}}, Message{"advice.root", {}});
+  }
+  root.evidence.insert(root.evidence.begin(), volume_evidence.begin(), volume_evidence.end());
+  for (const std::string& n : in.notes) root.evidence.push_back(n);
+  r.checks.push_back(std::move(table));
+  r.checks.push_back(std::move(parts));
+  r.checks.push_back(std::move(root));
+  if (g == nullptr) {
+    for (const char* name : {"os", "architecture", "declared", "virtio", "cloud-init"}) {
+      r.checks.push_back(skipped(name, "skipped.no-root"));
+    }
+    return;
+  }
+  // os
+  r.os_type = "linux";
+  r.distribution = g->distribution.id;
+  r.distribution_name = g->distribution.cloud_name;
+  r.version = g->distribution.version;
+  r.architecture = g->architecture;
+  CheckResult os;
+  if (g->os_release.empty()) {
+    os = make("os", CheckStatus::kWarn, {"os.unknown", {}});
+  } else if (!g->distribution.named) {
+    os = make("os", CheckStatus::kWarn, {"os.other", {g->distribution.id}});
+  } else {
+    os = make("os", CheckStatus::kPass, {"os.named", {g->distribution.cloud_name, g->distribution.version}});
+  }
+  if (!g->os_release_source.empty()) {
+    const auto pretty = g->os_release.find("PRETTY_NAME");
+    const auto name = g->os_release.find("NAME");
+    os.evidence.push_back(fmt::format("{}: {}", g->os_release_source,
+                                      pretty != g->os_release.end() ? pretty->second
+                                      : name != g->os_release.end() ? name->second
+                                                                    : ""));
+  }
+  r.checks.push_back(std::move(os));
+  // architecture
+  CheckResult arch = g->architecture.empty() ? make("architecture", CheckStatus::kWarn, {"arch.unknown", {}})
+                                             : make("architecture", CheckStatus::kPass, {"arch.ok", {g->architecture}});
+  if (!g->architecture_source.empty()) arch.evidence.push_back(g->architecture_source);
+  r.checks.push_back(std::move(arch));
+  // declared: what the user will put in ImportImage, against what the image holds.
+  if (options.os_type.empty() && options.os_version.empty() && options.architecture.empty()) {
+    r.checks.push_back(skipped("declared", "skipped.nothing-declared"));
+  } else {
+    std::vector<Message> mismatches;
+    if (!options.os_type.empty()) {
+      const std::string d = lower(options.os_type);
+      if (d != "linux" && d != lower(g->distribution.cloud_name) && d != g->distribution.id) {
+        mismatches.push_back({"declared.type", {options.os_type, g->distribution.cloud_name}});
+      }
+    }
+    if (!options.os_version.empty() && !g->distribution.version.empty() && options.os_version != "-" &&
+        g->distribution.version.rfind(options.os_version, 0) != 0) {
+      mismatches.push_back({"declared.version", {options.os_version, g->distribution.version}});
+    }
+    if (!options.architecture.empty() && !g->architecture.empty() && options.architecture != g->architecture) {
+      mismatches.push_back({"declared.arch", {options.architecture, g->architecture}});
+    }
+    if (mismatches.empty()) {
+      r.checks.push_back(make("declared", CheckStatus::kPass, {"declared.ok", {}}));
+    } else {
+      CheckResult c = make("declared", CheckStatus::kWarn, mismatches.front());
+      c.advice = Message{"advice.declared", {}};
+      r.checks.push_back(std::move(c));
+    }
+  }
+  // virtio
+  for (const KernelInfo& k : g->kernels) {
+    KernelReport kr;
+    kr.version = k.version;
+    kr.is_default = k.is_default;
+    kr.initramfs = k.initramfs.path;
+    kr.initramfs_archives = k.initramfs.archives;
+    for (const DriverInfo& d : k.virtio)
+      kr.virtio.push_back({d.name, std::string(driver_state_name(d.state)), d.in_initramfs});
+    r.kernels.push_back(std::move(kr));
+  }
+  bool from_menu = false;
+  const KernelInfo* k = judged_kernel(*g, from_menu);
+  CheckResult virtio;
+  if (k == nullptr) {
+    virtio = fail("virtio", kVirtioNotInstall, {"virtio.no-kernel", {}}, Message{"advice.no-kernel", {}});
+  } else if (auto problem = virtio_problem(*k)) {
+    virtio = fail("virtio", kVirtioNotInstall, *problem, Message{"advice.virtio", {}});
+  } else {
+    virtio = make("virtio", CheckStatus::kPass, {"virtio.ok", {k->version}});
+    std::vector<std::string> others;
+    for (const KernelInfo& o : g->kernels) {
+      if (&o != k && o.has_vmlinuz && virtio_problem(o)) others.push_back(o.version);
+    }
+    if (!others.empty()) {
+      virtio.status = CheckStatus::kWarn;
+      virtio.message = {"virtio.other-kernels", {k->version, join(others)}};
+    }
+  }
+  if (k != nullptr) {
+    virtio.evidence.push_back(from_menu
+                                  ? fmt::format("{} {}: default entry \"{}\" boots {}", g->boot.loader, g->boot.config,
+                                                g->boot.default_title, g->boot.default_kernel)
+                                  : fmt::format("no boot loader default found{}; judged the newest kernel, {}",
+                                                g->boot.config.empty() ? "" : " in " + g->boot.config, k->version));
+    for (const KernelInfo& each : g->kernels) {
+      for (std::string& e : driver_evidence(each)) virtio.evidence.push_back(std::move(e));
+    }
+  }
+  r.checks.push_back(std::move(virtio));
+  // cloud-init
+  const CloudInitInfo& ci = g->cloud_init;
+  r.cloud_init = CheckReport::CloudInit{ci.installed, ci.installed && !ci.disabled, ci.version, ci.evidence};
+  CheckResult cloud;
+  if (options.force) {
+    cloud = skipped("cloud-init", "cinit.forced");
+  } else if (!ci.installed) {
+    cloud = fail("cloud-init", kCloudInitNotInstalled, {"cinit.missing", {}}, Message{"advice.cloud-init", {}});
+  } else if (ci.disabled) {
+    cloud = fail("cloud-init", kCloudInitNotInstalled, {"cinit.disabled", {join(ci.disabled_by)}},
+                 Message{"advice.cloud-init-enable", {}});
+  } else {
+    cloud = make("cloud-init", CheckStatus::kPass, {"cinit.ok", {ci.version.empty() ? "" : ci.version}});
+  }
+  cloud.evidence = ci.evidence;
+  for (const std::string& d : ci.disabled_by) cloud.evidence.push_back("disabled by " + d);
+  r.checks.push_back(std::move(cloud));
+}
+
+void skip_rest(CheckReport& r, std::initializer_list<const char*> names, const char* why) {
+  for (const char* n : names) r.checks.push_back(skipped(n, why));
+}
+
+}  // namespace
+
+std::string_view check_status_name(CheckStatus s) {
+  switch (s) {
+    case CheckStatus::kPass: return "pass";
+    case CheckStatus::kWarn: return "warn";
+    case CheckStatus::kFail: return "fail";
+    case CheckStatus::kSkipped: return "skipped";
+  }
+  return "skipped";
+}
+
+Result<CheckReport> check_image(SourcePtr file, const CheckOptions& options) {
+  CheckReport r;
+  r.actual_size = file->stored_bytes().value_or(file->size());
+  const std::initializer_list<const char*> kAfterFormat = {
+      "virtual-size", "qcow2-size",   "partition-table", "partitions", "root",
+      "os",           "architecture", "declared",        "virtio",     "cloud-init"};
+  // format: what the content is, and whether the format engine accepts it.
+  const std::vector<FormatMatch> matches = IG_TRY(probe(*file));
+  bool iso = false;
+  for (const FormatMatch& m : matches) iso = iso || m.name == "iso9660";
+  const bool readable = std::any_of(matches.begin(), matches.end(), [](const FormatMatch& m) { return m.readable; });
+  if (!matches.empty() && !readable && !(iso && matches.size() == 1)) {
+    CheckResult c = fail("format", kInvalidFormatSize, {"format.unsupported", {matches.front().description}},
+                         Message{"advice.format", {}});
+    for (const FormatMatch& m : matches) c.evidence.push_back(fmt::format("{}: {}", m.name, m.description));
+    r.checks.push_back(std::move(c));
+    skip_rest(r, kAfterFormat, "skipped.no-image");
+  } else {
+    OpenOptions open;
+    open.declared = options.declared_format;
+    open.file_name = options.file_name;
+    open.limits = options.limits;
+    SourcePtr readable_file = file;
+    auto image = open_image(file, open);
+    if (!image && iso && matches.size() == 1) {
+      // An ISO is raw to qemu-img; the cloud takes the bytes as a disk and finds no root in them.
+      OpenOptions raw = open;
+      raw.declared = Format::kRaw;
+      raw.file_name.clear();
+      image = open_image(file, raw);
+    }
+    if (!image) {
+      if (image.error().code == ErrorCode::kIo) return image.error();
+      r.checks.push_back(fail("format", kInvalidFormatSize, {"format.refused", {image.error().message}},
+                              Message{"advice.format", {}}));
+      skip_rest(r, kAfterFormat, "skipped.no-image");
+    } else {
+      const ImageInfo& info = (*image)->info();
+      r.format = std::string(format_name(info.format));
+      r.virtual_size = info.virtual_size;
+      CheckResult format = make("format", CheckStatus::kPass,
+                                {iso ? "format.iso" : "format.ok", {std::string(format_name(info.format))}});
+      if (!info.subformat.empty()) format.evidence.push_back("subformat: " + info.subformat);
+      for (const std::string& n : info.notes) format.evidence.push_back(n);
+      r.checks.push_back(std::move(format));
+      r.checks.push_back(info.virtual_size > kMaxVirtualSize
+                             ? fail("virtual-size", kInvalidFormatSize, {"vsize.fail", {gib(info.virtual_size)}},
+                                    Message{"advice.vsize", {}})
+                             : make("virtual-size", CheckStatus::kPass, {"vsize.ok", {gib(info.virtual_size)}}));
+      auto measured = measure_qcow2(**image, Qcow2TargetOptions{});
+      if (!measured) {
+        if (measured.error().code == ErrorCode::kIo) return measured.error();
+        r.checks.push_back(fail("qcow2-size", kInvalidFormatSize, {"format.refused", {measured.error().message}}));
+      } else {
+        r.qcow2_size = measured->required;
+        r.checks.push_back(measured->required > kMaxQcow2Size
+                               ? fail("qcow2-size", kInvalidFormatSize, {"qsize.fail", {gib(measured->required)}},
+                                      Message{"advice.qsize", {}})
+                               : make("qcow2-size", CheckStatus::kPass, {"qsize.ok", {gib(measured->required)}}));
+      }
+      const SourcePtr disk(std::move(*image));
+      auto inspection = inspect_disk(disk);
+      if (!inspection) {
+        if (inspection.error().code == ErrorCode::kIo) return inspection.error();
+        CheckResult c = fail("partition-table", kPartitionNotPresent, {"ptable.damaged", {inspection.error().message}},
+                             Message{"advice.truncated", {}});
+        r.checks.push_back(std::move(c));
+        skip_rest(r, {"partitions", "root", "os", "architecture", "declared", "virtio", "cloud-init"},
+                  "skipped.no-table");
+      } else {
+        judge_guest(*inspection, options, iso, r);
+      }
+    }
+  }
+  // The verdict: the first failure in the cloud's order (the order of r.checks).
+  for (const CheckResult& c : r.checks) {
+    if (c.status == CheckStatus::kFail) {
+      r.pass = false;
+      r.error_code = c.error_code;
+      r.failed_check = c.name;
+      r.reason = c.message;
+      return r;
+    }
+  }
+  r.pass = true;
+  r.reason = {"verdict.pass", {}};
+  return r;
+}
+
+}  // namespace ig
