@@ -115,7 +115,9 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   r.partition_table = t.scheme == PartitionScheme::kMbr ? "mbr" : t.scheme == PartitionScheme::kGpt ? "gpt" : "none";
   // partition-table
   CheckResult table;
-  if (t.scheme == PartitionScheme::kMbr) {
+  if (iso) {
+    table = skipped("partition-table", "skipped.iso");
+  } else if (t.scheme == PartitionScheme::kMbr) {
     table = make("partition-table", CheckStatus::kPass, {"ptable.mbr", {}});
   } else if (t.scheme == PartitionScheme::kGpt) {
     table = fail("partition-table", kPartitionNotPresent, {"ptable.gpt", {}}, Message{"advice.gpt", {}});
@@ -143,7 +145,9 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
       if (m.mount_point == "/boot" && !m.found && !kernels_on_root) boot_missing = &m;
     }
   }
-  if (t.scheme == PartitionScheme::kNone) {
+  if (iso) {
+    parts = skipped("partitions", "skipped.iso");
+  } else if (t.scheme == PartitionScheme::kNone) {
     parts = skipped("partitions", "skipped.no-table");
   } else if (truncated != nullptr) {
     parts = fail("partitions", kPartitionNotPresent,
@@ -391,20 +395,22 @@ Result<CheckReport> check_image(SourcePtr file, const CheckOptions& options) {
       if (!info.subformat.empty()) format.evidence.push_back("subformat: " + info.subformat);
       for (const std::string& n : info.notes) format.evidence.push_back(n);
       r.checks.push_back(std::move(format));
-      r.checks.push_back(info.virtual_size > kMaxVirtualSize
-                             ? fail("virtual-size", kInvalidFormatSize, {"vsize.fail", {gib(info.virtual_size)}},
+      const std::string vmax = gib(options.max_virtual_size);
+      r.checks.push_back(info.virtual_size > options.max_virtual_size
+                             ? fail("virtual-size", kInvalidFormatSize, {"vsize.fail", {gib(info.virtual_size), vmax}},
                                     Message{"advice.vsize", {}})
-                             : make("virtual-size", CheckStatus::kPass, {"vsize.ok", {gib(info.virtual_size)}}));
+                             : make("virtual-size", CheckStatus::kPass, {"vsize.ok", {gib(info.virtual_size), vmax}}));
       auto measured = measure_qcow2(**image, Qcow2TargetOptions{});
       if (!measured) {
         if (measured.error().code == ErrorCode::kIo) return measured.error();
         r.checks.push_back(fail("qcow2-size", kInvalidFormatSize, {"format.refused", {measured.error().message}}));
       } else {
         r.qcow2_size = measured->required;
-        r.checks.push_back(measured->required > kMaxQcow2Size
-                               ? fail("qcow2-size", kInvalidFormatSize, {"qsize.fail", {gib(measured->required)}},
+        const std::string qmax = gib(options.max_qcow2_size);
+        r.checks.push_back(measured->required > options.max_qcow2_size
+                               ? fail("qcow2-size", kInvalidFormatSize, {"qsize.fail", {gib(measured->required), qmax}},
                                       Message{"advice.qsize", {}})
-                               : make("qcow2-size", CheckStatus::kPass, {"qsize.ok", {gib(measured->required)}}));
+                               : make("qcow2-size", CheckStatus::kPass, {"qsize.ok", {gib(measured->required), qmax}}));
       }
       const SourcePtr disk(std::move(*image));
       auto inspection = inspect_disk(disk);

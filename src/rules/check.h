@@ -25,11 +25,11 @@ struct CheckOptions {
   std::string os_type;  // "Linux", "Windows", or the distribution name ("CentOS", "Debian")
   std::string os_version;
   std::string architecture;  // "x86_64", "i386", "arm_64"
+  // The cloud's size rules (SPEC §2); a deployment may set its own.
+  std::uint64_t max_virtual_size = 500ULL << 30;
+  std::uint64_t max_qcow2_size = 50ULL << 30;
   Limits limits;
 };
-
-inline constexpr std::uint64_t kMaxVirtualSize = 500ULL << 30;
-inline constexpr std::uint64_t kMaxQcow2Size = 50ULL << 30;
 
 Result<CheckReport> check_image(SourcePtr file, const CheckOptions& options);
 

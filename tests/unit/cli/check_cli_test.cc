@@ -1,0 +1,98 @@
+// `imagegate check` as a user runs it: exit codes (0 imports, 1 would fail, 2 usage), the JSON
+// report's documented keys (docs/check.md), the five languages, and the colour-free human report.
+#include <filesystem>
+
+#include "support/guest.h"
+
+namespace ig::test {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kCli = IG_CLI_PATH;
+
+class CheckCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tree_ = std::make_unique<LinuxTree>(dir_.path() / "tree");
+    good_ = make_guest_disk(dir_, (dir_.path() / "tree").string());
+    fs::rename(good_, dir_.file("good.qcow2"));
+    good_ = dir_.file("good.qcow2");
+    tree_->write("/etc/cloud/cloud-init.disabled", "");
+    bad_ = make_guest_disk(dir_, (dir_.path() / "tree").string());
+  }
+  TempDir dir_;
+  std::unique_ptr<LinuxTree> tree_;
+  std::string good_;
+  std::string bad_;
+};
+
+TEST_F(CheckCli, JsonReportOfAPassingImage) {
+  const CommandResult r = run(kCli + " check --output=json " + good_);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["result"], "pass");
+  EXPECT_TRUE(j["error-code"].is_null());
+  EXPECT_EQ(j["image"]["format"], "qcow2");
+  EXPECT_EQ(j["image"]["virtual-size"], 64 << 20);
+  const auto qemu = run_json("qemu-img measure -O qcow2 --output=json " + good_);
+  EXPECT_EQ(j["image"]["qcow2-size"], qemu["required"]);
+  EXPECT_EQ(j["image"]["actual-size"], run_json("qemu-img info --output=json " + good_)["actual-size"]);
+  EXPECT_EQ(j["partition-table"], "mbr");
+  EXPECT_EQ(j["os"]["type"], "linux");
+  EXPECT_EQ(j["os"]["distribution"], "debian");
+  EXPECT_EQ(j["os"]["version"], "12");
+  EXPECT_EQ(j["os"]["architecture"], "x86_64");
+  EXPECT_EQ(j["os"]["kernels"][0]["version"], "6.1.0-13-amd64");
+  EXPECT_EQ(j["os"]["kernels"][0]["default"], true);
+  EXPECT_EQ(j["os"]["kernels"][0]["virtio"]["virtio_blk"]["in-initramfs"], true);
+  EXPECT_EQ(j["os"]["cloud-init"]["enabled"], true);
+  std::vector<std::string> names;
+  for (const auto& c : j["checks"]) names.push_back(c["name"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"format", "virtual-size", "qcow2-size", "partition-table", "partitions",
+                                             "root", "os", "architecture", "declared", "virtio", "cloud-init"}));
+}
+
+TEST_F(CheckCli, FailingImageExitsOneWithItsCodeInEveryLanguage) {
+  std::set<std::string> reasons;
+  for (const char* lang : {"en", "zh", "ja", "id", "pt"}) {
+    const CommandResult r = run(kCli + " check --output=json --lang " + lang + " " + bad_);
+    ASSERT_EQ(r.exit_code, 1) << r.out;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["result"], "fail");
+    EXPECT_EQ(j["error-code"], "CloudInitNotInstalled");
+    EXPECT_EQ(j["failed-check"], "cloud-init");
+    EXPECT_EQ(j["lang"], lang);
+    EXPECT_NE(j["reason"].get<std::string>().find("/etc/cloud/cloud-init.disabled"), std::string::npos) << j["reason"];
+    reasons.insert(j["reason"]);
+  }
+  EXPECT_EQ(reasons.size(), 5u);  // five different sentences
+  // LANG picks the language when --lang is absent.
+  const CommandResult ja = run("LANG=ja_JP.UTF-8 " + kCli + " check " + bad_);
+  EXPECT_NE(ja.out.find("インポートはエラーコード CloudInitNotInstalled で失敗します"), std::string::npos) << ja.out;
+  // --force skips cloud-init: the same image would import.
+  EXPECT_EQ(run(kCli + " check --force " + bad_).exit_code, 0);
+}
+
+TEST_F(CheckCli, HumanReportWithoutColourWhenPiped) {
+  const CommandResult r = run(kCli + " check --lang en " + bad_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos);
+  EXPECT_NE(r.out.find("The import would fail with CloudInitNotInstalled: cloud-init is installed but disabled"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("✘ cloud-init:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("What to do: Enable cloud-init"), std::string::npos) << r.out;
+}
+
+TEST_F(CheckCli, UsageErrors) {
+  EXPECT_EQ(run(kCli + " check --lang fr " + good_).exit_code, 2);
+  EXPECT_EQ(run(kCli + " check --arch sparc " + good_).exit_code, 2);
+  EXPECT_EQ(run(kCli + " check -f qed " + good_).exit_code, 2);
+  EXPECT_EQ(run(kCli + " check").exit_code, 2);
+  const CommandResult missing = run(kCli + " check " + dir_.file("nope.qcow2"));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.out.find("nope.qcow2"), std::string::npos) << missing.out;
+}
+
+}  // namespace
+}  // namespace ig::test

@@ -1,0 +1,338 @@
+// The import rules on real disks, one cause per test: each starts from the healthy guest of
+// support/guest.h, breaks one thing the way users do, and asserts the exact error code, the check
+// that fails and the cause (message id and arguments) the cloud's rule would report.
+#include "rules/check.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "io/sources.h"
+#include "rules/messages.h"
+#include "support/guest.h"
+
+namespace ig::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+class Check : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tree_path_ = dir_.path() / "tree";
+    tree_ = std::make_unique<LinuxTree>(tree_path_);
+  }
+
+  static CheckReport check(const std::string& path, CheckOptions options = {}) {
+    auto file = FileSource::open(path);
+    EXPECT_THAT(file, IsOk());
+    auto r = check_image(SourcePtr(std::move(*file)), options);
+    EXPECT_THAT(r, IsOk());
+    return r ? *r : CheckReport{};
+  }
+
+  CheckReport check_disk(const DiskSpec& spec = {}, CheckOptions options = {}) {
+    return check(make_guest_disk(dir_, tree_path_.string(), spec), options);
+  }
+
+  static const CheckResult& result(const CheckReport& r, const std::string& name) {
+    for (const CheckResult& c : r.checks) {
+      if (c.name == name) return c;
+    }
+    ADD_FAILURE() << "no check " << name;
+    static const CheckResult none;
+    return none;
+  }
+
+  // The verdict: failed with `code` at `check`, for the cause `id`.
+  static void expect_failure(const CheckReport& r, const std::string& code, const std::string& check_name,
+                             const std::string& id) {
+    EXPECT_FALSE(r.pass);
+    EXPECT_EQ(r.error_code, code);
+    EXPECT_EQ(r.failed_check, check_name);
+    EXPECT_EQ(r.reason.id, id) << render(r.reason, Lang::kEn);
+  }
+
+  TempDir dir_;
+  fs::path tree_path_;
+  std::unique_ptr<LinuxTree> tree_;
+};
+
+TEST_F(Check, HealthyDebianPasses) {
+  const CheckReport r = check_disk();
+  EXPECT_TRUE(r.pass) << render(r.reason, Lang::kEn);
+  EXPECT_EQ(r.error_code, "");
+  EXPECT_EQ(r.format, "qcow2");
+  EXPECT_EQ(r.virtual_size, 64u << 20);
+  EXPECT_EQ(r.partition_table, "mbr");
+  EXPECT_EQ(r.os_type, "linux");
+  EXPECT_EQ(r.distribution, "debian");
+  EXPECT_EQ(r.version, "12");
+  EXPECT_EQ(r.architecture, "x86_64");
+  ASSERT_EQ(r.kernels.size(), 1u);
+  EXPECT_TRUE(r.kernels[0].is_default);
+  EXPECT_EQ(r.kernels[0].initramfs, "/boot/initrd.img-6.1.0-13-amd64");
+  EXPECT_EQ(r.kernels[0].initramfs_archives, (std::vector<std::string>{"none", "zstd"}));
+  for (const auto& d : r.kernels[0].virtio) {
+    EXPECT_EQ(d.state, "module") << d.name;
+    if (d.name != "virtio_net") {
+      EXPECT_EQ(d.in_initramfs, true) << d.name;
+    }
+  }
+  ASSERT_TRUE(r.cloud_init.has_value());
+  EXPECT_TRUE(r.cloud_init->enabled);
+  for (const CheckResult& c : r.checks) {
+    EXPECT_NE(c.status, CheckStatus::kFail) << c.name;
+  }
+  EXPECT_EQ(result(r, "declared").status, CheckStatus::kSkipped);
+  EXPECT_EQ(result(r, "virtio").message.id, "virtio.ok");
+  // The boot loader's choice is the evidence for which kernel was judged.
+  EXPECT_EQ(result(r, "virtio").evidence.at(0),
+            "grub2 /boot/grub/grub.cfg: default entry \"Debian GNU/Linux, with Linux 6.1.0-13-amd64\" boots "
+            "/boot/vmlinuz-6.1.0-13-amd64");
+}
+
+TEST_F(Check, EveryImageFormatTheCloudTakes) {
+  for (const char* format : {"raw", "vpc", "vmdk"}) {
+    DiskSpec spec;
+    spec.format = format;
+    const CheckReport r = check_disk(spec);
+    EXPECT_TRUE(r.pass) << format << ": " << render(r.reason, Lang::kEn);
+  }
+}
+
+TEST_F(Check, GptIsRefusedAsPartitionNotPresent) {
+  DiskSpec spec;
+  spec.table = Table::kGpt;
+  const CheckReport r = check_disk(spec);
+  expect_failure(r, kPartitionNotPresent, "partition-table", "ptable.gpt");
+  EXPECT_EQ(r.partition_table, "gpt");
+  EXPECT_EQ(r.distribution, "debian");  // the rest of the guest is still reported
+}
+
+TEST_F(Check, NoPartitionTable) {
+  DiskSpec spec;
+  spec.table = Table::kNone;
+  const CheckReport r = check_disk(spec);
+  expect_failure(r, kPartitionNotPresent, "partition-table", "ptable.none");
+  EXPECT_EQ(r.partition_table, "none");
+}
+
+TEST_F(Check, PartitionPastTheEndIsATruncatedUpload) {
+  DiskSpec spec;
+  spec.truncate_to = 30 << 20;
+  spec.format = "raw";
+  const CheckReport r = check_disk(spec);
+  expect_failure(r, kPartitionNotPresent, "partitions", "parts.truncated");
+  EXPECT_EQ(r.reason.args, (std::vector<std::string>{"1", std::to_string((2048 + 81920) * 512), "31457280"}));
+}
+
+TEST_F(Check, SeparateBootPartitionMountedThroughFstab) {
+  // /boot moves to its own partition; the root's fstab finds it by UUID, and GRUB's paths are
+  // relative to it ("/vmlinuz-…"), as grub-mkconfig writes them.
+  const fs::path boot = dir_.path() / "boot";
+  fs::create_directories(boot);
+  tree_->write_grub({LinuxTree::kKernel}, "");
+  for (const auto& e : fs::directory_iterator(tree_path_ / "boot")) {
+    fs::rename(e.path(), boot / e.path().filename());
+  }
+  tree_->write("/etc/fstab", std::string("UUID=") + kRootUuid + " / ext4 defaults 0 1\nUUID=" + kBootUuid +
+                                 " /boot ext4 defaults 0 2\n");
+  DiskSpec spec;
+  spec.boot_tree = boot.string();
+  const CheckReport r = check_disk(spec);
+  EXPECT_TRUE(r.pass) << render(r.reason, Lang::kEn);
+  ASSERT_EQ(r.kernels.size(), 1u);
+  EXPECT_TRUE(r.kernels[0].is_default);
+  EXPECT_EQ(r.kernels[0].initramfs, "/boot/initrd.img-6.1.0-13-amd64");
+  const auto& root_evidence = result(r, "root").evidence;
+  EXPECT_NE(std::find(root_evidence.begin(), root_evidence.end(),
+                      std::string("fstab: UUID=") + kBootUuid + " on /boot: partition 1"),
+            root_evidence.end());
+
+  // The same root exported without its /boot partition: the boot partition is missing.
+  DiskSpec alone;
+  const CheckReport missing = check_disk(alone);
+  expect_failure(missing, kPartitionNotPresent, "partitions", "parts.boot-missing");
+  EXPECT_EQ(missing.reason.args, std::vector<std::string>{std::string("UUID=") + kBootUuid});
+
+  // And only the /boot partition, without the root: a boot-partition-only image.
+  const std::string boot_only = dir_.file("boot-only.raw");
+  run_ok("truncate -s 16M " + boot_only + " && printf 'label: dos\\nstart=2048,type=83\\n' | sfdisk -q " + boot_only);
+  run_ok("dd if=" + dir_.file("guest-boot.ext4") + " of=" + boot_only + " bs=512 seek=2048 conv=notrunc status=none");
+  const CheckReport b = check(boot_only);
+  expect_failure(b, kRootPartitionNotFound, "root", "root.boot-only");
+  EXPECT_EQ(b.reason.args, std::vector<std::string>{"partition 1"});
+}
+
+TEST_F(Check, DataDiskHasNoRoot) {
+  const fs::path data = dir_.path() / "data";
+  fs::create_directories(data / "srv/www");
+  std::ofstream(data / "srv/www/index.html") << "hello";
+  const std::string disk = make_guest_disk(dir_, data.string());
+  const CheckReport r = check(disk);
+  expect_failure(r, kRootPartitionNotFound, "root", "root.data-disk");
+  EXPECT_EQ(r.reason.args, std::vector<std::string>{"partition 1 ext4"});
+  EXPECT_EQ(result(r, "virtio").status, CheckStatus::kSkipped);
+}
+
+TEST_F(Check, EmptyPartitionIsAWrongFile) {
+  const std::string disk = dir_.file("empty.raw");
+  run_ok("truncate -s 16M " + disk + " && printf 'label: dos\\nstart=2048,type=83\\n' | sfdisk -q " + disk);
+  const CheckReport r = check(disk);
+  expect_failure(r, kRootPartitionNotFound, "root", "root.nothing");
+}
+
+TEST_F(Check, InstallerIsoNeedsForce) {
+  const fs::path iso_tree = dir_.path() / "iso";
+  fs::create_directories(iso_tree / "install.amd");
+  std::ofstream(iso_tree / "install.amd/vmlinuz") << "kernel";
+  const std::string iso = dir_.file("debian-12-netinst.iso");
+  run_ok("genisoimage -quiet -R -J -V DEBIAN12 -o " + iso + " " + iso_tree.string());
+  const CheckReport r = check(iso);
+  expect_failure(r, kRootPartitionNotFound, "root", "root.iso");
+  EXPECT_EQ(r.format, "raw");
+  EXPECT_EQ(result(r, "format").message.id, "format.iso");
+  CheckOptions forced;
+  forced.force = true;
+  const CheckReport f = check(iso, forced);
+  EXPECT_EQ(result(f, "root").status, CheckStatus::kWarn);
+  EXPECT_EQ(result(f, "root").message.id, "root.iso-forced");
+}
+
+TEST_F(Check, VirtioModuleMissingFromTheKernel) {
+  tree_->remove("/usr/lib/modules");
+  tree_->remove("/boot/initrd.img-6.1.0-13-amd64");
+  tree_->add_kernel(LinuxTree::kKernel,
+                    "# CONFIG_VIRTIO_BLK is not set\nCONFIG_VIRTIO_NET=m\nCONFIG_VIRTIO_PCI=m\nCONFIG_VIRTIO=m\n",
+                    {"kernel/drivers/net/virtio_net.ko", "kernel/drivers/virtio/virtio_pci.ko",
+                     "kernel/drivers/virtio/virtio_ring.ko", "kernel/drivers/virtio/virtio.ko"},
+                    {"kernel/drivers/virtio/virtio_pci.ko"});
+  const CheckReport r = check_disk();
+  expect_failure(r, kVirtioNotInstall, "virtio", "virtio.absent");
+  EXPECT_EQ(r.reason.args, (std::vector<std::string>{LinuxTree::kKernel, "virtio_blk"}));
+}
+
+TEST_F(Check, VirtioModuleOnDiskButNotInTheInitramfs) {
+  tree_->remove("/boot/initrd.img-6.1.0-13-amd64");
+  tree_->remove("/usr/lib/modules");
+  tree_->add_kernel(
+      LinuxTree::kKernel, "CONFIG_VIRTIO_BLK=m\nCONFIG_VIRTIO_NET=m\nCONFIG_VIRTIO_PCI=y\nCONFIG_VIRTIO=y\n",
+      {"kernel/drivers/block/virtio_blk.ko", "kernel/drivers/net/virtio_net.ko"}, {"kernel/drivers/net/virtio_net.ko"});
+  const CheckReport r = check_disk();
+  expect_failure(r, kVirtioNotInstall, "virtio", "virtio.not-in-initramfs");
+  EXPECT_EQ(r.reason.args,
+            (std::vector<std::string>{LinuxTree::kKernel, "virtio_blk", "/boot/initrd.img-6.1.0-13-amd64"}));
+}
+
+TEST_F(Check, VirtioModuleFileDeleted) {
+  tree_->remove("/usr/lib/modules/6.1.0-13-amd64/kernel/drivers/net/virtio_net.ko");
+  const CheckReport r = check_disk();
+  expect_failure(r, kVirtioNotInstall, "virtio", "virtio.module-missing");
+  EXPECT_EQ(r.reason.args, (std::vector<std::string>{LinuxTree::kKernel, "virtio_net"}));
+}
+
+TEST_F(Check, NoInitramfsForAModularKernel) {
+  tree_->remove("/boot/initrd.img-6.1.0-13-amd64");
+  const CheckReport r = check_disk();
+  expect_failure(r, kVirtioNotInstall, "virtio", "virtio.no-initramfs");
+}
+
+TEST_F(Check, NoKernelAtAll) {
+  tree_->remove("/boot");
+  tree_->remove("/usr/lib/modules");
+  const CheckReport r = check_disk();
+  expect_failure(r, kVirtioNotInstall, "virtio", "virtio.no-kernel");
+}
+
+TEST_F(Check, TheDefaultKernelIsTheOneJudged) {
+  // A newer kernel without virtio in its initramfs; GRUB's default is the older, healthy one.
+  tree_->add_kernel(
+      "6.1.0-14-amd64", "CONFIG_VIRTIO_BLK=m\nCONFIG_VIRTIO_NET=m\nCONFIG_VIRTIO_PCI=m\nCONFIG_VIRTIO=m\n",
+      {"kernel/drivers/block/virtio_blk.ko", "kernel/drivers/net/virtio_net.ko", "kernel/drivers/virtio/virtio_pci.ko",
+       "kernel/drivers/virtio/virtio_ring.ko", "kernel/drivers/virtio/virtio.ko"},
+      {"kernel/drivers/virtio/virtio_pci.ko"});
+  tree_->write_grub({LinuxTree::kKernel, "6.1.0-14-amd64"});
+  const CheckReport r = check_disk();
+  EXPECT_TRUE(r.pass) << render(r.reason, Lang::kEn);
+  EXPECT_EQ(result(r, "virtio").status, CheckStatus::kWarn);
+  EXPECT_EQ(result(r, "virtio").message.args, (std::vector<std::string>{LinuxTree::kKernel, "6.1.0-14-amd64"}));
+  // grubenv's saved_entry makes the broken one the default: now the import fails on it.
+  std::string cfg = run_ok("cat " + (tree_path_ / "boot/grub/grub.cfg").string());
+  cfg.replace(cfg.find("set default=\"0\""), 15, "set default=\"${saved_entry}\"");
+  tree_->write("/boot/grub/grub.cfg", cfg);
+  tree_->write("/boot/grub/grubenv", "# GRUB Environment Block\nsaved_entry=gnulinux-6.1.0-14-amd64\n");
+  const CheckReport saved = check_disk();
+  expect_failure(saved, kVirtioNotInstall, "virtio", "virtio.not-in-initramfs");
+  EXPECT_EQ(saved.reason.args.at(0), "6.1.0-14-amd64");
+}
+
+TEST_F(Check, CloudInitMissingOrDisabledAndForce) {
+  tree_->remove("/usr/bin/cloud-init");
+  tree_->remove("/usr/lib/python3/dist-packages/cloudinit");
+  tree_->write("/var/lib/dpkg/status", "Package: dash\nStatus: install ok installed\nVersion: 0.5.12-2\n\n");
+  const std::string disk = make_guest_disk(dir_, tree_path_.string());
+  expect_failure(check(disk), kCloudInitNotInstalled, "cloud-init", "cinit.missing");
+  CheckOptions forced;
+  forced.force = true;
+  const CheckReport f = check(disk, forced);
+  EXPECT_TRUE(f.pass);
+  EXPECT_EQ(result(f, "cloud-init").status, CheckStatus::kSkipped);
+  EXPECT_EQ(result(f, "cloud-init").message.id, "cinit.forced");
+}
+
+TEST_F(Check, CloudInitDisabled) {
+  tree_->write("/etc/cloud/cloud-init.disabled", "");
+  const CheckReport r = check_disk();
+  expect_failure(r, kCloudInitNotInstalled, "cloud-init", "cinit.disabled");
+  EXPECT_EQ(r.reason.args, std::vector<std::string>{"/etc/cloud/cloud-init.disabled"});
+}
+
+TEST_F(Check, FormatAndSizeViolations) {
+  // A gzip-compressed disk: named, refused as InvalidFormatSize.
+  const std::string raw = make_guest_disk(dir_, tree_path_.string(), DiskSpec{Table::kMbr, "", 0, "raw"});
+  run_ok("gzip -1 -k " + raw);
+  const CheckReport gz = check(raw + ".gz");
+  expect_failure(gz, kInvalidFormatSize, "format", "format.unsupported");
+  EXPECT_EQ(gz.reason.args.at(0).find("gzip") != std::string::npos, true) << gz.reason.args.at(0);
+  // More than 500 GiB virtual.
+  const std::string big = dir_.file("big.qcow2");
+  run_ok("qemu-img create -q -f qcow2 " + big + " 600G");
+  const CheckReport v = check(big);
+  expect_failure(v, kInvalidFormatSize, "virtual-size", "vsize.fail");
+  EXPECT_EQ(v.reason.args, (std::vector<std::string>{"600.00 GiB", "500.00 GiB"}));
+  // The qcow2-size rule, with the limit lowered to 8 MiB (writing 50 GiB of data here would prove
+  // nothing more): 12 MiB of data is too much, and the size is qemu-img measure's.
+  const std::string full = dir_.file("full.qcow2");
+  run_ok("qemu-img create -q -f qcow2 " + full + " 1G && qemu-io -c 'write -P 0x5a 1M 12M' " + full + " > /dev/null");
+  CheckOptions small;
+  small.max_qcow2_size = 8 << 20;
+  const CheckReport q = check(full, small);
+  expect_failure(q, kInvalidFormatSize, "qcow2-size", "qsize.fail");
+  EXPECT_EQ(q.qcow2_size, std::stoull(run_ok("qemu-img measure -O qcow2 --output=json " + full +
+                                             " | sed -n 's/.*\"required\": \\([0-9]*\\).*/\\1/p'")));
+  // A qcow2 with a backing file: the format engine refuses it, naming why.
+  const std::string child = dir_.file("child.qcow2");
+  run_ok("qemu-img create -q -f qcow2 -b " + full + " -F qcow2 " + child);
+  const CheckReport c = check(child);
+  expect_failure(c, kInvalidFormatSize, "format", "format.refused");
+  EXPECT_NE(c.reason.args.at(0).find("backing"), std::string::npos) << c.reason.args.at(0);
+}
+
+TEST_F(Check, DeclaredOsIsComparedWithTheImage) {
+  CheckOptions o;
+  o.os_type = "CentOS";
+  o.os_version = "12";
+  o.architecture = "i386";
+  const CheckReport r = check_disk({}, o);
+  EXPECT_TRUE(r.pass);
+  EXPECT_EQ(result(r, "declared").status, CheckStatus::kWarn);
+  EXPECT_EQ(result(r, "declared").message.id, "declared.type");
+  CheckOptions right;
+  right.os_type = "Debian";
+  right.os_version = "12";
+  right.architecture = "x86_64";
+  EXPECT_EQ(result(check_disk({}, right), "declared").status, CheckStatus::kPass);
+}
+
+}  // namespace
+}  // namespace ig::test
