@@ -2,7 +2,7 @@
 # Writes small seed images for the fuzz targets into DIR/<target>/, made by qemu-img.
 set -euo pipefail
 out=$1
-mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext,xfs,lvm}
+mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext,xfs,lvm,initramfs,boot_config}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 head -c 300000 < <(yes 'imagegate seed line') > "$tmp/src.raw"
@@ -47,4 +47,19 @@ if loop=$(losetup -f --show "$tmp/pv.raw" 2> /dev/null); then
   losetup -d "$loop"
   head -c 1M "$tmp/pv.raw" > "$out/lvm/pv.bin"
 fi
+# Initramfs: an early newc cpio, then the main one compressed by each tool the kernel knows.
+(cd "$tmp/tree" && find . | LC_ALL=C sort | cpio -o -H newc --quiet > "$tmp/early.cpio")
+cp "$tmp/early.cpio" "$out/initramfs/plain.cpio"
+n=0
+for z in "gzip -c" "xz --check=crc32 -c" "zstd -q -c" "lz4 -l -q -c" "bzip2 -c" "xz --format=lzma -c"; do
+  n=$((n + 1))
+  { cat "$tmp/early.cpio"; $z "$tmp/early.cpio"; } > "$out/initramfs/$n-${z%% *}.img"
+done
+# Boot configuration text; the first byte picks the parser (0 fstab, 1 grub.cfg, 2 BLS, 3 menu.lst).
+printf '\000UUID=0a1b / ext4 defaults 0 1\nLABEL=boot /boot ext4 defaults 0 2\n/dev/mapper/vg--a-usr /usr xfs defaults\n' \
+  > "$out/boot_config/fstab"
+printf "\001set default=\"0\"\nmenuentry 'A' --id a {\n linux /vmlinuz-1 ro\n initrd /initrd.img-1\n}\nsubmenu 'S' {\n menuentry 'B' {\n  linux /vmlinuz-2\n }\n}\n" \
+  > "$out/boot_config/grub.cfg"
+printf '\002title T\nversion 5.14\nlinux /vmlinuz-5.14\ninitrd /initramfs-5.14.img\n' > "$out/boot_config/bls.conf"
+printf '\003default=0\ntitle C\n\tkernel /vmlinuz-2.6.32 ro\n\tinitrd /initramfs-2.6.32.img\n' > "$out/boot_config/menu.lst"
 echo "seeds in $out"

@@ -40,7 +40,7 @@ class Initramfs : public ::testing::Test {
 
 TEST_F(Initramfs, EarlyCpioThenEachCompression) {
   const std::vector<std::pair<std::string, std::string>> tools = {
-      {"gzip", "gzip -9 -c"}, {"xz", "xz --check=crc32 -c"}, {"lzma", "lzma -c"},
+      {"gzip", "gzip -9 -c"}, {"xz", "xz --check=crc32 -c"}, {"lzma", "xz --format=lzma -c"},
       {"zstd", "zstd -q -c"}, {"lz4", "lz4 -l -q -c"},       {"bzip2", "bzip2 -c"},
   };
   for (const auto& [name, tool] : tools) {
