@@ -12,6 +12,8 @@ packages=(
   # the real tools the tests use as oracles and fixture makers
   qemu-utils strace bzip2 xz-utils zstd lz4 gzip tar cpio genisoimage python3 coreutils time bc
   fdisk gdisk e2fsprogs dosfstools xfsprogs ntfs-3g btrfs-progs lvm2 cryptsetup-bin exfatprogs
+  # the Debian 12 tier: a real system from the mirror, and libguestfs's inspector as the oracle
+  debootstrap libguestfs-tools
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, builds with ASan + UBSan and -Werror, runs every test, then builds the libFuzzer
-# targets with clang and runs each for a short budget on seeds made by qemu-img.
+# targets with clang and runs each for a short budget on seeds made by qemu-img. Between the two,
+# the Debian 12 tier: a debootstrapped system judged by `imagegate check` and virt-inspector.
 # This is what CI runs (.ci/run). FUZZ_SECONDS (default 30) sets each target's budget.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,9 @@ cmake --build --preset asan
 echo "== tests"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --preset asan -j "$(nproc)" --timeout 900
+
+echo "== Debian 12 tier (debootstrap, imagegate check, virt-inspector)"
+tests/integration/debian12.sh build/asan/src/cli/imagegate build/debian12
 
 echo "== fuzz (clang, ${FUZZ_SECONDS:-30} s per target)"
 cmake --preset fuzz > /dev/null

@@ -186,7 +186,7 @@ BootMenu parse_grub_cfg(std::string_view text, const std::map<std::string, std::
   std::string spec = menu.default_spec;
   if (spec.find("saved_entry") != std::string::npos) {
     const auto s = env.find("saved_entry");
-    spec = s != env.end() ? s->second : "0";
+    spec = s != env.end() ? s->second : std::string(1, '0');
   }
   if (spec.empty()) spec = "0";
   menu.chosen = select_entry(menu.entries, spec);
