@@ -213,6 +213,68 @@ Result<std::string> read_metadata_text(const ByteSource& pv, std::uint64_t mda_o
 
 }  // namespace
 
+Result<VolumeGroup> parse_metadata(std::string_view text, std::string_view pv_uuid) {
+  VolumeGroup vg_out;
+  const Section root = IG_TRY(Parser(text).parse());
+  // The volume group is the one section at the top level.
+  const Section* vg = nullptr;
+  for (const auto& [name, s] : root.children) {
+    vg = s.get();
+    vg_out.name = name;
+    break;
+  }
+  if (vg == nullptr) return Error::corrupt("lvm metadata: no volume group section");
+  const std::int64_t extent_size = vg->number("extent_size").value_or(0);
+  if (extent_size <= 0 || extent_size > (std::int64_t{1} << 40))
+    return Error::corrupt(fmt::format("lvm metadata: extent_size {}", extent_size));
+  vg_out.extent_size_sectors = static_cast<std::uint64_t>(extent_size);
+  if (const Section* pvs = vg->child("physical_volumes")) {
+    for (const auto& [name, sp] : pvs->children) {
+      const Section& s = *sp;
+      VgPv p;
+      p.name = name;
+      p.uuid = s.string("id").value_or("");
+      p.pe_start_sectors = static_cast<std::uint64_t>(std::max<std::int64_t>(0, s.number("pe_start").value_or(0)));
+      p.pe_count = static_cast<std::uint64_t>(std::max<std::int64_t>(0, s.number("pe_count").value_or(0)));
+      // The PV's own UUID, without dashes, identifies it here.
+      std::string bare = p.uuid;
+      bare.erase(std::remove(bare.begin(), bare.end(), '-'), bare.end());
+      p.is_this_pv = bare == pv_uuid;
+      vg_out.pvs.push_back(std::move(p));
+    }
+  }
+  if (const Section* lvs = vg->child("logical_volumes")) {
+    for (const auto& [name, sp] : lvs->children) {
+      const Section& s = *sp;
+      LogicalVolume lv;
+      lv.name = name;
+      for (const auto& [seg_name, seg_ptr] : s.children) {
+        const Section& seg = *seg_ptr;
+        if (seg_name.rfind("segment", 0) != 0) continue;
+        Segment g;
+        g.start_extent = static_cast<std::uint64_t>(std::max<std::int64_t>(0, seg.number("start_extent").value_or(-1)));
+        g.extent_count = static_cast<std::uint64_t>(std::max<std::int64_t>(0, seg.number("extent_count").value_or(0)));
+        g.type = seg.string("type").value_or("");
+        g.stripe_count = static_cast<std::uint32_t>(std::max<std::int64_t>(0, seg.number("stripe_count").value_or(0)));
+        auto st = seg.values.find("stripes");
+        if (st != seg.values.end() && std::holds_alternative<std::vector<Scalar>>(st->second)) {
+          const auto& list = std::get<std::vector<Scalar>>(st->second);
+          if (list.size() >= 2 && std::holds_alternative<std::string>(list[0]) &&
+              std::holds_alternative<std::int64_t>(list[1])) {
+            g.pv_name = std::get<std::string>(list[0]);
+            g.pv_start_extent = static_cast<std::uint64_t>(std::max<std::int64_t>(0, std::get<std::int64_t>(list[1])));
+          }
+        }
+        lv.segments.push_back(std::move(g));
+      }
+      std::sort(lv.segments.begin(), lv.segments.end(),
+                [](const Segment& a, const Segment& b) { return a.start_extent < b.start_extent; });
+      vg_out.lvs.push_back(std::move(lv));
+    }
+  }
+  return vg_out;
+}
+
 Result<std::optional<PhysicalVolume>> read_pv(const ByteSource& pv) {
   // The label is in one of the first four sectors.
   for (std::uint64_t sector = 0; sector < 4; ++sector) {
@@ -243,67 +305,7 @@ Result<std::optional<PhysicalVolume>> read_pv(const ByteSource& pv) {
       return Error::unsupported("lvm: this PV carries no metadata area (metadata lives on another PV)");
     const std::string text = IG_TRY(read_metadata_text(pv, out.metadata_areas[0].first, out.metadata_areas[0].second));
     out.metadata_text = text;
-    const Section root = IG_TRY(Parser(text).parse());
-    // The volume group is the one section at the top level.
-    const Section* vg = nullptr;
-    for (const auto& [name, s] : root.children) {
-      vg = s.get();
-      out.vg.name = name;
-      break;
-    }
-    if (vg == nullptr) return Error::corrupt("lvm metadata: no volume group section");
-    const std::int64_t extent_size = vg->number("extent_size").value_or(0);
-    if (extent_size <= 0 || extent_size > (std::int64_t{1} << 40))
-      return Error::corrupt(fmt::format("lvm metadata: extent_size {}", extent_size));
-    out.vg.extent_size_sectors = static_cast<std::uint64_t>(extent_size);
-    if (const Section* pvs = vg->child("physical_volumes")) {
-      for (const auto& [name, sp] : pvs->children) {
-        const Section& s = *sp;
-        VgPv p;
-        p.name = name;
-        p.uuid = s.string("id").value_or("");
-        p.pe_start_sectors = static_cast<std::uint64_t>(std::max<std::int64_t>(0, s.number("pe_start").value_or(0)));
-        p.pe_count = static_cast<std::uint64_t>(std::max<std::int64_t>(0, s.number("pe_count").value_or(0)));
-        // The PV's own UUID, without dashes, identifies it here.
-        std::string bare = p.uuid;
-        bare.erase(std::remove(bare.begin(), bare.end(), '-'), bare.end());
-        p.is_this_pv = bare == out.uuid;
-        out.vg.pvs.push_back(std::move(p));
-      }
-    }
-    if (const Section* lvs = vg->child("logical_volumes")) {
-      for (const auto& [name, sp] : lvs->children) {
-        const Section& s = *sp;
-        LogicalVolume lv;
-        lv.name = name;
-        for (const auto& [seg_name, seg_ptr] : s.children) {
-          const Section& seg = *seg_ptr;
-          if (seg_name.rfind("segment", 0) != 0) continue;
-          Segment g;
-          g.start_extent =
-              static_cast<std::uint64_t>(std::max<std::int64_t>(0, seg.number("start_extent").value_or(-1)));
-          g.extent_count =
-              static_cast<std::uint64_t>(std::max<std::int64_t>(0, seg.number("extent_count").value_or(0)));
-          g.type = seg.string("type").value_or("");
-          g.stripe_count =
-              static_cast<std::uint32_t>(std::max<std::int64_t>(0, seg.number("stripe_count").value_or(0)));
-          auto st = seg.values.find("stripes");
-          if (st != seg.values.end() && std::holds_alternative<std::vector<Scalar>>(st->second)) {
-            const auto& list = std::get<std::vector<Scalar>>(st->second);
-            if (list.size() >= 2 && std::holds_alternative<std::string>(list[0]) &&
-                std::holds_alternative<std::int64_t>(list[1])) {
-              g.pv_name = std::get<std::string>(list[0]);
-              g.pv_start_extent =
-                  static_cast<std::uint64_t>(std::max<std::int64_t>(0, std::get<std::int64_t>(list[1])));
-            }
-          }
-          lv.segments.push_back(std::move(g));
-        }
-        std::sort(lv.segments.begin(), lv.segments.end(),
-                  [](const Segment& a, const Segment& b) { return a.start_extent < b.start_extent; });
-        out.vg.lvs.push_back(std::move(lv));
-      }
-    }
+    out.vg = IG_TRY(parse_metadata(text, out.uuid));
     return std::optional<PhysicalVolume>(std::move(out));
   }
   return std::optional<PhysicalVolume>{};

@@ -53,6 +53,11 @@ struct PhysicalVolume {
   VolumeGroup vg;
 };
 
+// The volume group a metadata text describes (the bounded parser behind read_pv). `pv_uuid`
+// (32 characters, no dashes) marks which PV of the VG is the one being read. Errors: kCorrupt
+// naming the syntax error and its byte offset, or the missing or impossible field.
+Result<VolumeGroup> parse_metadata(std::string_view text, std::string_view pv_uuid);
+
 // Nothing when `pv` carries no LVM2 label.
 Result<std::optional<PhysicalVolume>> read_pv(const ByteSource& pv);
 

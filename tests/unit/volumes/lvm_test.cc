@@ -89,3 +89,83 @@ TEST_F(Lvm, RefusalsAndDamage) {
 
 }  // namespace
 }  // namespace ig::test
+
+namespace ig::test {
+namespace {
+
+// The metadata language's parser on text as LVM writes it, then broken one way at a time.
+constexpr std::string_view kMetadata = R"(vgt {
+id = "aBcDeF-0000-1111-2222-3333-4444-555555"
+seqno = 3
+format = "lvm2" # informational
+status = ["RESIZEABLE", "READ", "WRITE"]
+extent_size = 8192
+physical_volumes {
+pv0 {
+id = "PVuuid-0000-1111-2222-3333-4444-555555"
+device = "/dev/loop0"
+pe_start = 2048
+pe_count = 31
+}
+}
+logical_volumes {
+root {
+segment_count = 1
+segment1 {
+start_extent = 0
+extent_count = 10
+type = "striped"
+stripe_count = 1
+stripes = ["pv0", 0]
+}
+}
+}
+}
+contents = "Text Format Volume Group"
+version = 1
+creation_time = 1700000000.5
+)";
+
+TEST(LvmMetadata, ParsesTheVolumeGroup) {
+  auto vg = lvm::parse_metadata(kMetadata, "PVuuid000011112222333344445555550");
+  ASSERT_THAT(vg, IsOk());
+  EXPECT_EQ(vg->name, "vgt");
+  EXPECT_EQ(vg->extent_size_sectors, 8192u);
+  ASSERT_EQ(vg->pvs.size(), 1u);
+  EXPECT_EQ(vg->pvs[0].pe_count, 31u);
+  ASSERT_EQ(vg->lvs.size(), 1u);
+  ASSERT_EQ(vg->lvs[0].segments.size(), 1u);
+  EXPECT_EQ(vg->lvs[0].segments[0].pv_name, "pv0");
+  EXPECT_EQ(vg->lvs[0].segments[0].extent_count, 10u);
+}
+
+std::string replaced(std::string_view from, std::string_view to) {
+  std::string t(kMetadata);
+  const auto at = t.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  t.replace(at, from.size(), to);
+  return t;
+}
+
+TEST(LvmMetadata, MalformedTextIsNamedWithItsOffset) {
+  EXPECT_THAT(lvm::parse_metadata("vg { a = \"never closed", ""), HasError(ErrorCode::kCorrupt, "unterminated string"));
+  EXPECT_THAT(lvm::parse_metadata(std::string(kMetadata) + "}\n", ""), HasError(ErrorCode::kCorrupt, "unbalanced '}'"));
+  EXPECT_THAT(lvm::parse_metadata(replaced("pe_count = 31\n}", "pe_count = 31\n"), ""),
+              HasError(ErrorCode::kCorrupt, "unexpected end"));
+  std::string deep = "vg {\n";
+  for (int i = 0; i < 100; ++i) deep += "s" + std::to_string(i) + " {\n";
+  EXPECT_THAT(lvm::parse_metadata(deep, ""), HasError(ErrorCode::kCorrupt, "sections nested too deep"));
+  EXPECT_THAT(lvm::parse_metadata(replaced("seqno = 3", "seqno 3"), ""),
+              HasError(ErrorCode::kCorrupt, "'=' or '{' expected after 'seqno' at byte"));
+  EXPECT_THAT(lvm::parse_metadata(replaced("seqno = 3", "seqno = 99999999999999999999"), ""),
+              HasError(ErrorCode::kCorrupt, "number too large"));
+  EXPECT_THAT(lvm::parse_metadata(replaced("seqno = 3", "seqno = ,"), ""),
+              HasError(ErrorCode::kCorrupt, "value expected"));
+  EXPECT_THAT(lvm::parse_metadata(replaced("extent_size = 8192", "extent_size = 0"), ""),
+              HasError(ErrorCode::kCorrupt, "extent_size 0"));
+  EXPECT_THAT(lvm::parse_metadata("contents = \"x\"\n", ""), HasError(ErrorCode::kCorrupt, "no volume group section"));
+  EXPECT_THAT(lvm::parse_metadata("", ""), HasError(ErrorCode::kCorrupt, "no volume group section"));
+}
+
+}  // namespace
+}  // namespace ig::test
