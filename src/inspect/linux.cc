@@ -9,6 +9,7 @@
 #include "fs/mounts.h"
 #include "fs/path.h"
 #include "inspect/initramfs.h"
+#include "inspect/rpmdb.h"
 #include "io/sources.h"
 #include "volumes/lvm.h"
 
@@ -51,6 +52,7 @@ std::optional<std::string> architecture_of(const FileSystem& fs, std::string& so
 }
 
 constexpr std::uint64_t kMaxKernelTextBytes = 8 << 20;  // a config, modules.dep or modules.builtin
+constexpr std::uint64_t kMaxRpmdbBytes = 256 << 20;
 
 struct VirtioDriver {
   const char* module;
@@ -128,8 +130,8 @@ bool is_regular(const FileSystem& fs, std::string_view path) {
   return r && r->stat.type == FileType::kRegular;
 }
 
-// cloud-init: installed (program, Python package, dpkg database) and not disabled (no
-// cloud-init.disabled file, none of its units masked). The rpm database (SQLite) is not read yet.
+// cloud-init: installed (program, Python package, dpkg or rpm database) and not disabled (no
+// cloud-init.disabled file, none of its units masked).
 CloudInitInfo describe_cloud_init(const FileSystem& fs) {
   CloudInitInfo c;
   for (const char* path : {"/usr/bin/cloud-init", "/usr/local/bin/cloud-init"}) {
@@ -163,6 +165,28 @@ CloudInitInfo describe_cloud_init(const FileSystem& fs) {
       }
       c.evidence.push_back(fmt::format("dpkg: cloud-init {} installed", c.version));
     }
+  }
+  // rpm 4.16+: the SQLite database (Fedora 36+ moved it to /usr/lib/sysimage, with a symlink).
+  for (const char* path : {"/var/lib/rpm/rpmdb.sqlite", "/usr/lib/sysimage/rpm/rpmdb.sqlite"}) {
+    auto r = resolve(fs, path);
+    if (!r || r->stat.type != FileType::kRegular) continue;
+    if (r->stat.size > kMaxRpmdbBytes) {
+      c.notes.push_back(fmt::format("{}: {} bytes, more than the {} read", path, r->stat.size, kMaxRpmdbBytes));
+      break;
+    }
+    auto bytes = read_guest_file(fs, path, kMaxRpmdbBytes);
+    if (!bytes) {
+      c.notes.push_back(fmt::format("{}: {}", path, bytes.error().message));
+      break;
+    }
+    auto found = rpmdb_find(std::as_bytes(std::span(*bytes)), "cloud-init");
+    if (!found) {
+      c.notes.push_back(fmt::format("{}: {}", path, found.error().message));
+    } else if (*found) {
+      if (c.version.empty()) c.version = (*found)->evr();
+      c.evidence.push_back(fmt::format("rpm: cloud-init {} installed", (*found)->evr()));
+    }
+    break;
   }
   c.installed = !c.evidence.empty();
   if (resolve(fs, "/etc/cloud/cloud-init.disabled", false))

@@ -87,6 +87,7 @@ struct CloudInitInfo {
   std::string version;                // from the package database, when known
   bool disabled = false;
   std::vector<std::string> disabled_by;  // "/etc/cloud/cloud-init.disabled", "cloud-init.service masked", ...
+  std::vector<std::string> notes;        // a package database that could not be read, and why
 };
 
 // A mount of the guest's /etc/fstab that matters to the inspection (/boot, /usr).

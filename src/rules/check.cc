@@ -331,6 +331,7 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   }
   cloud.evidence = ci.evidence;
   for (const std::string& d : ci.disabled_by) cloud.evidence.push_back("disabled by " + d);
+  for (const std::string& n : ci.notes) cloud.evidence.push_back(n);
   r.checks.push_back(std::move(cloud));
 }
 

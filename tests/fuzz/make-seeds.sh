@@ -2,7 +2,7 @@
 # Writes small seed images for the fuzz targets into DIR/<target>/, made by qemu-img.
 set -euo pipefail
 out=$1
-mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext,xfs,lvm,initramfs,boot_config}
+mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext,xfs,lvm,initramfs,boot_config,rpmdb}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 head -c 300000 < <(yes 'imagegate seed line') > "$tmp/src.raw"
@@ -62,4 +62,14 @@ printf "\001set default=\"0\"\nmenuentry 'A' --id a {\n linux /vmlinuz-1 ro\n in
   > "$out/boot_config/grub.cfg"
 printf '\002title T\nversion 5.14\nlinux /vmlinuz-5.14\ninitrd /initramfs-5.14.img\n' > "$out/boot_config/bls.conf"
 printf '\003default=0\ntitle C\n\tkernel /vmlinuz-2.6.32 ro\n\tinitrd /initramfs-2.6.32.img\n' > "$out/boot_config/menu.lst"
+# An rpm database (rpm 4.18, SQLite) holding cloud-init, made by rpmbuild and rpm --justdb.
+if command -v rpmbuild > /dev/null; then
+  mkdir -p "$tmp/rpm/root/var/lib/rpm"
+  printf 'Name: cloud-init\nVersion: 23.4\nRelease: 1\nSummary: s\nLicense: MIT\nBuildArch: noarch\n%%description\nd\n%%files\n' \
+    > "$tmp/rpm/ci.spec"
+  rpmbuild --quiet --define "_topdir $tmp/rpm/top" -bb "$tmp/rpm/ci.spec" > /dev/null 2>&1
+  rpm --root "$tmp/rpm/root" --dbpath /var/lib/rpm --initdb
+  rpm --root "$tmp/rpm/root" --dbpath /var/lib/rpm -i --nodeps --justdb --noscripts "$tmp"/rpm/top/RPMS/noarch/*.rpm 2> /dev/null
+  cp "$tmp/rpm/root/var/lib/rpm/rpmdb.sqlite" "$out/rpmdb/"
+fi
 echo "seeds in $out"

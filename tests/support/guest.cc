@@ -89,6 +89,28 @@ void LinuxTree::write_grub(const std::vector<std::string>& versions, const std::
   write("/boot/grub/grub.cfg", cfg);
 }
 
+std::string make_rpmdb(const TempDir& dir, const std::vector<std::string>& packages) {
+  if (run("command -v rpmbuild && command -v rpm").exit_code != 0) return "";
+  const fs::path work = dir.path() / "rpm";
+  fs::remove_all(work);
+  fs::create_directories(work / "root/var/lib/rpm");
+  const std::string root = (work / "root").string();
+  run_ok("rpm --root " + root + " --dbpath /var/lib/rpm --initdb");
+  for (const std::string& nvr : packages) {
+    // name-version-release: the name may hold dashes, the version and release may not.
+    const auto r = nvr.rfind('-');
+    const auto v = nvr.rfind('-', r - 1);
+    const std::string spec = (work / "p.spec").string();
+    std::ofstream(spec) << "Name: " << nvr.substr(0, v) << "\nVersion: " << nvr.substr(v + 1, r - v - 1)
+                        << "\nRelease: " << nvr.substr(r + 1)
+                        << "\nSummary: fixture\nLicense: MIT\nBuildArch: noarch\n%description\nfixture\n%files\n";
+    run_ok("rpmbuild --quiet --define '_topdir " + (work / "top").string() + "' -bb " + spec + " 2>&1");
+    run_ok("rpm --root " + root + " --dbpath /var/lib/rpm -i --nodeps --justdb --noscripts " +
+           (work / "top/RPMS/noarch").string() + "/" + nvr + ".noarch.rpm 2> /dev/null");
+  }
+  return (work / "root/var/lib/rpm/rpmdb.sqlite").string();
+}
+
 std::string make_guest_disk(const TempDir& dir, const std::string& tree, const DiskSpec& spec) {
   const std::string raw = dir.file("guest.raw");
   const std::string root = dir.file("guest-root.ext4");

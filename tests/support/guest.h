@@ -50,6 +50,11 @@ struct DiskSpec {
 // Makes the disk for `tree` (its root file system) in `dir`; returns the image's path.
 std::string make_guest_disk(const TempDir& dir, const std::string& tree, const DiskSpec& spec = {});
 
+// An rpm 4.18 SQLite database (rpmdb.sqlite) with packages NAME-VERSION-RELEASE installed, made
+// by rpmbuild and `rpm --justdb` in a scratch root under `dir`. Returns its path, or "" when rpm
+// is not installed (callers skip).
+std::string make_rpmdb(const TempDir& dir, const std::vector<std::string>& name_version_release);
+
 // The ext4 UUID mke2fs will be told to use for the root and the /boot file systems.
 inline constexpr const char* kRootUuid = "0f0e0d0c-0b0a-4908-8706-050403020100";
 inline constexpr const char* kBootUuid = "1f1e1d1c-1b1a-4918-9716-151413121110";

@@ -280,6 +280,31 @@ TEST_F(Check, CloudInitMissingOrDisabledAndForce) {
   EXPECT_EQ(result(f, "cloud-init").message.id, "cinit.forced");
 }
 
+TEST_F(Check, RockyWithCloudInitOnlyInTheRpmDatabase) {
+  const std::string db = make_rpmdb(dir_, {"cloud-init-23.4-7.el9"});
+  if (db.empty()) GTEST_SKIP() << "rpm and rpmbuild are not installed";
+  tree_->write("/usr/lib/os-release",
+               "NAME=\"Rocky Linux\"\nVERSION=\"9.3 (Blue Onyx)\"\nID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\n"
+               "VERSION_ID=\"9.3\"\nPRETTY_NAME=\"Rocky Linux 9.3 (Blue Onyx)\"\n");
+  tree_->remove("/usr/bin/cloud-init");
+  tree_->remove("/usr/lib/python3/dist-packages/cloudinit");
+  tree_->remove("/var/lib/dpkg");
+  fs::create_directories(tree_path_ / "var/lib/rpm");
+  fs::copy_file(db, tree_path_ / "var/lib/rpm/rpmdb.sqlite");
+  const CheckReport r = check_disk();
+  EXPECT_TRUE(r.pass) << render(r.reason, Lang::kEn);
+  EXPECT_EQ(r.distribution, "rocky");
+  EXPECT_EQ(r.distribution_name, "Rocky Linux");
+  EXPECT_EQ(r.version, "9.3");
+  ASSERT_TRUE(r.cloud_init.has_value());
+  EXPECT_EQ(r.cloud_init->version, "23.4-7.el9");
+  EXPECT_EQ(r.cloud_init->evidence, std::vector<std::string>{"rpm: cloud-init 23.4-7.el9 installed"});
+  // The same guest whose database lacks cloud-init.
+  const std::string other = make_rpmdb(dir_, {"bash-5.1.8-6.el9"});
+  fs::copy_file(other, tree_path_ / "var/lib/rpm/rpmdb.sqlite", fs::copy_options::overwrite_existing);
+  expect_failure(check_disk(), kCloudInitNotInstalled, "cloud-init", "cinit.missing");
+}
+
 TEST_F(Check, CloudInitDisabled) {
   tree_->write("/etc/cloud/cloud-init.disabled", "");
   const CheckReport r = check_disk();
