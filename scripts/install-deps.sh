@@ -14,8 +14,8 @@ packages=(
   fdisk gdisk e2fsprogs dosfstools xfsprogs ntfs-3g btrfs-progs lvm2 cryptsetup-bin exfatprogs
   # the Debian 12 tier: a real system from the mirror, and libguestfs's inspector as the oracle
   debootstrap libguestfs-tools
-  # rpm databases for RHEL-family fixtures (rpmbuild, rpm --initdb)
-  rpm
+  # rpm databases for RHEL-family fixtures (rpmbuild, rpm --initdb; sqlite3 loads the corpus dump)
+  rpm sqlite3
 )
 
 missing=()

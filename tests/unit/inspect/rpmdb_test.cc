@@ -1,6 +1,7 @@
 // The rpm database reader against databases rpm 4.18 itself writes, and broken copies of them.
 #include "inspect/rpmdb.h"
 
+#include "base/text.h"
 #include "support/guest.h"
 
 namespace ig::test {
@@ -80,6 +81,36 @@ TEST(RpmHeader, FieldsAndMalformedBlobs) {
               HasError(ErrorCode::kCorrupt, "not terminated"));
   EXPECT_THAT(parse_rpm_header(header(1, 22, {{1001, 6, 11, 1}}, data)), HasError(ErrorCode::kCorrupt, "no NAME"));
   EXPECT_THAT(parse_rpm_header(header(200000, 0, {}, "")), HasError(ErrorCode::kCorrupt, "200000 index entries"));
+}
+
+}  // namespace
+}  // namespace ig::test
+
+namespace ig::test {
+namespace {
+
+// libguestfs's phony Fedora guest: an SQL dump of a real, minimal Fedora rpmdb.sqlite. Every
+// package it names must read back with the version rpm itself reports from the same database.
+TEST(RpmdbCorpus, FedoraDatabaseAgreesWithRpm) {
+  if (!corpus_available()) GTEST_SKIP() << "../shared/corpus is absent";
+  if (run("command -v rpm && command -v sqlite3").exit_code != 0) GTEST_SKIP() << "rpm or sqlite3 is not installed";
+  TempDir dir;
+  const std::string db = dir.file("rpmdb.sqlite");
+  run_ok("xz -dc " + corpus_path("libguestfs/test-data/phony-guests/fedora-db.sql.xz").string() + " | sqlite3 " + db);
+  const std::vector<std::byte> bytes = read_file(db);
+  const std::string names = run_ok("sqlite3 " + db + " 'SELECT DISTINCT key FROM Name ORDER BY key'");
+  int checked = 0;
+  for_each_line(names, [&](std::string_view name) {
+    if (name.empty()) return;
+    auto p = rpmdb_find(bytes, name);
+    ASSERT_THAT(p, IsOk()) << name;
+    ASSERT_TRUE(p->has_value()) << name;
+    const std::string theirs = run_ok("rpm --dbpath " + dir.path().string() + " -q --qf '%{VERSION}-%{RELEASE}\\n' " +
+                                      std::string(name) + " 2>/dev/null | head -1");
+    EXPECT_EQ((*p)->evr() + "\n", theirs) << name;
+    ++checked;
+  });
+  EXPECT_GE(checked, 10);
 }
 
 }  // namespace
