@@ -10,7 +10,9 @@
 #   2. virt-inspector agrees on distro, version and architecture (skipped without libguestfs);
 #   3. its initramfs rebuilt by update-initramfs with MODULES=list and no virtio listed:
 #      VirtioNotInstall, virtio_blk on the disk but not in the initramfs;
-#   4. cloud-init disabled: CloudInitNotInstalled; imports with --force.
+#   4. cloud-init disabled: CloudInitNotInstalled; imports with --force;
+#   5. the same release for i386 (linux-image-686): imports as i386, and virt-inspector agrees
+#      (DEBIAN12_I386=0 skips it).
 # The debootstrap root is cached in WORKDIR (default build/debian12) and reused; WORKDIR/debian12.qcow2
 # (case 1's image) stays for bench/check_bench.sh.
 set -euo pipefail
@@ -22,26 +24,32 @@ mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 fail() { echo "debian12: FAIL: $*" >&2; exit 1; }
 
-if [ ! -e "$root/.complete" ]; then
-  rm -rf "$root"
-  echo "debian12: debootstrap bookworm into $root (about 3 minutes)"
+# bootstrap ARCH ROOT KERNEL-PACKAGE: a minimal bookworm with a kernel, initramfs-tools and
+# cloud-init, cached (ROOT/.complete marks a finished one).
+bootstrap() {
+  local arch=$1 dir=$2 kernel=$3
+  [ -e "$dir/.complete" ] && return 0
+  rm -rf "$dir"
+  mkdir -p "$work/cache-$arch"
+  echo "debian12: debootstrap bookworm/$arch into $dir (about 3 minutes)"
   # python3-cffi-backend: debootstrap does not resolve the virtual package cloud-init's
   # dependency python3-cryptography needs.
-  debootstrap --variant=minbase --cache-dir="$work/cache" \
-    --include=linux-image-amd64,initramfs-tools,cloud-init,python3-cffi-backend,systemd-sysv \
-    bookworm "$root" "$mirror" > "$work/debootstrap.log" 2>&1 ||
-    { tail -20 "$work/debootstrap.log" >&2; fail "debootstrap failed"; }
-  touch "$root/.complete"
-fi
-kver=$(basename "$(ls "$root"/boot/vmlinuz-* | sort -V | tail -1)" | sed 's/^vmlinuz-//')
-echo "debian12: kernel $kver"
+  debootstrap --arch="$arch" --variant=minbase --cache-dir="$work/cache-$arch" \
+    --include="$kernel,initramfs-tools,cloud-init,python3-cffi-backend,systemd-sysv" \
+    bookworm "$dir" "$mirror" > "$work/debootstrap-$arch.log" 2>&1 ||
+    { tail -20 "$work/debootstrap-$arch.log" >&2; fail "debootstrap $arch failed"; }
+  touch "$dir/.complete"
+}
+newest_kernel() { basename "$(ls "$1"/boot/vmlinuz-* | sort -V | tail -1)" | sed 's/^vmlinuz-//'; }
 
 uuid=5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
 # What the installer adds and debootstrap does not: the root in fstab, and GRUB's menu in the
 # shape grub-mkconfig writes (grub-mkconfig itself needs the root mounted on a real device).
-printf 'UUID=%s / ext4 errors=remount-ro 0 1\n' "$uuid" > "$root/etc/fstab"
-mkdir -p "$root/boot/grub"
-cat > "$root/boot/grub/grub.cfg" <<GRUB
+installer_files() {
+  local dir=$1 kver=$2
+  printf 'UUID=%s / ext4 errors=remount-ro 0 1\n' "$uuid" > "$dir/etc/fstab"
+  mkdir -p "$dir/boot/grub"
+  cat > "$dir/boot/grub/grub.cfg" <<GRUB
 if [ "\${next_entry}" ] ; then
    set default="\${next_entry}"
 else
@@ -55,14 +63,20 @@ menuentry 'Debian GNU/Linux' --class debian --class gnu-linux \$menuentry_id_opt
 	initrd	/boot/initrd.img-$kver
 }
 GRUB
+}
 
-# make_disk OUT: the tree as partition 1 of an MBR disk, as qcow2.
+bootstrap amd64 "$root" linux-image-amd64
+kver=$(newest_kernel "$root")
+echo "debian12: kernel $kver"
+installer_files "$root" "$kver"
+
+# make_disk OUT [TREE]: the tree as partition 1 of an MBR disk, as qcow2.
 make_disk() {
-  local out=$1 raw="$work/disk.raw" part="$work/part.ext4"
+  local out=$1 tree=${2:-$root} raw="$work/disk.raw" part="$work/part.ext4"
   rm -f "$raw" "$part" "$out"
   truncate -s 2G "$raw"
   printf 'label: dos\nstart=2048,type=83,bootable\n' | sfdisk -q "$raw"
-  mke2fs -q -F -t ext4 -U "$uuid" -L debroot -E root_owner=0:0 -d "$root" "$part" 2045M > /dev/null 2>&1
+  mke2fs -q -F -t ext4 -U "$uuid" -L debroot -E root_owner=0:0 -d "$tree" "$part" 2045M > /dev/null 2>&1
   dd if="$part" of="$raw" bs=1M seek=1 conv=notrunc,sparse status=none
   qemu-img convert -f raw -O qcow2 "$raw" "$out"
   rm -f "$raw" "$part"
@@ -90,13 +104,16 @@ if command -v virt-inspector > /dev/null; then
   mkdir -p /lib/modules
   export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
   export SUPERMIN_KERNEL="$root/boot/vmlinuz-$kver" SUPERMIN_MODULES="$root/lib/modules/$kver"
-  virt-inspector --format=qcow2 -a "$image" > "$work/inspector.xml" 2> "$work/inspector.log" ||
-    { tail -20 "$work/inspector.log" >&2; fail "virt-inspector failed"; }
   xml() { python3 -c "import sys,xml.etree.ElementTree as E; print(E.parse(sys.argv[1]).getroot().find('operatingsystem/'+sys.argv[2]).text)" "$work/inspector.xml" "$1"; }
-  [ "$(xml distro)" = "$(json_get "$work/check.json" "d['os']['distribution']")" ] || fail "distro: virt-inspector says $(xml distro)"
-  [ "$(xml major_version)" = "$(json_get "$work/check.json" "d['os']['version']")" ] || fail "version: virt-inspector says $(xml major_version)"
-  [ "$(xml arch)" = "$(json_get "$work/check.json" "d['os']['architecture']")" ] || fail "arch: virt-inspector says $(xml arch)"
-  echo "debian12: 2. virt-inspector agrees: $(xml distro) $(xml major_version) $(xml arch)"
+  agree() {  # IMAGE CHECK-JSON: virt-inspector and imagegate name the same OS
+    virt-inspector --format=qcow2 -a "$1" > "$work/inspector.xml" 2> "$work/inspector.log" ||
+      { tail -20 "$work/inspector.log" >&2; fail "virt-inspector failed on $1"; }
+    [ "$(xml distro)" = "$(json_get "$2" "d['os']['distribution']")" ] || fail "distro: virt-inspector says $(xml distro)"
+    [ "$(xml major_version)" = "$(json_get "$2" "d['os']['version']")" ] || fail "version: virt-inspector says $(xml major_version)"
+    [ "$(xml arch)" = "$(json_get "$2" "d['os']['architecture']")" ] || fail "arch: virt-inspector says $(xml arch)"
+    echo "$(xml distro) $(xml major_version) $(xml arch)"
+  }
+  echo "debian12: 2. virt-inspector agrees: $(agree "$image" "$work/check.json")"
 else
   echo "debian12: 2. skipped: virt-inspector is not installed (libguestfs-tools)"
 fi
@@ -140,4 +157,24 @@ set -e
 "$imagegate" check --force "$variant" > /dev/null || fail "--force should import"
 rm -f "$variant"
 echo "debian12: 4. $(json_get "$work/check.json" "d['reason']"); imports with --force"
+# 5. The same release for i386 (linux-image-686): a 32-bit guest, which the cloud accepts.
+if [ "${DEBIAN12_I386:-1}" = 1 ]; then
+  root32="$work/root-i386"
+  bootstrap i386 "$root32" linux-image-686
+  kver32=$(newest_kernel "$root32")
+  installer_files "$root32" "$kver32"
+  image32="$work/debian12-i386.qcow2"
+  make_disk "$image32" "$root32"
+  "$imagegate" check --output=json "$image32" > "$work/check-i386.json" ||
+    fail "the i386 system should import: $(json_get "$work/check-i386.json" "d['reason']")"
+  [ "$(json_get "$work/check-i386.json" "d['os']['architecture']")" = i386 ] || fail "i386 architecture"
+  [ "$(json_get "$work/check-i386.json" "[k['version'] for k in d['os']['kernels'] if k['default']][0]")" = "$kver32" ] ||
+    fail "i386 default kernel"
+  if command -v virt-inspector > /dev/null; then
+    echo "debian12: 5. i386 ($kver32): pass; virt-inspector agrees: $(agree "$image32" "$work/check-i386.json")"
+  else
+    echo "debian12: 5. i386 ($kver32): pass"
+  fi
+  rm -f "$image32"
+fi
 echo "debian12: all cases passed"
