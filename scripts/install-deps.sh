@@ -16,6 +16,8 @@ packages=(
   debootstrap libguestfs-tools
   # rpm databases for RHEL-family fixtures (rpmbuild, rpm --initdb; sqlite3 loads the corpus dump)
   rpm sqlite3
+  # NTFS volumes filled without a mount; registry hives edited and read back
+  wimtools libhivex-bin libwin-hivex-perl
 )
 
 missing=()

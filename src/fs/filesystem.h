@@ -63,6 +63,10 @@ class FileSystem {
   virtual Result<std::vector<DirEntry>> list(std::uint64_t inode) const = 0;  // without "." and ".."
   virtual Result<std::unique_ptr<ByteSource>> open(std::uint64_t inode) const = 0;
   virtual Result<std::string> read_link(std::uint64_t inode) const = 0;
+
+  // The inode `name` names in the directory `dir` (kNotFound when none). The default compares
+  // the names of list() exactly; a case-insensitive file system (NTFS) overrides it.
+  virtual Result<std::uint64_t> lookup(std::uint64_t dir, std::string_view name) const;
 };
 
 }  // namespace ig

@@ -58,6 +58,16 @@ Result<std::vector<DirEntry>> MountedFs::list(std::uint64_t inode) const {
   return entries;
 }
 
+Result<std::uint64_t> MountedFs::lookup(std::uint64_t dir, std::string_view name) const {
+  const auto [fs, own] = IG_TRY(decode(dir));
+  const std::uint64_t volume = through_mounts(dir) >> kShift;
+  const std::uint64_t found = IG_TRY(fs->lookup(own, name));
+  if (found >> kShift != 0) {
+    return Error::unsupported(fmt::format("inode {} of '{}' is too large for a mounted view", found, name));
+  }
+  return through_mounts(encode(volume, found));
+}
+
 Result<std::unique_ptr<ByteSource>> MountedFs::open(std::uint64_t inode) const {
   const auto [fs, own] = IG_TRY(decode(inode));
   return fs->open(own);

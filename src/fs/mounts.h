@@ -37,6 +37,7 @@ class MountedFs final : public FileSystem {
   Result<std::vector<DirEntry>> list(std::uint64_t inode) const override;
   Result<std::unique_ptr<ByteSource>> open(std::uint64_t inode) const override;
   Result<std::string> read_link(std::uint64_t inode) const override;
+  Result<std::uint64_t> lookup(std::uint64_t dir, std::string_view name) const override;
 
  private:
   static constexpr int kShift = 56;

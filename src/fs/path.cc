@@ -17,14 +17,14 @@ std::vector<std::string> split(std::string_view path) {
   return parts;
 }
 
-Result<std::uint64_t> lookup(const FileSystem& fs, std::uint64_t dir, const std::string& name) {
-  for (const DirEntry& e : IG_TRY(fs.list(dir))) {
+}  // namespace
+
+Result<std::uint64_t> FileSystem::lookup(std::uint64_t dir, std::string_view name) const {
+  for (const DirEntry& e : IG_TRY(list(dir))) {
     if (e.name == name) return e.inode;
   }
   return Error::not_found(fmt::format("'{}' not found", name));
 }
-
-}  // namespace
 
 Result<Resolved> resolve(const FileSystem& fs, std::string_view path, bool follow_final, const FsLimits& limits) {
   // `stack` holds the inodes from the root to the current directory, so ".." never needs the
@@ -50,7 +50,7 @@ Result<Resolved> resolve(const FileSystem& fs, std::string_view path, bool follo
     if (dir.type != FileType::kDirectory) {
       return Error::invalid_argument(fmt::format("{}: '{}' is not a directory", path, walked));
     }
-    auto child = lookup(fs, stack.back(), name);
+    auto child = fs.lookup(stack.back(), name);
     if (!child) {
       if (child.error().code == ErrorCode::kNotFound) {
         return Error::not_found(fmt::format("{}: '{}' not found in '{}'", path, name, walked.empty() ? "/" : walked));

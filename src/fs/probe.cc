@@ -5,6 +5,7 @@
 
 #include "base/bytes.h"
 #include "fs/ext.h"
+#include "fs/ntfs.h"
 #include "fs/xfs.h"
 
 namespace ig {
@@ -52,6 +53,7 @@ Result<std::unique_ptr<FileSystem>> open_filesystem(SourcePtr volume, const Volu
   switch (id.kind) {
     case VolumeKind::kExt: return ext::open(std::move(volume), limits);
     case VolumeKind::kXfs: return xfs::open(std::move(volume), limits);
+    case VolumeKind::kNtfs: return ntfs::open(std::move(volume), limits);
     default: return Error::unsupported(fmt::format("{} volumes are not read", id.name));
   }
 }

@@ -2,7 +2,7 @@
 # Writes small seed images for the fuzz targets into DIR/<target>/, made by qemu-img.
 set -euo pipefail
 out=$1
-mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext,xfs,lvm,initramfs,boot_config,rpmdb}
+mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext,xfs,lvm,initramfs,boot_config,rpmdb,ntfs}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 head -c 300000 < <(yes 'imagegate seed line') > "$tmp/src.raw"
@@ -71,5 +71,15 @@ if command -v rpmbuild > /dev/null; then
   rpm --root "$tmp/rpm/root" --dbpath /var/lib/rpm --initdb
   rpm --root "$tmp/rpm/root" --dbpath /var/lib/rpm -i --nodeps --justdb --noscripts "$tmp"/rpm/top/RPMS/noarch/*.rpm 2> /dev/null
   cp "$tmp/rpm/root/var/lib/rpm/rpmdb.sqlite" "$out/rpmdb/"
+fi
+# NTFS: the smallest volume mkntfs makes, filled by wimlib (a directory with an index block).
+if command -v wimlib-imagex > /dev/null; then
+  mkdir -p "$tmp/ntfs/Windows/System32"
+  for i in $(seq 1 60); do echo "$i" > "$tmp/ntfs/Windows/System32/file-$i.dll"; done
+  head -c 5000 < <(yes 'ntoskrnl') > "$tmp/ntfs/Windows/System32/ntoskrnl.exe"
+  wimlib-imagex capture "$tmp/ntfs" "$tmp/ntfs.wim" --no-acls > /dev/null
+  truncate -s 2M "$out/ntfs/small.ntfs"
+  mkntfs -q -F -f -c 512 "$out/ntfs/small.ntfs" > /dev/null 2>&1
+  wimlib-imagex apply "$tmp/ntfs.wim" 1 "$out/ntfs/small.ntfs" > /dev/null 2>&1
 fi
 echo "seeds in $out"

@@ -1,0 +1,8 @@
+// NTFS open, then a bounded walk (fuzz_fs_common.h): MFT records, fixups, attribute lists,
+// runlists, index B+trees and the case-insensitive lookup.
+#include "fs/ntfs.h"
+#include "fuzz/fuzz_fs_common.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  return ig::fuzz::run_fs(data, size, [](ig::SourcePtr dev, const ig::FsLimits& l) { return ig::ntfs::open(dev, l); });
+}
