@@ -2,7 +2,7 @@
 # Writes small seed images for the fuzz targets into DIR/<target>/, made by qemu-img.
 set -euo pipefail
 out=$1
-mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext,xfs,lvm,initramfs,boot_config,rpmdb,ntfs}
+mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext,xfs,lvm,initramfs,boot_config,rpmdb,ntfs,hive}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 head -c 300000 < <(yes 'imagegate seed line') > "$tmp/src.raw"
@@ -81,5 +81,15 @@ if command -v wimlib-imagex > /dev/null; then
   truncate -s 2M "$out/ntfs/small.ntfs"
   mkntfs -q -F -f -c 512 "$out/ntfs/small.ntfs" > /dev/null 2>&1
   wimlib-imagex apply "$tmp/ntfs.wim" 1 "$out/ntfs/small.ntfs" > /dev/null 2>&1
+fi
+# Registry hives: hivex's corpus images, and one grown by hivexregedit from a corpus .reg dump.
+corpus="$(dirname "$0")/../../../shared/corpus"
+if [ -d "$corpus/hivex/images" ]; then
+  cp "$corpus"/hivex/images/* "$corpus"/libguestfs/guest-aux-2013/* "$out/hive/"
+  if command -v hivexregedit > /dev/null; then
+    cp "$corpus/hivex/images/minimal" "$out/hive/w2k22" && chmod u+w "$out/hive/w2k22"
+    hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\SOFTWARE' "$out/hive/w2k22" \
+      "$corpus/virt-v2v/test-data/phony-guests/win2k22-software.reg"
+  fi
 fi
 echo "seeds in $out"
