@@ -10,6 +10,7 @@
 #include "fs/path.h"
 #include "inspect/initramfs.h"
 #include "inspect/rpmdb.h"
+#include "inspect/windows.h"
 #include "io/sources.h"
 #include "volumes/lvm.h"
 
@@ -516,7 +517,7 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
         return ok();
       }
     }
-    if (id.kind == VolumeKind::kExt || id.kind == VolumeKind::kXfs) {
+    if (id.kind == VolumeKind::kExt || id.kind == VolumeKind::kXfs || id.kind == VolumeKind::kNtfs) {
       auto fs = open_filesystem(source, id, FsLimits{});
       if (!fs) {
         v.error = fs.error().message;
@@ -525,8 +526,14 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
         v.fs_kind = opened->kind();
         v.label = opened->label();
         v.uuid = opened->uuid();
-        v.linux_root = is_dir(*opened, "/etc") && (is_dir(*opened, "/usr") || is_dir(*opened, "/bin"));
-        if (!v.linux_root) {
+        if (id.kind == VolumeKind::kNtfs) {
+          auto windows = describe_windows(*opened, number);
+          v.windows_system = windows.has_value();
+          if (windows && !out.windows_guest) out.windows_guest = std::move(windows);
+        }
+        v.linux_root = id.kind != VolumeKind::kNtfs && is_dir(*opened, "/etc") &&
+                       (is_dir(*opened, "/usr") || is_dir(*opened, "/bin"));
+        if (!v.linux_root && !v.windows_system) {
           const auto top = list_names(*opened, "/");
           v.boot_volume = std::any_of(top.begin(), top.end(), [](const std::string& n) {
             return n.rfind("vmlinuz-", 0) == 0 || n == "grub" || n == "grub2" || n == "loader";

@@ -25,6 +25,7 @@
 #include "fs/probe.h"
 #include "inspect/boot_config.h"
 #include "inspect/os_release.h"
+#include "inspect/windows.h"
 #include "volumes/partition_table.h"
 
 namespace ig {
@@ -40,7 +41,8 @@ struct VolumeSummary {
   std::string uuid;
   std::string error;  // why it could not be opened, if it could not
   bool linux_root = false;
-  bool boot_volume = false;  // no root, but kernels or a boot loader at its top: a separate /boot
+  bool boot_volume = false;     // no root, but kernels or a boot loader at its top: a separate /boot
+  bool windows_system = false;  // an NTFS volume holding Windows\System32\config
 };
 
 // How one kernel provides a driver.
@@ -130,6 +132,7 @@ struct Inspection {
   PartitionTable table;
   std::vector<VolumeSummary> volumes;
   std::optional<LinuxGuest> linux_guest;
+  std::optional<WindowsGuest> windows_guest;  // the first Windows system volume found
   std::vector<std::string> notes;
 };
 

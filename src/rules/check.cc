@@ -7,6 +7,7 @@
 #include "formats/open_image.h"
 #include "formats/probe.h"
 #include "inspect/linux.h"
+#include "inspect/windows.h"
 
 namespace ig {
 namespace {
@@ -109,6 +110,117 @@ std::string lower(std::string s) {
   return s;
 }
 
+// The Windows rows of SPEC §2, after the partition and root checks: a supported Windows Server
+// release, its architecture, virtio storage (boot start) and network drivers, cloudbase-init.
+void judge_windows(const WindowsGuest& w, const CheckOptions& options, CheckReport& r) {
+  r.os_type = "windows";
+  r.distribution = "windows";
+  r.distribution_name = w.release.empty() ? w.product_name : w.release;
+  r.product_name = w.product_name;
+  r.version = w.version;
+  r.architecture = w.architecture;
+  CheckResult os;
+  if (!w.release.empty()) {
+    os = make("os", CheckStatus::kPass, {"os.windows", {w.release}});
+  } else if (!w.server) {
+    os = fail("os", kInternalError, {"os.windows-client", {w.product_name.empty() ? "Windows" : w.product_name}},
+              Message{"advice.windows-os", {}});
+  } else {
+    os =
+        fail("os", kInternalError, {"os.windows-unknown", {w.product_name, w.build}}, Message{"advice.windows-os", {}});
+  }
+  os.evidence.push_back(
+      fmt::format("SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion: ProductName \"{}\", EditionID \"{}\", "
+                  "InstallationType \"{}\", CurrentVersion {}, CurrentBuildNumber {}{}",
+                  w.product_name, w.edition_id, w.installation_type, w.current_version, w.build,
+                  w.major ? fmt::format(", CurrentMajorVersionNumber {}", *w.major) : ""));
+  if (w.software_dirty) os.evidence.emplace_back("the SOFTWARE hive is dirty (its transaction log was not replayed)");
+  for (const std::string& n : w.notes) os.evidence.push_back(n);
+  r.checks.push_back(std::move(os));
+  CheckResult arch = w.architecture.empty() ? make("architecture", CheckStatus::kWarn, {"arch.unknown", {}})
+                                            : make("architecture", CheckStatus::kPass, {"arch.ok", {w.architecture}});
+  if (!w.architecture_source.empty()) arch.evidence.push_back(w.architecture_source);
+  r.checks.push_back(std::move(arch));
+  if (options.os_type.empty() && options.os_version.empty() && options.architecture.empty()) {
+    r.checks.push_back(skipped("declared", "skipped.nothing-declared"));
+  } else {
+    std::optional<Message> mismatch;
+    if (!options.os_type.empty() && lower(options.os_type).rfind("windows", 0) != 0) {
+      mismatch = Message{"declared.type", {options.os_type, r.distribution_name}};
+    } else if (!options.os_version.empty() && options.os_version != "-" && !w.version.empty() &&
+               w.version.find(options.os_version) == std::string::npos) {
+      mismatch = Message{"declared.version", {options.os_version, w.version}};
+    } else if (!options.architecture.empty() && !w.architecture.empty() && options.architecture != w.architecture) {
+      mismatch = Message{"declared.arch", {options.architecture, w.architecture}};
+    }
+    if (mismatch) {
+      CheckResult c = make("declared", CheckStatus::kWarn, *mismatch);
+      c.advice = Message{"advice.declared", {}};
+      r.checks.push_back(std::move(c));
+    } else {
+      r.checks.push_back(make("declared", CheckStatus::kPass, {"declared.ok", {}}));
+    }
+  }
+  // virtio: a storage driver that starts at boot (file and service), and netkvm.
+  CheckResult virtio;
+  const WindowsDriver* storage = nullptr;
+  for (const char* name : {"viostor", "vioscsi"}) {
+    const WindowsDriver* d = w.driver(name);
+    if (d != nullptr && !d->file.empty() && d->service && d->start == 0U) {
+      storage = d;
+      break;
+    }
+  }
+  std::optional<Message> problem;
+  if (storage == nullptr) {
+    for (const char* name : {"viostor", "vioscsi"}) {
+      const WindowsDriver* d = w.driver(name);
+      if (d == nullptr || problem) continue;
+      if (!d->file.empty() && !d->service) {
+        problem = Message{"virtio.win-no-service", {name, w.control_set}};
+      } else if (d->service && d->file.empty()) {
+        problem = Message{"virtio.win-no-file", {name, fmt::format("/Windows/System32/drivers/{}.sys", name)}};
+      } else if (d->service && d->start != 0U) {
+        problem = Message{"virtio.win-not-boot", {name, d->start ? std::to_string(*d->start) : "?"}};
+      }
+    }
+    if (!problem) problem = Message{"virtio.win-storage-missing", {}};
+  } else if (const WindowsDriver* net = w.driver("netkvm"); net == nullptr || net->file.empty() || !net->service) {
+    problem = Message{"virtio.win-netkvm-missing",
+                      {net != nullptr && !net->file.empty() ? "service"
+                       : net != nullptr && net->service     ? "file"
+                                                            : "both"}};
+  }
+  virtio = problem ? fail("virtio", kVirtioNotInstall, *problem, Message{"advice.win-virtio", {}})
+                   : make("virtio", CheckStatus::kPass, {"virtio.win-ok", {storage->name}});
+  for (const WindowsDriver& d : w.drivers) {
+    virtio.evidence.push_back(fmt::format("{}: file {}, service {}{}", d.name, d.file.empty() ? "absent" : d.file,
+                                          d.service ? w.control_set + "\\Services\\" + d.name : "absent",
+                                          d.start ? fmt::format(" (Start {})", *d.start) : ""));
+  }
+  r.checks.push_back(std::move(virtio));
+  // cloudbase-init
+  r.cloud_init = CheckReport::CloudInit{
+      w.cloudbase_service && !w.cloudbase_dir.empty(), w.cloudbase_service && !w.cloudbase_dir.empty(), "", {}};
+  if (w.cloudbase_service) r.cloud_init->evidence.push_back(w.control_set + "\\Services\\cloudbase-init");
+  if (!w.cloudbase_dir.empty()) r.cloud_init->evidence.push_back(w.cloudbase_dir);
+  CheckResult cloud;
+  if (options.force) {
+    cloud = skipped("cloud-init", "cinit.forced");
+  } else if (!w.cloudbase_service || w.cloudbase_dir.empty()) {
+    cloud = fail("cloud-init", kCloudInitNotInstalled,
+                 {"cbinit.missing",
+                  {!w.cloudbase_service && w.cloudbase_dir.empty() ? "both"
+                   : !w.cloudbase_service                          ? "service"
+                                                                   : "directory"}},
+                 Message{"advice.cloudbase-init", {}});
+  } else {
+    cloud = make("cloud-init", CheckStatus::kPass, {"cbinit.ok", {}});
+  }
+  cloud.evidence = r.cloud_init->evidence;
+  r.checks.push_back(std::move(cloud));
+}
+
 // The Linux rules, after the format and size checks passed.
 void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, CheckReport& r) {
   const PartitionTable& t = in.table;
@@ -137,6 +249,18 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
     if (p.beyond_end && truncated == nullptr) truncated = &p;
   }
   const LinuxGuest* g = in.linux_guest ? &*in.linux_guest : nullptr;
+  const WindowsGuest* win = g == nullptr && in.windows_guest ? &*in.windows_guest : nullptr;
+  // A dynamic disk: an MBR entry of type 0x42, or the LDM database a volume starts with.
+  std::optional<std::string> dynamic_found;
+  for (const Partition& p : t.partitions) {
+    if (p.mbr_type == 0x42 && !dynamic_found) dynamic_found = fmt::format("partition {} has MBR type 0x42", p.number);
+  }
+  for (const VolumeSummary& v : in.volumes) {
+    if (v.kind.find("LDM") != std::string::npos && !dynamic_found) {
+      dynamic_found = fmt::format("{} holds an LDM database", volume_name(v));
+    }
+  }
+  const std::string* dynamic = dynamic_found ? &*dynamic_found : nullptr;
   const MountInfo* boot_missing = nullptr;
   if (g != nullptr) {
     bool kernels_on_root = false;
@@ -157,6 +281,8 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
                  Message{"advice.truncated", {}});
   } else if (t.partitions.empty()) {
     parts = fail("partitions", kPartitionNotPresent, {"parts.empty", {}}, Message{"advice.no-table", {}});
+  } else if (dynamic != nullptr) {
+    parts = fail("partitions", kPartitionNotPresent, {"parts.dynamic", {*dynamic}}, Message{"advice.dynamic", {}});
   } else if (boot_missing != nullptr) {
     parts = fail("partitions", kPartitionNotPresent, {"parts.boot-missing", {boot_missing->spec}},
                  Message{"advice.boot-missing", {}});
@@ -201,6 +327,13 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
           "fstab: {} on {}: {}", m.spec, m.mount_point,
           m.found ? fmt::format("partition {}{}", m.partition, m.lv.empty() ? "" : " (LVM " + m.lv + ")") : m.error));
     }
+  } else if (win != nullptr) {
+    for (const VolumeSummary& v : in.volumes) {
+      if (v.windows_system && v.partition == win->partition) {
+        root = make("root", CheckStatus::kPass, {"root.windows", {volume_name(v)}});
+        break;
+      }
+    }
   } else if (!boot_volumes.empty()) {
     root = fail("root", kRootPartitionNotFound, {"root.boot-only", {join(boot_volumes)}}, Message{"advice.root", {}});
   } else if (!unreadable.empty()) {
@@ -215,6 +348,10 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   r.checks.push_back(std::move(table));
   r.checks.push_back(std::move(parts));
   r.checks.push_back(std::move(root));
+  if (win != nullptr) {
+    judge_windows(*win, options, r);
+    return;
+  }
   if (g == nullptr) {
     for (const char* name : {"os", "architecture", "declared", "virtio", "cloud-init"}) {
       r.checks.push_back(skipped(name, "skipped.no-root"));

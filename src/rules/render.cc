@@ -99,6 +99,7 @@ ordered_json render_json(const CheckReport& r, Lang lang) {
   os["distribution"] = or_null(r.distribution);
   os["name"] = or_null(r.distribution_name);
   os["version"] = or_null(r.version);
+  if (r.os_type == "windows") os["product-name"] = or_null(r.product_name);
   os["architecture"] = or_null(r.architecture);
   ordered_json kernels = ordered_json::array();
   for (const KernelReport& k : r.kernels) {

@@ -73,7 +73,8 @@ struct CheckReport {
   // os
   std::string os_type;  // "linux", "windows", "" when none was found
   std::string distribution;
-  std::string distribution_name;  // the cloud's name: "Debian", "Other Linux"
+  std::string distribution_name;  // the cloud's name: "Debian", "Other Linux", "Windows Server 2022"
+  std::string product_name;       // Windows: ProductName from the SOFTWARE hive
   std::string version;
   std::string architecture;
   std::vector<KernelReport> kernels;

@@ -111,6 +111,78 @@ std::string make_rpmdb(const TempDir& dir, const std::vector<std::string>& packa
   return (work / "root/var/lib/rpm/rpmdb.sqlite").string();
 }
 
+std::string make_windows_disk(const TempDir& dir, const WindowsSpec& spec) {
+  if (!corpus_available() ||
+      run("command -v hivexregedit && command -v wimlib-imagex && command -v mkntfs").exit_code != 0) {
+    return "";
+  }
+  const fs::path tree = dir.path() / "windows-tree";
+  fs::remove_all(tree);
+  const fs::path sys32 = tree / "Windows/System32";
+  fs::create_directories(sys32 / "config");
+  fs::create_directories(sys32 / "drivers");
+  // hives
+  const std::string minimal = corpus_path("hivex/images/minimal").string();
+  const std::string software = (sys32 / "config/SOFTWARE").string();
+  const std::string system = (sys32 / "config/SYSTEM").string();
+  run_ok("cp " + minimal + " " + software + " && cp " + minimal + " " + system + " && chmod u+w " + software + " " +
+         system);
+  run_ok("hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\\SOFTWARE' " + software + " " +
+         corpus_path(spec.software_reg).string());
+  std::string reg =
+      "Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SYSTEM\\Select]\n\"Current\"=dword:00000001\n\n"
+      "[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001]\n\n[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Services]\n\n";
+  auto service = [&](const std::string& name, std::uint32_t start, const std::string& image) {
+    reg += "[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Services\\" + name + "]\n" +
+           fmt::format("\"Start\"=dword:{:08x}\n\"Type\"=dword:00000001\n", start) + "\"ImagePath\"=str(2):\"" + image +
+           "\"\n\n";
+  };
+  // hivexregedit's str(N):"..." takes the text as it is: single backslashes.
+  if (spec.viostor_service) service("viostor", spec.viostor_start, "system32\\drivers\\viostor.sys");
+  if (spec.netkvm) service("netkvm", 3, "system32\\drivers\\netkvm.sys");
+  if (spec.cloudbase) {
+    service("cloudbase-init", 2, "C:\\Program Files\\Cloudbase Solutions\\Cloudbase-Init\\bin\\OpenStackService.exe");
+  }
+  std::ofstream(dir.path() / "system.reg") << reg;
+  run_ok("hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\\SYSTEM' " + system + " " +
+         (dir.path() / "system.reg").string());
+  // ntoskrnl.exe: a DOS header pointing at a PE header naming the machine.
+  std::vector<std::byte> pe(4096, std::byte{0});
+  pe[0] = std::byte{'M'};
+  pe[1] = std::byte{'Z'};
+  pe[0x3C] = std::byte{0x80};
+  pe[0x80] = std::byte{'P'};
+  pe[0x81] = std::byte{'E'};
+  pe[0x84] = static_cast<std::byte>(spec.pe_machine & 0xff);
+  pe[0x85] = static_cast<std::byte>(spec.pe_machine >> 8);
+  write_file((sys32 / "ntoskrnl.exe").string(), pe);
+  if (spec.viostor_file) run_ok("head -c 60000 /dev/urandom > " + (sys32 / "drivers/viostor.sys").string());
+  if (spec.netkvm) run_ok("head -c 40000 /dev/urandom > " + (sys32 / "drivers/netkvm.sys").string());
+  if (spec.cloudbase) {
+    fs::create_directories(tree / "Program Files/Cloudbase Solutions/Cloudbase-Init/bin");
+    std::ofstream(tree / "Program Files/Cloudbase Solutions/Cloudbase-Init/bin/OpenStackService.exe") << "MZ";
+  }
+  // NTFS from the tree, then the disk.
+  const std::string wim = dir.file("windows.wim");
+  const std::string part = dir.file("windows.ntfs");
+  run_ok("rm -f " + wim + " " + part);
+  run_ok("wimlib-imagex capture " + tree.string() + " " + wim + " --no-acls > /dev/null");
+  run_ok("truncate -s 40M " + part + " && mkntfs -q -F -f -L System " + part + " > /dev/null 2>&1");
+  run_ok("wimlib-imagex apply " + wim + " 1 " + part + " > /dev/null 2>&1");
+  const std::string raw = dir.file("windows.raw");
+  run_ok("rm -f " + raw + " && truncate -s 64M " + raw);
+  if (spec.table == Table::kGpt) {
+    run_ok("sgdisk -n 1:2048:+40M -t 1:0700 " + raw + " > /dev/null");
+  } else {
+    run_ok(fmt::format("printf 'label: dos\\nstart=2048,size=81920,type={:x},bootable\\n' | sfdisk -q {}",
+                       spec.mbr_type, raw));
+  }
+  run_ok("dd if=" + part + " of=" + raw + " bs=512 seek=2048 conv=notrunc,sparse status=none");
+  const std::string out = dir.file("windows.qcow2");
+  run_ok("rm -f " + out + " && qemu-img convert -f raw -O qcow2 " + raw + " " + out);
+  return out;
+}
+
 std::string make_guest_disk(const TempDir& dir, const std::string& tree, const DiskSpec& spec) {
   const std::string raw = dir.file("guest.raw");
   const std::string root = dir.file("guest-root.ext4");

@@ -17,6 +17,8 @@
 
 namespace ig::test {
 
+enum class Table { kMbr, kGpt, kNone };
+
 class LinuxTree {
  public:
   static constexpr const char* kKernel = "6.1.0-13-amd64";
@@ -37,8 +39,6 @@ class LinuxTree {
   std::filesystem::path root_;
 };
 
-enum class Table { kMbr, kGpt, kNone };
-
 struct DiskSpec {
   Table table = Table::kMbr;
   std::string boot_tree;          // a directory made into a separate /boot partition (partition 1)
@@ -54,6 +54,23 @@ std::string make_guest_disk(const TempDir& dir, const std::string& tree, const D
 // by rpmbuild and `rpm --justdb` in a scratch root under `dir`. Returns its path, or "" when rpm
 // is not installed (callers skip).
 std::string make_rpmdb(const TempDir& dir, const std::vector<std::string>& name_version_release);
+
+// A Windows guest: an NTFS system volume (mkntfs, filled by wimlib-imagex from a tree) holding
+// SOFTWARE and SYSTEM hives built by hivexregedit over ../shared/corpus's minimal hive, a
+// System32\ntoskrnl.exe with a real PE header, the virtio drivers and cloudbase-init as asked.
+struct WindowsSpec {
+  std::string software_reg = "virt-v2v/test-data/phony-guests/win2k22-software.reg";  // corpus-relative
+  bool viostor_file = true;
+  bool viostor_service = true;
+  std::uint32_t viostor_start = 0;  // 0: boot
+  bool netkvm = true;
+  bool cloudbase = true;
+  std::uint16_t pe_machine = 0x8664;
+  Table table = Table::kMbr;
+  std::uint8_t mbr_type = 0x07;  // 0x42: a dynamic disk
+};
+// The disk as qcow2, or "" when the corpus, hivex tools or wimtools are missing (callers skip).
+std::string make_windows_disk(const TempDir& dir, const WindowsSpec& spec = {});
 
 // The ext4 UUID mke2fs will be told to use for the root and the /boot file systems.
 inline constexpr const char* kRootUuid = "0f0e0d0c-0b0a-4908-8706-050403020100";

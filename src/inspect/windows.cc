@@ -1,0 +1,193 @@
+#include "inspect/windows.h"
+
+#include <array>
+
+#include "base/bytes.h"
+#include "fs/path.h"
+#include "registry/hive.h"
+
+namespace ig {
+namespace {
+
+constexpr std::uint64_t kMaxHiveBytes = 512ULL << 20;
+
+std::optional<registry::Hive> open_hive(const FileSystem& fs, const char* path, std::vector<std::string>& notes) {
+  auto r = resolve(fs, path);
+  if (!r) return std::nullopt;
+  if (r->stat.size > kMaxHiveBytes) {
+    notes.push_back(fmt::format("{}: {} bytes, more than the {} read", path, r->stat.size, kMaxHiveBytes));
+    return std::nullopt;
+  }
+  auto src = fs.open(r->inode);
+  if (!src) {
+    notes.push_back(fmt::format("{}: {}", path, src.error().message));
+    return std::nullopt;
+  }
+  std::vector<std::byte> bytes(static_cast<std::size_t>((*src)->size()));
+  if (auto read = (*src)->read_at(0, bytes); !read) {
+    notes.push_back(fmt::format("{}: {}", path, read.error().message));
+    return std::nullopt;
+  }
+  auto hive = registry::Hive::open(std::move(bytes));
+  if (!hive) {
+    notes.push_back(fmt::format("{}: {}", path, hive.error().message));
+    return std::nullopt;
+  }
+  return std::move(*hive);
+}
+
+std::string string_value(const registry::Hive& h, registry::KeyRef key, const char* name) {
+  auto v = h.value(key, name);
+  if (!v || !*v) return "";
+  auto s = (*v)->as_string();
+  return s ? *s : "";
+}
+
+std::optional<std::uint32_t> dword_value(const registry::Hive& h, registry::KeyRef key, const char* name) {
+  auto v = h.value(key, name);
+  if (!v || !*v) return std::nullopt;
+  auto d = (*v)->as_dword();
+  return d ? std::optional<std::uint32_t>(*d) : std::nullopt;
+}
+
+bool contains_nocase(std::string_view hay, std::string_view needle) {
+  const auto up = [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; };
+  if (needle.size() > hay.size()) return false;
+  for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i) {
+    bool ok = true;
+    for (std::size_t j = 0; j < needle.size() && ok; ++j) ok = up(hay[i + j]) == up(needle[j]);
+    if (ok) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+const WindowsDriver* WindowsGuest::driver(std::string_view name) const {
+  for (const WindowsDriver& d : drivers) {
+    if (d.name == name) return &d;
+  }
+  return nullptr;
+}
+
+std::string windows_server_release(std::string_view build, bool server, std::string& version) {
+  version.clear();
+  if (!server) return "";
+  struct Release {
+    std::string_view build;
+    const char* name;
+  };
+  static constexpr Release kReleases[] = {
+      {"6001", "2008"}, {"6002", "2008"},    {"6003", "2008"},  {"7600", "2008 R2"}, {"7601", "2008 R2"},
+      {"9200", "2012"}, {"9600", "2012 R2"}, {"14393", "2016"}, {"17763", "2019"},   {"20348", "2022"},
+  };
+  for (const Release& r : kReleases) {
+    if (r.build == build) {
+      version = r.name;
+      return std::string("Windows Server ") + r.name;
+    }
+  }
+  return "";
+}
+
+std::string pe_architecture(std::span<const std::byte> head) {
+  if (head.size() < 0x40 || as_chars(head.first(2)) != "MZ") return "";
+  const std::uint32_t pe = load_le_ptr<std::uint32_t>(head.data() + 0x3C);
+  if (pe > head.size() || head.size() - pe < 6 || as_chars(head.subspan(pe, 4)) != std::string_view("PE\0\0", 4)) {
+    return "";
+  }
+  switch (load_le_ptr<std::uint16_t>(head.data() + pe + 4)) {
+    case 0x8664: return "x86_64";
+    case 0x014C: return "i386";
+    case 0xAA64: return "arm_64";
+    default: return "";
+  }
+}
+
+std::optional<WindowsGuest> describe_windows(const FileSystem& fs, std::uint32_t partition) {
+  auto config = resolve(fs, "/Windows/System32/config");
+  if (!config || config->stat.type != FileType::kDirectory) return std::nullopt;
+  WindowsGuest g;
+  g.partition = partition;
+  if (auto software = open_hive(fs, "/Windows/System32/config/SOFTWARE", g.notes)) {
+    g.software_dirty = software->dirty();
+    if (auto key = software->find("Microsoft\\Windows NT\\CurrentVersion"); key && *key) {
+      g.product_name = string_value(*software, **key, "ProductName");
+      g.edition_id = string_value(*software, **key, "EditionID");
+      g.installation_type = string_value(*software, **key, "InstallationType");
+      g.current_version = string_value(*software, **key, "CurrentVersion");
+      g.build = string_value(*software, **key, "CurrentBuildNumber");
+      if (g.build.empty()) g.build = string_value(*software, **key, "CurrentBuild");
+      g.major = dword_value(*software, **key, "CurrentMajorVersionNumber");
+      g.minor = dword_value(*software, **key, "CurrentMinorVersionNumber");
+    } else {
+      g.notes.emplace_back("SOFTWARE has no Microsoft\\Windows NT\\CurrentVersion");
+    }
+  } else {
+    g.notes.emplace_back("no readable SOFTWARE hive");
+  }
+  g.server = contains_nocase(g.installation_type, "Server") ||
+             (g.installation_type.empty() && contains_nocase(g.product_name, "Server"));
+  g.release = windows_server_release(g.build, g.server, g.version);
+  if (g.release.empty()) {
+    g.version = g.major ? fmt::format("{}.{}.{}", *g.major, g.minor.value_or(0), g.build)
+                        : fmt::format("{}.{}", g.current_version, g.build);
+  }
+  // Architecture: the kernel's PE header.
+  if (auto k = resolve(fs, "/Windows/System32/ntoskrnl.exe"); k && k->stat.type == FileType::kRegular) {
+    if (auto src = fs.open(k->inode)) {
+      std::vector<std::byte> head(static_cast<std::size_t>(std::min<std::uint64_t>((*src)->size(), 4096)));
+      if ((*src)->read_at(0, head)) {
+        g.architecture = pe_architecture(head);
+        if (!g.architecture.empty()) g.architecture_source = "PE header of /Windows/System32/ntoskrnl.exe";
+      }
+    }
+  }
+  // Drivers and services, in the control set Windows boots.
+  for (const char* name : {"viostor", "vioscsi", "netkvm"}) {
+    WindowsDriver d;
+    d.name = name;
+    const std::string file = fmt::format("/Windows/System32/drivers/{}.sys", name);
+    if (auto f = resolve(fs, file); f && f->stat.type == FileType::kRegular) d.file = file;
+    g.drivers.push_back(std::move(d));
+  }
+  if (auto system = open_hive(fs, "/Windows/System32/config/SYSTEM", g.notes)) {
+    g.system_dirty = system->dirty();
+    std::uint32_t current = 1;
+    if (auto select = system->find("Select"); select && *select) {
+      current = dword_value(*system, **select, "Current").value_or(1);
+    }
+    g.control_set = fmt::format("ControlSet{:03}", current);
+    if (auto services = system->find(g.control_set + "\\Services"); services && *services) {
+      for (WindowsDriver& d : g.drivers) {
+        auto key = system->subkey(**services, d.name);
+        if (!key || !*key) continue;
+        d.service = true;
+        d.start = dword_value(*system, **key, "Start");
+        d.image_path = string_value(*system, **key, "ImagePath");
+      }
+      if (auto key = system->subkey(**services, "cloudbase-init"); key && *key) g.cloudbase_service = true;
+    } else {
+      g.notes.push_back(fmt::format("SYSTEM has no {}\\Services", g.control_set));
+    }
+    if (g.architecture.empty()) {
+      if (auto env = system->find(g.control_set + "\\Control\\Session Manager\\Environment"); env && *env) {
+        const std::string a = string_value(*system, **env, "PROCESSOR_ARCHITECTURE");
+        g.architecture = a == "AMD64" ? "x86_64" : a == "x86" ? "i386" : a == "ARM64" ? "arm_64" : "";
+        if (!g.architecture.empty()) g.architecture_source = "PROCESSOR_ARCHITECTURE in the SYSTEM hive";
+      }
+    }
+  } else {
+    g.notes.emplace_back("no readable SYSTEM hive");
+  }
+  for (const char* dir : {"/Program Files/Cloudbase Solutions/Cloudbase-Init",
+                          "/Program Files (x86)/Cloudbase Solutions/Cloudbase-Init"}) {
+    if (auto d = resolve(fs, dir); d && d->stat.type == FileType::kDirectory) {
+      g.cloudbase_dir = dir;
+      break;
+    }
+  }
+  return g;
+}
+
+}  // namespace ig

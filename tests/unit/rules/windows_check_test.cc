@@ -1,0 +1,135 @@
+// The Windows import rules on real NTFS disks (mkntfs + wimlib) with hives built by hivexregedit
+// from ../shared/corpus's dumps: one cause per test, each asserting the exact code and cause.
+#include <filesystem>
+
+#include "io/sources.h"
+#include "registry/hive.h"
+#include "rules/check.h"
+#include "rules/messages.h"
+#include "support/guest.h"
+
+namespace ig::test {
+namespace {
+
+class WindowsCheck : public ::testing::Test {
+ protected:
+  CheckReport check(const WindowsSpec& spec, CheckOptions options = {}) {
+    const std::string disk = make_windows_disk(dir_, spec);
+    if (disk.empty()) return {};
+    auto file = FileSource::open(disk);
+    EXPECT_THAT(file, IsOk());
+    auto r = check_image(SourcePtr(std::move(*file)), options);
+    EXPECT_THAT(r, IsOk());
+    return r ? *r : CheckReport{};
+  }
+  void SetUp() override {
+    if (make_windows_disk(dir_, {}).empty()) GTEST_SKIP() << "needs ../shared/corpus, hivex tools and wimtools";
+  }
+  static const CheckResult& result(const CheckReport& r, const std::string& name) {
+    for (const CheckResult& c : r.checks) {
+      if (c.name == name) return c;
+    }
+    static const CheckResult none;
+    ADD_FAILURE() << "no check " << name;
+    return none;
+  }
+  static void expect_failure(const CheckReport& r, const std::string& code, const std::string& check_name,
+                             const std::string& id) {
+    EXPECT_FALSE(r.pass);
+    EXPECT_EQ(r.error_code, code);
+    EXPECT_EQ(r.failed_check, check_name);
+    EXPECT_EQ(r.reason.id, id) << render(r.reason, Lang::kEn);
+  }
+  TempDir dir_;
+};
+
+TEST_F(WindowsCheck, Server2022WithVirtioAndCloudbaseInitPasses) {
+  const CheckReport r = check({});
+  EXPECT_TRUE(r.pass) << render(r.reason, Lang::kEn);
+  EXPECT_EQ(r.os_type, "windows");
+  EXPECT_EQ(r.distribution_name, "Windows Server 2022");
+  EXPECT_EQ(r.product_name, "Windows Server 2022 Phony Edition");
+  EXPECT_EQ(r.version, "2022");
+  EXPECT_EQ(r.architecture, "x86_64");
+  EXPECT_EQ(result(r, "root").message.id, "root.windows");
+  EXPECT_EQ(result(r, "virtio").message.args, std::vector<std::string>{"viostor"});
+  EXPECT_EQ(result(r, "cloud-init").message.id, "cbinit.ok");
+}
+
+TEST_F(WindowsCheck, NoVirtioStorageDriver) {
+  WindowsSpec s;
+  s.viostor_file = false;
+  s.viostor_service = false;
+  expect_failure(check(s), kVirtioNotInstall, "virtio", "virtio.win-storage-missing");
+}
+
+TEST_F(WindowsCheck, StorageDriverFileWithoutItsService) {
+  WindowsSpec s;
+  s.viostor_service = false;
+  const CheckReport r = check(s);
+  expect_failure(r, kVirtioNotInstall, "virtio", "virtio.win-no-service");
+  EXPECT_EQ(r.reason.args, (std::vector<std::string>{"viostor", "ControlSet001"}));
+}
+
+TEST_F(WindowsCheck, StorageDriverThatDoesNotStartAtBoot) {
+  WindowsSpec s;
+  s.viostor_start = 3;
+  const CheckReport r = check(s);
+  expect_failure(r, kVirtioNotInstall, "virtio", "virtio.win-not-boot");
+  EXPECT_EQ(r.reason.args, (std::vector<std::string>{"viostor", "3"}));
+}
+
+TEST_F(WindowsCheck, NoNetkvm) {
+  WindowsSpec s;
+  s.netkvm = false;
+  const CheckReport r = check(s);
+  expect_failure(r, kVirtioNotInstall, "virtio", "virtio.win-netkvm-missing");
+  EXPECT_EQ(r.reason.args, std::vector<std::string>{"both"});
+}
+
+TEST_F(WindowsCheck, NoCloudbaseInitUnlessForced) {
+  WindowsSpec s;
+  s.cloudbase = false;
+  expect_failure(check(s), kCloudInitNotInstalled, "cloud-init", "cbinit.missing");
+  CheckOptions forced;
+  forced.force = true;
+  EXPECT_TRUE(check(s, forced).pass);
+}
+
+TEST_F(WindowsCheck, GptDisk) {
+  WindowsSpec s;
+  s.table = Table::kGpt;
+  const CheckReport r = check(s);
+  expect_failure(r, kPartitionNotPresent, "partition-table", "ptable.gpt");
+  EXPECT_EQ(r.distribution_name, "Windows Server 2022");  // still inspected
+}
+
+TEST_F(WindowsCheck, DynamicDisk) {
+  WindowsSpec s;
+  s.mbr_type = 0x42;
+  const CheckReport r = check(s);
+  expect_failure(r, kPartitionNotPresent, "partitions", "parts.dynamic");
+  EXPECT_EQ(r.reason.args, std::vector<std::string>{"partition 1 has MBR type 0x42"});
+}
+
+TEST_F(WindowsCheck, ClientWindowsIsNotSupported) {
+  WindowsSpec s;
+  s.software_reg = "virt-v2v/test-data/phony-guests/win10-software.reg";
+  const CheckReport r = check(s);
+  expect_failure(r, kInternalError, "os", "os.windows-client");
+  EXPECT_NE(r.reason.args.at(0).find("Windows 10"), std::string::npos) << r.reason.args.at(0);
+}
+
+TEST_F(WindowsCheck, ThirtyTwoBitKernel) {
+  WindowsSpec s;
+  s.pe_machine = 0x014C;
+  const CheckReport r = check(s);
+  EXPECT_TRUE(r.pass);
+  EXPECT_EQ(r.architecture, "i386");
+  CheckOptions declared;
+  declared.architecture = "x86_64";
+  EXPECT_EQ(result(check(s, declared), "declared").message.id, "declared.arch");
+}
+
+}  // namespace
+}  // namespace ig::test
