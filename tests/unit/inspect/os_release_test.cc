@@ -61,3 +61,43 @@ TEST(OsRelease, EveryDistributionOfTheCloudsList) {
 
 }  // namespace
 }  // namespace ig
+
+namespace ig {
+namespace {
+
+// Guests older than os-release: each legacy file, as those distributions wrote it.
+TEST(LegacyRelease, EachFileMapsToTheCloudsList) {
+  struct Case {
+    const char* file;
+    const char* text;
+    const char* cloud_name;
+    const char* version;
+  };
+  const Case cases[] = {
+      {"/etc/centos-release", "CentOS release 6.10 (Final)\n", "CentOS", "6.10"},
+      {"/etc/redhat-release", "CentOS Linux release 7.9.2009 (Core)\n", "CentOS", "7.9.2009"},
+      {"/etc/redhat-release", "CentOS Stream release 8\n", "CentOS Stream", "8"},
+      {"/etc/rocky-release", "Rocky Linux release 8.9 (Green Obsidian)\n", "Rocky Linux", "8.9"},
+      {"/etc/almalinux-release", "AlmaLinux release 8.9 (Midnight Oncilla)\n", "AlmaLinux", "8.9"},
+      {"/etc/redhat-release", "Fedora release 20 (Heisenbug)\n", "Fedora", "20"},
+      {"/etc/redhat-release", "Red Hat Enterprise Linux Server release 6.10 (Santiago)\n", "Other Linux", "6.10"},
+      {"/etc/SuSE-release", "SUSE Linux Enterprise Server 11 (x86_64)\nVERSION = 11\nPATCHLEVEL = 4\n", "SUSE", "11"},
+      {"/etc/SuSE-release", "openSUSE 13.2 (x86_64)\nVERSION = 13.2\nCODENAME = Harlequin\n", "openSUSE", "13.2"},
+      {"/etc/lsb-release", "DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=14.04\nDISTRIB_CODENAME=trusty\n", "Ubuntu", "14.04"},
+      {"/usr/share/coreos/release", "COREOS_RELEASE_VERSION=1235.9.0\nCOREOS_RELEASE_BOARD=amd64-usr\n", "CoreOS",
+       "1235.9.0"},
+      {"/etc/debian_version", "8.11\n", "Debian", "8"},
+  };
+  for (const Case& c : cases) {
+    const OsRelease os = parse_legacy_release(c.file, c.text);
+    const Distribution d = classify(os);
+    EXPECT_EQ(d.cloud_name, c.cloud_name) << c.file << ": " << c.text;
+    EXPECT_EQ(d.version, c.version) << c.file << ": " << c.text;
+  }
+  EXPECT_TRUE(parse_legacy_release("/etc/debian_version", "bookworm/sid\n").empty());
+  EXPECT_TRUE(parse_legacy_release("/etc/redhat-release", "").empty());
+  EXPECT_TRUE(parse_legacy_release("/etc/lsb-release", "# nothing\n").empty());
+}
+
+}  // namespace
+}  // namespace ig

@@ -164,6 +164,30 @@ TEST_F(Check, SeparateBootPartitionMountedThroughFstab) {
   EXPECT_EQ(b.reason.args, std::vector<std::string>{"partition 1"});
 }
 
+TEST_F(Check, FstabFindsBootByLabelDeviceAndUuidPath) {
+  const fs::path boot = dir_.path() / "boot";
+  fs::create_directories(boot);
+  tree_->write_grub({LinuxTree::kKernel}, "");
+  for (const auto& e : fs::directory_iterator(tree_path_ / "boot")) fs::rename(e.path(), boot / e.path().filename());
+  DiskSpec spec;
+  spec.boot_tree = boot.string();
+  for (const std::string& source : {std::string("LABEL=boot"), std::string("/dev/vda1"), std::string("/dev/sda1"),
+                                    std::string("/dev/disk/by-uuid/") + kBootUuid}) {
+    tree_->write("/etc/fstab",
+                 std::string("UUID=") + kRootUuid + " / ext4 defaults 0 1\n" + source + " /boot ext4 defaults 0 2\n");
+    const CheckReport r = check_disk(spec);
+    EXPECT_TRUE(r.pass) << source << ": " << render(r.reason, Lang::kEn);
+    const auto& evidence = result(r, "root").evidence;
+    EXPECT_NE(std::find(evidence.begin(), evidence.end(), "fstab: " + source + " on /boot: partition 1"),
+              evidence.end())
+        << source;
+  }
+  // A label no volume carries: the boot partition is missing.
+  tree_->write("/etc/fstab",
+               std::string("UUID=") + kRootUuid + " / ext4 defaults 0 1\nLABEL=nope /boot ext4 defaults 0 2\n");
+  expect_failure(check_disk(spec), kPartitionNotPresent, "partitions", "parts.boot-missing");
+}
+
 TEST_F(Check, DataDiskHasNoRoot) {
   const fs::path data = dir_.path() / "data";
   fs::create_directories(data / "srv/www");
