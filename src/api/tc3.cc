@@ -1,0 +1,188 @@
+#include "api/tc3.h"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <array>
+#include <ctime>
+
+namespace ig::api {
+namespace {
+
+std::string hex(const unsigned char* p, std::size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(n * 2, '0');
+  for (std::size_t i = 0; i < n; ++i) {
+    out[2 * i] = kDigits[p[i] >> 4];
+    out[2 * i + 1] = kDigits[p[i] & 0xF];
+  }
+  return out;
+}
+
+std::string trim(std::string_view s) {
+  const auto b = s.find_first_not_of(' ');
+  if (b == std::string_view::npos) return "";
+  const auto e = s.find_last_not_of(' ');
+  return std::string(s.substr(b, e - b + 1));
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// Constant-time comparison of two hex signatures.
+bool same(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+}  // namespace
+
+std::optional<Authorization> parse_authorization(std::string_view header) {
+  constexpr std::string_view kScheme = "TC3-HMAC-SHA256 ";
+  if (header.substr(0, kScheme.size()) != kScheme) return std::nullopt;
+  Authorization a;
+  std::string_view rest = header.substr(kScheme.size());
+  bool credential = false;
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    const std::string part = trim(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    const auto eq = part.find('=');
+    if (eq == std::string::npos) return std::nullopt;
+    const std::string key = part.substr(0, eq);
+    const std::string value = part.substr(eq + 1);
+    if (key == "Credential") {
+      // <SecretId>/<date>/<service>/tc3_request
+      std::vector<std::string> f;
+      std::size_t pos = 0;
+      while (f.size() < 5) {
+        const auto slash = value.find('/', pos);
+        f.push_back(value.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos));
+        if (slash == std::string::npos) break;
+        pos = slash + 1;
+      }
+      if (f.size() != 4 || f[3] != "tc3_request" || f[0].empty() || f[1].size() != 10 || f[2].empty()) {
+        return std::nullopt;
+      }
+      a.secret_id = f[0];
+      a.date = f[1];
+      a.service = f[2];
+      credential = true;
+    } else if (key == "SignedHeaders") {
+      std::size_t pos = 0;
+      while (pos <= value.size() && a.signed_headers.size() < 16) {
+        const auto semi = value.find(';', pos);
+        a.signed_headers.push_back(
+            lower(value.substr(pos, semi == std::string::npos ? std::string::npos : semi - pos)));
+        if (semi == std::string::npos) break;
+        pos = semi + 1;
+      }
+    } else if (key == "Signature") {
+      a.signature = lower(value);
+    }
+  }
+  if (!credential || a.signed_headers.empty() || a.signature.size() != 64) return std::nullopt;
+  return a;
+}
+
+std::string sha256_hex(std::string_view data) {
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> d{};
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), d.data());
+  return hex(d.data(), d.size());
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
+  unsigned int n = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), out.data(), &n);
+  return std::string(reinterpret_cast<const char*>(out.data()), n);
+}
+
+std::string canonical_request(const ReceivedRequest& r, const std::vector<std::string>& signed_headers) {
+  std::string host = r.host;
+  if (const auto colon = host.rfind(':'); colon != std::string::npos && host.find(']') == std::string::npos) {
+    host.resize(colon);  // the SDK signs the hostname without its port
+  }
+  std::string headers;
+  std::string names;
+  for (const std::string& h : signed_headers) {
+    const std::string value = h == "content-type" ? r.content_type : h == "host" ? host : "";
+    headers += h + ":" + value + "\n";
+    names += (names.empty() ? "" : ";") + h;
+  }
+  return r.method + "\n" + r.path + "\n" + r.query + "\n" + headers + "\n" + names + "\n" + sha256_hex(r.body);
+}
+
+std::string string_to_sign(std::int64_t timestamp, std::string_view date, std::string_view service,
+                           std::string_view canonical) {
+  return fmt::format("TC3-HMAC-SHA256\n{}\n{}/{}/tc3_request\n{}", timestamp, date, service, sha256_hex(canonical));
+}
+
+std::string tc3_signature(std::string_view secret_key, std::int64_t timestamp, std::string_view date,
+                          std::string_view service, std::string_view canonical) {
+  const std::string k_date = hmac_sha256("TC3" + std::string(secret_key), date);
+  const std::string k_service = hmac_sha256(k_date, service);
+  const std::string k_signing = hmac_sha256(k_service, "tc3_request");
+  const std::string sig = hmac_sha256(k_signing, string_to_sign(timestamp, date, service, canonical));
+  return hex(reinterpret_cast<const unsigned char*>(sig.data()), sig.size());
+}
+
+std::string utc_date(std::int64_t timestamp) {
+  const auto t = static_cast<std::time_t>(timestamp);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+AuthError verify(const VerifyInput& in, const std::vector<std::string>& services, SecretLookup lookup,
+                 const void* context, std::string* secret_id) {
+  const auto auth = parse_authorization(in.authorization);
+  if (!auth) {
+    return {"AuthFailure.SignatureFailure", "the Authorization header is not a TC3-HMAC-SHA256 signature"};
+  }
+  std::int64_t ts = 0;
+  if (in.timestamp.empty() || in.timestamp.size() > 12 ||
+      !std::all_of(in.timestamp.begin(), in.timestamp.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return {"AuthFailure.SignatureFailure", "X-TC-Timestamp is missing or not a number"};
+  }
+  ts = std::stoll(in.timestamp);
+  if (ts < in.now - in.window || ts > in.now + in.window) {
+    return {"AuthFailure.SignatureExpire",
+            fmt::format("the request timestamp {} is more than {} seconds from the server's time {}", ts, in.window,
+                        in.now)};
+  }
+  if (auth->date != utc_date(ts)) {
+    return {"AuthFailure.SignatureFailure",
+            fmt::format("the credential date {} is not the timestamp's UTC date {}", auth->date, utc_date(ts))};
+  }
+  if (std::find(services.begin(), services.end(), auth->service) == services.end()) {
+    return {"AuthFailure.SignatureFailure", fmt::format("the credential names service '{}'", auth->service)};
+  }
+  for (const std::string& h : auth->signed_headers) {
+    if (h != "content-type" && h != "host") {
+      return {"AuthFailure.SignatureFailure", fmt::format("signed header '{}' is not supported", h)};
+    }
+  }
+  if (auth->secret_id.size() < 4 || auth->secret_id.size() > 128) {
+    return {"AuthFailure.InvalidSecretId", "the SecretId is malformed"};
+  }
+  const auto key = lookup(auth->secret_id, context);
+  if (!key) return {"AuthFailure.SecretIdNotFound", fmt::format("SecretId {} does not exist", auth->secret_id)};
+  const std::string expected =
+      tc3_signature(*key, ts, auth->date, auth->service, canonical_request(in.request, auth->signed_headers));
+  if (!same(expected, auth->signature)) {
+    return {"AuthFailure.SignatureFailure", "the signature does not match; check the SecretKey and the request"};
+  }
+  if (secret_id != nullptr) *secret_id = auth->secret_id;
+  return {};
+}
+
+}  // namespace ig::api

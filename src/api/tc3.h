@@ -1,0 +1,73 @@
+// TC3-HMAC-SHA256: the request signature of the Tencent Cloud API 3.0 protocol, as the official
+// SDKs compute it (../shared/api/NOTES.md), and its server-side verification.
+//
+// The canonical request is built from what was received, never re-serialised: the method, the
+// path, the raw query string, the Content-Type exactly as sent, the Host without its port, and
+// the SHA-256 of the raw body. The service in the credential scope is taken from the
+// Authorization header (the SDK derives it from the endpoint's first label: "cvm", or "127"
+// when pointed at an IP), and must be one the server accepts.
+// Thread safety: pure functions. Errors: values of AuthError, never exceptions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ig::api {
+
+struct Authorization {
+  std::string secret_id;
+  std::string date;     // yyyy-mm-dd, UTC
+  std::string service;  // "cvm", "127", ...
+  std::vector<std::string> signed_headers;
+  std::string signature;  // 64 lower-case hex digits
+};
+
+// Parses "TC3-HMAC-SHA256 Credential=<id>/<date>/<service>/tc3_request, SignedHeaders=a;b,
+// Signature=<hex>". Nothing when it is not of that form.
+std::optional<Authorization> parse_authorization(std::string_view header);
+
+struct ReceivedRequest {
+  std::string method;        // "POST", "GET"
+  std::string path;          // "/", "/cvm-api/"
+  std::string query;         // raw, without '?'
+  std::string content_type;  // as sent
+  std::string host;          // the Host header, possibly with ":port"
+  std::string body;          // raw bytes
+};
+
+std::string sha256_hex(std::string_view data);
+std::string hmac_sha256(std::string_view key, std::string_view data);  // raw 32 bytes
+std::string canonical_request(const ReceivedRequest& r, const std::vector<std::string>& signed_headers);
+std::string string_to_sign(std::int64_t timestamp, std::string_view date, std::string_view service,
+                           std::string_view canonical);
+// The hex signature the secret key gives this request.
+std::string tc3_signature(std::string_view secret_key, std::int64_t timestamp, std::string_view date,
+                          std::string_view service, std::string_view canonical);
+// "yyyy-mm-dd" of a unix timestamp, UTC.
+std::string utc_date(std::int64_t timestamp);
+
+// The outcome of verifying a request: empty `code` when it is authentic.
+struct AuthError {
+  std::string code;  // "AuthFailure.SignatureFailure", "AuthFailure.SignatureExpire", ...
+  std::string message;
+};
+
+struct VerifyInput {
+  ReceivedRequest request;
+  std::string authorization;  // the header
+  std::string timestamp;      // X-TC-Timestamp
+  std::int64_t now = 0;       // the server's clock
+  std::int64_t window = 300;  // seconds either side
+};
+
+// Looks up a secret key by SecretId (nothing: unknown id).
+using SecretLookup = std::optional<std::string> (*)(const std::string& secret_id, const void* context);
+
+// Verifies the signature; on success `secret_id` names the caller.
+AuthError verify(const VerifyInput& in, const std::vector<std::string>& services, SecretLookup lookup,
+                 const void* context, std::string* secret_id);
+
+}  // namespace ig::api
