@@ -8,7 +8,7 @@ packages=(
   g++ clang libclang-rt-14-dev cmake ninja-build pkg-config clang-format
   # libraries
   libexpected-dev libfmt-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libzstd-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libarchive-dev libsqlite3-dev libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libarchive-dev libsqlite3-dev libssl-dev libcpp-httplib-dev
   # the real tools the tests use as oracles and fixture makers
   qemu-utils strace bzip2 xz-utils zstd lz4 gzip tar cpio genisoimage python3 coreutils time bc
   fdisk gdisk e2fsprogs dosfstools xfsprogs ntfs-3g btrfs-progs lvm2 cryptsetup-bin exfatprogs
@@ -19,6 +19,10 @@ packages=(
   # NTFS volumes filled without a mount; registry hives edited and read back
   wimtools libhivex-bin libwin-hivex-perl
 )
+
+# Node and npm drive the API tests with the official SDK; an existing Node (e.g. from NodeSource)
+# is kept, since Debian's npm package conflicts with it.
+command -v npm > /dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do

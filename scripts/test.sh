@@ -22,6 +22,9 @@ echo "== tests"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --preset asan -j "$(nproc)" --timeout 900
 
+echo "== API against the official Node SDK (npm)"
+tests/integration/api_sdk.sh build/asan/src/cli/imagegate build/api-sdk
+
 echo "== Debian 12 tier (debootstrap, imagegate check, virt-inspector)"
 tests/integration/debian12.sh build/asan/src/cli/imagegate build/debian12
 

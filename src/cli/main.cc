@@ -2,14 +2,18 @@
 //
 // Exit codes: 0 the command succeeded (the image is readable), 1 the image was refused or could
 // not be read (the message says why), 2 a usage error.
+#include <httplib.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "api/server.h"
 #include "convert/convert.h"
 #include "convert/measure.h"
 #include "formats/open_image.h"
@@ -345,6 +349,66 @@ int cmd_check(const CheckArgs& a, bool json) {
   return report->pass ? kExitOk : kExitRefused;
 }
 
+httplib::Server* g_server = nullptr;
+
+// `imagegate serve`: the API on the embedded default. For now the protocol front end: accounts,
+// signatures, the envelope and DescribeImportImageOs (the catalog and worker come next, issue 6).
+int cmd_serve(const std::string& config_path, const std::string& listen) {
+  std::ifstream in(config_path);
+  if (!in) return report_error(config_path, Error::invalid_argument("cannot read the configuration file"), false);
+  const auto j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded())
+    return report_error(config_path, Error::invalid_argument("the configuration is not JSON"), false);
+  api::ConfigError err;
+  auto config = api::parse_api_config(j, err);
+  if (!config) return report_error(config_path, Error::invalid_argument(err.message), false);
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return report_error(listen, Error::invalid_argument("--listen wants HOST:PORT"), false);
+  }
+  const std::string host = listen.substr(0, colon);
+  const int port = std::atoi(listen.c_str() + colon + 1);
+  api::Api service(std::move(*config));
+  api::register_static_actions(service);
+  httplib::Server server;
+  auto handle = [&](const httplib::Request& req, httplib::Response& res) {
+    api::HttpRequest r;
+    r.method = req.method;
+    const auto q = req.target.find('?');
+    r.path = req.target.substr(0, q);
+    r.query = q == std::string::npos ? "" : req.target.substr(q + 1);
+    for (const auto& [name, value] : req.headers) {
+      std::string lower = name;
+      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+      r.headers[lower] = value;
+    }
+    r.body = req.body;
+    const api::HttpResponse out = service.handle(r);
+    res.status = out.status;
+    for (const auto& [name, value] : out.headers) {
+      if (name != "Content-Type") res.set_header(name, value);
+    }
+    res.set_content(out.body, "application/json");
+  };
+  server.Post(".*", handle);
+  server.Get(".*", handle);
+  if (!server.bind_to_port(host, port)) {
+    return report_error(listen, Error::unavailable("cannot listen there (in use, or not a local address)"), false);
+  }
+  g_server = &server;
+  std::signal(SIGTERM, [](int) {
+    if (g_server != nullptr) g_server->stop();
+  });
+  std::signal(SIGINT, [](int) {
+    if (g_server != nullptr) g_server->stop();
+  });
+  fmt::print("imagegate serve: listening on {}:{}\n", host, port);
+  std::fflush(stdout);
+  server.listen_after_bind();
+  g_server = nullptr;
+  return kExitOk;
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"imagegate: will this disk image import into the cloud, and if not, why?"};
   app.require_subcommand(1);
@@ -396,6 +460,12 @@ int run(int argc, char** argv) {
   check->add_option("--arch", check_args.arch, "The Architecture you will declare (x86_64, i386, arm_64)");
   check->add_option("image", check_args.path, "The image file")->required();
 
+  std::string config_path;
+  std::string listen = "127.0.0.1:9000";
+  auto* serve = app.add_subcommand("serve", "Serve the cloud API (Tencent Cloud API 3.0 protocol) on HOST:PORT");
+  serve->add_option("--config", config_path, "The service configuration (JSON: accounts and keys)")->required();
+  serve->add_option("--listen", listen, "HOST:PORT to listen on (default 127.0.0.1:9000)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -411,6 +481,7 @@ int run(int argc, char** argv) {
     return cmd_measure(path, declared, target, target_opts, json);
   }
   if (check->parsed()) return cmd_check(check_args, json);
+  if (serve->parsed()) return cmd_serve(config_path, listen);
   if (conv->parsed()) return cmd_convert(path, destination, declared, target, target_opts, compress, progress, json);
   return kExitUsage;
 }

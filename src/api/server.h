@@ -1,0 +1,100 @@
+// The API front end: the Tencent Cloud API 3.0 protocol over HTTP (SPEC §4, ../shared/api).
+//
+// Every request is authenticated (TC3-HMAC-SHA256 against the configured accounts, a 5-minute
+// timestamp window), dispatched by X-TC-Action, and answered with HTTP 200 and the envelope
+// {"Response": {..., "RequestId"}} — errors as {"Response": {"Error": {Code, Message}, RequestId}}
+// — with the request's X-TC-TraceId echoed. POST bodies are JSON; GET takes the flattened query.
+// Actions are registered by the service layer; unknown actions are InvalidAction.
+// Thread safety: handle() may be called from many threads; handlers must be thread-safe.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ig::api {
+
+struct Account {
+  std::string secret_id;
+  std::string secret_key;
+  std::string app_id;
+  std::string language = "en";  // the account's message language
+};
+
+struct ApiConfig {
+  std::vector<Account> accounts;
+  std::vector<std::string> services = {"cvm"};  // accepted credential-scope services besides the Host's first label
+  std::int64_t timestamp_window = 300;
+};
+
+// A request as the handler sees it: authenticated caller, action, parameters.
+struct Call {
+  const Account* account = nullptr;
+  std::string action;
+  std::string region;
+  std::string language;  // X-TC-Language, or ""
+  nlohmann::json params;
+  std::string request_id;
+};
+
+// A handler's answer: the fields of Response, or an error code and message.
+struct Reply {
+  nlohmann::ordered_json fields = nlohmann::ordered_json::object();
+  std::string error_code;
+  std::string error_message;
+  static Reply error(std::string code, std::string message) {
+    Reply r;
+    r.error_code = std::move(code);
+    r.error_message = std::move(message);
+    return r;
+  }
+};
+
+using Handler = std::function<Reply(const Call&)>;
+
+// The HTTP exchange, decoupled from any server library.
+struct HttpRequest {
+  std::string method;
+  std::string path;
+  std::string query;                           // raw, without '?'
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+};
+struct HttpResponse {
+  int status = 200;
+  std::map<std::string, std::string> headers;
+  std::string body;
+};
+
+class Api {
+ public:
+  explicit Api(ApiConfig config, std::function<std::int64_t()> clock = {});
+  void on(std::string action, Handler handler);
+  HttpResponse handle(const HttpRequest& request) const;
+
+ private:
+  ApiConfig config_;
+  std::function<std::int64_t()> clock_;
+  std::map<std::string, Handler> handlers_;
+};
+
+// The API part of the service's configuration file (JSON): {"accounts": [{"secret_id",
+// "secret_key", "app_id", "language"}], "services": ["cvm"], "timestamp_window": 300}.
+// Errors name the field.
+struct ConfigError {
+  std::string message;
+};
+std::optional<ApiConfig> parse_api_config(const nlohmann::json& j, ConfigError& error);
+
+// Parses the flattened query of a GET request ("Filters.0.Name=x&Filters.0.Values.0=y&Limit=10")
+// back into JSON; numbers stay strings where the schema is unknown, "true"/"false" and digits
+// become booleans and numbers.
+nlohmann::json unflatten_query(std::string_view query);
+
+// The handlers every deployment has: DescribeImportImageOs.
+void register_static_actions(Api& api);
+
+}  // namespace ig::api

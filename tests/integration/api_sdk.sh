@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The API against the official Node SDK (tencentcloud-sdk-nodejs-cvm from npm, unmodified):
+# DescribeImportImageOs answers SPEC §2's list; a wrong key is AuthFailure.SignatureFailure, an
+# unknown SecretId AuthFailure.SecretIdNotFound, a 10-minute-old timestamp
+# AuthFailure.SignatureExpire, an unknown action InvalidAction — each with a RequestId.
+#
+#   tests/integration/api_sdk.sh IMAGEGATE [WORKDIR]
+set -euo pipefail
+imagegate=$(realpath "$1")
+work=$(realpath -m "${2:-build/api-sdk}")
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$work"
+fail() { echo "api-sdk: FAIL: $*" >&2; exit 1; }
+
+if [ ! -d "$work/node_modules/tencentcloud-sdk-nodejs-cvm" ]; then
+  echo "api-sdk: npm install tencentcloud-sdk-nodejs-cvm"
+  (cd "$work" && npm install --silent --no-audit --no-fund tencentcloud-sdk-nodejs-cvm@4 > npm.log 2>&1) ||
+    { tail -20 "$work/npm.log" >&2; fail "npm install failed"; }
+fi
+cp "$here/sdk/calls.js" "$work/calls.js"
+cat > "$work/config.json" <<'JSON'
+{"accounts": [{"secret_id": "AKIDtest0000000000000000000000000001", "secret_key": "secret-one", "app_id": "1250000001"},
+              {"secret_id": "AKIDtest0000000000000000000000000002", "secret_key": "secret-two", "app_id": "1250000002"}]}
+JSON
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$imagegate" serve --config "$work/config.json" --listen "127.0.0.1:$port" > "$work/serve.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2> /dev/null || true' EXIT
+for _ in $(seq 1 50); do grep -q listening "$work/serve.log" && break; sleep 0.1; done
+grep -q listening "$work/serve.log" || { cat "$work/serve.log"; fail "the server did not start"; }
+
+(cd "$work" && unset http_proxy https_proxy && node calls.js "$port") > "$work/results.jsonl"
+get() { python3 -c "
+import json, sys
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    if d['case'] == sys.argv[2]:
+        print(eval(sys.argv[3]))" "$work/results.jsonl" "$1" "$2"; }
+
+[ "$(get os-list "d['ok']")" = True ] || fail "DescribeImportImageOs: $(get os-list d)"
+[ "$(get os-list "'Debian' in d['response']['ImportImageOsListSupported']['Linux']")" = True ] || fail "no Debian in the list"
+[ "$(get os-list "'Windows Server 2022' in d['response']['ImportImageOsListSupported']['Windows']")" = True ] ||
+  fail "no Windows Server 2022 in the list"
+[ "$(get os-list "len(d['response']['RequestId']) == 36")" = True ] || fail "RequestId"
+echo "api-sdk: DescribeImportImageOs: $(get os-list "len(d['response']['ImportImageOsVersionSet'])") operating systems"
+for c in "wrong-key AuthFailure.SignatureFailure" "unknown-id AuthFailure.SecretIdNotFound" \
+         "stale AuthFailure.SignatureExpire" "unknown-action InvalidAction"; do
+  set -- $c
+  [ "$(get "$1" "d['ok']")" = False ] || fail "$1 should fail"
+  [ "$(get "$1" "d['code']")" = "$2" ] || fail "$1: got $(get "$1" "d['code']"), expected $2"
+  [ "$(get "$1" "len(d['requestId'] or '')")" = 36 ] || fail "$1: no RequestId"
+  [ "$(get "$1" "len(d['traceId'] or '')")" = 36 ] || fail "$1: X-TC-TraceId not echoed"
+  echo "api-sdk: $1: $2 ($(get "$1" "d['message']"))"
+done
+echo "api-sdk: all cases passed"
