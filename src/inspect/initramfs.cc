@@ -49,49 +49,7 @@ void note_name(InitramfsContents& out, std::string_view name) {
   if (!module.empty()) out.modules.insert(std::move(module));
 }
 
-// Walks one uncompressed newc archive starting at `offset`; returns the offset after its trailer.
-Result<std::uint64_t> walk_newc(const ByteSource& file, std::uint64_t offset, InitramfsContents& out,
-                                InitramfsArchive& archive, const InitramfsLimits& limits) {
-  std::array<std::byte, kNewcHeader> raw{};
-  std::string name;
-  for (;;) {
-    if (++out.entries > limits.max_entries) {
-      return Error::limit_exceeded(fmt::format("initramfs: more than {} entries", limits.max_entries));
-    }
-    if (offset > file.size() || file.size() - offset < kNewcHeader) {
-      return Error::corrupt(fmt::format("initramfs: cpio archive at {} ends without its trailer", archive.offset));
-    }
-    IG_TRY(file.read_at(offset, raw));
-    const std::string_view header = as_chars(raw);
-    if (header.substr(0, 6) != "070701" && header.substr(0, 6) != "070702") {
-      return Error::corrupt(fmt::format("initramfs: no cpio header at offset {}", offset));
-    }
-    const std::uint64_t file_size = IG_TRY(hex_field(header, 6, offset));
-    const std::uint64_t name_size = IG_TRY(hex_field(header, 11, offset));
-    if (name_size == 0 || name_size > limits.max_name_bytes) {
-      return Error::corrupt(fmt::format("initramfs: cpio entry at {} has a name of {} bytes", offset, name_size));
-    }
-    if (!range_within(offset + kNewcHeader, name_size, file.size())) {
-      return Error::corrupt(fmt::format("initramfs: cpio entry at {} runs past the end of the file", offset));
-    }
-    name.resize(name_size);
-    IG_TRY(file.read_at(offset + kNewcHeader, std::as_writable_bytes(std::span(name))));
-    if (name.back() != '\0') {
-      return Error::corrupt(fmt::format("initramfs: cpio entry at {} has an unterminated name", offset));
-    }
-    name.pop_back();
-    const std::uint64_t data = align_up(offset + kNewcHeader + name_size, 4);
-    const auto next = checked_add(data, file_size, "cpio entry end");
-    if (!next || *next > file.size()) {
-      return Error::corrupt(
-          fmt::format("initramfs: the data of '{}' at {} runs past the end of the file", printable(name), offset));
-    }
-    if (name == kTrailer) return align_up(*next, 4);
-    ++archive.entries;
-    note_name(out, name);
-    offset = align_up(*next, 4);
-  }
-}
+constexpr std::uint32_t kMaxLzmaDictionary = 256U << 20;
 
 // Skips the zero padding between archives, 4 bytes at a time as the kernel does.
 Result<std::uint64_t> skip_padding(const ByteSource& file, std::uint64_t offset) {
@@ -107,7 +65,47 @@ Result<std::uint64_t> skip_padding(const ByteSource& file, std::uint64_t offset)
   return offset;
 }
 
-// libarchive reads the compressed archive through this callback, straight from the source.
+// A forward-only byte stream: the file itself for uncompressed archives, libarchive's
+// decompressor for the others. The newc walker below reads both the same way.
+class Stream {
+ public:
+  virtual ~Stream() = default;
+  // Fills `out` exactly; false at a clean end of stream before the first byte.
+  virtual Result<bool> read(std::span<std::byte> out) = 0;
+  virtual std::uint64_t position() const = 0;
+  Result<void> skip(std::uint64_t n) {
+    std::array<std::byte, 16384> scratch{};
+    while (n > 0) {
+      const auto chunk = std::min<std::uint64_t>(n, scratch.size());
+      if (!IG_TRY(read(std::span(scratch).first(chunk))))
+        return Error::corrupt("initramfs: the archive ends in a file's data");
+      n -= chunk;
+    }
+    return ok();
+  }
+};
+
+class SourceStream final : public Stream {
+ public:
+  SourceStream(const ByteSource& file, std::uint64_t offset) : file_(file), pos_(offset) {}
+  Result<bool> read(std::span<std::byte> out) override {
+    if (pos_ >= file_.size()) return false;
+    if (file_.size() - pos_ < out.size()) {
+      return Error::corrupt(fmt::format("initramfs: cpio archive cut short at offset {}", file_.size()));
+    }
+    IG_TRY(file_.read_at(pos_, out));
+    pos_ += out.size();
+    return true;
+  }
+  std::uint64_t position() const override { return pos_; }
+
+ private:
+  const ByteSource& file_;
+  std::uint64_t pos_;
+};
+
+// libarchive as a decompressor only ("raw" format): it never parses the cpio itself, so the
+// archive's sizes never become its allocations.
 struct Reader {
   const ByteSource* file;
   std::uint64_t offset;
@@ -128,39 +126,110 @@ la_ssize_t read_callback(struct archive* /*a*/, void* data, const void** out) {
   return static_cast<la_ssize_t>(n);
 }
 
-Result<void> read_compressed(const ByteSource& file, std::uint64_t offset, InitramfsContents& out,
-                             InitramfsArchive& archive, const InitramfsLimits& limits) {
-  std::unique_ptr<struct archive, decltype(&archive_read_free)> a(archive_read_new(), archive_read_free);
-  if (!a) return Error::internal("initramfs: libarchive could not allocate a reader");
-  archive_read_support_filter_all(a.get());
-  archive_read_support_format_cpio(a.get());
-  Reader reader{&file, offset, std::vector<std::byte>(256 * 1024), {}};
-  if (archive_read_open(a.get(), &reader, nullptr, read_callback, nullptr) != ARCHIVE_OK) {
-    const char* why = archive_error_string(a.get());
-    // The magic named a compression libarchive reads, so a failure here is a damaged stream.
-    return Error::corrupt(fmt::format("initramfs: the {} archive at offset {} cannot be read: {}", archive.compression,
-                                      offset, why != nullptr ? why : "unknown format"));
-  }
-  for (;;) {
+class ArchiveStream final : public Stream {
+ public:
+  ArchiveStream(const ByteSource& file, std::uint64_t offset, std::string compression, std::uint64_t max_bytes)
+      : a_(archive_read_new(), archive_read_free),
+        reader_{&file, offset, std::vector<std::byte>(256 * 1024), {}},
+        compression_(std::move(compression)),
+        max_(max_bytes) {}
+
+  Result<void> open() {
+    if (!a_) return Error::internal("initramfs: libarchive could not allocate a reader");
+    archive_read_support_filter_all(a_.get());
+    archive_read_support_format_raw(a_.get());
     struct archive_entry* entry = nullptr;
-    const int rc = archive_read_next_header(a.get(), &entry);
-    if (rc == ARCHIVE_EOF) return ok();
-    if (rc < ARCHIVE_WARN) {
-      const char* why = archive_error_string(a.get());
-      return Error::corrupt(fmt::format("initramfs: the {} archive at offset {}: {}", archive.compression, offset,
-                                        !reader.error.empty() ? reader.error
-                                        : why != nullptr      ? why
-                                                              : "read error"));
+    if (archive_read_open(a_.get(), &reader_, nullptr, read_callback, nullptr) != ARCHIVE_OK ||
+        archive_read_next_header(a_.get(), &entry) != ARCHIVE_OK) {
+      return Error::corrupt(fmt::format("initramfs: the {} archive at offset {} cannot be read: {}", compression_,
+                                        reader_.offset, why()));
     }
+    return ok();
+  }
+
+  Result<bool> read(std::span<std::byte> out) override {
+    std::size_t got = 0;
+    while (got < out.size()) {
+      const la_ssize_t n = archive_read_data(a_.get(), out.data() + got, out.size() - got);
+      if (n < 0) return Error::corrupt(fmt::format("initramfs: the {} stream: {}", compression_, why()));
+      if (n == 0) {
+        if (got == 0) return false;
+        return Error::corrupt(fmt::format("initramfs: the {} stream ends inside a cpio entry", compression_));
+      }
+      got += static_cast<std::size_t>(n);
+    }
+    pos_ += got;
+    if (pos_ > max_) return Error::limit_exceeded(fmt::format("initramfs: more than {} bytes decompressed", max_));
+    return true;
+  }
+  std::uint64_t position() const override { return pos_; }
+
+ private:
+  std::string why() const {
+    if (!reader_.error.empty()) return reader_.error;
+    const char* e = archive_error_string(a_.get());
+    return e != nullptr ? e : "unknown error";
+  }
+  std::unique_ptr<struct archive, decltype(&archive_read_free)> a_;
+  Reader reader_;
+  std::string compression_;
+  std::uint64_t max_;
+  std::uint64_t pos_ = 0;
+};
+
+// Walks newc archives on `in` from its current position: headers, names and data up to the
+// trailer. With `more_after_trailer` (a decompressed stream), zero padding and further archives
+// may follow, as the kernel accepts; anything else after a trailer ends the walk.
+Result<void> walk_newc(Stream& in, InitramfsContents& out, InitramfsArchive& archive, const InitramfsLimits& limits,
+                       bool more_after_trailer) {
+  std::array<std::byte, kNewcHeader> raw{};
+  std::string name;
+  bool after_trailer = false;
+  bool any = false;
+  for (;;) {
+    const std::uint64_t at = in.position();
+    if (!IG_TRY(in.read(std::span(raw).first(4)))) {
+      if (after_trailer) return ok();
+      return Error::corrupt(any ? fmt::format("initramfs: cpio archive ends without its trailer at {}", at)
+                                : fmt::format("initramfs: the {} archive is empty", archive.compression));
+    }
+    const std::string_view magic = as_chars(std::span<const std::byte>(raw).first(4));
+    if (after_trailer && magic == std::string_view("\0\0\0\0", 4)) continue;  // padding between archives
+    if (after_trailer && magic != "0707") return ok();  // not another archive: the kernel stops too
+    if (!IG_TRY(in.read(std::span(raw).subspan(4)))) {
+      return Error::corrupt(fmt::format("initramfs: cpio header at {} cut short", at));
+    }
+    any = true;
     if (++out.entries > limits.max_entries) {
       return Error::limit_exceeded(fmt::format("initramfs: more than {} entries", limits.max_entries));
     }
-    ++archive.entries;
-    if (const char* name = archive_entry_pathname(entry); name != nullptr) note_name(out, name);
-    if (archive_filter_bytes(a.get(), 0) > static_cast<la_int64_t>(limits.max_decompressed_bytes)) {
-      return Error::limit_exceeded(
-          fmt::format("initramfs: more than {} bytes decompressed", limits.max_decompressed_bytes));
+    const std::string_view header = as_chars(raw);
+    if (header.substr(0, 6) != "070701" && header.substr(0, 6) != "070702") {
+      return Error::corrupt(fmt::format("initramfs: no cpio header at offset {}", at));
     }
+    const std::uint64_t file_size = IG_TRY(hex_field(header, 6, at));
+    const std::uint64_t name_size = IG_TRY(hex_field(header, 11, at));
+    if (name_size == 0 || name_size > limits.max_name_bytes) {
+      return Error::corrupt(fmt::format("initramfs: cpio entry at {} has a name of {} bytes", at, name_size));
+    }
+    name.resize(name_size);
+    if (!IG_TRY(in.read(std::as_writable_bytes(std::span(name))))) {
+      return Error::corrupt(fmt::format("initramfs: cpio entry at {} runs past the end of the file", at));
+    }
+    if (name.back() != '\0') {
+      return Error::corrupt(fmt::format("initramfs: cpio entry at {} has an unterminated name", at));
+    }
+    name.pop_back();
+    IG_TRY(in.skip(align_up(kNewcHeader + name_size, 4) - (kNewcHeader + name_size)));
+    IG_TRY(in.skip(align_up(file_size, 4)));
+    if (name == kTrailer) {
+      if (!more_after_trailer) return ok();
+      after_trailer = true;
+      continue;
+    }
+    after_trailer = false;
+    ++archive.entries;
+    note_name(out, name);
   }
 }
 
@@ -197,24 +266,36 @@ Result<InitramfsContents> scan_initramfs(const ByteSource& file, const Initramfs
     if (out.archives.size() >= limits.max_archives) {
       return Error::limit_exceeded(fmt::format("initramfs: more than {} archives", limits.max_archives));
     }
-    std::array<std::byte, 8> head{};
+    std::array<std::byte, 16> head{};
     const auto n = std::min<std::uint64_t>(head.size(), file.size() - offset);
     IG_TRY(file.read_at(offset, std::span(head).first(n)));
     InitramfsArchive archive{offset, initramfs_compression(std::span(head).first(n)), 0};
     if (archive.compression == "none") {
-      const std::uint64_t end = IG_TRY(walk_newc(file, offset, out, archive, limits));
+      SourceStream in(file, offset);
+      IG_TRY(walk_newc(in, out, archive, limits, false));
       out.archives.push_back(archive);
-      offset = IG_TRY(skip_padding(file, end));
+      offset = IG_TRY(skip_padding(file, in.position()));
       continue;
     }
     if (archive.compression == "unknown") {
       if (out.archives.empty()) return Error::corrupt("initramfs: neither a cpio archive nor a known compression");
       break;  // trailing bytes after the last archive: the kernel ignores them too
     }
-    auto read = read_compressed(file, offset, out, archive, limits);
+    if (archive.compression == "lzma" && n >= 13) {
+      // liblzma allocates the dictionary the header asks for, and libarchive sets no limit for
+      // this format: bound it here.
+      const std::uint32_t dictionary = load_le_ptr<std::uint32_t>(head.data() + 1);
+      if (dictionary > kMaxLzmaDictionary) {
+        return Error::limit_exceeded(
+            fmt::format("initramfs: the lzma archive at {} asks for a {}-byte dictionary", offset, dictionary));
+      }
+    }
+    ArchiveStream in(file, offset, archive.compression, limits.max_decompressed_bytes);
+    auto walked = in.open();
+    if (walked) walked = walk_newc(in, out, archive, limits, true);
     out.archives.push_back(archive);
-    if (!read) return read.error();
-    break;  // libarchive does not say where a compressed stream ends; the main archive is the last
+    if (!walked) return walked.error();
+    break;  // a compressed stream's end is libarchive's to know; the main archive is the last
   }
   if (out.archives.empty()) return Error::corrupt("initramfs: the file is empty");
   return out;
