@@ -22,6 +22,7 @@ const std::vector<ImportOs>& import_os_list() {
       {"UnionTech OS", "Linux", {"20"}, kArm},
       {"TencentOS", "Linux", {"2", "3", "4"}, kArm},
       {"Other Linux", "Linux", {"-"}, {"x86_64", "i386", "arm_64"}},
+      {"Windows Server 2008", "Windows", {"-"}, k64},
       {"Windows Server 2008 R2", "Windows", {"-"}, k64},
       {"Windows Server 2012", "Windows", {"-"}, k64},
       {"Windows Server 2012 R2", "Windows", {"-"}, k64},
