@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -20,6 +21,7 @@
 #include "io/sources.h"
 #include "rules/check.h"
 #include "rules/render.h"
+#include "service/actions.h"
 
 namespace ig {
 namespace {
@@ -351,9 +353,10 @@ int cmd_check(const CheckArgs& a, bool json) {
 
 httplib::Server* g_server = nullptr;
 
-// `imagegate serve`: the API on the embedded default. For now the protocol front end: accounts,
-// signatures, the envelope and DescribeImportImageOs (the catalog and worker come next, issue 6).
-int cmd_serve(const std::string& config_path, const std::string& listen) {
+// `imagegate serve`: the API on the embedded default: accounts, signatures, the envelope, the OS
+// list, and the catalog (SQLite in DATA/catalog.sqlite). The import worker comes next (issue 6):
+// until then imports stay IMPORTING.
+int cmd_serve(const std::string& config_path, const std::string& data, const std::string& listen) {
   std::ifstream in(config_path);
   if (!in) return report_error(config_path, Error::invalid_argument("cannot read the configuration file"), false);
   const auto j = nlohmann::json::parse(in, nullptr, false);
@@ -368,8 +371,15 @@ int cmd_serve(const std::string& config_path, const std::string& listen) {
   }
   const std::string host = listen.substr(0, colon);
   const int port = std::atoi(listen.c_str() + colon + 1);
+  std::error_code ec;
+  std::filesystem::create_directories(data, ec);
+  if (ec)
+    return report_error(data, Error::io(fmt::format("cannot create the data directory: {}", ec.message())), false);
+  auto catalog = service::Catalog::open(data + "/catalog.sqlite");
+  if (!catalog) return report_error(data, catalog.error(), false);
   api::Api service(std::move(*config));
   api::register_static_actions(service);
+  service::register_catalog_actions(service, **catalog);
   httplib::Server server;
   auto handle = [&](const httplib::Request& req, httplib::Response& res) {
     api::HttpRequest r;
@@ -463,7 +473,9 @@ int run(int argc, char** argv) {
   std::string config_path;
   std::string listen = "127.0.0.1:9000";
   auto* serve = app.add_subcommand("serve", "Serve the cloud API (Tencent Cloud API 3.0 protocol) on HOST:PORT");
+  std::string data_dir;
   serve->add_option("--config", config_path, "The service configuration (JSON: accounts and keys)")->required();
+  serve->add_option("--data", data_dir, "The data directory (catalog, images)")->required();
   serve->add_option("--listen", listen, "HOST:PORT to listen on (default 127.0.0.1:9000)");
 
   try {
@@ -481,7 +493,7 @@ int run(int argc, char** argv) {
     return cmd_measure(path, declared, target, target_opts, json);
   }
   if (check->parsed()) return cmd_check(check_args, json);
-  if (serve->parsed()) return cmd_serve(config_path, listen);
+  if (serve->parsed()) return cmd_serve(config_path, data_dir, listen);
   if (conv->parsed()) return cmd_convert(path, destination, declared, target, target_opts, compress, progress, json);
   return kExitUsage;
 }

@@ -17,13 +17,14 @@ if [ ! -d "$work/node_modules/tencentcloud-sdk-nodejs-cvm" ]; then
   (cd "$work" && npm install --silent --no-audit --no-fund tencentcloud-sdk-nodejs-cvm@4 > npm.log 2>&1) ||
     { tail -20 "$work/npm.log" >&2; fail "npm install failed"; }
 fi
+rm -rf "$work/data"
 cp "$here/sdk/calls.js" "$work/calls.js"
 cat > "$work/config.json" <<'JSON'
 {"accounts": [{"secret_id": "AKIDtest0000000000000000000000000001", "secret_key": "secret-one", "app_id": "1250000001"},
               {"secret_id": "AKIDtest0000000000000000000000000002", "secret_key": "secret-two", "app_id": "1250000002"}]}
 JSON
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$imagegate" serve --config "$work/config.json" --listen "127.0.0.1:$port" > "$work/serve.log" 2>&1 &
+"$imagegate" serve --config "$work/config.json" --data "$work/data" --listen "127.0.0.1:$port" > "$work/serve.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2> /dev/null || true' EXIT
 for _ in $(seq 1 50); do grep -q listening "$work/serve.log" && break; sleep 0.1; done
@@ -52,4 +53,28 @@ for c in "wrong-key AuthFailure.SignatureFailure" "unknown-id AuthFailure.Secret
   [ "$(get "$1" "len(d['traceId'] or '')")" = 36 ] || fail "$1: X-TC-TraceId not echoed"
   echo "api-sdk: $1: $2 ($(get "$1" "d['message']"))"
 done
+# The catalog: ImportImage validation and its synchronous codes, then isolation between accounts.
+[ "$(get import-dry-run "d['code']")" = DryRunOperation ] || fail "DryRun: $(get import-dry-run d)"
+[ "$(get import "d['ok']")" = True ] || fail "ImportImage: $(get import d)"
+id=$(get import "d['response']['ImageId']")
+[[ "$id" =~ ^img-[a-z0-9]{8}$ ]] || fail "ImageId '$id'"
+for c in "import-duplicate InvalidImageName.Duplicate" "import-bad-os InvalidImageOsType.Unsupported" \
+         "import-bad-version InvalidImageOsVersion.Unsupported" \
+         "import-bad-url InvalidParameter.InvalidParameterUrlError" \
+         "import-iso InvalidParameterValue.ISOMustImportByForce" \
+         "import-boot-mode InvalidParameterValue.InvalidBootMode" \
+         "import-license InvalidParameterValue.InvalidLicenseType" "import-missing MissingParameter" \
+         "import-long-name InvalidParameterValue.TooLong" \
+         "other-describe InvalidImageId.NotFound" "other-modify InvalidImageId.NotFound" \
+         "other-delete InvalidImageId.NotFound" "delete-importing InvalidImageState"; do
+  set -- $c
+  [ "$(get "$1" "d['code']")" = "$2" ] || fail "$1: got $(get "$1" "d.get('code')") ($(get "$1" "d.get('message')")), expected $2"
+done
+[ "$(get describe-all "d['response']['TotalCount']")" = 1 ] || fail "DescribeImages: $(get describe-all d)"
+[ "$(get describe-all "d['response']['ImageSet'][0]['ImageState']")" = IMPORTING ] || fail "state"
+[ "$(get describe-all "d['response']['ImageSet'][0]['ImageSource']")" = EXTERNAL_IMPORT ] || fail "source"
+[ "$(get describe-filter "d['response']['TotalCount']")" = 1 ] || fail "tag filter"
+[ "$(get other-list "d['response']['TotalCount']")" = 0 ] || fail "another account sees the image"
+[ "$(get describe-after-modify "d['response']['ImageSet'][0]['ImageName']")" = debian-web-2 ] || fail "modify"
+echo "api-sdk: ImportImage $id (IMPORTING); 13 refusals with their codes; another account sees nothing"
 echo "api-sdk: all cases passed"

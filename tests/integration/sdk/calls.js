@@ -27,6 +27,34 @@ async function run(name, fn) {
   await run("wrong-key", () => client("AKIDtest0000000000000000000000000001", "not-the-key").DescribeImportImageOs({}));
   await run("unknown-id", () => client("AKIDnobody000000000000000000000000000", "x").DescribeImportImageOs({}));
   await run("unknown-action", () => good.request("NoSuchAction", {}));
+  const other = client("AKIDtest0000000000000000000000000002", "secret-two");
+  const req = {
+    Architecture: "x86_64", OsType: "Debian", OsVersion: "12", ImageName: "debian-web",
+    ImageUrl: "http://127.0.0.1:1/bucket/debian12.qcow2", ImageDescription: "from the SDK",
+    TagSpecification: [{ ResourceType: "image", Tags: [{ Key: "team", Value: "web" }] }],
+  };
+  await run("import-dry-run", () => good.ImportImage({ ...req, DryRun: true }));
+  await run("import", () => good.ImportImage(req));
+  await run("import-duplicate", () => good.ImportImage(req));
+  await run("import-bad-os", () => good.ImportImage({ ...req, ImageName: "x1", OsType: "Plan 9" }));
+  await run("import-bad-version", () => good.ImportImage({ ...req, ImageName: "x2", OsVersion: "99" }));
+  await run("import-bad-url", () => good.ImportImage({ ...req, ImageName: "x3", ImageUrl: "ftp://nowhere/x" }));
+  await run("import-iso", () => good.ImportImage({ ...req, ImageName: "x4", ImageUrl: "http://h/b/setup.ISO" }));
+  await run("import-boot-mode", () => good.ImportImage({ ...req, ImageName: "x5", BootMode: "EFI" }));
+  await run("import-license", () => good.ImportImage({ ...req, ImageName: "x6", LicenseType: "GPL" }));
+  await run("import-missing", () => good.ImportImage({ ...req, ImageName: undefined }));
+  await run("import-long-name", () => good.ImportImage({ ...req, ImageName: "n".repeat(61) }));
+  await run("describe-all", () => good.DescribeImages({}));
+  await run("describe-filter", () => good.DescribeImages({ Filters: [{ Name: "tag:team", Values: ["web"] }], Limit: 10 }));
+  const listed = await good.DescribeImages({}).catch(() => ({ ImageSet: [] }));
+  const id = listed.ImageSet.length ? listed.ImageSet[0].ImageId : "img-none";
+  await run("other-describe", () => other.DescribeImages({ ImageIds: [id] }));
+  await run("other-list", () => other.DescribeImages({}));
+  await run("other-modify", () => other.ModifyImageAttribute({ ImageId: id, ImageName: "stolen" }));
+  await run("other-delete", () => other.DeleteImages({ ImageIds: [id] }));
+  await run("modify", () => good.ModifyImageAttribute({ ImageId: id, ImageName: "debian-web-2" }));
+  await run("describe-after-modify", () => good.DescribeImages({ ImageIds: [id] }));
+  await run("delete-importing", () => good.DeleteImages({ ImageIds: [id] }));
   // A clock 10 minutes slow: the SDK signs with an old timestamp.
   const RealDate = Date;
   global.Date = class extends RealDate {

@@ -1,0 +1,310 @@
+#include "service/actions.h"
+
+#include <algorithm>
+
+#include "api/os_list.h"
+
+namespace ig::service {
+namespace {
+
+using api::Call;
+using api::Reply;
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+std::string account_of(const Call& c) {
+  return c.account->app_id.empty() ? c.account->secret_id : c.account->app_id;
+}
+
+// A string parameter: nothing when absent; an error reply when present but not a string.
+std::optional<std::string> str(const json& p, const char* name, std::optional<Reply>& error) {
+  if (!p.contains(name) || p[name].is_null()) return std::nullopt;
+  if (!p[name].is_string()) {
+    error = Reply::error("InvalidParameter", fmt::format("{} must be a string", name));
+    return std::nullopt;
+  }
+  return p[name].get<std::string>();
+}
+
+bool boolean(const json& p, const char* name) {
+  if (!p.contains(name)) return false;
+  if (p[name].is_boolean()) return p[name].get<bool>();
+  if (p[name].is_string()) return p[name] == "true";
+  return false;
+}
+
+ordered_json image_json(const Image& i) {
+  ordered_json tags = ordered_json::array();
+  for (const Tag& t : i.tags) tags.push_back({{"Key", t.key}, {"Value", t.value}});
+  return {{"ImageId", i.image_id},
+          {"OsName", i.os_name + (i.os_version == "-" || i.os_version.empty() ? "" : " " + i.os_version)},
+          {"ImageType", "PRIVATE_IMAGE"},
+          {"CreatedTime", i.created_time},
+          {"ImageName", i.name},
+          {"ImageDescription", i.description},
+          {"ImageSize", i.size_gib},
+          {"Architecture", i.architecture},
+          {"ImageState", i.state},
+          {"Platform", i.os_name},
+          {"ImageCreator", i.account},
+          {"ImageSource", "EXTERNAL_IMPORT"},
+          {"SyncPercent", nullptr},
+          {"IsSupportCloudinit", i.supports_cloudinit},
+          {"SnapshotSet", ordered_json::array()},
+          {"Tags", tags},
+          {"LicenseType", i.license_type},
+          {"ImageFamily", i.image_family},
+          {"ImageDeprecated", false}};
+}
+
+bool is_http_url(const std::string& url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string::npos) return false;
+  const std::string s = url.substr(0, scheme);
+  const std::string rest = url.substr(scheme + 3);
+  return (s == "http" || s == "https") && !rest.empty() && rest[0] != '/' && url.size() <= 4096 &&
+         std::none_of(url.begin(), url.end(), [](char c) { return c == ' ' || c == '\n' || c == '\r'; });
+}
+
+Reply import_image(const Call& c, Catalog& catalog, const ServiceLimits& limits) {
+  std::optional<Reply> error;
+  Image img;
+  img.account = account_of(c);
+  const json& p = c.params;
+  const auto arch = str(p, "Architecture", error);
+  const auto os_type = str(p, "OsType", error);
+  const auto os_version = str(p, "OsVersion", error);
+  const auto url = str(p, "ImageUrl", error);
+  const auto name = str(p, "ImageName", error);
+  const auto description = str(p, "ImageDescription", error);
+  const auto license = str(p, "LicenseType", error);
+  const auto boot = str(p, "BootMode", error);
+  const auto family = str(p, "ImageFamily", error);
+  if (error) return *error;
+  for (const auto& [field, value] :
+       std::initializer_list<std::pair<const char*, const std::optional<std::string>*>>{{"Architecture", &arch},
+                                                                                        {"OsType", &os_type},
+                                                                                        {"OsVersion", &os_version},
+                                                                                        {"ImageUrl", &url},
+                                                                                        {"ImageName", &name}}) {
+    if (!*value || (*value)->empty()) return Reply::error("MissingParameter", fmt::format("{} is required", field));
+  }
+  if (name->size() > 60) {
+    return Reply::error("InvalidParameterValue.TooLong",
+                        fmt::format("ImageName has {} characters; at most 60", name->size()));
+  }
+  if (description && description->size() > 256) {
+    return Reply::error("InvalidParameterValue.TooLong",
+                        fmt::format("ImageDescription has {} characters; at most 256", description->size()));
+  }
+  const api::ImportOs* os = api::find_import_os(*os_type);
+  if (os == nullptr) {
+    return Reply::error("InvalidImageOsType.Unsupported",
+                        fmt::format("OsType '{}' cannot be imported (see DescribeImportImageOs)", *os_type));
+  }
+  if (std::find(os->versions.begin(), os->versions.end(), *os_version) == os->versions.end()) {
+    return Reply::error("InvalidImageOsVersion.Unsupported",
+                        fmt::format("OsVersion '{}' is not offered for {}", *os_version, *os_type));
+  }
+  if (std::find(os->architectures.begin(), os->architectures.end(), *arch) == os->architectures.end()) {
+    return Reply::error("InvalidParameterValue",
+                        fmt::format("Architecture '{}' is not offered for {}", *arch, *os_type));
+  }
+  if (!is_http_url(*url)) {
+    return Reply::error("InvalidParameter.InvalidParameterUrlError",
+                        fmt::format("ImageUrl '{}' is not an http(s) URL", url->substr(0, 200)));
+  }
+  if (license && *license != "TencentCloud" && *license != "BYOL") {
+    return Reply::error("InvalidParameterValue.InvalidLicenseType",
+                        fmt::format("LicenseType '{}' is not TencentCloud or BYOL", *license));
+  }
+  if (boot && *boot != "Legacy BIOS" && *boot != "UEFI") {
+    return Reply::error("InvalidParameterValue.InvalidBootMode",
+                        fmt::format("BootMode '{}' is not \"Legacy BIOS\" or \"UEFI\"", *boot));
+  }
+  img.force = boolean(p, "Force");
+  std::string path = url->substr(0, url->find('?'));
+  std::transform(path.begin(), path.end(), path.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  if (path.size() > 4 && path.ends_with(".iso") && !img.force) {
+    return Reply::error("InvalidParameterValue.ISOMustImportByForce", "an ISO image can only be imported with Force");
+  }
+  if (p.contains("ImportImageDataDiskList")) {
+    if (!p["ImportImageDataDiskList"].is_array() || p["ImportImageDataDiskList"].size() > 16) {
+      return Reply::error("InvalidParameter", "ImportImageDataDiskList must be a list of at most 16 {ImageUrl}");
+    }
+    for (const json& d : p["ImportImageDataDiskList"]) {
+      if (!d.is_object() || !d.contains("ImageUrl") || !d["ImageUrl"].is_string() || !is_http_url(d["ImageUrl"])) {
+        return Reply::error("InvalidParameter.InvalidParameterUrlError",
+                            "a data disk's ImageUrl is not an http(s) URL");
+      }
+      img.data_disk_urls.push_back(d["ImageUrl"]);
+    }
+  }
+  if (p.contains("TagSpecification")) {
+    if (!p["TagSpecification"].is_array()) return Reply::error("InvalidParameter", "TagSpecification must be a list");
+    for (const json& spec : p["TagSpecification"]) {
+      if (!spec.is_object() || !spec.contains("Tags") || !spec["Tags"].is_array()) continue;
+      for (const json& t : spec["Tags"]) {
+        if (t.is_object() && t.contains("Key") && t["Key"].is_string()) {
+          img.tags.push_back(Tag{t["Key"], t.value("Value", "")});
+        }
+      }
+    }
+    if (img.tags.size() > 50) return Reply::error("InvalidParameter", "more than 50 tags");
+  }
+  auto taken = catalog.name_taken(img.account, *name);
+  if (!taken) return Reply::error("InternalError", taken.error().message);
+  if (*taken) return Reply::error("InvalidImageName.Duplicate", fmt::format("an image named '{}' exists", *name));
+  auto count = catalog.count_images(img.account);
+  if (!count) return Reply::error("InternalError", count.error().message);
+  if (*count >= limits.image_quota) {
+    return Reply::error("ImageQuotaLimitExceeded", fmt::format("the account has {} images, its quota", *count));
+  }
+  if (boolean(p, "DryRun")) {
+    return Reply::error("DryRunOperation", "the request would have succeeded; DryRun is set");
+  }
+  img.image_id = new_image_id();
+  img.name = *name;
+  img.description = description.value_or("");
+  img.os_name = *os_type;
+  img.os_version = *os_version;
+  img.architecture = *arch;
+  img.platform = os->platform;
+  img.license_type = license.value_or("TencentCloud");
+  img.boot_mode = boot.value_or("Legacy BIOS");
+  img.image_family = family.value_or("");
+  img.image_url = *url;
+  auto created = catalog.create_import(img);
+  if (!created) {
+    if (created.error().code == ErrorCode::kInvalidArgument) {
+      return Reply::error("InvalidImageName.Duplicate", fmt::format("an image named '{}' exists", *name));
+    }
+    return Reply::error("InternalError", created.error().message);
+  }
+  Reply r;
+  r.fields["ImageId"] = img.image_id;
+  return r;
+}
+
+Reply describe_images(const Call& c, Catalog& catalog) {
+  const json& p = c.params;
+  std::vector<std::string> ids;
+  std::vector<Filter> filters;
+  if (p.contains("ImageIds")) {
+    if (!p["ImageIds"].is_array() || p["ImageIds"].size() > 100) {
+      return Reply::error("InvalidParameter", "ImageIds must be a list of at most 100 ids");
+    }
+    for (const json& id : p["ImageIds"]) {
+      if (!id.is_string()) return Reply::error("InvalidParameter", "ImageIds must be strings");
+      ids.push_back(id);
+    }
+  }
+  if (p.contains("Filters")) {
+    if (!ids.empty()) {
+      return Reply::error("InvalidParameterValue.InvalidParameterCombination",
+                          "ImageIds and Filters cannot be combined");
+    }
+    if (!p["Filters"].is_array() || p["Filters"].size() > 10) {
+      return Reply::error("InvalidParameter", "Filters must be a list of at most 10 filters");
+    }
+    for (const json& f : p["Filters"]) {
+      if (!f.is_object() || !f.contains("Name") || !f["Name"].is_string() || !f.contains("Values") ||
+          !f["Values"].is_array() || f["Values"].size() > 5) {
+        return Reply::error("InvalidParameter", "each filter needs a Name and at most 5 Values");
+      }
+      Filter filter{f["Name"], {}};
+      static const char* const kNames[] = {"image-id", "image-name", "image-type", "platform", "tag-key", "tag-value"};
+      if (std::find(std::begin(kNames), std::end(kNames), filter.name) == std::end(kNames) &&
+          filter.name.rfind("tag:", 0) != 0) {
+        return Reply::error("InvalidFilter", fmt::format("unknown filter '{}'", filter.name));
+      }
+      for (const json& v : f["Values"]) {
+        if (v.is_string()) filter.values.push_back(v);
+      }
+      filters.push_back(std::move(filter));
+    }
+  }
+  const std::int64_t offset =
+      p.contains("Offset") && p["Offset"].is_number_integer() ? p["Offset"].get<std::int64_t>() : 0;
+  const std::int64_t limit =
+      p.contains("Limit") && p["Limit"].is_number_integer() ? p["Limit"].get<std::int64_t>() : 20;
+  if (offset < 0 || limit < 1 || limit > 100) {
+    return Reply::error("InvalidParameterValue", "Offset must be >= 0 and Limit between 1 and 100");
+  }
+  auto page = catalog.describe(account_of(c), ids, filters, offset, limit);
+  if (!page) return Reply::error("InternalError", page.error().message);
+  // Explicit ids the account does not have are an error, as in the cloud: never a hint that
+  // another account owns them.
+  for (const std::string& id : ids) {
+    if (std::none_of(page->images.begin(), page->images.end(), [&](const Image& i) { return i.image_id == id; })) {
+      return Reply::error("InvalidImageId.NotFound", fmt::format("image {} does not exist", id));
+    }
+  }
+  Reply r;
+  ordered_json set = ordered_json::array();
+  for (const Image& i : page->images) set.push_back(image_json(i));
+  r.fields["ImageSet"] = set;
+  r.fields["TotalCount"] = page->total;
+  return r;
+}
+
+Reply delete_images(const Call& c, Catalog& catalog) {
+  const json& p = c.params;
+  if (!p.contains("ImageIds") || !p["ImageIds"].is_array() || p["ImageIds"].empty() || p["ImageIds"].size() > 100) {
+    return Reply::error("MissingParameter", "ImageIds is required (1 to 100 ids)");
+  }
+  const std::string account = account_of(c);
+  for (const json& id : p["ImageIds"]) {
+    if (!id.is_string()) return Reply::error("InvalidParameter", "ImageIds must be strings");
+    auto img = catalog.get(account, id);
+    if (!img) return Reply::error("InternalError", img.error().message);
+    if (!*img)
+      return Reply::error("InvalidImageId.NotFound", fmt::format("image {} does not exist", id.get<std::string>()));
+    if ((*img)->state == "IMPORTING") {
+      return Reply::error("InvalidImageState", fmt::format("image {} is still importing", id.get<std::string>()));
+    }
+  }
+  if (boolean(p, "DryRun")) return Reply::error("DryRunOperation", "the request would have succeeded; DryRun is set");
+  for (const json& id : p["ImageIds"]) {
+    if (auto removed = catalog.remove(account, id); !removed)
+      return Reply::error("InternalError", removed.error().message);
+  }
+  return Reply{};
+}
+
+Reply modify_image(const Call& c, Catalog& catalog) {
+  std::optional<Reply> error;
+  const auto id = str(c.params, "ImageId", error);
+  const auto name = str(c.params, "ImageName", error);
+  const auto description = str(c.params, "ImageDescription", error);
+  if (error) return *error;
+  if (!id) return Reply::error("MissingParameter", "ImageId is required");
+  if (name && (name->empty() || name->size() > 60)) {
+    return Reply::error("InvalidParameterValue.TooLong", "ImageName must have 1 to 60 characters");
+  }
+  if (description && description->size() > 256) {
+    return Reply::error("InvalidParameterValue.TooLong", "ImageDescription has more than 256 characters");
+  }
+  auto done = catalog.modify(account_of(c), *id, name, description);
+  if (!done) {
+    if (done.error().code == ErrorCode::kNotFound) {
+      return Reply::error("InvalidImageId.NotFound", fmt::format("image {} does not exist", *id));
+    }
+    if (done.error().code == ErrorCode::kInvalidArgument) {
+      return Reply::error("InvalidImageName.Duplicate", fmt::format("an image named '{}' exists", name.value_or("")));
+    }
+    return Reply::error("InternalError", done.error().message);
+  }
+  return Reply{};
+}
+
+}  // namespace
+
+void register_catalog_actions(api::Api& api, Catalog& catalog, ServiceLimits limits) {
+  api.on("ImportImage", [&catalog, limits](const Call& c) { return import_image(c, catalog, limits); });
+  api.on("DescribeImages", [&catalog](const Call& c) { return describe_images(c, catalog); });
+  api.on("DeleteImages", [&catalog](const Call& c) { return delete_images(c, catalog); });
+  api.on("ModifyImageAttribute", [&catalog](const Call& c) { return modify_image(c, catalog); });
+}
+
+}  // namespace ig::service
