@@ -22,11 +22,11 @@ echo "== tests"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --preset asan -j "$(nproc)" --timeout 900
 
-echo "== API against the official Node SDK (npm)"
-tests/integration/api_sdk.sh build/asan/src/cli/imagegate build/api-sdk
-
 echo "== Debian 12 tier (debootstrap, imagegate check, virt-inspector)"
 tests/integration/debian12.sh build/asan/src/cli/imagegate build/debian12
+
+echo "== API against the official Node SDK (npm), importing the Debian 12 image"
+tests/integration/api_sdk.sh build/asan/src/cli/imagegate build/api-sdk build/debian12/debian12.qcow2
 
 echo "== fuzz (clang, ${FUZZ_SECONDS:-30} s per target)"
 cmake --preset fuzz > /dev/null

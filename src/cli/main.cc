@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "api/server.h"
 #include "convert/convert.h"
@@ -22,6 +24,7 @@
 #include "rules/check.h"
 #include "rules/render.h"
 #include "service/actions.h"
+#include "service/worker.h"
 
 namespace ig {
 namespace {
@@ -356,7 +359,7 @@ httplib::Server* g_server = nullptr;
 // `imagegate serve`: the API on the embedded default: accounts, signatures, the envelope, the OS
 // list, and the catalog (SQLite in DATA/catalog.sqlite). The import worker comes next (issue 6):
 // until then imports stay IMPORTING.
-int cmd_serve(const std::string& config_path, const std::string& data, const std::string& listen) {
+int cmd_serve(const std::string& config_path, const std::string& data, const std::string& listen, unsigned workers) {
   std::ifstream in(config_path);
   if (!in) return report_error(config_path, Error::invalid_argument("cannot read the configuration file"), false);
   const auto j = nlohmann::json::parse(in, nullptr, false);
@@ -377,9 +380,33 @@ int cmd_serve(const std::string& config_path, const std::string& data, const std
     return report_error(data, Error::io(fmt::format("cannot create the data directory: {}", ec.message())), false);
   auto catalog = service::Catalog::open(data + "/catalog.sqlite");
   if (!catalog) return report_error(data, catalog.error(), false);
+  service::WorkerConfig wc;
+  wc.data_dir = data;
+  if (j.contains("object_storage_hosts") && j["object_storage_hosts"].is_array()) {
+    for (const auto& h : j["object_storage_hosts"]) {
+      if (h.is_string()) wc.storage_hosts.push_back(h);
+    }
+  }
   api::Api service(std::move(*config));
   api::register_static_actions(service);
   service::register_catalog_actions(service, **catalog);
+  // Import workers, in-process (the embedded default; --workers 0 leaves imports queued for
+  // separate worker processes).
+  std::atomic<bool> stop_workers{false};
+  std::vector<std::unique_ptr<service::Worker>> pool;
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < workers; ++i) {
+    pool.push_back(std::make_unique<service::Worker>(**catalog, wc));
+    threads.emplace_back([&, w = pool.back().get()] { w->run(stop_workers); });
+  }
+  struct Joiner {
+    std::atomic<bool>& stop;
+    std::vector<std::thread>& threads;
+    ~Joiner() {
+      stop = true;
+      for (auto& t : threads) t.join();
+    }
+  } joiner{stop_workers, threads};
   httplib::Server server;
   auto handle = [&](const httplib::Request& req, httplib::Response& res) {
     api::HttpRequest r;
@@ -476,6 +503,9 @@ int run(int argc, char** argv) {
   std::string data_dir;
   serve->add_option("--config", config_path, "The service configuration (JSON: accounts and keys)")->required();
   serve->add_option("--data", data_dir, "The data directory (catalog, images)")->required();
+  unsigned workers = 1;
+  serve->add_option("--workers", workers, "Import workers in this process (default 1; 0: none)")
+      ->check(CLI::Range(0, 16));
   serve->add_option("--listen", listen, "HOST:PORT to listen on (default 127.0.0.1:9000)");
 
   try {
@@ -493,7 +523,7 @@ int run(int argc, char** argv) {
     return cmd_measure(path, declared, target, target_opts, json);
   }
   if (check->parsed()) return cmd_check(check_args, json);
-  if (serve->parsed()) return cmd_serve(config_path, data_dir, listen);
+  if (serve->parsed()) return cmd_serve(config_path, data_dir, listen, workers);
   if (conv->parsed()) return cmd_convert(path, destination, declared, target, target_opts, compress, progress, json);
   return kExitUsage;
 }

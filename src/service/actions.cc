@@ -57,6 +57,16 @@ ordered_json image_json(const Image& i) {
           {"ImageDeprecated", false}};
 }
 
+// Our own fields beside the cloud's: why an import failed (SPEC §3), documented in docs/api.md.
+ordered_json image_json_with_outcome(const Image& i) {
+  ordered_json j = image_json(i);
+  if (i.state == "IMPORTFAILED") {
+    j["ImportErrorCode"] = i.error_code;
+    j["ImportErrorMessage"] = i.error_message;
+  }
+  return j;
+}
+
 bool is_http_url(const std::string& url) {
   const auto scheme = url.find("://");
   if (scheme == std::string::npos) return false;
@@ -242,7 +252,7 @@ Reply describe_images(const Call& c, Catalog& catalog) {
   }
   Reply r;
   ordered_json set = ordered_json::array();
-  for (const Image& i : page->images) set.push_back(image_json(i));
+  for (const Image& i : page->images) set.push_back(image_json_with_outcome(i));
   r.fields["ImageSet"] = set;
   r.fields["TotalCount"] = page->total;
   return r;

@@ -360,4 +360,92 @@ Result<void> Catalog::modify(const std::string& account, const std::string& imag
   return ok();
 }
 
+Result<std::optional<Task>> Catalog::claim_task(std::int64_t now, std::int64_t lease_seconds) {
+  std::lock_guard lock(mu_);
+  IG_TRY(exec("BEGIN IMMEDIATE"));
+  auto rollback = [&](Error e) -> Result<std::optional<Task>> {
+    (void)exec("ROLLBACK");
+    return e;
+  };
+  sqlite3_stmt* raw = nullptr;
+  sqlite3_prepare_v2(db_,
+                     "SELECT task_id, image_id, account, attempts FROM import_tasks WHERE state = 'QUEUED' OR "
+                     "(state = 'RUNNING' AND lease_until < ?1) ORDER BY task_id LIMIT 1",
+                     -1, &raw, nullptr);
+  Stmt s(raw);
+  sqlite3_bind_int64(s.get(), 1, now);
+  const int rc = sqlite3_step(s.get());
+  if (rc == SQLITE_DONE) {
+    IG_TRY(exec("COMMIT"));
+    return std::optional<Task>{};
+  }
+  if (rc != SQLITE_ROW) return rollback(Error::io(fmt::format("catalog: {}", sqlite3_errmsg(db_))));
+  Task t;
+  t.task_id = sqlite3_column_int64(s.get(), 0);
+  const std::string image_id = text_column(s.get(), 1);
+  const std::string account = text_column(s.get(), 2);
+  t.attempt = sqlite3_column_int64(s.get(), 3) + 1;
+  sqlite3_stmt* raw_update = nullptr;
+  sqlite3_prepare_v2(db_,
+                     "UPDATE import_tasks SET state = 'RUNNING', attempts = ?2, lease_until = ?3, updated = ?4 "
+                     "WHERE task_id = ?1",
+                     -1, &raw_update, nullptr);
+  Stmt u(raw_update);
+  sqlite3_bind_int64(u.get(), 1, t.task_id);
+  sqlite3_bind_int64(u.get(), 2, t.attempt);
+  sqlite3_bind_int64(u.get(), 3, now + lease_seconds);
+  sqlite3_bind_int64(u.get(), 4, now);
+  if (sqlite3_step(u.get()) != SQLITE_DONE) return rollback(Error::io(fmt::format("catalog: {}", sqlite3_errmsg(db_))));
+  sqlite3_stmt* raw_img = nullptr;
+  sqlite3_prepare_v2(db_, fmt::format("SELECT {} FROM images WHERE image_id = ?1", kColumns).c_str(), -1, &raw_img,
+                     nullptr);
+  Stmt i(raw_img);
+  sqlite3_bind_text(i.get(), 1, image_id.c_str(), -1, SQLITE_TRANSIENT);
+  if (sqlite3_step(i.get()) != SQLITE_ROW)
+    return rollback(Error::io(fmt::format("catalog: task {} has no image", t.task_id)));
+  t.image = read_image(i.get());
+  IG_TRY(exec("COMMIT"));
+  (void)account;
+  return std::optional<Task>(std::move(t));
+}
+
+Result<void> Catalog::finish_task(const Task& task, const Outcome& outcome) {
+  std::lock_guard lock(mu_);
+  IG_TRY(exec("BEGIN IMMEDIATE"));
+  auto rollback = [&](Error e) -> Result<void> {
+    (void)exec("ROLLBACK");
+    return e;
+  };
+  sqlite3_stmt* raw = nullptr;
+  sqlite3_prepare_v2(db_,
+                     "UPDATE import_tasks SET state = ?3, progress = 100, updated = ?4 "
+                     "WHERE task_id = ?1 AND attempts = ?2 AND state = 'RUNNING'",
+                     -1, &raw, nullptr);
+  Stmt s(raw);
+  sqlite3_bind_int64(s.get(), 1, task.task_id);
+  sqlite3_bind_int64(s.get(), 2, task.attempt);
+  sqlite3_bind_text(s.get(), 3, outcome.ok ? "DONE" : "FAILED", -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s.get(), 4, now_unix());
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return rollback(Error::io(fmt::format("catalog: {}", sqlite3_errmsg(db_))));
+  if (sqlite3_changes(db_) == 0) {
+    return rollback(
+        Error::invalid_argument(fmt::format("task {} attempt {} is no longer held", task.task_id, task.attempt)));
+  }
+  sqlite3_stmt* raw_img = nullptr;
+  sqlite3_prepare_v2(db_,
+                     "UPDATE images SET state = ?2, error_code = ?3, error_message = ?4, size_gib = ?5, "
+                     "supports_cloudinit = ?6 WHERE image_id = ?1",
+                     -1, &raw_img, nullptr);
+  Stmt i(raw_img);
+  sqlite3_bind_text(i.get(), 1, task.image.image_id.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(i.get(), 2, outcome.ok ? "NORMAL" : "IMPORTFAILED", -1, SQLITE_STATIC);
+  sqlite3_bind_text(i.get(), 3, outcome.error_code.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(i.get(), 4, outcome.error_message.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(i.get(), 5, outcome.size_gib);
+  sqlite3_bind_int(i.get(), 6, outcome.supports_cloudinit ? 1 : 0);
+  if (sqlite3_step(i.get()) != SQLITE_DONE) return rollback(Error::io(fmt::format("catalog: {}", sqlite3_errmsg(db_))));
+  IG_TRY(exec("COMMIT"));
+  return ok();
+}
+
 }  // namespace ig::service

@@ -61,6 +61,22 @@ struct ImagePage {
   std::int64_t total = 0;
 };
 
+// An import task a worker holds: its lease runs out at `lease_until` unless it finishes first;
+// then another worker may take it again (attempt + 1). A finish by a stale holder is refused.
+struct Task {
+  std::int64_t task_id = 0;
+  std::int64_t attempt = 0;
+  Image image;
+};
+
+struct Outcome {
+  bool ok = false;
+  std::string error_code;  // IMPORTFAILED: the code of SPEC §3
+  std::string error_message;
+  std::int64_t size_gib = 0;
+  bool supports_cloudinit = false;
+};
+
 class Catalog {
  public:
   static Result<std::unique_ptr<Catalog>> open(const std::string& path);
@@ -82,6 +98,13 @@ class Catalog {
   Result<void> remove(const std::string& account, const std::string& image_id);
   Result<void> modify(const std::string& account, const std::string& image_id, const std::optional<std::string>& name,
                       const std::optional<std::string>& description);
+
+  // The oldest queued task, or one whose holder's lease ran out (a crashed worker), now leased
+  // to the caller for `lease_seconds`. Nothing when there is no work.
+  Result<std::optional<Task>> claim_task(std::int64_t now, std::int64_t lease_seconds);
+  // Records the outcome and the image's final state, in one transaction; kInvalidArgument when
+  // the caller no longer holds the task (its lease ran out and another worker took it).
+  Result<void> finish_task(const Task& task, const Outcome& outcome);
 
  private:
   explicit Catalog(sqlite3* db) : db_(db) {}
