@@ -59,7 +59,10 @@ std::pair<std::string, std::string> authority(const std::string& url) {
 
 Fetched fetch_object(const std::string& url, const std::string& destination, const WorkerConfig& config) {
   Fetched f;
-  const auto [hostport, host] = authority(url);
+  // (not a structured binding: clang 14 cannot capture one in the lambda below)
+  const std::pair<std::string, std::string> where = authority(url);
+  const std::string& hostport = where.first;
+  const std::string& host = where.second;
   const bool allowed = std::any_of(config.storage_hosts.begin(), config.storage_hosts.end(),
                                    [&](const std::string& h) { return h == hostport || h == host; });
   if (!allowed) {
