@@ -9,6 +9,8 @@
 #include <array>
 #include <ctime>
 
+#include "base/text.h"
+
 namespace ig::api {
 namespace {
 
@@ -27,11 +29,6 @@ std::string trim(std::string_view s) {
   if (b == std::string_view::npos) return "";
   const auto e = s.find_last_not_of(' ');
   return std::string(s.substr(b, e - b + 1));
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
 }
 
 // Constant-time comparison of two hex signatures.
@@ -80,12 +77,12 @@ std::optional<Authorization> parse_authorization(std::string_view header) {
       while (pos <= value.size() && a.signed_headers.size() < 16) {
         const auto semi = value.find(';', pos);
         a.signed_headers.push_back(
-            lower(value.substr(pos, semi == std::string::npos ? std::string::npos : semi - pos)));
+            to_lower(value.substr(pos, semi == std::string::npos ? std::string::npos : semi - pos)));
         if (semi == std::string::npos) break;
         pos = semi + 1;
       }
     } else if (key == "Signature") {
-      a.signature = lower(value);
+      a.signature = to_lower(value);
     }
   }
   if (!credential || a.signed_headers.empty() || a.signature.size() != 64) return std::nullopt;

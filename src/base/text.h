@@ -112,4 +112,17 @@ inline std::u16string utf8_to_utf16(std::string_view s) {
   return out;
 }
 
+// ASCII lower case (names and ids compared without regard to case).
+inline std::string to_lower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+// A byte count in GiB with two decimals: "2.00 GiB".
+inline std::string gib_text(std::uint64_t bytes) {
+  return fmt::format("{:.2f} GiB", static_cast<double>(bytes) / static_cast<double>(1ULL << 30));
+}
+
 }  // namespace ig

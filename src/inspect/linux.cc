@@ -206,11 +206,6 @@ CloudInitInfo describe_cloud_init(const FileSystem& fs) {
 constexpr std::uint64_t kMaxBootTextBytes = 4 << 20;  // grub.cfg, a BLS entry, fstab
 constexpr std::uint64_t kMaxInitramfsBytes = 1ULL << 30;
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 // The boot loader's menu: GRUB 2 (with BLS entries when grub.cfg calls blscfg, or when only
 // entries exist), else GRUB legacy.
 BootMenu read_boot_menu(const FileSystem& fs) {
@@ -392,8 +387,8 @@ std::optional<std::pair<std::size_t, std::shared_ptr<const FileSystem>>> find_vo
     if (spec.rfind(prefix, 0) != 0) return std::nullopt;
     return spec.substr(prefix.size());
   };
-  if (auto u = after("UUID=")) return by([&](const VolumeSummary& v) { return v.uuid == lower(*u); });
-  if (auto u = after("/dev/disk/by-uuid/")) return by([&](const VolumeSummary& v) { return v.uuid == lower(*u); });
+  if (auto u = after("UUID=")) return by([&](const VolumeSummary& v) { return v.uuid == to_lower(*u); });
+  if (auto u = after("/dev/disk/by-uuid/")) return by([&](const VolumeSummary& v) { return v.uuid == to_lower(*u); });
   if (auto l = after("LABEL=")) return by([&](const VolumeSummary& v) { return !v.label.empty() && v.label == *l; });
   if (auto l = after("/dev/disk/by-label/")) {
     return by([&](const VolumeSummary& v) { return !v.label.empty() && v.label == *l; });

@@ -9,11 +9,6 @@
 namespace ig {
 namespace {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 // Unquotes a value as a POSIX shell would for the subset os-release allows.
 std::string unquote(std::string_view v) {
   if (v.size() >= 2 && v.front() == '\'' && v.back() == '\'') return std::string(v.substr(1, v.size() - 2));
@@ -56,9 +51,9 @@ Distribution classify(const OsRelease& os) {
     auto it = os.find(k);
     return it == os.end() ? std::string() : it->second;
   };
-  const std::string id = lower(get("ID"));
-  const std::string name = lower(get("NAME"));
-  const std::string variant = lower(get("VARIANT_ID"));
+  const std::string id = to_lower(get("ID"));
+  const std::string name = to_lower(get("NAME"));
+  const std::string variant = to_lower(get("VARIANT_ID"));
   Distribution d;
   d.version = get("VERSION_ID");
   d.named = true;
@@ -131,7 +126,7 @@ std::string first_line(std::string_view text) {
 OsRelease parse_legacy_release(std::string_view file, std::string_view text) {
   OsRelease os;
   const std::string line = first_line(text);
-  const std::string lowered = lower(line);
+  const std::string lowered = to_lower(line);
   auto set = [&](const char* id, std::string version) {
     os["ID"] = id;
     os["NAME"] = line;
@@ -154,7 +149,7 @@ OsRelease parse_legacy_release(std::string_view file, std::string_view text) {
       os["NAME"] = "CoreOS";
       os["VERSION_ID"] = get("COREOS_RELEASE_VERSION");
     } else if (!get("DISTRIB_ID").empty()) {
-      os["ID"] = lower(get("DISTRIB_ID"));
+      os["ID"] = to_lower(get("DISTRIB_ID"));
       os["NAME"] = get("DISTRIB_ID");
       os["VERSION_ID"] = get("DISTRIB_RELEASE");
     }

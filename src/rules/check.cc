@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/text.h"
 #include "convert/measure.h"
 #include "formats/open_image.h"
 #include "formats/probe.h"
@@ -11,10 +12,6 @@
 
 namespace ig {
 namespace {
-
-std::string gib(std::uint64_t bytes) {
-  return fmt::format("{:.2f} GiB", static_cast<double>(bytes) / static_cast<double>(1ULL << 30));
-}
 
 CheckResult make(std::string name, CheckStatus status, Message message) {
   CheckResult c;
@@ -105,11 +102,6 @@ std::vector<std::string> driver_evidence(const KernelInfo& k) {
   return out;
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 // The Windows rows of SPEC §2, after the partition and root checks: a supported Windows Server
 // release, its architecture, virtio storage (boot start) and network drivers, cloudbase-init.
 void judge_windows(const WindowsGuest& w, const CheckOptions& options, CheckReport& r) {
@@ -145,7 +137,7 @@ void judge_windows(const WindowsGuest& w, const CheckOptions& options, CheckRepo
     r.checks.push_back(skipped("declared", "skipped.nothing-declared"));
   } else {
     std::optional<Message> mismatch;
-    if (!options.os_type.empty() && lower(options.os_type).rfind("windows", 0) != 0) {
+    if (!options.os_type.empty() && to_lower(options.os_type).rfind("windows", 0) != 0) {
       mismatch = Message{"declared.type", {options.os_type, r.distribution_name}};
     } else if (!options.os_version.empty() && options.os_version != "-" && !w.version.empty() &&
                w.version.find(options.os_version) == std::string::npos) {
@@ -392,8 +384,8 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   } else {
     std::vector<Message> mismatches;
     if (!options.os_type.empty()) {
-      const std::string d = lower(options.os_type);
-      if (d != "linux" && d != lower(g->distribution.cloud_name) && d != g->distribution.id) {
+      const std::string d = to_lower(options.os_type);
+      if (d != "linux" && d != to_lower(g->distribution.cloud_name) && d != g->distribution.id) {
         mismatches.push_back({"declared.type", {options.os_type, g->distribution.cloud_name}});
       }
     }
@@ -533,22 +525,24 @@ Result<CheckReport> check_image(SourcePtr file, const CheckOptions& options) {
       if (!info.subformat.empty()) format.evidence.push_back("subformat: " + info.subformat);
       for (const std::string& n : info.notes) format.evidence.push_back(n);
       r.checks.push_back(std::move(format));
-      const std::string vmax = gib(options.max_virtual_size);
-      r.checks.push_back(info.virtual_size > options.max_virtual_size
-                             ? fail("virtual-size", kInvalidFormatSize, {"vsize.fail", {gib(info.virtual_size), vmax}},
-                                    Message{"advice.vsize", {}})
-                             : make("virtual-size", CheckStatus::kPass, {"vsize.ok", {gib(info.virtual_size), vmax}}));
+      const std::string vmax = gib_text(options.max_virtual_size);
+      r.checks.push_back(
+          info.virtual_size > options.max_virtual_size
+              ? fail("virtual-size", kInvalidFormatSize, {"vsize.fail", {gib_text(info.virtual_size), vmax}},
+                     Message{"advice.vsize", {}})
+              : make("virtual-size", CheckStatus::kPass, {"vsize.ok", {gib_text(info.virtual_size), vmax}}));
       auto measured = measure_qcow2(**image, Qcow2TargetOptions{});
       if (!measured) {
         if (measured.error().code == ErrorCode::kIo) return measured.error();
         r.checks.push_back(fail("qcow2-size", kInvalidFormatSize, {"format.refused", {measured.error().message}}));
       } else {
         r.qcow2_size = measured->required;
-        const std::string qmax = gib(options.max_qcow2_size);
-        r.checks.push_back(measured->required > options.max_qcow2_size
-                               ? fail("qcow2-size", kInvalidFormatSize, {"qsize.fail", {gib(measured->required), qmax}},
-                                      Message{"advice.qsize", {}})
-                               : make("qcow2-size", CheckStatus::kPass, {"qsize.ok", {gib(measured->required), qmax}}));
+        const std::string qmax = gib_text(options.max_qcow2_size);
+        r.checks.push_back(
+            measured->required > options.max_qcow2_size
+                ? fail("qcow2-size", kInvalidFormatSize, {"qsize.fail", {gib_text(measured->required), qmax}},
+                       Message{"advice.qsize", {}})
+                : make("qcow2-size", CheckStatus::kPass, {"qsize.ok", {gib_text(measured->required), qmax}}));
       }
       const SourcePtr disk(std::move(*image));
       auto inspection = inspect_disk(disk);

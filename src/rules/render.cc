@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "base/text.h"
+
 namespace ig {
 namespace {
 
@@ -10,10 +12,6 @@ using nlohmann::ordered_json;
 std::string reason_text(const CheckReport& r, Lang lang) {
   if (r.pass) return render(r.reason, lang);
   return render({"verdict.fail", {r.error_code, render(r.reason, lang)}}, lang);
-}
-
-std::string gib(std::uint64_t bytes) {
-  return fmt::format("{:.2f} GiB", static_cast<double>(bytes) / static_cast<double>(1ULL << 30));
 }
 
 }  // namespace
@@ -26,8 +24,8 @@ std::string render_human(const CheckReport& r, Lang lang, bool color) {
   out += paint(r.pass ? "1;32" : "1;31", reason_text(r, lang)) + "\n";
   if (!r.format.empty()) {
     out += fmt::format("{}: {}, {} virtual, {} on disk", render({"report.image", {}}, lang), r.format,
-                       gib(r.virtual_size), gib(r.actual_size));
-    if (r.qcow2_size) out += fmt::format(", {} as qcow2", gib(*r.qcow2_size));
+                       gib_text(r.virtual_size), gib_text(r.actual_size));
+    if (r.qcow2_size) out += fmt::format(", {} as qcow2", gib_text(*r.qcow2_size));
     out += "\n";
   }
   out += "\n";

@@ -9,6 +9,7 @@
 #include "io/sources.h"
 #include "rules/messages.h"
 #include "support/guest.h"
+#include "unit/rules/check_expect.h"
 
 namespace ig::test {
 namespace {
@@ -32,24 +33,6 @@ class Check : public ::testing::Test {
 
   CheckReport check_disk(const DiskSpec& spec = {}, CheckOptions options = {}) {
     return check(make_guest_disk(dir_, tree_path_.string(), spec), options);
-  }
-
-  static const CheckResult& result(const CheckReport& r, const std::string& name) {
-    for (const CheckResult& c : r.checks) {
-      if (c.name == name) return c;
-    }
-    ADD_FAILURE() << "no check " << name;
-    static const CheckResult none;
-    return none;
-  }
-
-  // The verdict: failed with `code` at `check`, for the cause `id`.
-  static void expect_failure(const CheckReport& r, const std::string& code, const std::string& check_name,
-                             const std::string& id) {
-    EXPECT_FALSE(r.pass);
-    EXPECT_EQ(r.error_code, code);
-    EXPECT_EQ(r.failed_check, check_name);
-    EXPECT_EQ(r.reason.id, id) << render(r.reason, Lang::kEn);
   }
 
   TempDir dir_;

@@ -7,6 +7,7 @@
 #include "rules/check.h"
 #include "rules/messages.h"
 #include "support/guest.h"
+#include "unit/rules/check_expect.h"
 
 namespace ig::test {
 namespace {
@@ -24,21 +25,6 @@ class WindowsCheck : public ::testing::Test {
   }
   void SetUp() override {
     if (make_windows_disk(dir_, {}).empty()) GTEST_SKIP() << "needs ../shared/corpus, hivex tools and wimtools";
-  }
-  static const CheckResult& result(const CheckReport& r, const std::string& name) {
-    for (const CheckResult& c : r.checks) {
-      if (c.name == name) return c;
-    }
-    static const CheckResult none;
-    ADD_FAILURE() << "no check " << name;
-    return none;
-  }
-  static void expect_failure(const CheckReport& r, const std::string& code, const std::string& check_name,
-                             const std::string& id) {
-    EXPECT_FALSE(r.pass);
-    EXPECT_EQ(r.error_code, code);
-    EXPECT_EQ(r.failed_check, check_name);
-    EXPECT_EQ(r.reason.id, id) << render(r.reason, Lang::kEn);
   }
   TempDir dir_;
 };

@@ -1,0 +1,32 @@
+// Assertions shared by the Linux and Windows check tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "rules/messages.h"
+#include "rules/report.h"
+
+namespace ig::test {
+
+// The check called `name` in the report (a test failure when there is none).
+inline const CheckResult& result(const CheckReport& r, const std::string& name) {
+  for (const CheckResult& c : r.checks) {
+    if (c.name == name) return c;
+  }
+  ADD_FAILURE() << "no check " << name;
+  static const CheckResult none;
+  return none;
+}
+
+// The verdict: failed with `code` at `check_name`, for the cause `id`.
+inline void expect_failure(const CheckReport& r, const std::string& code, const std::string& check_name,
+                           const std::string& id) {
+  EXPECT_FALSE(r.pass);
+  EXPECT_EQ(r.error_code, code);
+  EXPECT_EQ(r.failed_check, check_name);
+  EXPECT_EQ(r.reason.id, id) << render(r.reason, Lang::kEn);
+}
+
+}  // namespace ig::test
