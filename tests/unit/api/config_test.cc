@@ -1,0 +1,50 @@
+// The service configuration and the GET query decoding, on bad input.
+#include <gtest/gtest.h>
+
+#include "api/server.h"
+
+namespace ig {
+namespace {
+
+std::string config_error(const char* text) {
+  api::ConfigError e;
+  const auto c = api::parse_api_config(nlohmann::json::parse(text), e);
+  return c ? "" : e.message;
+}
+
+TEST(ApiConfig, EachMistakeIsNamed) {
+  EXPECT_EQ(config_error(R"({"accounts": [{"secret_id": "AKID1", "secret_key": "k"}]})"), "");
+  EXPECT_NE(config_error(R"({})").find("\"accounts\""), std::string::npos);
+  EXPECT_NE(config_error(R"({"accounts": []})").find("non-empty \"accounts\""), std::string::npos);
+  EXPECT_NE(config_error(R"({"accounts": [{"secret_id": "AKID1"}]})").find("\"secret_key\""), std::string::npos);
+  EXPECT_NE(config_error(R"({"accounts": [{"secret_id": 5, "secret_key": "k"}]})").find("\"secret_id\""),
+            std::string::npos);
+  EXPECT_NE(
+      config_error(R"({"accounts": [{"secret_id": "A", "secret_key": "k"}, {"secret_id": "A", "secret_key": "j"}]})")
+          .find("appears twice"),
+      std::string::npos);
+  EXPECT_NE(
+      config_error(R"({"accounts": [{"secret_id": "A", "secret_key": "k"}], "services": "cvm"})").find("\"services\""),
+      std::string::npos);
+  EXPECT_NE(config_error(R"({"accounts": [{"secret_id": "A", "secret_key": "k"}], "timestamp_window": -1})")
+                .find("\"timestamp_window\""),
+            std::string::npos);
+}
+
+TEST(UnflattenQuery, ListsObjectsTypesAndBounds) {
+  const auto j = api::unflatten_query(
+      "Filters.0.Name=image-type&Filters.0.Values.0=PRIVATE%5FIMAGE&Offset=0&Limit=10"
+      "&DryRun=true&ImageName=a%20b");
+  EXPECT_EQ(j["Filters"][0]["Name"], "image-type");
+  EXPECT_EQ(j["Filters"][0]["Values"][0], "PRIVATE_IMAGE");
+  EXPECT_EQ(j["Limit"], 10);
+  EXPECT_EQ(j["DryRun"], true);
+  EXPECT_EQ(j["ImageName"], "a b");
+  // An index past the bound is dropped rather than allocated; malformed escapes stay literal.
+  const auto big = api::unflatten_query("ImageIds.99999=x&Bad=%zz");
+  EXPECT_FALSE(big.contains("ImageIds") && big["ImageIds"].size() > 1000);
+  EXPECT_EQ(big["Bad"], "%zz");
+}
+
+}  // namespace
+}  // namespace ig
