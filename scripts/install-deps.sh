@@ -18,6 +18,9 @@ packages=(
   rpm sqlite3
   # NTFS volumes filled without a mount; registry hives edited and read back
   wimtools libhivex-bin libwin-hivex-perl
+  # the service's real peers on loopback: an SMTP server writing a Maildir, OpenStack Swift with
+  # s3api (../shared/tools/start-swift.sh) and botocore to upload and presign URLs
+  python3-aiosmtpd swift swift-proxy swift-object swift-container swift-account memcached python3-botocore
 )
 
 # Node and npm drive the API tests with the official SDK; an existing Node (e.g. from NodeSource)

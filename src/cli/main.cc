@@ -15,8 +15,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <variant>
 
 #include "api/server.h"
+#include "base/text.h"
 #include "convert/convert.h"
 #include "convert/measure.h"
 #include "formats/open_image.h"
@@ -24,6 +26,7 @@
 #include "rules/check.h"
 #include "rules/render.h"
 #include "service/actions.h"
+#include "service/config.h"
 #include "service/worker.h"
 
 namespace ig {
@@ -355,70 +358,85 @@ int cmd_check(const CheckArgs& a, bool json) {
 }
 
 httplib::Server* g_server = nullptr;
+std::atomic<bool> g_stop{false};
 
-// `imagegate serve`: the API on the embedded default: accounts, signatures, the envelope, the OS
-// list, and the catalog (SQLite in DATA/catalog.sqlite). The import worker comes next (issue 6):
-// until then imports stay IMPORTING.
-int cmd_serve(const std::string& config_path, const std::string& data, const std::string& listen, unsigned workers) {
+// The configuration file and the data directory of `serve` and `worker`; the exit code when
+// either is unusable.
+struct Loaded {
+  service::ServiceConfig config;
+  std::unique_ptr<service::Catalog> catalog;
+};
+std::variant<Loaded, int> load_service(const std::string& config_path, const std::string& data) {
   std::ifstream in(config_path);
   if (!in) return report_error(config_path, Error::invalid_argument("cannot read the configuration file"), false);
   const auto j = nlohmann::json::parse(in, nullptr, false);
   if (j.is_discarded())
     return report_error(config_path, Error::invalid_argument("the configuration is not JSON"), false);
   api::ConfigError err;
-  auto config = api::parse_api_config(j, err);
+  auto config = service::parse_service_config(j, data, err);
   if (!config) return report_error(config_path, Error::invalid_argument(err.message), false);
-  const auto colon = listen.rfind(':');
-  if (colon == std::string::npos) {
-    return report_error(listen, Error::invalid_argument("--listen wants HOST:PORT"), false);
-  }
-  const std::string host = listen.substr(0, colon);
-  const int port = std::atoi(listen.c_str() + colon + 1);
   std::error_code ec;
   std::filesystem::create_directories(data, ec);
   if (ec)
     return report_error(data, Error::io(fmt::format("cannot create the data directory: {}", ec.message())), false);
   auto catalog = service::Catalog::open(data + "/catalog.sqlite");
   if (!catalog) return report_error(data, catalog.error(), false);
-  service::WorkerConfig wc;
-  wc.data_dir = data;
-  if (j.contains("object_storage_hosts") && j["object_storage_hosts"].is_array()) {
-    for (const auto& h : j["object_storage_hosts"]) {
-      if (h.is_string()) wc.storage_hosts.push_back(h);
+  return Loaded{std::move(*config), std::move(*catalog)};
+}
+
+// Import workers and one notification sender on threads, stopped and joined on destruction.
+class Background {
+ public:
+  Background(service::Catalog& catalog, const service::ServiceConfig& config, unsigned workers) {
+    for (unsigned i = 0; i < workers; ++i) {
+      workers_.push_back(std::make_unique<service::Worker>(catalog, config.worker));
+      threads_.emplace_back([this, w = workers_.back().get()] { w->run(stop_); });
+    }
+    if (workers > 0) {
+      notifier_ = std::make_unique<service::Notifier>(catalog, config.notify);
+      threads_.emplace_back([this] { notifier_->run(stop_); });
     }
   }
-  api::Api service(std::move(*config));
+  ~Background() {
+    stop_ = true;
+    for (auto& t : threads_) t.join();
+  }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::vector<std::unique_ptr<service::Worker>> workers_;
+  std::unique_ptr<service::Notifier> notifier_;
+  std::vector<std::thread> threads_;
+};
+
+// `imagegate serve`: the API (Tencent Cloud API 3.0 protocol) on the embedded default — the
+// catalog in DATA/catalog.sqlite, images in DATA/images — with in-process import workers and the
+// notification sender (--workers 0 leaves both to `imagegate worker` processes).
+int cmd_serve(const std::string& config_path, const std::string& data, const std::string& listen, unsigned workers) {
+  auto loaded = load_service(config_path, data);
+  if (auto* code = std::get_if<int>(&loaded)) return *code;
+  auto& [config, catalog] = std::get<Loaded>(loaded);
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return report_error(listen, Error::invalid_argument("--listen wants HOST:PORT"), false);
+  }
+  const std::string host = listen.substr(0, colon);
+  const int port = std::atoi(listen.c_str() + colon + 1);
+  api::Api service(config.api);
   api::register_static_actions(service);
-  service::register_catalog_actions(service, **catalog);
-  // Import workers, in-process (the embedded default; --workers 0 leaves imports queued for
-  // separate worker processes).
-  std::atomic<bool> stop_workers{false};
-  std::vector<std::unique_ptr<service::Worker>> pool;
-  std::vector<std::thread> threads;
-  for (unsigned i = 0; i < workers; ++i) {
-    pool.push_back(std::make_unique<service::Worker>(**catalog, wc));
-    threads.emplace_back([&, w = pool.back().get()] { w->run(stop_workers); });
-  }
-  struct Joiner {
-    std::atomic<bool>& stop;
-    std::vector<std::thread>& threads;
-    ~Joiner() {
-      stop = true;
-      for (auto& t : threads) t.join();
-    }
-  } joiner{stop_workers, threads};
+  service::register_catalog_actions(service, *catalog, config.limits);
+  service::register_message_actions(service, *catalog, config.limits);
+  Background background(*catalog, config, workers);
   httplib::Server server;
-  auto handle = [&](const httplib::Request& req, httplib::Response& res) {
+  auto handle = [&service](const httplib::Request& req, httplib::Response& res) {
     api::HttpRequest r;
     r.method = req.method;
     const auto q = req.target.find('?');
     r.path = req.target.substr(0, q);
     r.query = q == std::string::npos ? "" : req.target.substr(q + 1);
-    for (const auto& [name, value] : req.headers) {
-      std::string lower = name;
-      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-      r.headers[lower] = value;
-    }
+    for (const auto& [name, value] : req.headers) r.headers[to_lower(name)] = value;
     r.body = req.body;
     const api::HttpResponse out = service.handle(r);
     res.status = out.status;
@@ -443,6 +461,35 @@ int cmd_serve(const std::string& config_path, const std::string& data, const std
   std::fflush(stdout);
   server.listen_after_bind();
   g_server = nullptr;
+  return kExitOk;
+}
+
+// `imagegate worker`: import workers and the notification sender as a process of their own,
+// sharing the data directory (and its catalog) with `imagegate serve --workers 0`. Runs until
+// SIGTERM/SIGINT; with --until-idle, until no task and no due delivery is left.
+int cmd_worker(const std::string& config_path, const std::string& data, unsigned threads, bool until_idle) {
+  auto loaded = load_service(config_path, data);
+  if (auto* code = std::get_if<int>(&loaded)) return *code;
+  auto& [config, catalog] = std::get<Loaded>(loaded);
+  if (until_idle) {
+    service::Worker worker(*catalog, config.worker);
+    service::Notifier notifier(*catalog, config.notify);
+    for (;;) {
+      auto imported = worker.run_once();
+      if (!imported) return report_error(data, imported.error(), false);
+      auto notified = notifier.run_once();
+      if (!notified) return report_error(data, notified.error(), false);
+      if (!*imported && !*notified) return kExitOk;
+    }
+  }
+  std::signal(SIGTERM, [](int) { g_stop = true; });
+  std::signal(SIGINT, [](int) { g_stop = true; });
+  {
+    Background background(*catalog, config, threads);
+    fmt::print("imagegate worker: {} import thread(s) on {}\n", threads, data);
+    std::fflush(stdout);
+    while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   return kExitOk;
 }
 
@@ -508,6 +555,14 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(0, 16));
   serve->add_option("--listen", listen, "HOST:PORT to listen on (default 127.0.0.1:9000)");
 
+  auto* worker = app.add_subcommand("worker", "Run import workers and the notification sender for a data directory");
+  worker->add_option("--config", config_path, "The service configuration (JSON)")->required();
+  worker->add_option("--data", data_dir, "The data directory shared with `imagegate serve`")->required();
+  unsigned threads = 1;
+  worker->add_option("--threads", threads, "Import threads (default 1)")->check(CLI::Range(1, 16));
+  bool until_idle = false;
+  worker->add_flag("--until-idle", until_idle, "Exit when no import and no notification is left to do");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -524,6 +579,7 @@ int run(int argc, char** argv) {
   }
   if (check->parsed()) return cmd_check(check_args, json);
   if (serve->parsed()) return cmd_serve(config_path, data_dir, listen, workers);
+  if (worker->parsed()) return cmd_worker(config_path, data_dir, threads, until_idle);
   if (conv->parsed()) return cmd_convert(path, destination, declared, target, target_opts, compress, progress, json);
   return kExitUsage;
 }

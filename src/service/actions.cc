@@ -1,8 +1,12 @@
 #include "service/actions.h"
 
+#include <openssl/rand.h>
+
 #include <algorithm>
+#include <filesystem>
 
 #include "api/os_list.h"
+#include "service/notify.h"
 
 namespace ig::service {
 namespace {
@@ -36,6 +40,18 @@ bool boolean(const json& p, const char* name) {
 ordered_json image_json(const Image& i) {
   ordered_json tags = ordered_json::array();
   for (const Tag& t : i.tags) tags.push_back({{"Key", t.key}, {"Value", t.value}});
+  // A whole-machine image: its system disk, then the data disks imported with it.
+  ordered_json snapshots = ordered_json::array();
+  if (i.state == "NORMAL" && !i.data_disks.empty()) {
+    const std::string suffix = i.image_id.substr(4);
+    snapshots.push_back(
+        {{"SnapshotId", fmt::format("snap-{}-0", suffix)}, {"DiskUsage", "SYSTEM_DISK"}, {"DiskSize", i.size_gib}});
+    for (const DataDisk& d : i.data_disks) {
+      snapshots.push_back({{"SnapshotId", fmt::format("snap-{}-{}", suffix, d.index + 1)},
+                           {"DiskUsage", "DATA_DISK"},
+                           {"DiskSize", d.size_gib}});
+    }
+  }
   return {{"ImageId", i.image_id},
           {"OsName", i.os_name + (i.os_version == "-" || i.os_version.empty() ? "" : " " + i.os_version)},
           {"ImageType", "PRIVATE_IMAGE"},
@@ -50,7 +66,7 @@ ordered_json image_json(const Image& i) {
           {"ImageSource", "EXTERNAL_IMPORT"},
           {"SyncPercent", nullptr},
           {"IsSupportCloudinit", i.supports_cloudinit},
-          {"SnapshotSet", ordered_json::array()},
+          {"SnapshotSet", snapshots},
           {"Tags", tags},
           {"LicenseType", i.license_type},
           {"ImageFamily", i.image_family},
@@ -64,6 +80,7 @@ ordered_json image_json_with_outcome(const Image& i) {
     j["ImportErrorCode"] = i.error_code;
     j["ImportErrorMessage"] = i.error_message;
   }
+  if (i.state == "IMPORTING") j["ImportProgress"] = i.progress;
   return j;
 }
 
@@ -74,6 +91,17 @@ bool is_http_url(const std::string& url) {
   const std::string rest = url.substr(scheme + 3);
   return (s == "http" || s == "https") && !rest.empty() && rest[0] != '/' && url.size() <= 4096 &&
          std::none_of(url.begin(), url.end(), [](char c) { return c == ' ' || c == '\n' || c == '\r'; });
+}
+
+// Deletes an image's files from the repository: <id>.qcow2 and its data disks <id>-dataN.qcow2.
+void remove_stored(const std::string& data_dir, const std::string& image_id) {
+  namespace fs = std::filesystem;
+  if (data_dir.empty()) return;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(fs::path(data_dir) / "images", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(image_id + ".", 0) == 0 || name.rfind(image_id + "-", 0) == 0) fs::remove(e.path(), ec);
+  }
 }
 
 Reply import_image(const Call& c, Catalog& catalog, const ServiceLimits& limits) {
@@ -184,6 +212,8 @@ Reply import_image(const Call& c, Catalog& catalog, const ServiceLimits& limits)
   img.boot_mode = boot.value_or("Legacy BIOS");
   img.image_family = family.value_or("");
   img.image_url = *url;
+  img.language = c.account->language;
+  img.region = c.region;
   auto created = catalog.create_import(img);
   if (!created) {
     if (created.error().code == ErrorCode::kInvalidArgument) {
@@ -258,7 +288,7 @@ Reply describe_images(const Call& c, Catalog& catalog) {
   return r;
 }
 
-Reply delete_images(const Call& c, Catalog& catalog) {
+Reply delete_images(const Call& c, Catalog& catalog, const ServiceLimits& limits) {
   const json& p = c.params;
   if (!p.contains("ImageIds") || !p["ImageIds"].is_array() || p["ImageIds"].empty() || p["ImageIds"].size() > 100) {
     return Reply::error("MissingParameter", "ImageIds is required (1 to 100 ids)");
@@ -278,6 +308,7 @@ Reply delete_images(const Call& c, Catalog& catalog) {
   for (const json& id : p["ImageIds"]) {
     if (auto removed = catalog.remove(account, id); !removed)
       return Reply::error("InternalError", removed.error().message);
+    remove_stored(limits.data_dir, id);
   }
   return Reply{};
 }
@@ -308,13 +339,199 @@ Reply modify_image(const Call& c, Catalog& catalog) {
   return Reply{};
 }
 
+// A list of 1..max strings (or 0..max when `optional`); nothing with `error` set otherwise.
+std::optional<std::vector<std::string>> id_list(const json& p, const char* name, std::size_t max, bool optional,
+                                                std::optional<Reply>& error) {
+  std::vector<std::string> out;
+  if (!p.contains(name) || p[name].is_null()) {
+    if (optional) return out;
+    error = Reply::error("MissingParameter", fmt::format("{} is required (1 to {} ids)", name, max));
+    return std::nullopt;
+  }
+  if (!p[name].is_array() || p[name].size() > max || (!optional && p[name].empty())) {
+    error =
+        Reply::error("InvalidParameter", fmt::format("{} must be a list of {} to {} ids", name, optional ? 0 : 1, max));
+    return std::nullopt;
+  }
+  for (const json& id : p[name]) {
+    if (!id.is_string()) {
+      error = Reply::error("InvalidParameter", fmt::format("{} must be strings", name));
+      return std::nullopt;
+    }
+    out.push_back(id);
+  }
+  return out;
+}
+
+Reply message_not_found(const Error& e) {
+  if (e.code == ErrorCode::kNotFound) {
+    return Reply::error("InvalidMessageId.NotFound", fmt::format("message {} does not exist", e.message));
+  }
+  return Reply::error("InternalError", e.message);
+}
+
+Reply describe_messages(const Call& c, Catalog& catalog) {
+  std::optional<Reply> error;
+  const auto ids = id_list(c.params, "MessageIds", 100, true, error);
+  if (error) return *error;
+  const json& p = c.params;
+  const std::int64_t offset =
+      p.contains("Offset") && p["Offset"].is_number_integer() ? p["Offset"].get<std::int64_t>() : 0;
+  const std::int64_t limit =
+      p.contains("Limit") && p["Limit"].is_number_integer() ? p["Limit"].get<std::int64_t>() : 20;
+  if (offset < 0 || limit < 1 || limit > 100) {
+    return Reply::error("InvalidParameterValue", "Offset must be >= 0 and Limit between 1 and 100");
+  }
+  auto page = catalog.describe_messages(account_of(c), *ids, boolean(p, "UnreadOnly"), offset, limit);
+  if (!page) return message_not_found(page.error());
+  ordered_json set = ordered_json::array();
+  for (const InboxMessage& m : page->messages) {
+    ordered_json deliveries = ordered_json::array();
+    for (const Delivery& d : m.deliveries) {
+      deliveries.push_back({{"SubscriptionId", d.subscription_id},
+                            {"Channel", d.channel},
+                            {"Endpoint", d.endpoint},
+                            {"State", d.state},
+                            {"Attempts", d.attempts},
+                            {"LastError", d.last_error},
+                            {"SentTime", d.sent_time}});
+    }
+    set.push_back({{"MessageId", m.message_id},
+                   {"ImageId", m.image_id},
+                   {"Kind", m.kind},
+                   {"Language", m.language},
+                   {"Title", m.title},
+                   {"Content", m.content},
+                   {"ErrorCode", m.error_code},
+                   {"CreatedTime", m.created_time},
+                   {"Read", m.read},
+                   {"Deliveries", deliveries}});
+  }
+  Reply r;
+  r.fields["MessageSet"] = set;
+  r.fields["TotalCount"] = page->total;
+  r.fields["UnreadCount"] = page->unread;
+  return r;
+}
+
+Reply mark_or_delete_messages(const Call& c, Catalog& catalog, bool remove) {
+  std::optional<Reply> error;
+  const auto ids = id_list(c.params, "MessageIds", 100, false, error);
+  if (error) return *error;
+  auto done = remove ? catalog.delete_messages(account_of(c), *ids) : catalog.mark_read(account_of(c), *ids);
+  if (!done) return message_not_found(done.error());
+  return Reply{};
+}
+
+std::string random_secret() {
+  unsigned char raw[24];
+  if (RAND_bytes(raw, sizeof raw) != 1) return {};
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (const unsigned char b : raw) {
+    out += kDigits[b >> 4];
+    out += kDigits[b & 0xF];
+  }
+  return out;
+}
+
+Reply create_subscription(const Call& c, Catalog& catalog, const ServiceLimits& limits) {
+  std::optional<Reply> error;
+  const auto channel = str(c.params, "Channel", error);
+  const auto endpoint = str(c.params, "Endpoint", error);
+  const auto secret = str(c.params, "Secret", error);
+  if (error) return *error;
+  if (!channel || !endpoint) return Reply::error("MissingParameter", "Channel and Endpoint are required");
+  Subscription s;
+  s.account = account_of(c);
+  s.channel = *channel;
+  s.endpoint = *endpoint;
+  if (s.channel == "EMAIL") {
+    if (!valid_mail_address(s.endpoint)) {
+      return Reply::error("InvalidParameterValue",
+                          fmt::format("Endpoint '{}' is not an e-mail address", s.endpoint.substr(0, 254)));
+    }
+    if (secret) return Reply::error("InvalidParameter", "Secret is for WEBHOOK subscriptions only");
+  } else if (s.channel == "WEBHOOK") {
+    if (!valid_webhook_url(s.endpoint)) {
+      return Reply::error("InvalidParameterValue",
+                          fmt::format("Endpoint '{}' is not an http(s) URL", s.endpoint.substr(0, 200)));
+    }
+    if (secret && (secret->size() < 16 || secret->size() > 128)) {
+      return Reply::error("InvalidParameterValue", "Secret must have 16 to 128 characters");
+    }
+    s.secret = secret ? *secret : random_secret();
+    if (s.secret.empty()) return Reply::error("InternalError", "no random bytes for the webhook secret");
+  } else {
+    return Reply::error("InvalidParameterValue", fmt::format("Channel '{}' is not EMAIL or WEBHOOK", *channel));
+  }
+  auto existing = catalog.describe_subscriptions(s.account);
+  if (!existing) return Reply::error("InternalError", existing.error().message);
+  if (static_cast<std::int64_t>(existing->size()) >= limits.subscription_quota) {
+    return Reply::error("LimitExceeded.SubscriptionQuota",
+                        fmt::format("the account has {} subscriptions, its quota", existing->size()));
+  }
+  s.subscription_id = new_id("sub-");
+  if (auto created = catalog.create_subscription(s); !created) {
+    if (created.error().code == ErrorCode::kInvalidArgument) {
+      return Reply::error("InvalidParameterValue.DuplicateSubscription",
+                          fmt::format("{} is already subscribed on {}", s.endpoint, s.channel));
+    }
+    return Reply::error("InternalError", created.error().message);
+  }
+  Reply r;
+  r.fields["SubscriptionId"] = s.subscription_id;
+  if (s.channel == "WEBHOOK") r.fields["Secret"] = s.secret;
+  return r;
+}
+
+Reply describe_subscriptions(const Call& c, Catalog& catalog) {
+  auto subs = catalog.describe_subscriptions(account_of(c));
+  if (!subs) return Reply::error("InternalError", subs.error().message);
+  ordered_json set = ordered_json::array();
+  for (const Subscription& s : *subs) {
+    set.push_back({{"SubscriptionId", s.subscription_id},
+                   {"Channel", s.channel},
+                   {"Endpoint", s.endpoint},
+                   {"CreatedTime", s.created_time}});
+  }
+  Reply r;
+  r.fields["SubscriptionSet"] = set;
+  r.fields["TotalCount"] = subs->size();
+  return r;
+}
+
+Reply delete_subscription(const Call& c, Catalog& catalog) {
+  std::optional<Reply> error;
+  const auto id = str(c.params, "SubscriptionId", error);
+  if (error) return *error;
+  if (!id) return Reply::error("MissingParameter", "SubscriptionId is required");
+  if (auto done = catalog.delete_subscription(account_of(c), *id); !done) {
+    if (done.error().code == ErrorCode::kNotFound) {
+      return Reply::error("InvalidSubscriptionId.NotFound", fmt::format("subscription {} does not exist", *id));
+    }
+    return Reply::error("InternalError", done.error().message);
+  }
+  return Reply{};
+}
+
 }  // namespace
 
 void register_catalog_actions(api::Api& api, Catalog& catalog, ServiceLimits limits) {
   api.on("ImportImage", [&catalog, limits](const Call& c) { return import_image(c, catalog, limits); });
   api.on("DescribeImages", [&catalog](const Call& c) { return describe_images(c, catalog); });
-  api.on("DeleteImages", [&catalog](const Call& c) { return delete_images(c, catalog); });
+  api.on("DeleteImages", [&catalog, limits](const Call& c) { return delete_images(c, catalog, limits); });
   api.on("ModifyImageAttribute", [&catalog](const Call& c) { return modify_image(c, catalog); });
+}
+
+void register_message_actions(api::Api& api, Catalog& catalog, ServiceLimits limits) {
+  api.on("DescribeMessages", [&catalog](const Call& c) { return describe_messages(c, catalog); });
+  api.on("MarkMessagesRead", [&catalog](const Call& c) { return mark_or_delete_messages(c, catalog, false); });
+  api.on("DeleteMessages", [&catalog](const Call& c) { return mark_or_delete_messages(c, catalog, true); });
+  api.on("CreateMessageSubscription",
+         [&catalog, limits](const Call& c) { return create_subscription(c, catalog, limits); });
+  api.on("DescribeMessageSubscriptions", [&catalog](const Call& c) { return describe_subscriptions(c, catalog); });
+  api.on("DeleteMessageSubscription", [&catalog](const Call& c) { return delete_subscription(c, catalog); });
 }
 
 }  // namespace ig::service

@@ -1,6 +1,6 @@
 // The catalog actions of the API: ImportImage (validation, DryRun, the synchronous error codes
 // of SPEC §4), DescribeImages (ImageIds or Filters, Offset/Limit), DeleteImages and
-// ModifyImageAttribute. Every action works in the caller's account only: another account's
+// ModifyImageAttribute; and the message center. Every action works in the caller's account only: another account's
 // ImageId is simply not found.
 #pragma once
 
@@ -10,9 +10,16 @@
 namespace ig::service {
 
 struct ServiceLimits {
-  std::int64_t image_quota = 500;  // custom images per account
+  std::int64_t image_quota = 500;        // custom images per account
+  std::int64_t subscription_quota = 10;  // message subscriptions per account
+  std::string data_dir;                  // the image repository's root: DeleteImages removes files there
 };
 
 void register_catalog_actions(api::Api& api, Catalog& catalog, ServiceLimits limits = {});
+
+// The message center, actions of our own (docs/api.md): DescribeMessages, MarkMessagesRead,
+// DeleteMessages, CreateMessageSubscription, DescribeMessageSubscriptions,
+// DeleteMessageSubscription. An account sees only its own messages and subscriptions.
+void register_message_actions(api::Api& api, Catalog& catalog, ServiceLimits limits = {});
 
 }  // namespace ig::service

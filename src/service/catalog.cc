@@ -10,7 +10,7 @@
 namespace ig::service {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 // Each migration takes the schema from version i to i + 1, in one transaction.
 constexpr const char* kMigrations[] = {
@@ -53,15 +53,137 @@ CREATE TABLE import_tasks (
 );
 CREATE INDEX import_tasks_state ON import_tasks (state, lease_until);
 )sql",
+    // 2: the message center, subscriptions and the outbox; each image's message language, its
+    // imported data disks and the region the import was asked in.
+    R"sql(
+ALTER TABLE images ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
+ALTER TABLE images ADD COLUMN data_disks TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE images ADD COLUMN region TEXT NOT NULL DEFAULT '';
+CREATE TABLE messages (
+  message_id TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  image_id TEXT NOT NULL,
+  kind TEXT NOT NULL,              -- IMPORT_SUCCEEDED | IMPORT_FAILED
+  language TEXT NOT NULL,
+  title TEXT NOT NULL,
+  content TEXT NOT NULL,
+  error_code TEXT NOT NULL DEFAULT '',
+  created_time TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  read INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX messages_account ON messages (account, seq);
+CREATE TABLE subscriptions (
+  subscription_id TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  channel TEXT NOT NULL,           -- EMAIL | WEBHOOK
+  endpoint TEXT NOT NULL,
+  secret TEXT NOT NULL DEFAULT '',
+  created_time TEXT NOT NULL,
+  UNIQUE (account, channel, endpoint)
+);
+CREATE TABLE outbox (
+  delivery_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  message_id TEXT NOT NULL REFERENCES messages (message_id) ON DELETE CASCADE,
+  subscription_id TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  endpoint TEXT NOT NULL,
+  secret TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL,             -- PENDING | SENT | FAILED
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt INTEGER NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '',
+  sent_time TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX outbox_due ON outbox (state, next_attempt);
+)sql",
 };
 
 struct Finalizer {
   void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
 };
-using Stmt = std::unique_ptr<sqlite3_stmt, Finalizer>;
 
-std::string now_iso() {
-  const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+// A prepared statement whose parameters are bound in order: Query(db, sql).bind(a, b, c).
+class Query {
+ public:
+  Query(sqlite3* db, const std::string& sql) : db_(db) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) prepare_error_ = sqlite3_errmsg(db);
+    s_.reset(raw);
+  }
+  template <class... Args>
+  Query& bind(const Args&... args) {
+    (bind_one(++bound_, args), ...);
+    return *this;
+  }
+  // SQLITE_ROW, SQLITE_DONE, SQLITE_CONSTRAINT, or another failure.
+  int step() { return s_ ? sqlite3_step(s_.get()) : SQLITE_ERROR; }
+  // Runs a statement that returns no rows.
+  Result<void> run() {
+    if (step() != SQLITE_DONE) return error();
+    return ok();
+  }
+  Error error() const {
+    return Error::io(fmt::format("catalog: {}", prepare_error_.empty() ? sqlite3_errmsg(db_) : prepare_error_));
+  }
+  std::string text(int i) const {
+    const auto* p = sqlite3_column_text(s_.get(), i);
+    return p == nullptr ? "" : std::string(reinterpret_cast<const char*>(p));
+  }
+  std::int64_t int64(int i) const { return sqlite3_column_int64(s_.get(), i); }
+
+ private:
+  void bind_one(int i, const std::string& v) {
+    sqlite3_bind_text(s_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  void bind_one(int i, const char* v) { sqlite3_bind_text(s_.get(), i, v, -1, SQLITE_TRANSIENT); }
+  void bind_one(int i, std::int64_t v) { sqlite3_bind_int64(s_.get(), i, v); }
+  void bind_one(int i, int v) { sqlite3_bind_int64(s_.get(), i, v); }
+  void bind_one(int i, bool v) { sqlite3_bind_int64(s_.get(), i, v ? 1 : 0); }
+  void bind_one(int i, const std::optional<std::string>& v) {
+    if (v) {
+      bind_one(i, *v);
+    } else {
+      sqlite3_bind_null(s_.get(), i);
+    }
+  }
+  sqlite3* db_;
+  std::unique_ptr<sqlite3_stmt, Finalizer> s_;
+  std::string prepare_error_;
+  int bound_ = 0;
+};
+
+// BEGIN IMMEDIATE ... COMMIT, rolled back unless committed.
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) {
+    began_ = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK;
+  }
+  ~Transaction() {
+    if (began_ && !committed_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  Result<void> began() const {
+    if (!began_) return Error::io(fmt::format("catalog: cannot begin a transaction: {}", sqlite3_errmsg(db_)));
+    return ok();
+  }
+  Result<void> commit() {
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      return Error::io(fmt::format("catalog: commit: {}", sqlite3_errmsg(db_)));
+    }
+    committed_ = true;
+    return ok();
+  }
+
+ private:
+  sqlite3* db_;
+  bool began_ = false;
+  bool committed_ = false;
+};
+
+std::string iso_time(std::int64_t unix_seconds) {
+  const auto t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
@@ -72,9 +194,8 @@ std::int64_t now_unix() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string text_column(sqlite3_stmt* s, int i) {
-  const auto* p = sqlite3_column_text(s, i);
-  return p == nullptr ? "" : std::string(reinterpret_cast<const char*>(p));
+std::string now_iso() {
+  return iso_time(now_unix());
 }
 
 std::string tags_json(const std::vector<Tag>& tags) {
@@ -87,79 +208,145 @@ std::vector<Tag> tags_from(const std::string& text) {
   std::vector<Tag> out;
   const auto j = nlohmann::json::parse(text, nullptr, false);
   if (!j.is_array()) return out;
-  for (const auto& t : j) out.push_back(Tag{t.value("Key", ""), t.value("Value", "")});
+  for (const auto& t : j) {
+    if (t.is_object()) out.push_back(Tag{t.value("Key", ""), t.value("Value", "")});
+  }
+  return out;
+}
+
+std::string disks_json(const std::vector<DataDisk>& disks) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const DataDisk& d : disks) j.push_back({{"Index", d.index}, {"SizeGiB", d.size_gib}});
+  return j.dump();
+}
+
+std::vector<DataDisk> disks_from(const std::string& text) {
+  std::vector<DataDisk> out;
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_array()) return out;
+  for (const auto& d : j) {
+    if (d.is_object()) out.push_back(DataDisk{d.value("Index", std::int64_t{0}), d.value("SizeGiB", std::int64_t{0})});
+  }
   return out;
 }
 
 bool matches(const Image& img, const Filter& f) {
   auto any = [&](auto&& pred) { return std::any_of(f.values.begin(), f.values.end(), pred); };
+  auto has_tag = [&](auto&& pred) { return std::any_of(img.tags.begin(), img.tags.end(), pred); };
   if (f.name == "image-id") return any([&](const std::string& v) { return v == img.image_id; });
   if (f.name == "image-name") return any([&](const std::string& v) { return v == img.name; });
   if (f.name == "image-type") return any([](const std::string& v) { return v == "PRIVATE_IMAGE"; });
   if (f.name == "platform") return any([&](const std::string& v) { return v == img.platform || v == img.os_name; });
   if (f.name == "tag-key") {
-    return any([&](const std::string& v) {
-      return std::any_of(img.tags.begin(), img.tags.end(), [&](const Tag& t) { return t.key == v; });
-    });
+    return any([&](const std::string& v) { return has_tag([&](const Tag& t) { return t.key == v; }); });
   }
   if (f.name == "tag-value") {
-    return any([&](const std::string& v) {
-      return std::any_of(img.tags.begin(), img.tags.end(), [&](const Tag& t) { return t.value == v; });
-    });
+    return any([&](const std::string& v) { return has_tag([&](const Tag& t) { return t.value == v; }); });
   }
   if (f.name.rfind("tag:", 0) == 0) {
     const std::string key = f.name.substr(4);
-    return any([&](const std::string& v) {
-      return std::any_of(img.tags.begin(), img.tags.end(), [&](const Tag& t) { return t.key == key && t.value == v; });
-    });
+    return any(
+        [&](const std::string& v) { return has_tag([&](const Tag& t) { return t.key == key && t.value == v; }); });
   }
   return false;
 }
 
 constexpr const char* kColumns =
-    "image_id, account, name, description, os_name, os_version, architecture, platform, state, error_code, "
-    "error_message, size_gib, license_type, boot_mode, image_family, created_time, supports_cloudinit, tags, "
-    "image_url, force, data_disk_urls";
+    "images.image_id, images.account, name, description, os_name, os_version, architecture, platform, images.state, "
+    "error_code, error_message, size_gib, license_type, boot_mode, image_family, created_time, supports_cloudinit, "
+    "tags, image_url, force, data_disk_urls, language, data_disks, region, "
+    "(SELECT MAX(progress) FROM import_tasks t WHERE t.image_id = images.image_id)";
 
-Image read_image(sqlite3_stmt* s) {
+Image read_image(const Query& q) {
   Image i;
-  i.image_id = text_column(s, 0);
-  i.account = text_column(s, 1);
-  i.name = text_column(s, 2);
-  i.description = text_column(s, 3);
-  i.os_name = text_column(s, 4);
-  i.os_version = text_column(s, 5);
-  i.architecture = text_column(s, 6);
-  i.platform = text_column(s, 7);
-  i.state = text_column(s, 8);
-  i.error_code = text_column(s, 9);
-  i.error_message = text_column(s, 10);
-  i.size_gib = sqlite3_column_int64(s, 11);
-  i.license_type = text_column(s, 12);
-  i.boot_mode = text_column(s, 13);
-  i.image_family = text_column(s, 14);
-  i.created_time = text_column(s, 15);
-  i.supports_cloudinit = sqlite3_column_int(s, 16) != 0;
-  i.tags = tags_from(text_column(s, 17));
-  i.image_url = text_column(s, 18);
-  i.force = sqlite3_column_int(s, 19) != 0;
-  const auto disks = nlohmann::json::parse(text_column(s, 20), nullptr, false);
-  if (disks.is_array()) {
-    for (const auto& d : disks) {
+  i.image_id = q.text(0);
+  i.account = q.text(1);
+  i.name = q.text(2);
+  i.description = q.text(3);
+  i.os_name = q.text(4);
+  i.os_version = q.text(5);
+  i.architecture = q.text(6);
+  i.platform = q.text(7);
+  i.state = q.text(8);
+  i.error_code = q.text(9);
+  i.error_message = q.text(10);
+  i.size_gib = q.int64(11);
+  i.license_type = q.text(12);
+  i.boot_mode = q.text(13);
+  i.image_family = q.text(14);
+  i.created_time = q.text(15);
+  i.supports_cloudinit = q.int64(16) != 0;
+  i.tags = tags_from(q.text(17));
+  i.image_url = q.text(18);
+  i.force = q.int64(19) != 0;
+  const auto urls = nlohmann::json::parse(q.text(20), nullptr, false);
+  if (urls.is_array()) {
+    for (const auto& d : urls) {
       if (d.is_string()) i.data_disk_urls.push_back(d);
     }
   }
+  i.language = q.text(21);
+  i.data_disks = disks_from(q.text(22));
+  i.region = q.text(23);
+  i.progress = q.int64(24);
   return i;
+}
+
+constexpr const char* kMessageColumns =
+    "message_id, account, image_id, kind, language, title, content, error_code, created_time, read";
+
+InboxMessage read_message(const Query& q) {
+  InboxMessage m;
+  m.message_id = q.text(0);
+  m.account = q.text(1);
+  m.image_id = q.text(2);
+  m.kind = q.text(3);
+  m.language = q.text(4);
+  m.title = q.text(5);
+  m.content = q.text(6);
+  m.error_code = q.text(7);
+  m.created_time = q.text(8);
+  m.read = q.int64(9) != 0;
+  return m;
+}
+
+constexpr const char* kDeliveryColumns =
+    "delivery_id, subscription_id, channel, endpoint, secret, state, attempts, next_attempt, last_error, sent_time";
+
+Delivery read_delivery(const Query& q) {
+  Delivery d;
+  d.delivery_id = q.int64(0);
+  d.subscription_id = q.text(1);
+  d.channel = q.text(2);
+  d.endpoint = q.text(3);
+  d.secret = q.text(4);
+  d.state = q.text(5);
+  d.attempts = q.int64(6);
+  d.next_attempt = q.int64(7);
+  d.last_error = q.text(8);
+  d.sent_time = q.text(9);
+  return d;
+}
+
+// "(?N, ?N+1, ...)" for a list of `count` parameters starting at `first`.
+std::string placeholders(std::size_t first, std::size_t count) {
+  std::string out = "(";
+  for (std::size_t i = 0; i < count; ++i) out += fmt::format("{}?{}", i == 0 ? "" : ", ", first + i);
+  return out + ")";
 }
 
 }  // namespace
 
-std::string new_image_id() {
+std::string new_id(const char* prefix) {
   static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::string id = "img-";
+  std::string id = prefix;
   for (int i = 0; i < 8; ++i) id += kAlphabet[rng() % 36];
   return id;
+}
+
+std::string new_image_id() {
+  return new_id("img-");
 }
 
 Result<std::unique_ptr<Catalog>> Catalog::open(const std::string& path) {
@@ -171,7 +358,7 @@ Result<std::unique_ptr<Catalog>> Catalog::open(const std::string& path) {
     return Error::io(fmt::format("catalog {}: {}", path, why));
   }
   std::unique_ptr<Catalog> c(new Catalog(db));
-  sqlite3_busy_timeout(db, 5000);
+  sqlite3_busy_timeout(db, 10000);
   IG_TRY(c->exec("PRAGMA journal_mode=WAL"));
   IG_TRY(c->exec("PRAGMA synchronous=FULL"));
   IG_TRY(c->exec("PRAGMA foreign_keys=ON"));
@@ -195,117 +382,80 @@ Result<void> Catalog::exec(const char* sql) {
 
 int Catalog::schema_version() const {
   std::lock_guard lock(mu_);
-  sqlite3_stmt* raw = nullptr;
-  sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &raw, nullptr);
-  Stmt s(raw);
-  return sqlite3_step(s.get()) == SQLITE_ROW ? sqlite3_column_int(s.get(), 0) : -1;
+  Query q(db_, "PRAGMA user_version");
+  return q.step() == SQLITE_ROW ? static_cast<int>(q.int64(0)) : -1;
 }
 
 Result<void> Catalog::migrate() {
-  const int have = schema_version();
-  if (have > kSchemaVersion) {
-    return Error::unsupported(
-        fmt::format("catalog schema version {} is newer than this imagegate's {}", have, kSchemaVersion));
-  }
-  for (int v = have; v < kSchemaVersion; ++v) {
-    IG_TRY(exec("BEGIN IMMEDIATE"));
-    auto step = exec(kMigrations[v]);
-    if (step) step = exec(fmt::format("PRAGMA user_version = {}", v + 1).c_str());
-    if (!step) {
-      (void)exec("ROLLBACK");
-      return step.error();
+  for (;;) {
+    Transaction tx(db_);
+    IG_TRY(tx.began());
+    // Read inside the transaction: another process (a worker) may be migrating the same file.
+    const int have = schema_version();
+    if (have > kSchemaVersion) {
+      return Error::unsupported(
+          fmt::format("catalog schema version {} is newer than this imagegate's {}", have, kSchemaVersion));
     }
-    IG_TRY(exec("COMMIT"));
+    if (have == kSchemaVersion) return tx.commit();
+    IG_TRY(exec(kMigrations[have]));
+    IG_TRY(exec(fmt::format("PRAGMA user_version = {}", have + 1).c_str()));
+    IG_TRY(tx.commit());
   }
-  return ok();
 }
 
 Result<bool> Catalog::name_taken(const std::string& account, const std::string& name) {
   std::lock_guard lock(mu_);
-  sqlite3_stmt* raw = nullptr;
-  sqlite3_prepare_v2(db_, "SELECT 1 FROM images WHERE account = ?1 AND name = ?2", -1, &raw, nullptr);
-  Stmt s(raw);
-  sqlite3_bind_text(s.get(), 1, account.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s.get(), 2, name.c_str(), -1, SQLITE_TRANSIENT);
-  return sqlite3_step(s.get()) == SQLITE_ROW;
+  Query q(db_, "SELECT 1 FROM images WHERE account = ?1 AND name = ?2");
+  const int rc = q.bind(account, name).step();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return q.error();
+  return rc == SQLITE_ROW;
 }
 
 Result<std::int64_t> Catalog::count_images(const std::string& account) {
   std::lock_guard lock(mu_);
-  sqlite3_stmt* raw = nullptr;
-  sqlite3_prepare_v2(db_, "SELECT COUNT(*) FROM images WHERE account = ?1", -1, &raw, nullptr);
-  Stmt s(raw);
-  sqlite3_bind_text(s.get(), 1, account.c_str(), -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(s.get()) != SQLITE_ROW) return Error::io(fmt::format("catalog: {}", sqlite3_errmsg(db_)));
-  return sqlite3_column_int64(s.get(), 0);
+  Query q(db_, "SELECT COUNT(*) FROM images WHERE account = ?1");
+  if (q.bind(account).step() != SQLITE_ROW) return q.error();
+  return q.int64(0);
 }
 
 Result<void> Catalog::create_import(const Image& img) {
   std::lock_guard lock(mu_);
-  IG_TRY(exec("BEGIN IMMEDIATE"));
-  auto rollback = [&](Error e) -> Result<void> {
-    (void)exec("ROLLBACK");
-    return e;
-  };
-  sqlite3_stmt* raw = nullptr;
-  sqlite3_prepare_v2(db_,
-                     fmt::format("INSERT INTO images ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'IMPORTING', '', '', "
-                                 "0, ?9, ?10, ?11, ?12, 0, ?13, ?14, ?15, ?16)",
-                                 kColumns)
-                         .c_str(),
-                     -1, &raw, nullptr);
-  Stmt s(raw);
-  int i = 0;
-  for (const std::string* v :
-       {&img.image_id, &img.account, &img.name, &img.description, &img.os_name, &img.os_version, &img.architecture,
-        &img.platform, &img.license_type, &img.boot_mode, &img.image_family}) {
-    sqlite3_bind_text(s.get(), ++i, v->c_str(), -1, SQLITE_TRANSIENT);
-  }
-  const std::string created = img.created_time.empty() ? now_iso() : img.created_time;
-  const std::string tags = tags_json(img.tags);
-  const std::string disks = nlohmann::json(img.data_disk_urls).dump();
-  sqlite3_bind_text(s.get(), 12, created.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s.get(), 13, tags.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s.get(), 14, img.image_url.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int(s.get(), 15, img.force ? 1 : 0);
-  sqlite3_bind_text(s.get(), 16, disks.c_str(), -1, SQLITE_TRANSIENT);
-  const int rc = sqlite3_step(s.get());
-  if (rc == SQLITE_CONSTRAINT) return rollback(Error::invalid_argument("duplicate image name"));
-  if (rc != SQLITE_DONE) return rollback(Error::io(fmt::format("catalog: {}", sqlite3_errmsg(db_))));
-  sqlite3_stmt* raw_task = nullptr;
-  sqlite3_prepare_v2(db_,
-                     "INSERT INTO import_tasks (image_id, account, state, created, updated) VALUES (?1, ?2, 'QUEUED', "
-                     "?3, ?3)",
-                     -1, &raw_task, nullptr);
-  Stmt t(raw_task);
-  sqlite3_bind_text(t.get(), 1, img.image_id.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(t.get(), 2, img.account.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(t.get(), 3, now_unix());
-  if (sqlite3_step(t.get()) != SQLITE_DONE) return rollback(Error::io(fmt::format("catalog: {}", sqlite3_errmsg(db_))));
-  IG_TRY(exec("COMMIT"));
-  return ok();
+  Transaction tx(db_);
+  IG_TRY(tx.began());
+  Query insert(db_, fmt::format("INSERT INTO images (image_id, account, name, description, os_name, os_version, "
+                                "architecture, platform, state, license_type, boot_mode, image_family, created_time, "
+                                "tags, image_url, force, data_disk_urls, language, region) VALUES (?1, ?2, ?3, ?4, ?5, "
+                                "?6, ?7, ?8, 'IMPORTING', ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"));
+  insert.bind(img.image_id, img.account, img.name, img.description, img.os_name, img.os_version, img.architecture,
+              img.platform, img.license_type, img.boot_mode, img.image_family,
+              img.created_time.empty() ? now_iso() : img.created_time, tags_json(img.tags), img.image_url, img.force,
+              nlohmann::json(img.data_disk_urls).dump(), img.language, img.region);
+  const int rc = insert.step();
+  if (rc == SQLITE_CONSTRAINT) return Error::invalid_argument("duplicate image name");
+  if (rc != SQLITE_DONE) return insert.error();
+  const std::int64_t now = now_unix();
+  IG_TRY(
+      Query(db_,
+            "INSERT INTO import_tasks (image_id, account, state, created, updated) VALUES (?1, ?2, 'QUEUED', ?3, ?3)")
+          .bind(img.image_id, img.account, now)
+          .run());
+  return tx.commit();
 }
 
 Result<ImagePage> Catalog::describe(const std::string& account, const std::vector<std::string>& ids,
                                     const std::vector<Filter>& filters, std::int64_t offset, std::int64_t limit) {
   std::lock_guard lock(mu_);
-  sqlite3_stmt* raw = nullptr;
-  sqlite3_prepare_v2(
-      db_,
-      fmt::format("SELECT {} FROM images WHERE account = ?1 ORDER BY created_time DESC, image_id", kColumns).c_str(),
-      -1, &raw, nullptr);
-  Stmt s(raw);
-  sqlite3_bind_text(s.get(), 1, account.c_str(), -1, SQLITE_TRANSIENT);
+  Query q(db_, fmt::format("SELECT {} FROM images WHERE account = ?1 ORDER BY created_time DESC, image_id", kColumns));
+  q.bind(account);
   std::vector<Image> all;
   int rc = 0;
-  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-    Image img = read_image(s.get());
+  while ((rc = q.step()) == SQLITE_ROW) {
+    Image img = read_image(q);
     if (!ids.empty() && std::find(ids.begin(), ids.end(), img.image_id) == ids.end()) continue;
-    bool keep = true;
-    for (const Filter& f : filters) keep = keep && matches(img, f);
+    const bool keep = std::all_of(filters.begin(), filters.end(), [&](const Filter& f) { return matches(img, f); });
     if (keep) all.push_back(std::move(img));
   }
-  if (rc != SQLITE_DONE) return Error::io(fmt::format("catalog: {}", sqlite3_errmsg(db_)));
+  if (rc != SQLITE_DONE) return q.error();
   ImagePage page;
   page.total = static_cast<std::int64_t>(all.size());
   for (std::int64_t i = offset; i < page.total && i < offset + limit; ++i) {
@@ -322,12 +472,7 @@ Result<std::optional<Image>> Catalog::get(const std::string& account, const std:
 
 Result<void> Catalog::remove(const std::string& account, const std::string& image_id) {
   std::lock_guard lock(mu_);
-  sqlite3_stmt* raw = nullptr;
-  sqlite3_prepare_v2(db_, "DELETE FROM images WHERE account = ?1 AND image_id = ?2", -1, &raw, nullptr);
-  Stmt s(raw);
-  sqlite3_bind_text(s.get(), 1, account.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s.get(), 2, image_id.c_str(), -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(s.get()) != SQLITE_DONE) return Error::io(fmt::format("catalog: {}", sqlite3_errmsg(db_)));
+  IG_TRY(Query(db_, "DELETE FROM images WHERE account = ?1 AND image_id = ?2").bind(account, image_id).run());
   if (sqlite3_changes(db_) == 0) return Error::not_found(image_id);
   return ok();
 }
@@ -335,116 +480,247 @@ Result<void> Catalog::remove(const std::string& account, const std::string& imag
 Result<void> Catalog::modify(const std::string& account, const std::string& image_id,
                              const std::optional<std::string>& name, const std::optional<std::string>& description) {
   std::lock_guard lock(mu_);
-  sqlite3_stmt* raw = nullptr;
-  sqlite3_prepare_v2(db_,
-                     "UPDATE images SET name = COALESCE(?3, name), description = COALESCE(?4, description) "
-                     "WHERE account = ?1 AND image_id = ?2",
-                     -1, &raw, nullptr);
-  Stmt s(raw);
-  sqlite3_bind_text(s.get(), 1, account.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s.get(), 2, image_id.c_str(), -1, SQLITE_TRANSIENT);
-  if (name) {
-    sqlite3_bind_text(s.get(), 3, name->c_str(), -1, SQLITE_TRANSIENT);
-  } else {
-    sqlite3_bind_null(s.get(), 3);
-  }
-  if (description) {
-    sqlite3_bind_text(s.get(), 4, description->c_str(), -1, SQLITE_TRANSIENT);
-  } else {
-    sqlite3_bind_null(s.get(), 4);
-  }
-  const int rc = sqlite3_step(s.get());
+  Query q(db_,
+          "UPDATE images SET name = COALESCE(?3, name), description = COALESCE(?4, description) "
+          "WHERE account = ?1 AND image_id = ?2");
+  const int rc = q.bind(account, image_id, name, description).step();
   if (rc == SQLITE_CONSTRAINT) return Error::invalid_argument("duplicate image name");
-  if (rc != SQLITE_DONE) return Error::io(fmt::format("catalog: {}", sqlite3_errmsg(db_)));
+  if (rc != SQLITE_DONE) return q.error();
   if (sqlite3_changes(db_) == 0) return Error::not_found(image_id);
   return ok();
 }
 
 Result<std::optional<Task>> Catalog::claim_task(std::int64_t now, std::int64_t lease_seconds) {
   std::lock_guard lock(mu_);
-  IG_TRY(exec("BEGIN IMMEDIATE"));
-  auto rollback = [&](Error e) -> Result<std::optional<Task>> {
-    (void)exec("ROLLBACK");
-    return e;
-  };
-  sqlite3_stmt* raw = nullptr;
-  sqlite3_prepare_v2(db_,
-                     "SELECT task_id, image_id, account, attempts FROM import_tasks WHERE state = 'QUEUED' OR "
-                     "(state = 'RUNNING' AND lease_until < ?1) ORDER BY task_id LIMIT 1",
-                     -1, &raw, nullptr);
-  Stmt s(raw);
-  sqlite3_bind_int64(s.get(), 1, now);
-  const int rc = sqlite3_step(s.get());
+  Transaction tx(db_);
+  IG_TRY(tx.began());
+  Query pick(db_,
+             "SELECT task_id, image_id, attempts FROM import_tasks WHERE state = 'QUEUED' OR "
+             "(state = 'RUNNING' AND lease_until < ?1) ORDER BY task_id LIMIT 1");
+  const int rc = pick.bind(now).step();
   if (rc == SQLITE_DONE) {
-    IG_TRY(exec("COMMIT"));
+    IG_TRY(tx.commit());
     return std::optional<Task>{};
   }
-  if (rc != SQLITE_ROW) return rollback(Error::io(fmt::format("catalog: {}", sqlite3_errmsg(db_))));
+  if (rc != SQLITE_ROW) return pick.error();
   Task t;
-  t.task_id = sqlite3_column_int64(s.get(), 0);
-  const std::string image_id = text_column(s.get(), 1);
-  const std::string account = text_column(s.get(), 2);
-  t.attempt = sqlite3_column_int64(s.get(), 3) + 1;
-  sqlite3_stmt* raw_update = nullptr;
-  sqlite3_prepare_v2(db_,
-                     "UPDATE import_tasks SET state = 'RUNNING', attempts = ?2, lease_until = ?3, updated = ?4 "
-                     "WHERE task_id = ?1",
-                     -1, &raw_update, nullptr);
-  Stmt u(raw_update);
-  sqlite3_bind_int64(u.get(), 1, t.task_id);
-  sqlite3_bind_int64(u.get(), 2, t.attempt);
-  sqlite3_bind_int64(u.get(), 3, now + lease_seconds);
-  sqlite3_bind_int64(u.get(), 4, now);
-  if (sqlite3_step(u.get()) != SQLITE_DONE) return rollback(Error::io(fmt::format("catalog: {}", sqlite3_errmsg(db_))));
-  sqlite3_stmt* raw_img = nullptr;
-  sqlite3_prepare_v2(db_, fmt::format("SELECT {} FROM images WHERE image_id = ?1", kColumns).c_str(), -1, &raw_img,
-                     nullptr);
-  Stmt i(raw_img);
-  sqlite3_bind_text(i.get(), 1, image_id.c_str(), -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(i.get()) != SQLITE_ROW)
-    return rollback(Error::io(fmt::format("catalog: task {} has no image", t.task_id)));
-  t.image = read_image(i.get());
-  IG_TRY(exec("COMMIT"));
-  (void)account;
+  t.task_id = pick.int64(0);
+  const std::string image_id = pick.text(1);
+  t.attempt = pick.int64(2) + 1;
+  IG_TRY(Query(db_,
+               "UPDATE import_tasks SET state = 'RUNNING', attempts = ?2, lease_until = ?3, progress = 0, updated = ?4 "
+               "WHERE task_id = ?1")
+             .bind(t.task_id, t.attempt, now + lease_seconds, now)
+             .run());
+  Query img(db_, fmt::format("SELECT {} FROM images WHERE image_id = ?1", kColumns));
+  if (img.bind(image_id).step() != SQLITE_ROW)
+    return Error::io(fmt::format("catalog: task {} has no image", t.task_id));
+  t.image = read_image(img);
+  IG_TRY(tx.commit());
   return std::optional<Task>(std::move(t));
 }
 
-Result<void> Catalog::finish_task(const Task& task, const Outcome& outcome) {
+Result<void> Catalog::progress_task(const Task& task, std::int64_t percent, std::int64_t lease_until) {
   std::lock_guard lock(mu_);
-  IG_TRY(exec("BEGIN IMMEDIATE"));
-  auto rollback = [&](Error e) -> Result<void> {
-    (void)exec("ROLLBACK");
-    return e;
-  };
-  sqlite3_stmt* raw = nullptr;
-  sqlite3_prepare_v2(db_,
-                     "UPDATE import_tasks SET state = ?3, progress = 100, updated = ?4 "
-                     "WHERE task_id = ?1 AND attempts = ?2 AND state = 'RUNNING'",
-                     -1, &raw, nullptr);
-  Stmt s(raw);
-  sqlite3_bind_int64(s.get(), 1, task.task_id);
-  sqlite3_bind_int64(s.get(), 2, task.attempt);
-  sqlite3_bind_text(s.get(), 3, outcome.ok ? "DONE" : "FAILED", -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s.get(), 4, now_unix());
-  if (sqlite3_step(s.get()) != SQLITE_DONE) return rollback(Error::io(fmt::format("catalog: {}", sqlite3_errmsg(db_))));
+  IG_TRY(Query(db_,
+               "UPDATE import_tasks SET progress = ?3, lease_until = ?4, updated = ?5 "
+               "WHERE task_id = ?1 AND attempts = ?2 AND state = 'RUNNING'")
+             .bind(task.task_id, task.attempt, std::clamp<std::int64_t>(percent, 0, 99), lease_until, now_unix())
+             .run());
   if (sqlite3_changes(db_) == 0) {
-    return rollback(
-        Error::invalid_argument(fmt::format("task {} attempt {} is no longer held", task.task_id, task.attempt)));
+    return Error::invalid_argument(fmt::format("task {} attempt {} is no longer held", task.task_id, task.attempt));
   }
-  sqlite3_stmt* raw_img = nullptr;
-  sqlite3_prepare_v2(db_,
-                     "UPDATE images SET state = ?2, error_code = ?3, error_message = ?4, size_gib = ?5, "
-                     "supports_cloudinit = ?6 WHERE image_id = ?1",
-                     -1, &raw_img, nullptr);
-  Stmt i(raw_img);
-  sqlite3_bind_text(i.get(), 1, task.image.image_id.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(i.get(), 2, outcome.ok ? "NORMAL" : "IMPORTFAILED", -1, SQLITE_STATIC);
-  sqlite3_bind_text(i.get(), 3, outcome.error_code.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(i.get(), 4, outcome.error_message.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(i.get(), 5, outcome.size_gib);
-  sqlite3_bind_int(i.get(), 6, outcome.supports_cloudinit ? 1 : 0);
-  if (sqlite3_step(i.get()) != SQLITE_DONE) return rollback(Error::io(fmt::format("catalog: {}", sqlite3_errmsg(db_))));
-  IG_TRY(exec("COMMIT"));
+  return ok();
+}
+
+Result<void> Catalog::finish_task(const Task& task, const Outcome& outcome, const InboxMessage& message) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  IG_TRY(tx.began());
+  const std::int64_t now = now_unix();
+  IG_TRY(Query(db_,
+               "UPDATE import_tasks SET state = ?3, progress = 100, updated = ?4 "
+               "WHERE task_id = ?1 AND attempts = ?2 AND state = 'RUNNING'")
+             .bind(task.task_id, task.attempt, outcome.ok ? "DONE" : "FAILED", now)
+             .run());
+  if (sqlite3_changes(db_) == 0) {
+    return Error::invalid_argument(fmt::format("task {} attempt {} is no longer held", task.task_id, task.attempt));
+  }
+  IG_TRY(Query(db_,
+               "UPDATE images SET state = ?2, error_code = ?3, error_message = ?4, size_gib = ?5, "
+               "supports_cloudinit = ?6, data_disks = ?7 WHERE image_id = ?1")
+             .bind(task.image.image_id, outcome.ok ? "NORMAL" : "IMPORTFAILED", outcome.error_code,
+                   outcome.error_message, outcome.size_gib, outcome.supports_cloudinit, disks_json(outcome.data_disks))
+             .run());
+  const std::string message_id = message.message_id.empty() ? new_id("msg-") : message.message_id;
+  IG_TRY(Query(db_,
+               "INSERT INTO messages (message_id, account, image_id, kind, language, title, content, error_code, "
+               "created_time, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+               "(SELECT COALESCE(MAX(seq), 0) + 1 FROM messages))")
+             .bind(message_id, task.image.account, task.image.image_id, message.kind, message.language, message.title,
+                   message.content, message.error_code, iso_time(now))
+             .run());
+  IG_TRY(Query(db_,
+               "INSERT INTO outbox (message_id, subscription_id, channel, endpoint, secret, state, next_attempt) "
+               "SELECT ?1, subscription_id, channel, endpoint, secret, 'PENDING', ?3 FROM subscriptions "
+               "WHERE account = ?2 ORDER BY created_time, subscription_id")
+             .bind(message_id, task.image.account, now)
+             .run());
+  return tx.commit();
+}
+
+Result<std::vector<Delivery>> Catalog::deliveries_of(const std::string& message_id) {
+  Query q(db_, fmt::format("SELECT {} FROM outbox WHERE message_id = ?1 ORDER BY delivery_id", kDeliveryColumns));
+  q.bind(message_id);
+  std::vector<Delivery> out;
+  int rc = 0;
+  while ((rc = q.step()) == SQLITE_ROW) out.push_back(read_delivery(q));
+  if (rc != SQLITE_DONE) return q.error();
+  return out;
+}
+
+namespace {
+
+// Checks that every id names a row of the account's in `table`: kNotFound naming the first that
+// does not.
+Result<void> all_owned(sqlite3* db, const char* table, const char* column, const std::string& account,
+                       const std::vector<std::string>& ids) {
+  for (const std::string& id : ids) {
+    Query q(db, fmt::format("SELECT 1 FROM {} WHERE account = ?1 AND {} = ?2", table, column));
+    const int rc = q.bind(account, id).step();
+    if (rc == SQLITE_DONE) return Error::not_found(id);
+    if (rc != SQLITE_ROW) return q.error();
+  }
+  return ok();
+}
+
+}  // namespace
+
+Result<InboxPage> Catalog::describe_messages(const std::string& account, const std::vector<std::string>& ids,
+                                             bool unread_only, std::int64_t offset, std::int64_t limit) {
+  std::lock_guard lock(mu_);
+  IG_TRY(all_owned(db_, "messages", "message_id", account, ids));
+  InboxPage page;
+  std::string where = "account = ?1";
+  if (unread_only) where += " AND read = 0";
+  if (!ids.empty()) where += " AND message_id IN " + placeholders(2, ids.size());
+  {
+    Query count(db_, fmt::format("SELECT COUNT(*), COALESCE(SUM(read = 0), 0) FROM messages WHERE {}", where));
+    count.bind(account);
+    for (const std::string& id : ids) count.bind(id);
+    if (count.step() != SQLITE_ROW) return count.error();
+    page.total = count.int64(0);
+    page.unread = count.int64(1);
+  }
+  Query q(db_, fmt::format("SELECT {} FROM messages WHERE {} ORDER BY seq DESC LIMIT {} OFFSET {}", kMessageColumns,
+                           where, limit, offset));
+  q.bind(account);
+  for (const std::string& id : ids) q.bind(id);
+  int rc = 0;
+  while ((rc = q.step()) == SQLITE_ROW) page.messages.push_back(read_message(q));
+  if (rc != SQLITE_DONE) return q.error();
+  for (InboxMessage& m : page.messages) m.deliveries = IG_TRY(deliveries_of(m.message_id));
+  return page;
+}
+
+Result<void> Catalog::mark_read(const std::string& account, const std::vector<std::string>& ids) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  IG_TRY(tx.began());
+  IG_TRY(all_owned(db_, "messages", "message_id", account, ids));
+  for (const std::string& id : ids) {
+    IG_TRY(Query(db_, "UPDATE messages SET read = 1 WHERE account = ?1 AND message_id = ?2").bind(account, id).run());
+  }
+  return tx.commit();
+}
+
+Result<void> Catalog::delete_messages(const std::string& account, const std::vector<std::string>& ids) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  IG_TRY(tx.began());
+  IG_TRY(all_owned(db_, "messages", "message_id", account, ids));
+  for (const std::string& id : ids) {
+    IG_TRY(Query(db_, "DELETE FROM messages WHERE account = ?1 AND message_id = ?2").bind(account, id).run());
+  }
+  return tx.commit();
+}
+
+Result<void> Catalog::create_subscription(const Subscription& s) {
+  std::lock_guard lock(mu_);
+  Query q(db_,
+          "INSERT INTO subscriptions (subscription_id, account, channel, endpoint, secret, created_time) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  const int rc = q.bind(s.subscription_id, s.account, s.channel, s.endpoint, s.secret,
+                        s.created_time.empty() ? now_iso() : s.created_time)
+                     .step();
+  if (rc == SQLITE_CONSTRAINT) return Error::invalid_argument("duplicate subscription");
+  if (rc != SQLITE_DONE) return q.error();
+  return ok();
+}
+
+Result<std::vector<Subscription>> Catalog::describe_subscriptions(const std::string& account) {
+  std::lock_guard lock(mu_);
+  Query q(db_,
+          "SELECT subscription_id, account, channel, endpoint, secret, created_time FROM subscriptions "
+          "WHERE account = ?1 ORDER BY created_time, subscription_id");
+  q.bind(account);
+  std::vector<Subscription> out;
+  int rc = 0;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    out.push_back(Subscription{q.text(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5)});
+  }
+  if (rc != SQLITE_DONE) return q.error();
+  return out;
+}
+
+Result<void> Catalog::delete_subscription(const std::string& account, const std::string& subscription_id) {
+  std::lock_guard lock(mu_);
+  IG_TRY(Query(db_, "DELETE FROM subscriptions WHERE account = ?1 AND subscription_id = ?2")
+             .bind(account, subscription_id)
+             .run());
+  if (sqlite3_changes(db_) == 0) return Error::not_found(subscription_id);
+  return ok();
+}
+
+Result<std::optional<Delivery>> Catalog::claim_delivery(std::int64_t now, std::int64_t lease_seconds) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  IG_TRY(tx.began());
+  Query pick(db_, fmt::format("SELECT {}, message_id FROM outbox WHERE state = 'PENDING' AND next_attempt <= ?1 "
+                              "ORDER BY next_attempt, delivery_id LIMIT 1",
+                              kDeliveryColumns));
+  const int rc = pick.bind(now).step();
+  if (rc == SQLITE_DONE) {
+    IG_TRY(tx.commit());
+    return std::optional<Delivery>{};
+  }
+  if (rc != SQLITE_ROW) return pick.error();
+  Delivery d = read_delivery(pick);
+  const std::string message_id = pick.text(10);
+  d.attempts += 1;
+  d.next_attempt = now + lease_seconds;
+  IG_TRY(Query(db_, "UPDATE outbox SET attempts = ?2, next_attempt = ?3 WHERE delivery_id = ?1")
+             .bind(d.delivery_id, d.attempts, d.next_attempt)
+             .run());
+  Query m(db_, fmt::format("SELECT {} FROM messages WHERE message_id = ?1", kMessageColumns));
+  if (m.bind(message_id).step() != SQLITE_ROW) return m.error();
+  d.message = read_message(m);
+  IG_TRY(tx.commit());
+  return std::optional<Delivery>(std::move(d));
+}
+
+Result<void> Catalog::finish_delivery(const Delivery& d, bool sent, const std::string& error, std::int64_t retry_at) {
+  std::lock_guard lock(mu_);
+  const std::string state = sent ? "SENT" : retry_at == 0 ? "FAILED" : "PENDING";
+  IG_TRY(Query(db_,
+               "UPDATE outbox SET state = ?3, last_error = ?4, next_attempt = ?5, sent_time = ?6 "
+               "WHERE delivery_id = ?1 AND attempts = ?2 AND state = 'PENDING'")
+             .bind(d.delivery_id, d.attempts, state, sent ? std::string() : error, retry_at,
+                   sent ? now_iso() : std::string())
+             .run());
+  if (sqlite3_changes(db_) == 0) {
+    return Error::invalid_argument(fmt::format("delivery {} attempt {} is no longer held", d.delivery_id, d.attempts));
+  }
   return ok();
 }
 

@@ -5,8 +5,10 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <stop_token>
 #include <thread>
 
+#include "base/text.h"
 #include "convert/convert.h"
 #include "formats/open_image.h"
 #include "io/sinks.h"
@@ -29,6 +31,8 @@ struct Download {
   std::uint64_t max = 0;
   bool too_big = false;
   std::string head;  // the first bytes, for an error body
+  const std::function<bool(std::uint64_t, std::uint64_t)>* on_progress = nullptr;
+  bool aborted = false;
 };
 
 std::size_t on_data(char* data, std::size_t size, std::size_t n, void* user) {
@@ -44,6 +48,16 @@ std::size_t on_data(char* data, std::size_t size, std::size_t n, void* user) {
   return len;
 }
 
+int on_transfer(void* user, curl_off_t total, curl_off_t now, curl_off_t, curl_off_t) {
+  auto* d = static_cast<Download*>(user);
+  if (d->on_progress == nullptr || !*d->on_progress) return 0;
+  if (!(*d->on_progress)(static_cast<std::uint64_t>(now), static_cast<std::uint64_t>(total))) {
+    d->aborted = true;
+    return 1;
+  }
+  return 0;
+}
+
 // "host:port" of an http(s) URL, and the host alone.
 std::pair<std::string, std::string> authority(const std::string& url) {
   const auto scheme = url.find("://");
@@ -55,33 +69,70 @@ std::pair<std::string, std::string> authority(const std::string& url) {
   return {a, a.substr(0, a.rfind(':') == std::string::npos ? a.size() : a.rfind(':'))};
 }
 
+bool endpoint_matches(const std::string& pattern, const std::string& hostport, const std::string& host) {
+  if (pattern.rfind("*.", 0) == 0) {
+    const std::string suffix = pattern.substr(1);  // ".cos.ap-guangzhou.myqcloud.com"
+    auto ends = [&](const std::string& s) { return s.size() > suffix.size() && s.ends_with(suffix); };
+    return ends(hostport) || ends(host);
+  }
+  return pattern == hostport || pattern == host;
+}
+
+// The regions of the Chinese mainland that may import from another region.
+bool mainland_open_region(const std::string& region) {
+  static const char* const kRegions[] = {"ap-guangzhou", "ap-shanghai",  "ap-nanjing",  "ap-beijing",
+                                         "ap-chengdu",   "ap-chongqing", "ap-shenzhen", "ap-tianjin"};
+  return std::find(std::begin(kRegions), std::end(kRegions), region) != std::end(kRegions);
+}
+
+Outcome failure(std::string code, const ig::Message& cause, Lang lang) {
+  Outcome out;
+  out.error_code = std::move(code);
+  out.error_message = render(cause, lang);
+  return out;
+}
+
 }  // namespace
 
-Fetched fetch_object(const std::string& url, const std::string& destination, const WorkerConfig& config) {
+bool region_allows(const std::string& import_region, const std::string& object_region) {
+  if (import_region.empty() || object_region.empty() || import_region == object_region) return true;
+  return mainland_open_region(import_region);
+}
+
+Fetched fetch_object(const std::string& url, const std::string& region, const std::string& destination,
+                     const WorkerConfig& config, const std::function<bool(std::uint64_t, std::uint64_t)>& on_progress) {
   Fetched f;
   // (not a structured binding: clang 14 cannot capture one in the lambda below)
   const std::pair<std::string, std::string> where = authority(url);
-  const std::string& hostport = where.first;
-  const std::string& host = where.second;
-  const bool allowed = std::any_of(config.storage_hosts.begin(), config.storage_hosts.end(),
-                                   [&](const std::string& h) { return h == hostport || h == host; });
-  if (!allowed) {
+  const auto endpoint = std::find_if(config.storage.begin(), config.storage.end(), [&](const StorageEndpoint& e) {
+    return endpoint_matches(e.host, where.first, where.second);
+  });
+  if (endpoint == config.storage.end()) {
     f.error_code = "InvalidUrl";
-    f.cause = fmt::format("{} is not an object-storage address of this cloud", hostport.empty() ? url : hostport);
+    f.cause = {"url.not-storage", {where.first.empty() ? url.substr(0, 200) : where.first}};
+    return f;
+  }
+  if (!region_allows(region, endpoint->region)) {
+    f.error_code = "InvalidUrl";
+    f.cause = {"url.region", {endpoint->region, region}};
     return f;
   }
   Download d;
   d.max = config.max_download_bytes;
+  d.on_progress = &on_progress;
   d.file = std::fopen(destination.c_str(), "wb");
   if (d.file == nullptr) {
     f.error_code = "InternalError";
-    f.cause = fmt::format("cannot create the scratch file {}", destination);
+    f.cause = {"import.internal", {fmt::format("cannot create the scratch file {}", destination)}};
     return f;
   }
   CURL* curl = curl_easy_init();
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &d);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_transfer);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &d);
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect could leave the object storage
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
@@ -96,25 +147,27 @@ Fetched fetch_object(const std::string& url, const std::string& destination, con
   f.bytes = d.bytes;
   if (d.too_big) {
     f.error_code = "InvalidFormatSize";
-    f.cause = fmt::format("the object is larger than {} bytes", config.max_download_bytes);
+    f.cause = {"url.too-big", {std::to_string(config.max_download_bytes)}};
+  } else if (d.aborted) {
+    f.error_code = "InternalError";
+    f.cause = {"import.internal", {"the task was taken over by another worker"}};
   } else if (rc != CURLE_OK && status == 0) {
     f.error_code = "InvalidUrl";
-    f.cause = fmt::format("the object storage cannot be reached: {}", curl_easy_strerror(rc));
+    f.cause = {"url.unreachable", {curl_easy_strerror(rc)}};
   } else if (status == 403) {
     f.error_code = "InvalidUrl";
     const bool expired = d.head.find("expired") != std::string::npos || d.head.find("Expired") != std::string::npos;
-    const bool unsigned_url =
-        url.find("Signature=") == std::string::npos && url.find("X-Amz-Signature=") == std::string::npos;
-    f.cause = expired        ? "the signed URL has expired (a signed URL may be used only once, and only in time)"
-              : unsigned_url ? "the object is private and the URL is not signed"
-                             : "the object storage denied access to the object";
+    const bool unsigned_url = url.find("Signature=") == std::string::npos &&
+                              url.find("X-Amz-Signature=") == std::string::npos &&
+                              url.find("q-signature=") == std::string::npos && url.find("sign=") == std::string::npos;
+    f.cause = {expired ? "url.expired" : unsigned_url ? "url.private" : "url.denied", {}};
   } else if (status == 404) {
     f.error_code = "InvalidUrl";
-    f.cause = "the object does not exist (deleted?)";
+    f.cause = {"url.deleted", {}};
   } else if (status != 200 || rc != CURLE_OK || !flushed) {
     f.error_code = "InvalidUrl";
-    f.cause = fmt::format("the object storage answered HTTP {}{}", status,
-                          rc != CURLE_OK ? std::string(": ") + curl_easy_strerror(rc) : "");
+    f.cause = {"url.status",
+               {fmt::format("{}{}", status, rc != CURLE_OK ? std::string(": ") + curl_easy_strerror(rc) : "")}};
   } else {
     f.ok = true;
     f.path = destination;
@@ -125,20 +178,39 @@ Fetched fetch_object(const std::string& url, const std::string& destination, con
   return f;
 }
 
+void Worker::remove_files_of(const std::string& image_id) const {
+  for (const char* dir : {"scratch", "images"}) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(fs::path(config_.data_dir) / dir, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind(image_id + ".", 0) == 0 || name.rfind(image_id + "-", 0) == 0) fs::remove(e.path(), ec);
+    }
+  }
+}
+
 Outcome Worker::import(const Task& task) {
-  Outcome out;
   const Image& img = task.image;
-  const Lang lang = parse_lang(config_.language).value_or(Lang::kEn);
+  const Lang lang = parse_lang(img.language).value_or(Lang::kEn);
   std::error_code ec;
   fs::create_directories(fs::path(config_.data_dir) / "scratch", ec);
   fs::create_directories(fs::path(config_.data_dir) / "images", ec);
+  // Progress: the system disk's download is the first half, its check and conversion the rest;
+  // data disks share the last tenth. Each report renews the lease; losing it stops the work.
+  std::stop_source stop;
+  std::int64_t last_report = 0;
+  auto report = [&](std::int64_t percent) {
+    const std::int64_t now = now_unix();
+    if (now == last_report) return !stop.stop_requested();
+    last_report = now;
+    if (!catalog_.progress_task(task, percent, now + config_.lease_seconds)) stop.request_stop();
+    return !stop.stop_requested();
+  };
   const std::string scratch = (fs::path(config_.data_dir) / "scratch" / (img.image_id + ".src")).string();
-  const Fetched f = fetch_object(img.image_url, scratch, config_);
-  if (!f.ok) {
-    out.error_code = f.error_code;
-    out.error_message = f.cause;
-    return out;
-  }
+  const Fetched f =
+      fetch_object(img.image_url, img.region, scratch, config_, [&](std::uint64_t done, std::uint64_t all) {
+        return report(all == 0 ? 0 : static_cast<std::int64_t>(done * 50 / all));
+      });
+  if (!f.ok) return failure(f.error_code, f.cause, lang);
   struct Cleanup {
     std::string path;
     ~Cleanup() {
@@ -147,11 +219,7 @@ Outcome Worker::import(const Task& task) {
     }
   } cleanup{scratch};
   auto file = FileSource::open(scratch);
-  if (!file) {
-    out.error_code = "InternalError";
-    out.error_message = file.error().message;
-    return out;
-  }
+  if (!file) return failure("InternalError", {"import.internal", {file.error().message}}, lang);
   const SourcePtr source(std::move(*file));
   CheckOptions options;
   options.force = img.force;
@@ -160,63 +228,108 @@ Outcome Worker::import(const Task& task) {
   options.architecture = img.architecture;
   options.file_name = img.image_url.substr(0, img.image_url.find('?'));
   options.file_name = options.file_name.substr(options.file_name.rfind('/') + 1);
-  auto report = check_image(source, options);
-  if (!report) {
-    out.error_code = "InternalError";
-    out.error_message = report.error().message;
-    return out;
-  }
-  if (!report->pass) {
-    out.error_code = report->error_code;
-    out.error_message = render({"verdict.fail", {report->error_code, render(report->reason, lang)}}, lang);
-    return out;
-  }
+  auto checked = check_image(source, options);
+  if (!checked) return failure("InternalError", {"import.internal", {checked.error().message}}, lang);
+  if (!checked->pass) return failure(checked->error_code, checked->reason, lang);
+  report(55);
   OpenOptions open;
   open.file_name = options.file_name;
   auto image = open_image(source, open);
-  if (!image) {
-    out.error_code = "InternalError";
-    out.error_message = image.error().message;
-    return out;
-  }
+  if (!image) return failure("InternalError", {"import.internal", {image.error().message}}, lang);
   const std::string target = (fs::path(config_.data_dir) / "images" / (img.image_id + ".qcow2")).string();
   auto sink = AtomicFileSink::create(target, scratch);
-  if (!sink) {
-    out.error_code = "InternalError";
-    out.error_message = sink.error().message;
-    return out;
-  }
+  if (!sink) return failure("InternalError", {"import.internal", {sink.error().message}}, lang);
   ConvertOptions co;
+  co.stop = stop.get_token();
+  const std::uint64_t share = img.data_disk_urls.empty() ? 44 : 34;
+  co.progress = [&](std::uint64_t done, std::uint64_t all) {
+    report(55 + (all == 0 ? 0 : static_cast<std::int64_t>(done * share / all)));
+  };
   auto stats = convert(**image, **sink, co);
   if (!stats) {
-    out.error_code = "InternalError";
-    out.error_message = fmt::format("conversion to qcow2 failed: {}", stats.error().message);
-    return out;
+    return failure("InternalError",
+                   {"import.internal", {fmt::format("conversion to qcow2 failed: {}", stats.error().message)}}, lang);
   }
+  Outcome out;
   out.ok = true;
   out.size_gib = static_cast<std::int64_t>(((*image)->info().virtual_size + (1ULL << 30) - 1) >> 30);
-  out.supports_cloudinit = report->cloud_init && report->cloud_init->enabled;
+  out.supports_cloudinit = checked->cloud_init && checked->cloud_init->enabled;
+  // Data disks: any format the engine reads, no system-disk rules; stored as <id>-data<N>.qcow2.
+  for (std::size_t i = 0; i < img.data_disk_urls.size(); ++i) {
+    const std::string label = std::to_string(i + 1);
+    auto data_failure = [&](const std::string& code, const ig::Message& cause) {
+      return failure(code, {"import.data-disk", {label, render(cause, lang)}}, lang);
+    };
+    const std::string disk_scratch = fmt::format("{}/scratch/{}.data{}", config_.data_dir, img.image_id, i);
+    const Fetched df = fetch_object(img.data_disk_urls[i], img.region, disk_scratch, config_,
+                                    [&](std::uint64_t, std::uint64_t) { return report(90); });
+    if (!df.ok) return data_failure(df.error_code, df.cause);
+    Cleanup disk_cleanup{disk_scratch};
+    auto disk_file = FileSource::open(disk_scratch);
+    if (!disk_file) return data_failure("InternalError", {"import.internal", {disk_file.error().message}});
+    OpenOptions disk_open;
+    disk_open.file_name = img.data_disk_urls[i].substr(0, img.data_disk_urls[i].find('?'));
+    disk_open.file_name = disk_open.file_name.substr(disk_open.file_name.rfind('/') + 1);
+    auto disk = open_image(SourcePtr(std::move(*disk_file)), disk_open);
+    if (!disk) return data_failure("InvalidFormatSize", {"import.internal", {disk.error().message}});
+    if ((*disk)->info().virtual_size > (500ULL << 30)) {
+      return data_failure("InvalidFormatSize", {"vsize.fail", {gib_text((*disk)->info().virtual_size), "500 GiB"}});
+    }
+    const std::string disk_target = fmt::format("{}/images/{}-data{}.qcow2", config_.data_dir, img.image_id, i + 1);
+    auto disk_sink = AtomicFileSink::create(disk_target, disk_scratch);
+    if (!disk_sink) return data_failure("InternalError", {"import.internal", {disk_sink.error().message}});
+    ConvertOptions dco;
+    dco.stop = stop.get_token();
+    auto disk_stats = convert(**disk, **disk_sink, dco);
+    if (!disk_stats) return data_failure("InternalError", {"import.internal", {disk_stats.error().message}});
+    out.data_disks.push_back(
+        DataDisk{static_cast<std::int64_t>(i),
+                 static_cast<std::int64_t>(((*disk)->info().virtual_size + (1ULL << 30) - 1) >> 30)});
+  }
   return out;
+}
+
+InboxMessage message_for(const Image& image, const Outcome& outcome) {
+  const Lang lang = parse_lang(image.language).value_or(Lang::kEn);
+  InboxMessage m;
+  m.account = image.account;
+  m.image_id = image.image_id;
+  m.language = std::string(lang_code(lang));
+  const std::string source = image.image_url.substr(0, image.image_url.find('?'));
+  if (outcome.ok) {
+    m.kind = "IMPORT_SUCCEEDED";
+    m.title = render({"notice.ok.title", {image.name}}, lang);
+    m.content =
+        render({"notice.ok.body", {image.name, image.image_id, source, std::to_string(outcome.size_gib)}}, lang);
+  } else {
+    m.kind = "IMPORT_FAILED";
+    m.error_code = outcome.error_code;
+    m.title = render({"notice.failed.title", {image.name}}, lang);
+    m.content = render(
+        {"notice.failed.body", {image.name, image.image_id, source, outcome.error_code, outcome.error_message}}, lang);
+  }
+  return m;
 }
 
 Result<bool> Worker::run_once() {
   auto task = IG_TRY(catalog_.claim_task(now_unix(), config_.lease_seconds));
   if (!task) return false;
+  // A previous attempt that crashed may have left a download or a converted file behind.
+  if (task->attempt > 1) remove_files_of(task->image.image_id);
   const Outcome outcome = import(*task);
-  auto finished = catalog_.finish_task(*task, outcome);
-  if (!finished && outcome.ok) {
-    // Another worker holds the task now: this result is not registered; drop its file.
-    std::error_code ec;
-    fs::remove(fs::path(config_.data_dir) / "images" / (task->image.image_id + ".qcow2"), ec);
-  }
-  if (!finished) return finished.error();
+  IG_TRY(catalog_.finish_task(*task, outcome, message_for(task->image, outcome)));
+  // A failed import keeps no files (a data disk may have failed after the system disk was
+  // stored). When finish_task refuses, another worker holds the task and its files: leave them.
+  if (!outcome.ok) remove_files_of(task->image.image_id);
   return true;
 }
 
 void Worker::run(const std::atomic<bool>& stop) {
   while (!stop) {
     auto worked = run_once();
-    if (!worked || !*worked) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    if (!worked || !*worked) {
+      for (int i = 0; i < 3 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
   }
 }
 

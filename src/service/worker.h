@@ -1,12 +1,16 @@
 // The import worker: takes queued import tasks from the catalog and carries them out — fetch the
 // image once from object storage (libcurl, into a scratch file, size-capped), judge it with the
-// check rules, convert it to qcow2 into the image repository (a local directory), and record
-// NORMAL or IMPORTFAILED with the code and cause of SPEC §3 in the account's language.
+// check rules, convert it to qcow2 into the image repository (a local directory), import its data
+// disks beside it, and record NORMAL or IMPORTFAILED with the code and cause of SPEC §3 — and the
+// account's message, in the language the account had when it asked — in one transaction.
 //
-// URLs are told apart as SPEC §3 asks: a host that is not configured object storage, an object
-// that is private (403 without a signature), a signature that expired (403 "Request has
-// expired"), an object deleted (404). A task's lease (catalog.h) makes a crash safe: the task is
-// taken again after the lease, and a stale holder cannot finish it.
+// URLs are told apart as SPEC §3 asks: a host that is not configured object storage, an object in
+// a region the import's region may not read (finance zones and regions outside the mainland read
+// only their own region), an object that is private (403 without a signature), a signature that
+// expired (403 "Request has expired"), an object deleted (404).
+// A task's lease (catalog.h) makes a crash safe: the worker extends it while it works; after a
+// crash the task is taken again once the lease runs out, the previous attempt's files are removed
+// first, and a stale holder cannot finish it.
 // Thread safety: one Worker per thread; several may share a Catalog.
 #pragma once
 
@@ -15,28 +19,43 @@
 #include <string>
 #include <vector>
 
+#include "rules/report.h"
 #include "service/catalog.h"
 
 namespace ig::service {
 
-struct WorkerConfig {
-  std::string data_dir;                    // images in DATA/images, downloads in DATA/scratch
-  std::vector<std::string> storage_hosts;  // "host:port" (or "host") of the object storage
-  std::uint64_t max_download_bytes = 600ULL << 30;
-  std::int64_t lease_seconds = 900;
-  std::string language = "en";  // of the causes recorded (the account's, later)
+// An object-storage endpoint of the cloud: "host", "host:port" or "*.suffix" (any bucket
+// subdomain), and its region ("" when the endpoint serves every region).
+struct StorageEndpoint {
+  std::string host;
+  std::string region;
 };
 
-// What fetching a URL gave: a file, or the InvalidUrl cause.
+struct WorkerConfig {
+  std::string data_dir;  // images in DATA/images, downloads in DATA/scratch
+  std::vector<StorageEndpoint> storage;
+  std::uint64_t max_download_bytes = 600ULL << 30;
+  std::int64_t lease_seconds = 300;  // renewed while the task makes progress
+};
+
+// Whether an import asked in `import_region` may read an object of `object_region`: finance
+// zones (*-fsi) and regions outside the Chinese mainland only from their own region.
+bool region_allows(const std::string& import_region, const std::string& object_region);
+
+// What fetching a URL gave: a file, or the code and its cause.
 struct Fetched {
   bool ok = false;
   std::string path;
   std::uint64_t bytes = 0;
-  std::string error_code;  // "InvalidUrl", "InternalError"
-  std::string cause;       // English detail
+  std::string error_code;  // "InvalidUrl", "InvalidFormatSize", "InternalError"
+  ig::Message cause;
 };
 
-Fetched fetch_object(const std::string& url, const std::string& destination, const WorkerConfig& config);
+// Fetches `url` into `destination`. `region` is the import's; `on_progress(done, total)` is
+// called as bytes arrive (total 0 when unknown) and may return false to abort.
+Fetched fetch_object(const std::string& url, const std::string& region, const std::string& destination,
+                     const WorkerConfig& config,
+                     const std::function<bool(std::uint64_t, std::uint64_t)>& on_progress = {});
 
 class Worker {
  public:
@@ -48,8 +67,12 @@ class Worker {
 
  private:
   Outcome import(const Task& task);
+  void remove_files_of(const std::string& image_id) const;
   Catalog& catalog_;
   WorkerConfig config_;
 };
+
+// The account's message for a finished task, rendered in the image's language.
+InboxMessage message_for(const Image& image, const Outcome& outcome);
 
 }  // namespace ig::service

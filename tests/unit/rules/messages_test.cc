@@ -14,10 +14,10 @@ constexpr Lang kLangs[] = {Lang::kEn, Lang::kZh, Lang::kJa, Lang::kId, Lang::kPt
 // which marks appear.
 std::set<int> used_args(const std::string& id, Lang lang) {
   Message m{id, {}};
-  for (int i = 0; i < 4; ++i) m.args.push_back("\x01" + std::to_string(i) + "\x02");
+  for (int i = 0; i < 6; ++i) m.args.push_back("\x01" + std::to_string(i) + "\x02");
   const std::string out = render(m, lang);
   std::set<int> used;
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < 6; ++i) {
     if (out.find("\x01" + std::to_string(i) + "\x02") != std::string::npos) used.insert(i);
   }
   return used;
@@ -30,7 +30,7 @@ TEST(Messages, EveryIdInEveryLanguageWithTheSameArguments) {
     const std::set<int> english = used_args(id, Lang::kEn);
     std::set<std::string> texts;
     for (Lang lang : kLangs) {
-      const std::string text = render({id, {"a", "b", "c", "d"}}, lang);
+      const std::string text = render({id, {"a", "b", "c", "d", "e", "f"}}, lang);
       EXPECT_FALSE(text.empty()) << id << " " << lang_code(lang);
       EXPECT_NE(text, id) << id << " " << lang_code(lang) << ": the template does not format";
       EXPECT_EQ(used_args(id, lang), english) << id << " " << lang_code(lang);

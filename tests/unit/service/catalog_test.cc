@@ -1,5 +1,6 @@
 // The catalog on a real SQLite file: migrations, durability across reopening, names unique per
-// account, accounts isolated, filters and pages.
+// account, accounts isolated, filters and pages; task leases; the message center, subscriptions
+// and the outbox, read back with the sqlite3 command-line tool.
 #include "service/catalog.h"
 
 #include "support/test_support.h"
@@ -27,7 +28,7 @@ TEST(Catalog, MigratesPersistsAndIsolatesAccounts) {
   {
     auto c = service::Catalog::open(path);
     ASSERT_THAT(c, IsOk());
-    EXPECT_EQ((*c)->schema_version(), 1);
+    EXPECT_EQ((*c)->schema_version(), 2);
     ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
     ASSERT_THAT((*c)->create_import(image("1001", "img-bbbbbbbb", "b")), IsOk());
     ASSERT_THAT((*c)->create_import(image("1002", "img-cccccccc", "a")), IsOk());  // same name, other account
@@ -62,6 +63,156 @@ TEST(Catalog, RefusesANewerSchema) {
   const std::string path = dir.file("catalog.sqlite");
   run_ok("sqlite3 " + path + " 'PRAGMA user_version = 7'");
   EXPECT_THAT(service::Catalog::open(path), HasError(ErrorCode::kUnsupported, "schema version 7"));
+}
+
+service::InboxMessage note(const std::string& title) {
+  service::InboxMessage m;
+  m.kind = "IMPORT_FAILED";
+  m.language = "en";
+  m.title = title;
+  m.content = "body of " + title;
+  m.error_code = "InvalidUrl";
+  return m;
+}
+
+service::Outcome failed(const std::string& code) {
+  service::Outcome o;
+  o.error_code = code;
+  o.error_message = "why";
+  return o;
+}
+
+service::Outcome succeeded() {
+  service::Outcome o;
+  o.ok = true;
+  return o;
+}
+
+TEST(Catalog, TaskLeasesRunOutAndStaleHoldersAreRefused) {
+  TempDir dir;
+  auto c = service::Catalog::open(dir.file("catalog.sqlite"));
+  ASSERT_THAT(c, IsOk());
+  ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
+  auto first = (*c)->claim_task(1000, 60);
+  ASSERT_THAT(first, IsOk());
+  ASSERT_TRUE(first->has_value());
+  EXPECT_EQ((*first)->attempt, 1);
+  EXPECT_FALSE((*c)->claim_task(1059, 60)->has_value());  // held until 1060
+  ASSERT_THAT((*c)->progress_task(**first, 40, 1100), IsOk());
+  EXPECT_EQ((*(*c)->get("1001", "img-aaaaaaaa"))->progress, 40);
+  EXPECT_FALSE((*c)->claim_task(1099, 60)->has_value());  // progress renewed the lease to 1100
+  auto second = (*c)->claim_task(1101, 60);               // the first holder "crashed"
+  ASSERT_TRUE(second->has_value());
+  EXPECT_EQ((*second)->attempt, 2);
+  EXPECT_THAT((*c)->progress_task(**first, 50, 2000), HasError(ErrorCode::kInvalidArgument, "no longer held"));
+  EXPECT_THAT((*c)->finish_task(**first, succeeded(), note("stale")),
+              HasError(ErrorCode::kInvalidArgument, "no longer held"));
+  EXPECT_EQ((*(*c)->get("1001", "img-aaaaaaaa"))->state, "IMPORTING");
+  EXPECT_EQ((*c)->describe_messages("1001", {}, false, 0, 20)->total, 0);  // the refused finish wrote nothing
+  ASSERT_THAT((*c)->finish_task(**second, failed("InvalidUrl"), note("done")), IsOk());
+  EXPECT_EQ((*(*c)->get("1001", "img-aaaaaaaa"))->state, "IMPORTFAILED");
+  EXPECT_FALSE((*c)->claim_task(5000, 60)->has_value());  // finished tasks are never taken again
+  EXPECT_THAT((*c)->finish_task(**second, failed("InvalidUrl"), note("twice")),
+              HasError(ErrorCode::kInvalidArgument, "no longer held"));
+}
+
+TEST(Catalog, FinishingATaskWritesItsMessageAndOneDeliveryPerSubscription) {
+  TempDir dir;
+  const std::string path = dir.file("catalog.sqlite");
+  auto c = service::Catalog::open(path);
+  ASSERT_THAT(c, IsOk());
+  ASSERT_THAT((*c)->create_subscription({"sub-00000001", "1001", "EMAIL", "ops@example.com", "", ""}), IsOk());
+  ASSERT_THAT((*c)->create_subscription({"sub-00000002", "1001", "WEBHOOK", "http://127.0.0.1:1/hook", "k", ""}),
+              IsOk());
+  ASSERT_THAT((*c)->create_subscription({"sub-00000003", "1002", "EMAIL", "other@example.com", "", ""}), IsOk());
+  EXPECT_THAT((*c)->create_subscription({"sub-00000004", "1001", "EMAIL", "ops@example.com", "", ""}),
+              HasError(ErrorCode::kInvalidArgument, "duplicate"));
+  ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
+  ASSERT_THAT((*c)->create_import(image("1001", "img-bbbbbbbb", "b")), IsOk());
+  for (int i = 0; i < 2; ++i) {
+    auto t = (*c)->claim_task(100, 60);
+    ASSERT_TRUE(t->has_value());
+    ASSERT_THAT((*c)->finish_task(**t, failed("InvalidUrl"), note((*t)->image.name)), IsOk());
+  }
+  auto page = (*c)->describe_messages("1001", {}, false, 0, 20);
+  ASSERT_THAT(page, IsOk());
+  ASSERT_EQ(page->total, 2);
+  EXPECT_EQ(page->unread, 2);
+  EXPECT_EQ(page->messages[0].title, "b");  // newest first
+  ASSERT_EQ(page->messages[0].deliveries.size(), 2u);
+  EXPECT_EQ(page->messages[0].deliveries[0].state, "PENDING");
+  EXPECT_EQ((*c)->describe_messages("1002", {}, false, 0, 20)->total, 0);  // another account's inbox is empty
+  const std::string a_id = page->messages[1].message_id;
+  EXPECT_THAT((*c)->mark_read("1002", {a_id}), HasError(ErrorCode::kNotFound, a_id));
+  EXPECT_THAT((*c)->describe_messages("1002", {a_id}, false, 0, 20), HasError(ErrorCode::kNotFound, a_id));
+  ASSERT_THAT((*c)->mark_read("1001", {a_id}), IsOk());
+  EXPECT_EQ((*c)->describe_messages("1001", {}, true, 0, 20)->total, 1);  // UnreadOnly
+  EXPECT_THAT((*c)->delete_messages("1001", {a_id, "msg-nothere"}), HasError(ErrorCode::kNotFound, "msg-nothere"));
+  EXPECT_EQ((*c)->describe_messages("1001", {}, false, 0, 20)->total, 2);  // all or nothing
+  // The outbox as SQLite holds it: four deliveries of account 1001, none for 1002's subscription.
+  EXPECT_EQ(run_ok("sqlite3 " + path + " \"SELECT channel, COUNT(*) FROM outbox GROUP BY channel\""),
+            "EMAIL|2\nWEBHOOK|2\n");
+  ASSERT_THAT((*c)->delete_messages("1001", {a_id}), IsOk());
+  EXPECT_EQ(run_ok("sqlite3 " + path + " \"SELECT COUNT(*) FROM outbox\""), "2\n");  // its deliveries went with it
+  ASSERT_THAT((*c)->delete_subscription("1001", "sub-00000001"), IsOk());
+  EXPECT_THAT((*c)->delete_subscription("1001", "sub-00000003"), HasError(ErrorCode::kNotFound, "sub-00000003"));
+  EXPECT_EQ((*c)->describe_subscriptions("1001")->size(), 1u);
+}
+
+TEST(Catalog, DeliveriesAreLeasedRetriedAndGivenUp) {
+  TempDir dir;
+  auto c = service::Catalog::open(dir.file("catalog.sqlite"));
+  ASSERT_THAT(c, IsOk());
+  ASSERT_THAT((*c)->create_subscription({"sub-00000001", "1001", "EMAIL", "ops@example.com", "", ""}), IsOk());
+  ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
+  auto t = (*c)->claim_task(100, 60);
+  ASSERT_THAT((*c)->finish_task(**t, failed("InvalidUrl"), note("a")), IsOk());
+  const std::int64_t now = 4'000'000'000;  // past the finish's own clock
+  auto d = (*c)->claim_delivery(now, 30);
+  ASSERT_THAT(d, IsOk());
+  ASSERT_TRUE(d->has_value());
+  EXPECT_EQ((*d)->attempts, 1);
+  EXPECT_EQ((*d)->message.title, "a");
+  EXPECT_EQ((*d)->endpoint, "ops@example.com");
+  EXPECT_FALSE((*c)->claim_delivery(now + 29, 30)->has_value());  // leased
+  ASSERT_THAT((*c)->finish_delivery(**d, false, "SMTP down", now + 100), IsOk());
+  EXPECT_FALSE((*c)->claim_delivery(now + 99, 30)->has_value());  // waiting for its retry
+  auto again = (*c)->claim_delivery(now + 100, 30);
+  ASSERT_TRUE(again->has_value());
+  EXPECT_EQ((*again)->attempts, 2);
+  EXPECT_EQ((*again)->last_error, "SMTP down");
+  EXPECT_THAT((*c)->finish_delivery(**d, true, "", 0), HasError(ErrorCode::kInvalidArgument, "no longer held"));
+  // A sender that died holding it: the lease runs out and the delivery is taken again.
+  auto third = (*c)->claim_delivery(now + 131, 30);
+  ASSERT_TRUE(third->has_value());
+  EXPECT_EQ((*third)->attempts, 3);
+  ASSERT_THAT((*c)->finish_delivery(**third, false, "550 mailbox unavailable", 0), IsOk());  // given up
+  EXPECT_FALSE((*c)->claim_delivery(now + 1'000'000, 30)->has_value());
+  auto page = (*c)->describe_messages("1001", {}, false, 0, 20);
+  ASSERT_EQ(page->messages[0].deliveries.size(), 1u);
+  EXPECT_EQ(page->messages[0].deliveries[0].state, "FAILED");
+  EXPECT_EQ(page->messages[0].deliveries[0].last_error, "550 mailbox unavailable");
+}
+
+TEST(Catalog, MigratesAVersionOneCatalogKeepingItsRows) {
+  TempDir dir;
+  const std::string path = dir.file("catalog.sqlite");
+  {
+    auto c = service::Catalog::open(path);
+    ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
+  }
+  // Back to version 1 as an older imagegate left it: without the version 2 tables and columns.
+  run_ok("sqlite3 " + path +
+         " 'DROP TABLE outbox; DROP TABLE subscriptions; DROP TABLE messages; ALTER TABLE images DROP COLUMN "
+         "language; ALTER TABLE images DROP COLUMN data_disks; ALTER TABLE images DROP COLUMN region; PRAGMA "
+         "user_version = 1'");
+  auto c = service::Catalog::open(path);
+  ASSERT_THAT(c, IsOk());
+  EXPECT_EQ((*c)->schema_version(), 2);
+  auto img = (*c)->get("1001", "img-aaaaaaaa");
+  ASSERT_TRUE(img->has_value());
+  EXPECT_EQ((*img)->language, "en");
+  EXPECT_EQ(run_ok("sqlite3 " + path + " \"SELECT COUNT(*) FROM messages\""), "0\n");
 }
 
 }  // namespace

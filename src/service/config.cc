@@ -1,0 +1,124 @@
+#include "service/config.h"
+
+#include "rules/messages.h"
+
+namespace ig::service {
+namespace {
+
+using nlohmann::json;
+
+// A positive integer field, if present.
+bool positive(const json& j, const char* name, std::int64_t& out, api::ConfigError& error, const char* where = "") {
+  if (!j.contains(name)) return true;
+  if (!j[name].is_number_integer() || j[name].get<std::int64_t>() <= 0) {
+    error.message = fmt::format("\"{}{}\" must be a positive integer", where, name);
+    return false;
+  }
+  out = j[name].get<std::int64_t>();
+  return true;
+}
+
+bool string_field(const json& j, const char* name, std::string& out, api::ConfigError& error, const char* where) {
+  if (!j.contains(name)) return true;
+  if (!j[name].is_string()) {
+    error.message = fmt::format("\"{}{}\" must be a string", where, name);
+    return false;
+  }
+  out = j[name].get<std::string>();
+  return true;
+}
+
+bool parse_storage(const json& j, WorkerConfig& w, api::ConfigError& error) {
+  if (j.contains("object_storage_hosts")) {
+    if (!j["object_storage_hosts"].is_array()) {
+      error.message = "\"object_storage_hosts\" must be an array of \"host[:port]\" strings";
+      return false;
+    }
+    for (const json& h : j["object_storage_hosts"]) {
+      if (!h.is_string() || h.get<std::string>().empty()) {
+        error.message = "\"object_storage_hosts\" must be an array of \"host[:port]\" strings";
+        return false;
+      }
+      w.storage.push_back(StorageEndpoint{h, ""});
+    }
+  }
+  if (j.contains("object_storage")) {
+    if (!j["object_storage"].is_array()) {
+      error.message = "\"object_storage\" must be an array of {\"host\", \"region\"}";
+      return false;
+    }
+    for (const json& e : j["object_storage"]) {
+      if (!e.is_object() || !e.contains("host") || !e["host"].is_string() || e["host"].get<std::string>().empty()) {
+        error.message = "every \"object_storage\" entry needs a non-empty string \"host\"";
+        return false;
+      }
+      StorageEndpoint s{e["host"], ""};
+      if (!string_field(e, "region", s.region, error, "object_storage[].")) return false;
+      w.storage.push_back(std::move(s));
+    }
+  }
+  return true;
+}
+
+bool parse_notify(const json& j, NotifyConfig& n, api::ConfigError& error) {
+  if (!j.contains("notify")) return true;
+  const json& o = j["notify"];
+  if (!o.is_object()) {
+    error.message = "\"notify\" must be an object";
+    return false;
+  }
+  for (const auto& [name, field] : {std::pair<const char*, std::string*>{"smtp_url", &n.smtp_url},
+                                    {"mail_from", &n.mail_from},
+                                    {"smtp_user", &n.smtp_user},
+                                    {"smtp_password", &n.smtp_password}}) {
+    if (!string_field(o, name, *field, error, "notify.")) return false;
+  }
+  if (!n.smtp_url.empty() && n.smtp_url.rfind("smtp://", 0) != 0 && n.smtp_url.rfind("smtps://", 0) != 0) {
+    error.message = "\"notify.smtp_url\" must start with smtp:// or smtps://";
+    return false;
+  }
+  if (!valid_mail_address(n.mail_from)) {
+    error.message = "\"notify.mail_from\" must be an e-mail address";
+    return false;
+  }
+  for (const auto& [name, field] : {std::pair<const char*, std::int64_t*>{"retry_min_seconds", &n.retry_min_seconds},
+                                    {"retry_max_seconds", &n.retry_max_seconds},
+                                    {"max_attempts", &n.max_attempts},
+                                    {"timeout_seconds", &n.timeout_seconds}}) {
+    if (!positive(o, name, *field, error, "notify.")) return false;
+  }
+  if (n.retry_max_seconds < n.retry_min_seconds) {
+    error.message = "\"notify.retry_max_seconds\" must not be below \"notify.retry_min_seconds\"";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<ServiceConfig> parse_service_config(const json& j, const std::string& data_dir, api::ConfigError& error) {
+  ServiceConfig c;
+  auto api = api::parse_api_config(j, error);
+  if (!api) return std::nullopt;
+  c.api = std::move(*api);
+  for (const api::Account& a : c.api.accounts) {
+    if (!parse_lang(a.language)) {
+      error.message =
+          fmt::format("account {}: \"language\" '{}' is not one of en, zh, ja, id, pt", a.secret_id, a.language);
+      return std::nullopt;
+    }
+  }
+  c.worker.data_dir = data_dir;
+  c.limits.data_dir = data_dir;
+  if (!parse_storage(j, c.worker, error) || !parse_notify(j, c.notify, error)) return std::nullopt;
+  std::int64_t max_download = static_cast<std::int64_t>(c.worker.max_download_bytes);
+  if (!positive(j, "max_download_bytes", max_download, error) ||
+      !positive(j, "image_quota", c.limits.image_quota, error) ||
+      !positive(j, "subscription_quota", c.limits.subscription_quota, error)) {
+    return std::nullopt;
+  }
+  c.worker.max_download_bytes = static_cast<std::uint64_t>(max_download);
+  return c;
+}
+
+}  // namespace ig::service

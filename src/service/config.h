@@ -1,0 +1,37 @@
+// The service's configuration file (JSON), beyond the API's accounts (api/server.h):
+//
+//   "object_storage": [{"host": "127.0.0.1:18080", "region": "ap-guangzhou"},
+//                      {"host": "*.cos.ap-shanghai-fsi.myqcloud.com", "region": "ap-shanghai-fsi"}],
+//   "object_storage_hosts": ["host:port"],          (the same without regions)
+//   "max_download_bytes": 644245094400,
+//   "image_quota": 500, "subscription_quota": 10,
+//   "notify": {"smtp_url": "smtp://127.0.0.1:2525", "mail_from": "imagegate@example.com",
+//              "smtp_user": "", "smtp_password": "", "retry_min_seconds": 10,
+//              "retry_max_seconds": 900, "max_attempts": 200}
+//
+// Every mistake is named: the field, and what it must be.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "api/server.h"
+#include "service/actions.h"
+#include "service/notify.h"
+#include "service/worker.h"
+
+namespace ig::service {
+
+struct ServiceConfig {
+  api::ApiConfig api;
+  WorkerConfig worker;
+  NotifyConfig notify;
+  ServiceLimits limits;
+};
+
+// `data_dir` goes into the worker's and the actions' settings.
+std::optional<ServiceConfig> parse_service_config(const nlohmann::json& j, const std::string& data_dir,
+                                                  api::ConfigError& error);
+
+}  // namespace ig::service

@@ -1,0 +1,207 @@
+// Notifications against real oracles: the webhook signature against `openssl dgst -hmac`, the
+// e-mail as Python's e-mail parser reads it, and a delivery over SMTP to aiosmtpd (Debian's
+// python3-aiosmtpd), read back from its Maildir. Also the back-off, the endpoint checks, the
+// service configuration's named mistakes and the object-storage region rule.
+#include "service/notify.h"
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "service/config.h"
+#include "service/worker.h"
+#include "support/test_support.h"
+
+namespace ig::test {
+namespace {
+
+service::Delivery delivery(const std::string& language, const std::string& title, const std::string& content) {
+  service::Delivery d;
+  d.delivery_id = 7;
+  d.channel = "EMAIL";
+  d.endpoint = "ops@example.com";
+  d.message.message_id = "msg-abcdefgh";
+  d.message.image_id = "img-12345678";
+  d.message.kind = "IMPORT_FAILED";
+  d.message.language = language;
+  d.message.title = title;
+  d.message.content = content;
+  d.message.error_code = "InvalidUrl";
+  return d;
+}
+
+TEST(Notify, WebhookSignatureIsTheHmacOpensslComputes) {
+  const std::string body = service::webhook_body(delivery("en", "t", "c").message);
+  const std::string expected =
+      run_ok("printf '%s' " + shell_quote("1700000000." + body) + " | openssl dgst -sha256 -hmac 's3cret' -r");
+  EXPECT_EQ(service::webhook_signature("s3cret", 1700000000, body), "sha256=" + expected.substr(0, 64));
+  const auto j = nlohmann::json::parse(body);
+  EXPECT_EQ(j["MessageId"], "msg-abcdefgh");
+  EXPECT_EQ(j["ErrorCode"], "InvalidUrl");
+}
+
+TEST(Notify, MailParsesWithItsUtf8SubjectAndBody) {
+  TempDir dir;
+  service::NotifyConfig config;
+  config.mail_from = "imagegate@example.com";
+  const std::string title = "镜像 web-1 导入失败";
+  const std::string content = "您的镜像 web-1（img-12345678）无法导入。错误码 InvalidUrl：签名 URL 已过期";
+  write_file(dir.file("mail.eml"),
+             text(service::mail_text(config, delivery("zh", title, content), "Sun, 22 Nov 2026 21:00:00 +0000")));
+  const std::string parsed = run_ok(
+      "/usr/bin/python3 -c \"import email, email.policy, sys; m = email.message_from_binary_file(open(sys.argv[1], "
+      "'rb'), policy=email.policy.default); print(m['Subject']); print(m['To']); print(m['From']); "
+      "print(m.get_content().strip()); print(m['X-Imagegate-Message-Id'])\" " +
+      dir.file("mail.eml"));
+  EXPECT_EQ(parsed, title + "\nops@example.com\nimagegate <imagegate@example.com>\n" + content + "\nmsg-abcdefgh\n");
+}
+
+TEST(Notify, BackOffDoublesUpToTheLongestDelay) {
+  service::NotifyConfig config;
+  config.retry_min_seconds = 10;
+  config.retry_max_seconds = 100;
+  EXPECT_EQ(service::retry_delay(config, 1), 10);
+  EXPECT_EQ(service::retry_delay(config, 2), 20);
+  EXPECT_EQ(service::retry_delay(config, 4), 80);
+  EXPECT_EQ(service::retry_delay(config, 5), 100);
+  EXPECT_EQ(service::retry_delay(config, 1000), 100);
+}
+
+TEST(Notify, EndpointsAreChecked) {
+  EXPECT_TRUE(service::valid_mail_address("ops@example.com"));
+  for (const char* bad :
+       {"", "ops", "@example.com", "ops@", "a@b@c", "ops@example.com\r\nBcc: x@y", "<ops@x.y>", "o ps@example.com"}) {
+    EXPECT_FALSE(service::valid_mail_address(bad)) << bad;
+  }
+  EXPECT_TRUE(service::valid_webhook_url("https://hooks.example.com/imagegate?x=1"));
+  for (const char* bad : {"", "ftp://x/", "http://", "http:///path", "https://a b/", "file:///etc/passwd"}) {
+    EXPECT_FALSE(service::valid_webhook_url(bad)) << bad;
+  }
+}
+
+// A real SMTP server (aiosmtpd, writing a Maildir) on a free loopback port.
+class SmtpSink {
+ public:
+  explicit SmtpSink(const TempDir& dir) : maildir_(dir.file("maildir")) {
+    port_ =
+        std::stoi(run_ok("/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\", 0)); "
+                         "print(s.getsockname()[1])'"));
+    pid_ = run_ok("/usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:" + std::to_string(port_) +
+                  " -c aiosmtpd.handlers.Mailbox " + maildir_ + " > " + dir.file("smtp.log") + " 2>&1 & echo $!");
+    for (int i = 0;
+         i < 100 &&
+         run("{ bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port_) + "' 2>/dev/null; }").exit_code != 0;
+         ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  ~SmtpSink() { run("kill " + pid_); }
+  int port() const { return port_; }
+  std::vector<std::string> mails() const {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(maildir_ + "/new", ec)) out.push_back(e.path());
+    return out;
+  }
+
+ private:
+  std::string maildir_;
+  int port_ = 0;
+  std::string pid_;
+};
+
+TEST(Notify, SendsMailOverSmtpAndNamesTheFailureWhenTheServerIsDown) {
+  if (run("/usr/bin/python3 -c 'import aiosmtpd'").exit_code != 0) {
+    GTEST_SKIP() << "python3-aiosmtpd is not installed (scripts/install-deps.sh installs it)";
+  }
+  TempDir dir;
+  service::NotifyConfig config;
+  config.timeout_seconds = 10;
+  {
+    SmtpSink sink(dir);
+    config.smtp_url = fmt::format("smtp://127.0.0.1:{}", sink.port());
+    EXPECT_EQ(service::send_mail(config, delivery("pt", "Imagem web-1 importada", "Sua imagem está pronta.")), "");
+    const auto mails = sink.mails();
+    ASSERT_EQ(mails.size(), 1u);
+    const std::string parsed = run_ok(
+        "/usr/bin/python3 -c \"import email, email.policy, sys; m = email.message_from_binary_file(open(sys.argv[1], "
+        "'rb'), policy=email.policy.default); print(m['Subject']); print(m.get_content().strip())\" " +
+        mails[0]);
+    EXPECT_EQ(parsed, "Imagem web-1 importada\nSua imagem está pronta.\n");
+  }
+  // The sink is gone: the attempt fails, saying what.
+  const std::string error = service::send_mail(config, delivery("en", "t", "c"));
+  EXPECT_NE(error.find("SMTP smtp://127.0.0.1:"), std::string::npos) << error;
+  config.smtp_url.clear();
+  EXPECT_NE(service::send_mail(config, delivery("en", "t", "c")).find("no SMTP server"), std::string::npos);
+}
+
+TEST(ServiceConfig, NamesEveryMistake) {
+  const auto base = nlohmann::json::parse(R"({"accounts": [{"secret_id": "AKID1", "secret_key": "k"}]})");
+  api::ConfigError error;
+  auto ok = service::parse_service_config(base, "/data", error);
+  ASSERT_TRUE(ok) << error.message;
+  EXPECT_EQ(ok->worker.data_dir, "/data");
+  EXPECT_EQ(ok->limits.image_quota, 500);
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"accounts": [{"secret_id": "A", "secret_key": "k", "language": "fr"}]})", "\"language\" 'fr'"},
+      {R"({"object_storage_hosts": "x"})", "\"object_storage_hosts\" must be an array"},
+      {R"({"object_storage": [{"region": "ap-guangzhou"}]})", "needs a non-empty string \"host\""},
+      {R"({"object_storage": [{"host": "h", "region": 3}]})", "\"object_storage[].region\" must be a string"},
+      {R"({"notify": []})", "\"notify\" must be an object"},
+      {R"({"notify": {"smtp_url": "http://x"}})", "\"notify.smtp_url\" must start with smtp://"},
+      {R"({"notify": {"mail_from": "nobody"}})", "\"notify.mail_from\" must be an e-mail address"},
+      {R"({"notify": {"max_attempts": 0}})", "\"notify.max_attempts\" must be a positive integer"},
+      {R"({"notify": {"retry_min_seconds": 60, "retry_max_seconds": 10}})", "must not be below"},
+      {R"({"image_quota": -1})", "\"image_quota\" must be a positive integer"},
+  };
+  for (const auto& [patch, expected] : cases) {
+    nlohmann::json j = base;
+    j.merge_patch(nlohmann::json::parse(patch));
+    api::ConfigError e;
+    EXPECT_FALSE(service::parse_service_config(j, "/data", e)) << patch;
+    EXPECT_NE(e.message.find(expected), std::string::npos) << patch << " -> " << e.message;
+  }
+  nlohmann::json j = base;
+  j.merge_patch(nlohmann::json::parse(
+      R"({"object_storage_hosts": ["127.0.0.1:9"], "object_storage": [{"host": "*.cos.ap-shanghai-fsi.myqcloud.com",
+          "region": "ap-shanghai-fsi"}], "notify": {"smtp_url": "smtp://127.0.0.1:25", "retry_min_seconds": 1}})"));
+  auto full = service::parse_service_config(j, "/data", error);
+  ASSERT_TRUE(full) << error.message;
+  ASSERT_EQ(full->worker.storage.size(), 2u);
+  EXPECT_EQ(full->worker.storage[1].region, "ap-shanghai-fsi");
+  EXPECT_EQ(full->notify.retry_min_seconds, 1);
+}
+
+TEST(Worker, FinanceAndOverseasRegionsReadOnlyTheirOwnRegion) {
+  EXPECT_TRUE(service::region_allows("ap-guangzhou", "ap-shanghai"));
+  EXPECT_TRUE(service::region_allows("ap-shanghai-fsi", "ap-shanghai-fsi"));
+  EXPECT_FALSE(service::region_allows("ap-shanghai-fsi", "ap-shanghai"));
+  EXPECT_FALSE(service::region_allows("ap-singapore", "ap-guangzhou"));
+  EXPECT_TRUE(service::region_allows("ap-singapore", "ap-singapore"));
+  EXPECT_TRUE(service::region_allows("ap-singapore", ""));  // an endpoint serving every region
+}
+
+TEST(Worker, UrlsOutsideTheObjectStorageOrItsRegionAreRefusedBeforeAnyRequest) {
+  TempDir dir;
+  service::WorkerConfig config;
+  config.storage = {{"127.0.0.1:1", ""}, {"*.cos.ap-shanghai-fsi.myqcloud.com", "ap-shanghai-fsi"}};
+  const std::string dest = dir.file("x");
+  auto f = service::fetch_object("http://203.0.113.9/a.qcow2", "ap-guangzhou", dest, config);
+  EXPECT_EQ(f.error_code, "InvalidUrl");
+  EXPECT_EQ(f.cause.id, "url.not-storage");
+  EXPECT_EQ(f.cause.args.at(0), "203.0.113.9");
+  // A bucket subdomain of the finance zone's endpoint, read from another region.
+  f = service::fetch_object("https://b-1250000001.cos.ap-shanghai-fsi.myqcloud.com/a.qcow2", "ap-singapore", dest,
+                            config);
+  EXPECT_EQ(f.cause.id, "url.region");
+  EXPECT_EQ(f.cause.args, (std::vector<std::string>{"ap-shanghai-fsi", "ap-singapore"}));
+  // A configured host with nothing listening: unreachable, and no scratch file is left.
+  f = service::fetch_object("http://127.0.0.1:1/a.qcow2", "ap-guangzhou", dest, config);
+  EXPECT_EQ(f.error_code, "InvalidUrl");
+  EXPECT_EQ(f.cause.id, "url.unreachable");
+  EXPECT_FALSE(std::filesystem::exists(dest));
+}
+
+}  // namespace
+}  // namespace ig::test
