@@ -1,37 +1,64 @@
 #!/usr/bin/env bash
-# The main job, from a fresh Debian 12 machine: install, build (release), then make a sample
-# disk image with qemu-img and ask imagegate what it is and how large it becomes as qcow2.
-# (The import-service issue replaces the last step with a real import.)
+# The main job, from a fresh Debian 12 machine: install, build (release), then a real import on
+# the embedded default — `imagegate serve` with its SQLite catalog and local image directory — of
+# a sample Linux disk served from a local object store on loopback, through the cloud API; then
+# the resulting image, and the message the account received.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake --preset release > /dev/null
 cmake --build --preset release
 
+ig=$PWD/build/release/src/cli/imagegate
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-echo
-echo "== A sample disk: 2 GiB virtual, some data, as a VMDK streamOptimized (what VMware exports)"
-truncate -s 2G "$work/disk.raw"
-head -c 64M /dev/urandom | dd of="$work/disk.raw" bs=1M seek=100 conv=notrunc status=none
-qemu-img convert -f raw -O vmdk -o subformat=streamOptimized "$work/disk.raw" "$work/sample.vmdk"
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done; rm -rf "$work"' EXIT
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 1 100); do { exec 3<> "/dev/tcp/127.0.0.1/$1"; } 2> /dev/null && { exec 3>&-; return 0; }; sleep 0.1; done; return 1; }
 
-ig=build/release/src/cli/imagegate
 echo
-echo "\$ imagegate info sample.vmdk"
-$ig info "$work/sample.vmdk"
+echo "== A sample Linux system disk (Debian 12 layout, virtio, cloud-init), exported as VMware does"
+mkdir -p "$work/bucket"
+scripts/sample-guest.sh "$work/bucket/debian12.vmdk"
+echo "\$ imagegate check --os-type Debian --os-version 12 --arch x86_64 debian12.vmdk"
+NO_COLOR=1 "$ig" check --os-type Debian --os-version 12 --arch x86_64 "$work/bucket/debian12.vmdk" | head -3
+
 echo
-echo "\$ imagegate measure -O qcow2 sample.vmdk          (qemu-img measure says the same)"
-$ig measure -O qcow2 "$work/sample.vmdk"
+echo "== The object store (loopback) and the import service on its embedded default"
+store=$(free_port)
+api=$(free_port)
+(cd "$work/bucket" && exec /usr/bin/python3 -m http.server --bind 127.0.0.1 "$store" > "$work/store.log" 2>&1) &
+pids+=($!)
+cat > "$work/service.json" <<JSON
+{"accounts": [{"secret_id": "AKIDdemo000000000000000000000000001", "secret_key": "demo-key", "app_id": "1250000001"}],
+ "object_storage_hosts": ["127.0.0.1:$store"]}
+JSON
+"$ig" serve --config "$work/service.json" --data "$work/data" --listen "127.0.0.1:$api" > "$work/serve.log" 2>&1 &
+pids+=($!)
+wait_port "$store" && wait_port "$api" || { cat "$work/serve.log" "$work/store.log"; exit 1; }
+echo "imagegate serve --data DATA: listening on 127.0.0.1:$api; object store on 127.0.0.1:$store"
+export TC_SECRET_ID=AKIDdemo000000000000000000000000001 TC_SECRET_KEY=demo-key
+call() { scripts/tc3call.py "http://127.0.0.1:$api" "$@"; }
+
 echo
-echo "\$ imagegate measure --exact sample.vmdk            (the size of the file convert will write)"
-$ig measure --exact "$work/sample.vmdk"
-echo "\$ imagegate convert --output=json sample.vmdk sample.qcow2"
-$ig convert --output=json "$work/sample.vmdk" "$work/sample.qcow2"
-echo "\$ qemu-img check sample.qcow2 && qemu-img compare sample.vmdk sample.qcow2"
-qemu-img check "$work/sample.qcow2" && qemu-img compare "$work/sample.vmdk" "$work/sample.qcow2"
+echo "\$ ImportImage {ImageUrl: http://127.0.0.1:$store/debian12.vmdk, OsType: Debian, OsVersion: 12, ...}"
+id=$(call ImportImage "{\"ImageName\": \"debian12-sample\", \"ImageUrl\": \"http://127.0.0.1:$store/debian12.vmdk\",
+  \"OsType\": \"Debian\", \"OsVersion\": \"12\", \"Architecture\": \"x86_64\"}" |
+  /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["ImageId"])')
+echo "ImageId: $id"
+for _ in $(seq 1 600); do
+  state=$(call DescribeImages "{\"ImageIds\": [\"$id\"]}" |
+    /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["ImageSet"][0]["ImageState"])')
+  [ "$state" != IMPORTING ] && break
+  sleep 0.2
+done
 echo
-echo "== An image that names a file outside itself is refused, and that file is never opened:"
-qemu-img create -q -f qcow2 -F raw -b /etc/passwd -u "$work/attack.qcow2" 1G
-echo "\$ imagegate info attack.qcow2"
-$ig info "$work/attack.qcow2" || echo "(exit $?: refused)"
+echo "\$ DescribeImages {ImageIds: [$id]}"
+call DescribeImages "{\"ImageIds\": [\"$id\"]}"
+echo
+echo "\$ DescribeMessages {}"
+call DescribeMessages '{}'
+echo
+echo "\$ qemu-img compare debian12.vmdk DATA/images/$id.qcow2"
+qemu-img compare "$work/bucket/debian12.vmdk" "$work/data/images/$id.qcow2"
+[ "$state" = NORMAL ]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, builds with ASan + UBSan and -Werror, runs every test, then builds the libFuzzer
 # targets with clang and runs each for a short budget on seeds made by qemu-img. Between the two,
-# the Debian 12 tier: a debootstrapped system judged by `imagegate check` and virt-inspector.
+# the Debian 12 tier (a debootstrapped system judged by `imagegate check` and virt-inspector), the
+# API tier (the official Node SDK) and the service tier (Swift, SMTP, webhooks, kill -9).
 # This is what CI runs (.ci/run). FUZZ_SECONDS (default 30) sets each target's budget.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,8 +26,11 @@ ctest --preset asan -j "$(nproc)" --timeout 900
 echo "== Debian 12 tier (debootstrap, imagegate check, virt-inspector)"
 tests/integration/debian12.sh build/asan/src/cli/imagegate build/debian12
 
-echo "== API against the official Node SDK (npm), importing the Debian 12 image"
-tests/integration/api_sdk.sh build/asan/src/cli/imagegate build/api-sdk build/debian12/debian12.qcow2
+echo "== API against the official Node SDK (npm)"
+tests/integration/api_sdk.sh build/asan/src/cli/imagegate build/api-sdk
+
+echo "== the import service: Swift + s3api, SMTP, webhooks, a worker process, kill -9"
+tests/integration/service.sh build/asan/src/cli/imagegate build/service build/debian12/debian12.qcow2
 
 echo "== fuzz (clang, ${FUZZ_SECONDS:-30} s per target)"
 cmake --preset fuzz > /dev/null

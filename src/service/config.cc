@@ -114,7 +114,8 @@ std::optional<ServiceConfig> parse_service_config(const json& j, const std::stri
   std::int64_t max_download = static_cast<std::int64_t>(c.worker.max_download_bytes);
   if (!positive(j, "max_download_bytes", max_download, error) ||
       !positive(j, "image_quota", c.limits.image_quota, error) ||
-      !positive(j, "subscription_quota", c.limits.subscription_quota, error)) {
+      !positive(j, "subscription_quota", c.limits.subscription_quota, error) ||
+      !positive(j, "task_lease_seconds", c.worker.lease_seconds, error)) {
     return std::nullopt;
   }
   c.worker.max_download_bytes = static_cast<std::uint64_t>(max_download);

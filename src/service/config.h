@@ -5,6 +5,7 @@
 //   "object_storage_hosts": ["host:port"],          (the same without regions)
 //   "max_download_bytes": 644245094400,
 //   "image_quota": 500, "subscription_quota": 10,
+//   "task_lease_seconds": 300,     (a crashed worker's task is taken again after this)
 //   "notify": {"smtp_url": "smtp://127.0.0.1:2525", "mail_from": "imagegate@example.com",
 //              "smtp_user": "", "smtp_password": "", "retry_min_seconds": 10,
 //              "retry_max_seconds": 900, "max_attempts": 200}

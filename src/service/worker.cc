@@ -154,16 +154,21 @@ Fetched fetch_object(const std::string& url, const std::string& region, const st
   } else if (rc != CURLE_OK && status == 0) {
     f.error_code = "InvalidUrl";
     f.cause = {"url.unreachable", {curl_easy_strerror(rc)}};
-  } else if (status == 403) {
+  } else if (status == 404) {
     f.error_code = "InvalidUrl";
+    f.cause = {"url.deleted", {}};
+  } else if (status >= 400 && status < 500 && status != 404) {
+    // 403 "Request has expired" for a presigned URL past its time; a refusal of an unsigned
+    // URL means the object is private (S3 answers 403, Swift's s3api 400 or 401).
     const bool expired = d.head.find("expired") != std::string::npos || d.head.find("Expired") != std::string::npos;
     const bool unsigned_url = url.find("Signature=") == std::string::npos &&
                               url.find("X-Amz-Signature=") == std::string::npos &&
                               url.find("q-signature=") == std::string::npos && url.find("sign=") == std::string::npos;
-    f.cause = {expired ? "url.expired" : unsigned_url ? "url.private" : "url.denied", {}};
-  } else if (status == 404) {
     f.error_code = "InvalidUrl";
-    f.cause = {"url.deleted", {}};
+    f.cause = expired         ? ig::Message{"url.expired", {}}
+              : unsigned_url  ? ig::Message{"url.private", {}}
+              : status == 403 ? ig::Message{"url.denied", {}}
+                              : ig::Message{"url.status", {std::to_string(status)}};
   } else if (status != 200 || rc != CURLE_OK || !flushed) {
     f.error_code = "InvalidUrl";
     f.cause = {"url.status",

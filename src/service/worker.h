@@ -6,7 +6,7 @@
 //
 // URLs are told apart as SPEC §3 asks: a host that is not configured object storage, an object in
 // a region the import's region may not read (finance zones and regions outside the mainland read
-// only their own region), an object that is private (403 without a signature), a signature that
+// only their own region), an object that is private (an unsigned URL refused), a signature that
 // expired (403 "Request has expired"), an object deleted (404).
 // A task's lease (catalog.h) makes a crash safe: the worker extends it while it works; after a
 // crash the task is taken again once the lease runs out, the previous attempt's files are removed

@@ -55,6 +55,21 @@ async function run(name, fn) {
   await run("modify", () => good.ModifyImageAttribute({ ImageId: id, ImageName: "debian-web-2" }));
   await run("describe-after-modify", () => good.DescribeImages({ ImageIds: [id] }));
   await run("delete-importing", () => good.DeleteImages({ ImageIds: [id] }));
+  // The message center (our own actions, through the SDK's generic request()).
+  await run("messages-empty", () => good.request("DescribeMessages", {}));
+  await run("messages-bad-limit", () => good.request("DescribeMessages", { Limit: 500 }));
+  await run("messages-unknown", () => good.request("MarkMessagesRead", { MessageIds: ["msg-nothere"] }));
+  await run("messages-missing", () => good.request("DeleteMessages", {}));
+  await run("subscribe-bad-channel", () => good.request("CreateMessageSubscription", { Channel: "SMS", Endpoint: "1" }));
+  await run("subscribe-bad-mail", () => good.request("CreateMessageSubscription", { Channel: "EMAIL", Endpoint: "ops" }));
+  await run("subscribe-bad-hook", () => good.request("CreateMessageSubscription", { Channel: "WEBHOOK", Endpoint: "file:///x" }));
+  await run("subscribe", () => good.request("CreateMessageSubscription", { Channel: "EMAIL", Endpoint: "ops@example.com" }));
+  await run("subscribe-duplicate", () => good.request("CreateMessageSubscription", { Channel: "EMAIL", Endpoint: "ops@example.com" }));
+  const subs = await good.request("DescribeMessageSubscriptions", {}).catch(() => ({ SubscriptionSet: [] }));
+  const sub = subs.SubscriptionSet.length ? subs.SubscriptionSet[0].SubscriptionId : "sub-none";
+  await run("other-subscriptions", () => other.request("DescribeMessageSubscriptions", {}));
+  await run("other-unsubscribe", () => other.request("DeleteMessageSubscription", { SubscriptionId: sub }));
+  await run("unsubscribe", () => good.request("DeleteMessageSubscription", { SubscriptionId: sub }));
   // A clock 10 minutes slow: the SDK signs with an old timestamp.
   const RealDate = Date;
   global.Date = class extends RealDate {

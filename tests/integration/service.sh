@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# The import service on its embedded default against real peers on loopback, driven by the
+# official Node SDK (sdk/service.js):
+#
+#   - OpenStack Swift with s3api (../shared/tools/start-swift.sh) holds the images; URLs are
+#     presigned with botocore (s3tool.py).
+#   - Phase A: `imagegate serve --workers 0` and a separate `imagegate worker` process. The Debian
+#     12 image with a data disk imports NORMAL (qemu-img compare: both disks identical); an
+#     expired URL, a deleted object, an unsigned private object, a host that is not object storage
+#     and another region's bucket fail InvalidUrl with their causes; a data disk given as the
+#     system disk fails RootPartitionNotFound. Each account gets its messages in its language;
+#     a webhook receives every message, signed; the SMTP server is down meanwhile, and once it is
+#     started (aiosmtpd, Debian's python3-aiosmtpd) every e-mail arrives.
+#   - Phase B: `kill -9` of `imagegate serve` in the middle of an import, then a restart: the task
+#     is taken again and completes; no partial file, one message.
+#
+#   tests/integration/service.sh IMAGEGATE WORKDIR DEBIAN_IMAGE
+set -euo pipefail
+imagegate=$(realpath "$1")
+work=$(realpath -m "$2")
+debian=$(realpath "$3")
+here=$(cd "$(dirname "$0")" && pwd)
+shared=$(cd "$here/../../.." && pwd)/shared
+fail() { echo "service: FAIL: $*" >&2; exit 1; }
+say() { echo "service: $*"; }
+py=/usr/bin/python3
+free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+[ -f "$debian" ] || fail "no Debian image at $3 (the Debian 12 tier makes it)"
+[ -x "$shared/tools/start-swift.sh" ] || [ -f "$shared/tools/start-swift.sh" ] || fail "no $shared/tools/start-swift.sh"
+
+mkdir -p "$work"
+"$here/sdk/install.sh" "$work"
+cp "$here/sdk/service.js" "$work/"
+rm -rf "$work/data" "$work/maildir" "$work/store"
+mkdir -p "$work/store"
+
+# Object storage: Swift + s3api on free ports (the backends take BASE..BASE+9).
+swift_port=$(free_port)
+base=$($py -c '
+import random, socket
+while True:
+    b = random.randrange(20000, 40000, 10)
+    try:
+        for p in range(b, b + 10):
+            socket.socket().bind(("127.0.0.1", p))
+        print(b); break
+    except OSError:
+        pass')
+export SWIFT_S3_HOME="$work/swift" SWIFT_S3_PORT=$swift_port SWIFT_S3_BACKEND=$base
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do { kill -9 "$p" && wait "$p"; } 2> /dev/null || true; done
+  bash "$shared/tools/stop-swift.sh" > /dev/null 2>&1 || true
+}
+trap cleanup EXIT
+SWIFT_S3_PURGE=1 bash "$shared/tools/stop-swift.sh" > /dev/null 2>&1 || true
+bash "$shared/tools/start-swift.sh" > "$work/swift.log" 2>&1 || { cat "$work/swift.log"; fail "Swift did not start"; }
+s3="http://127.0.0.1:$swift_port"
+s3tool() { env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY $py "$here/s3tool.py" "$s3" "$@"; }
+s3tool mb images
+
+# The objects: the Debian system, a data disk (one ext4 partition with a file), and copies.
+mkdir -p "$work/store/files"
+echo "imagegate data disk" > "$work/store/files/readme.txt"
+truncate -s 64M "$work/store/data-disk.raw"
+printf 'label: dos\nstart=2048,type=83\n' | sfdisk -q "$work/store/data-disk.raw"
+mke2fs -q -F -t ext4 -d "$work/store/files" "$work/store/part.ext4" 40M > /dev/null 2>&1
+dd if="$work/store/part.ext4" of="$work/store/data-disk.raw" bs=512 seek=2048 conv=notrunc status=none
+s3tool put images debian12.qcow2 "$debian"
+for k in data-disk.raw doomed.raw private.raw; do s3tool put images "$k" "$work/store/data-disk.raw"; done
+good=$(s3tool presign images debian12.qcow2 3600)
+disk=$(s3tool presign images data-disk.raw 3600)
+short=$(s3tool presign images data-disk.raw 1)
+doomed=$(s3tool presign images doomed.raw 3600)
+s3tool rm images doomed.raw
+other_host=${good/127.0.0.1/127.0.0.2}
+sleep 2  # the 1-second URL has expired
+
+api_port=$(free_port)
+smtp_port=$(free_port)
+hook_port=$(free_port)
+cat > "$work/config.json" <<JSON
+{"accounts": [{"secret_id": "AKIDtest0000000000000000000000000001", "secret_key": "secret-one", "app_id": "1250000001"},
+              {"secret_id": "AKIDtest0000000000000000000000000002", "secret_key": "secret-two", "app_id": "1250000002",
+               "language": "zh"}],
+ "object_storage": [{"host": "127.0.0.1:$swift_port", "region": "ap-guangzhou"}],
+ "task_lease_seconds": 8,
+ "notify": {"smtp_url": "smtp://127.0.0.1:$smtp_port", "mail_from": "imagegate@example.com",
+            "retry_min_seconds": 1, "retry_max_seconds": 2, "timeout_seconds": 5}}
+JSON
+cat > "$work/spec.json" <<JSON
+{"webhook_port": $hook_port, "imports": [
+  {"account": 1, "name": "debian12", "url": "$good", "disks": ["$disk"]},
+  {"account": 1, "name": "expired", "url": "$short"},
+  {"account": 1, "name": "deleted", "url": "$doomed"},
+  {"account": 1, "name": "private", "url": "$s3/images/private.raw"},
+  {"account": 1, "name": "not-storage", "url": "$other_host"},
+  {"account": 1, "name": "data-disk", "url": "$disk"},
+  {"account": 2, "name": "elsewhere", "url": "$good"}]}
+JSON
+
+start_serve() {  # $1: --workers N
+  "$imagegate" serve --config "$work/config.json" --data "$work/data" --listen "127.0.0.1:$api_port" --workers "$1" \
+    >> "$work/serve.log" 2>&1 &
+  serve_pid=$!
+  pids+=("$serve_pid")
+  for _ in $(seq 1 100); do
+    { exec 3<> "/dev/tcp/127.0.0.1/$api_port"; } 2> /dev/null && { exec 3>&-; return 0; }
+    sleep 0.1
+  done
+  cat "$work/serve.log"
+  fail "the server did not start"
+}
+
+# Phase A: the API without workers, and a worker process of its own.
+start_serve 0
+"$imagegate" worker --config "$work/config.json" --data "$work/data" > "$work/worker.log" 2>&1 &
+worker_pid=$!
+pids+=("$worker_pid")
+(cd "$work" && unset http_proxy https_proxy && node service.js imports "$api_port" spec.json) > "$work/phase-a.jsonl" ||
+  { cat "$work/phase-a.jsonl" "$work/worker.log"; fail "phase A"; }
+q() { $py -c "
+import json, sys
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    if all(str(d.get(k)) == v for k, v in (a.split('=', 1) for a in sys.argv[3:])):
+        print(eval(sys.argv[2]))" "$work/phase-a.jsonl" "$@"; }
+expect() {  # NAME "STATE CODE" CAUSE-FRAGMENT
+  local got
+  got=$(q "d['state'] + ' ' + (d.get('code') or '')" kind=image name="$1")
+  [ "$got" = "$2" ] || fail "$1: $got, expected $2 ($(q "d.get('message')" kind=image name="$1"))"
+  [ -z "${3:-}" ] || q "d.get('message')" kind=image name="$1" | grep -qF -- "$3" ||
+    fail "$1: the cause does not say '$3': $(q "d.get('message')" kind=image name="$1")"
+  say "$1: $got${3:+ — $(q "d.get('message')" kind=image name="$1")}"
+}
+expect debian12 "NORMAL "
+expect expired "IMPORTFAILED InvalidUrl" "expired"
+expect deleted "IMPORTFAILED InvalidUrl" "deleted"
+expect private "IMPORTFAILED InvalidUrl" "private and the URL is not signed"
+expect not-storage "IMPORTFAILED InvalidUrl" "127.0.0.2:$swift_port is not an object-storage address"
+expect data-disk "IMPORTFAILED RootPartitionNotFound"
+expect elsewhere "IMPORTFAILED InvalidUrl" "ap-singapore"  # account 2 asks in ap-singapore, in Chinese
+q "d.get('message')" kind=image name=elsewhere | grep -q "地域" || fail "account 2's cause is not in Chinese"
+
+id=$(q "d['id']" kind=image name=debian12)
+qemu-img compare -q "$debian" "$work/data/images/$id.qcow2" || fail "the stored system disk differs from the upload"
+qemu-img compare -q -f raw "$work/store/data-disk.raw" "$work/data/images/$id-data1.qcow2" ||
+  fail "the stored data disk differs from the upload"
+qemu-img check -q "$work/data/images/$id-data1.qcow2" || fail "qemu-img check of the data disk"
+[ "$(q "[s['DiskUsage'] for s in d['snapshots']]" kind=image name=debian12)" = "['SYSTEM_DISK', 'DATA_DISK']" ] ||
+  fail "SnapshotSet: $(q "d['snapshots']" kind=image name=debian12)"
+say "debian12 ($id): system and data disk stored, qemu-img compare identical"
+failed_id=$(q "d['id']" kind=image name=data-disk)
+[ -z "$(ls "$work/data/images" | grep -e "^$failed_id" || true)" ] || fail "a failed import left files"
+[ -z "$(ls -A "$work/data/scratch")" ] || fail "scratch files left: $(ls "$work/data/scratch")"
+
+# Messages: one per import, in the account's language; the webhook got account 1's, signed.
+[ "$(q "d['total']" kind=inbox account=1)" = 6 ] || fail "account 1 has $(q "d['total']" kind=inbox account=1) messages"
+[ "$(q "d['total']" kind=inbox account=2)" = 1 ] || fail "account 2's inbox"
+q "d['Title']" kind=message account=1 ImageId="$id" | grep -q "Image debian12 imported" || fail "the success message"
+q "d['Content']" kind=message account=2 | grep -q "错误码 InvalidUrl" || fail "account 2's message is not in Chinese"
+[ "$(q "d['verified']" kind=webhook | sort -u)" = True ] || fail "webhook signatures: $(q "d['verified']" kind=webhook)"
+[ "$(q "d['message']['MessageId']" kind=webhook | wc -l)" = 6 ] || fail "the webhook got $(q 1 kind=webhook | wc -l) messages"
+say "messages: account 1 has 6 (en), account 2 has 1 (zh: $(q "d['Title']" kind=message account=2)); 6 signed webhooks"
+
+# E-mail: the SMTP server has been down all along; the deliveries wait, naming the failure.
+pending=$(sqlite3 "$work/data/catalog.sqlite" "SELECT COUNT(*) FROM outbox WHERE channel = 'EMAIL' AND state = 'PENDING' AND last_error LIKE 'SMTP%'")
+[ "$pending" = 6 ] || fail "e-mail deliveries pending with an SMTP error: $pending"
+say "SMTP down: 6 e-mails pending ($(sqlite3 "$work/data/catalog.sqlite" "SELECT last_error FROM outbox WHERE channel = 'EMAIL' LIMIT 1"))"
+$py -m aiosmtpd -n -l "127.0.0.1:$smtp_port" -c aiosmtpd.handlers.Mailbox "$work/maildir" > "$work/smtp.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 300); do
+  [ "$(ls "$work/maildir/new" 2> /dev/null | wc -l)" -ge 6 ] && break
+  sleep 0.1
+done
+[ "$(ls "$work/maildir/new" 2> /dev/null | wc -l)" = 6 ] || fail "$(ls "$work/maildir/new" 2> /dev/null | wc -l) e-mails arrived, expected 6"
+sleep 0.5
+[ "$(sqlite3 "$work/data/catalog.sqlite" "SELECT COUNT(*) FROM outbox WHERE state = 'SENT'")" = 12 ] ||
+  fail "deliveries: $(sqlite3 "$work/data/catalog.sqlite" "SELECT channel, state, last_error FROM outbox")"
+subjects=$(for m in "$work"/maildir/new/*; do
+  $py -c "import email, email.policy, sys; print(email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)['Subject'])" "$m"
+done | sort)
+echo "$subjects" | grep -q "^Image debian12 imported$" || fail "no success e-mail: $subjects"
+say "SMTP back: all 6 e-mails delivered ($(echo "$subjects" | head -2 | paste -sd ';'))"
+
+# Phase B: kill -9 of the server in the middle of an import, then a restart.
+kill "$worker_pid" "$serve_pid"
+wait "$worker_pid" "$serve_pid" 2> /dev/null || true
+start_serve 1
+again=$(s3tool presign images debian12.qcow2 3600)
+id=$(cd "$work" && unset http_proxy https_proxy && node service.js import-one "$api_port" debian12-b "$again")
+# Killed while converting: the download is complete and the qcow2 is being written beside its
+# final name.
+for _ in $(seq 1 1200); do
+  ls "$work/data/images" | grep -q "^$id.qcow2.imagegate-" && break
+  sleep 0.05
+done
+state=$(sqlite3 "$work/data/catalog.sqlite" "SELECT state FROM import_tasks WHERE image_id = '$id'")
+[ "$state" = RUNNING ] || fail "the import is not converting ($state)"
+kill -9 "$serve_pid"
+wait "$serve_pid" 2> /dev/null || true
+progress=$(sqlite3 "$work/data/catalog.sqlite" "SELECT progress FROM import_tasks WHERE image_id = '$id'")
+[ "$(sqlite3 "$work/data/catalog.sqlite" "SELECT state FROM images WHERE image_id = '$id'")" = IMPORTING ] ||
+  fail "the killed import is not IMPORTING"
+partial=$(ls "$work/data/images" | grep -c "^$id.qcow2.imagegate-" || true)
+say "killed the server while converting $id (task RUNNING at $progress %, $partial partial file)"
+start_serve 1
+(cd "$work" && unset http_proxy https_proxy && node service.js wait "$api_port" "$id") > "$work/phase-b.jsonl"
+state=$($py -c "import json; d = json.loads(open('$work/phase-b.jsonl').readline()); print(d['state'])")
+[ "$state" = NORMAL ] || fail "after the restart: $(cat "$work/phase-b.jsonl")"
+attempts=$(sqlite3 "$work/data/catalog.sqlite" "SELECT attempts || ' ' || state FROM import_tasks WHERE image_id = '$id'")
+[ "$attempts" = "2 DONE" ] || fail "task: $attempts"
+qemu-img compare -q "$debian" "$work/data/images/$id.qcow2" || fail "the image imported after the crash differs"
+[ -z "$(ls -A "$work/data/scratch")" ] || fail "scratch files left after the crash: $(ls "$work/data/scratch")"
+[ -z "$(ls "$work/data/images" | grep imagegate- || true)" ] || fail "partial files left: $(ls "$work/data/images")"
+[ "$(sqlite3 "$work/data/catalog.sqlite" "SELECT COUNT(*) FROM messages WHERE image_id = '$id'")" = 1 ] ||
+  fail "messages for $id"
+say "after the restart $id was taken again (attempt 2) and imported NORMAL; qemu-img compare identical; no partial files, one message"
+say "all cases passed"
