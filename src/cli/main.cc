@@ -430,6 +430,9 @@ int cmd_serve(const std::string& config_path, const std::string& data, const std
   service::register_message_actions(service, *catalog, config.limits);
   Background background(*catalog, config, workers);
   httplib::Server server;
+  // Replies are written in pieces (headers, body): without TCP_NODELAY each small reply can wait
+  // for the client's delayed ACK (40 ms on Linux).
+  server.set_tcp_nodelay(true);
   auto handle = [&service](const httplib::Request& req, httplib::Response& res) {
     api::HttpRequest r;
     r.method = req.method;

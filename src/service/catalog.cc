@@ -96,6 +96,7 @@ CREATE TABLE outbox (
   sent_time TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX outbox_due ON outbox (state, next_attempt);
+CREATE INDEX import_tasks_image ON import_tasks (image_id);
 )sql",
 };
 
@@ -445,18 +446,40 @@ Result<void> Catalog::create_import(const Image& img) {
 Result<ImagePage> Catalog::describe(const std::string& account, const std::vector<std::string>& ids,
                                     const std::vector<Filter>& filters, std::int64_t offset, std::int64_t limit) {
   std::lock_guard lock(mu_);
-  Query q(db_, fmt::format("SELECT {} FROM images WHERE account = ?1 ORDER BY created_time DESC, image_id", kColumns));
-  q.bind(account);
+  ImagePage page;
+  std::string where = "account = ?1";
+  if (!ids.empty()) where += " AND image_id IN " + placeholders(2, ids.size());
+  auto bound = [&](Query& q) -> Query& {
+    q.bind(account);
+    for (const std::string& id : ids) q.bind(id);
+    return q;
+  };
+  const std::string order = "ORDER BY created_time DESC, image_id";
+  if (filters.empty()) {
+    // The page straight from SQLite.
+    Query count(db_, fmt::format("SELECT COUNT(*) FROM images WHERE {}", where));
+    if (bound(count).step() != SQLITE_ROW) return count.error();
+    page.total = count.int64(0);
+    Query q(db_,
+            fmt::format("SELECT {} FROM images WHERE {} {} LIMIT {} OFFSET {}", kColumns, where, order, limit, offset));
+    bound(q);
+    int rc = 0;
+    while ((rc = q.step()) == SQLITE_ROW) page.images.push_back(read_image(q));
+    if (rc != SQLITE_DONE) return q.error();
+    return page;
+  }
+  // Filters look into the tags (JSON): every row of the account, filtered here.
+  Query q(db_, fmt::format("SELECT {} FROM images WHERE {} {}", kColumns, where, order));
+  bound(q);
   std::vector<Image> all;
   int rc = 0;
   while ((rc = q.step()) == SQLITE_ROW) {
     Image img = read_image(q);
-    if (!ids.empty() && std::find(ids.begin(), ids.end(), img.image_id) == ids.end()) continue;
-    const bool keep = std::all_of(filters.begin(), filters.end(), [&](const Filter& f) { return matches(img, f); });
-    if (keep) all.push_back(std::move(img));
+    if (std::all_of(filters.begin(), filters.end(), [&](const Filter& f) { return matches(img, f); })) {
+      all.push_back(std::move(img));
+    }
   }
   if (rc != SQLITE_DONE) return q.error();
-  ImagePage page;
   page.total = static_cast<std::int64_t>(all.size());
   for (std::int64_t i = offset; i < page.total && i < offset + limit; ++i) {
     page.images.push_back(std::move(all[static_cast<std::size_t>(i)]));

@@ -203,7 +203,8 @@ TEST(Catalog, MigratesAVersionOneCatalogKeepingItsRows) {
   }
   // Back to version 1 as an older imagegate left it: without the version 2 tables and columns.
   run_ok("sqlite3 " + path +
-         " 'DROP TABLE outbox; DROP TABLE subscriptions; DROP TABLE messages; ALTER TABLE images DROP COLUMN "
+         " 'DROP INDEX import_tasks_image; DROP TABLE outbox; DROP TABLE subscriptions; DROP TABLE messages; ALTER "
+         "TABLE images DROP COLUMN "
          "language; ALTER TABLE images DROP COLUMN data_disks; ALTER TABLE images DROP COLUMN region; PRAGMA "
          "user_version = 1'");
   auto c = service::Catalog::open(path);
