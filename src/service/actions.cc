@@ -81,6 +81,7 @@ ordered_json image_json_with_outcome(const Image& i) {
     j["ImportErrorMessage"] = i.error_message;
   }
   if (i.state == "IMPORTING") j["ImportProgress"] = i.progress;
+  if (i.state == "NORMAL" && !i.source_sha256.empty()) j["ImportSourceSha256"] = i.source_sha256;
   return j;
 }
 

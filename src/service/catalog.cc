@@ -59,6 +59,7 @@ CREATE INDEX import_tasks_state ON import_tasks (state, lease_until);
 ALTER TABLE images ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
 ALTER TABLE images ADD COLUMN data_disks TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE images ADD COLUMN region TEXT NOT NULL DEFAULT '';
+ALTER TABLE images ADD COLUMN source_sha256 TEXT NOT NULL DEFAULT '';
 CREATE TABLE messages (
   message_id TEXT PRIMARY KEY,
   account TEXT NOT NULL,
@@ -255,7 +256,7 @@ bool matches(const Image& img, const Filter& f) {
 constexpr const char* kColumns =
     "images.image_id, images.account, name, description, os_name, os_version, architecture, platform, images.state, "
     "error_code, error_message, size_gib, license_type, boot_mode, image_family, created_time, supports_cloudinit, "
-    "tags, image_url, force, data_disk_urls, language, data_disks, region, "
+    "tags, image_url, force, data_disk_urls, language, data_disks, region, source_sha256, "
     "(SELECT MAX(progress) FROM import_tasks t WHERE t.image_id = images.image_id)";
 
 Image read_image(const Query& q) {
@@ -289,7 +290,8 @@ Image read_image(const Query& q) {
   i.language = q.text(21);
   i.data_disks = disks_from(q.text(22));
   i.region = q.text(23);
-  i.progress = q.int64(24);
+  i.source_sha256 = q.text(24);
+  i.progress = q.int64(25);
   return i;
 }
 
@@ -571,9 +573,10 @@ Result<void> Catalog::finish_task(const Task& task, const Outcome& outcome, cons
   }
   IG_TRY(Query(db_,
                "UPDATE images SET state = ?2, error_code = ?3, error_message = ?4, size_gib = ?5, "
-               "supports_cloudinit = ?6, data_disks = ?7 WHERE image_id = ?1")
+               "supports_cloudinit = ?6, data_disks = ?7, source_sha256 = ?8 WHERE image_id = ?1")
              .bind(task.image.image_id, outcome.ok ? "NORMAL" : "IMPORTFAILED", outcome.error_code,
-                   outcome.error_message, outcome.size_gib, outcome.supports_cloudinit, disks_json(outcome.data_disks))
+                   outcome.error_message, outcome.size_gib, outcome.supports_cloudinit, disks_json(outcome.data_disks),
+                   outcome.source_sha256)
              .run());
   const std::string message_id = message.message_id.empty() ? new_id("msg-") : message.message_id;
   IG_TRY(Query(db_,

@@ -63,6 +63,7 @@ struct Image {
   std::string region;                // X-TC-Region of the ImportImage request
   std::int64_t progress = 0;         // percent, while IMPORTING
   std::vector<DataDisk> data_disks;  // NORMAL: the data disks imported
+  std::string source_sha256;         // the SHA-256 of the object as downloaded
 };
 
 struct Filter {
@@ -90,6 +91,7 @@ struct Outcome {
   std::int64_t size_gib = 0;
   bool supports_cloudinit = false;
   std::vector<DataDisk> data_disks;
+  std::string source_sha256;
 };
 
 // A message of the message center: what the account is told when an import ends.

@@ -1,6 +1,7 @@
 #include "service/worker.h"
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include <chrono>
 #include <cstdio>
@@ -33,7 +34,53 @@ struct Download {
   std::string head;  // the first bytes, for an error body
   const std::function<bool(std::uint64_t, std::uint64_t)>* on_progress = nullptr;
   bool aborted = false;
+  EVP_MD_CTX* sha256 = nullptr;
+  EVP_MD_CTX* md5 = nullptr;
+  std::string etag;  // of the 200 answer, quotes removed
 };
+
+struct DigestDeleter {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+using Digest = std::unique_ptr<EVP_MD_CTX, DigestDeleter>;
+
+Digest new_digest(const EVP_MD* md) {
+  Digest d(EVP_MD_CTX_new());
+  if (d && EVP_DigestInit_ex(d.get(), md, nullptr) != 1) d.reset();
+  return d;
+}
+
+std::string hex_digest(EVP_MD_CTX* c) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (c == nullptr || EVP_DigestFinal_ex(c, out, &n) != 1) return {};
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < n; ++i) {
+    hex += kDigits[out[i] >> 4];
+    hex += kDigits[out[i] & 0xF];
+  }
+  return hex;
+}
+
+// A single-part S3 object's ETag is the MD5 of its bytes: 32 hex digits (multipart ones end "-N").
+bool is_md5_etag(const std::string& etag) {
+  return etag.size() == 32 && std::all_of(etag.begin(), etag.end(),
+                                          [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
+}
+
+std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
+  auto* d = static_cast<Download*>(user);
+  const std::string_view line(data, size * n);
+  if (line.size() > 5 &&
+      (line.substr(0, 5) == "ETag:" || line.substr(0, 5) == "etag:" || line.substr(0, 5) == "Etag:")) {
+    std::string v(line.substr(5));
+    v.erase(std::remove_if(v.begin(), v.end(), [](char c) { return c == '"' || c == ' ' || c == '\r' || c == '\n'; }),
+            v.end());
+    d->etag = to_lower(v);
+  }
+  return size * n;
+}
 
 std::size_t on_data(char* data, std::size_t size, std::size_t n, void* user) {
   auto* d = static_cast<Download*>(user);
@@ -44,6 +91,8 @@ std::size_t on_data(char* data, std::size_t size, std::size_t n, void* user) {
   }
   if (d->head.size() < 4096) d->head.append(data, std::min<std::size_t>(len, 4096 - d->head.size()));
   if (std::fwrite(data, 1, len, d->file) != len) return 0;
+  if (d->sha256 != nullptr) EVP_DigestUpdate(d->sha256, data, len);
+  if (d->md5 != nullptr) EVP_DigestUpdate(d->md5, data, len);
   d->bytes += len;
   return len;
 }
@@ -120,6 +169,10 @@ Fetched fetch_object(const std::string& url, const std::string& region, const st
   Download d;
   d.max = config.max_download_bytes;
   d.on_progress = &on_progress;
+  const Digest sha256 = new_digest(EVP_sha256());
+  const Digest md5 = new_digest(EVP_md5());
+  d.sha256 = sha256.get();
+  d.md5 = md5.get();
   d.file = std::fopen(destination.c_str(), "wb");
   if (d.file == nullptr) {
     f.error_code = "InternalError";
@@ -130,6 +183,8 @@ Fetched fetch_object(const std::string& url, const std::string& region, const st
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &d);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &d);
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_transfer);
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &d);
   curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
@@ -173,9 +228,14 @@ Fetched fetch_object(const std::string& url, const std::string& region, const st
     f.error_code = "InvalidUrl";
     f.cause = {"url.status",
                {fmt::format("{}{}", status, rc != CURLE_OK ? std::string(": ") + curl_easy_strerror(rc) : "")}};
+  } else if (const std::string md5_hex = hex_digest(d.md5); is_md5_etag(d.etag) && md5_hex != d.etag) {
+    // The bytes are not those the storage holds: damaged on the way.
+    f.error_code = "InternalError";
+    f.cause = {"url.corrupt", {d.etag, md5_hex}};
   } else {
     f.ok = true;
     f.path = destination;
+    f.sha256 = hex_digest(d.sha256);
     return f;
   }
   std::error_code ec;
@@ -257,6 +317,7 @@ Outcome Worker::import(const Task& task) {
   }
   Outcome out;
   out.ok = true;
+  out.source_sha256 = f.sha256;
   out.size_gib = static_cast<std::int64_t>(((*image)->info().virtual_size + (1ULL << 30) - 1) >> 30);
   out.supports_cloudinit = checked->cloud_init && checked->cloud_init->enabled;
   // Data disks: any format the engine reads, no system-disk rules; stored as <id>-data<N>.qcow2.

@@ -47,11 +47,13 @@ struct Fetched {
   bool ok = false;
   std::string path;
   std::uint64_t bytes = 0;
+  std::string sha256;      // of the bytes received
   std::string error_code;  // "InvalidUrl", "InvalidFormatSize", "InternalError"
   ig::Message cause;
 };
 
-// Fetches `url` into `destination`. `region` is the import's; `on_progress(done, total)` is
+// Fetches `url` into `destination`, hashing it (SHA-256, and MD5 to compare with a single-part
+// S3 ETag: a mismatch is a download damaged on the way). `region` is the import's; `on_progress(done, total)` is
 // called as bytes arrive (total 0 when unknown) and may return false to abort.
 Fetched fetch_object(const std::string& url, const std::string& region, const std::string& destination,
                      const WorkerConfig& config,

@@ -149,7 +149,9 @@ qemu-img compare -q -f raw "$work/store/data-disk.raw" "$work/data/images/$id-da
 qemu-img check -q "$work/data/images/$id-data1.qcow2" || fail "qemu-img check of the data disk"
 [ "$(q "[s['DiskUsage'] for s in d['snapshots']]" kind=image name=debian12)" = "['SYSTEM_DISK', 'DATA_DISK']" ] ||
   fail "SnapshotSet: $(q "d['snapshots']" kind=image name=debian12)"
-say "debian12 ($id): system and data disk stored, qemu-img compare identical"
+[ "$(q "d['sha256']" kind=image name=debian12)" = "$(sha256sum < "$debian" | cut -c1-64)" ] ||
+  fail "ImportSourceSha256 is not the upload's SHA-256"
+say "debian12 ($id): system and data disk stored, qemu-img compare identical, SHA-256 of the download recorded"
 failed_id=$(q "d['id']" kind=image name=data-disk)
 [ -z "$(ls "$work/data/images" | grep -e "^$failed_id" || true)" ] || fail "a failed import left files"
 [ -z "$(ls -A "$work/data/scratch")" ] || fail "scratch files left: $(ls "$work/data/scratch")"

@@ -39,7 +39,8 @@ async function wait(c, ids, seconds) {
 function line(o) { console.log(JSON.stringify(o)); }
 function image(i, name, account) {
   return { kind: "image", account, name, id: i.ImageId, state: i.ImageState, code: i.ImportErrorCode,
-    message: i.ImportErrorMessage, size: i.ImageSize, cloudinit: i.IsSupportCloudinit, snapshots: i.SnapshotSet };
+    message: i.ImportErrorMessage, size: i.ImageSize, cloudinit: i.IsSupportCloudinit, snapshots: i.SnapshotSet,
+    sha256: i.ImportSourceSha256 };
 }
 
 async function imports(spec) {

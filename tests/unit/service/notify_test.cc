@@ -203,5 +203,47 @@ TEST(Worker, UrlsOutsideTheObjectStorageOrItsRegionAreRefusedBeforeAnyRequest) {
   EXPECT_FALSE(std::filesystem::exists(dest));
 }
 
+TEST(Worker, DownloadsAreHashedAndCheckedAgainstTheETag) {
+  TempDir dir;
+  // An object store that answers /good with the right MD5 ETag and /bad with another object's.
+  write_file(dir.file("store.py"), text(R"py(
+import hashlib, http.server, sys
+body = b"imagegate object\n"
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        tag = hashlib.md5(body if self.path == "/good" else b"other").hexdigest()
+        self.send_response(200)
+        self.send_header("ETag", '"%s"' % tag)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+)py"));
+  const std::string pid_port =
+      run_ok("/usr/bin/python3 " + dir.file("store.py") + " > " + dir.file("port") + " 2>&1 & echo $!");
+  std::string port;
+  for (int i = 0; i < 100 && port.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    port = run_ok("cat " + dir.file("port"));
+    if (!port.empty() && port.back() == '\n') port.pop_back();
+  }
+  ASSERT_FALSE(port.empty());
+  service::WorkerConfig config;
+  config.storage = {{"127.0.0.1:" + port, ""}};
+  auto good = service::fetch_object("http://127.0.0.1:" + port + "/good", "", dir.file("g"), config);
+  auto bad = service::fetch_object("http://127.0.0.1:" + port + "/bad", "", dir.file("b"), config);
+  run("kill " + pid_port);
+  ASSERT_TRUE(good.ok) << good.cause.id;
+  EXPECT_EQ(good.sha256, run_ok("sha256sum " + dir.file("g")).substr(0, 64));
+  EXPECT_FALSE(bad.ok);
+  EXPECT_EQ(bad.error_code, "InternalError");
+  EXPECT_EQ(bad.cause.id, "url.corrupt");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("b")));
+}
+
 }  // namespace
 }  // namespace ig::test
