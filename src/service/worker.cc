@@ -243,14 +243,73 @@ Fetched fetch_object(const std::string& url, const std::string& region, const st
   return f;
 }
 
-void Worker::remove_files_of(const std::string& image_id) const {
+void Worker::remove_files_of(const std::string& image_id, bool keep_downloads) const {
   for (const char* dir : {"scratch", "images"}) {
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(fs::path(config_.data_dir) / dir, ec)) {
       const std::string name = e.path().filename().string();
-      if (name.rfind(image_id + ".", 0) == 0 || name.rfind(image_id + "-", 0) == 0) fs::remove(e.path(), ec);
+      if (name.rfind(image_id + ".", 0) != 0 && name.rfind(image_id + "-", 0) != 0) continue;
+      if (keep_downloads && std::string_view(dir) == "scratch" && !name.ends_with(".part")) continue;
+      fs::remove(e.path(), ec);
     }
   }
+}
+
+namespace {
+
+std::string sha256_of_file(const std::string& path) {
+  const Digest d = new_digest(EVP_sha256());
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr || !d) {
+    if (f != nullptr) std::fclose(f);
+    return {};
+  }
+  std::vector<char> buffer(1 << 20);
+  std::size_t n = 0;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), f)) > 0) EVP_DigestUpdate(d.get(), buffer.data(), n);
+  const bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  return failed ? std::string() : hex_digest(d.get());
+}
+
+}  // namespace
+
+// A URL is fetched once per import, even across crashes (a signed URL may be single-use): the
+// download goes to PATH.part, becomes PATH when complete, and PATH.sha256 records its hash. A
+// later attempt of the same task reuses PATH when its bytes still hash to the record.
+Fetched Worker::fetch_once(const std::string& url, const std::string& region, const std::string& path,
+                           const std::function<bool(std::uint64_t, std::uint64_t)>& on_progress) const {
+  const std::string mark = path + ".sha256";
+  std::error_code ec;
+  if (fs::exists(path, ec) && fs::exists(mark, ec)) {
+    std::string recorded;
+    if (std::FILE* m = std::fopen(mark.c_str(), "rb"); m != nullptr) {
+      char buffer[65] = {};
+      recorded.assign(buffer, std::fread(buffer, 1, 64, m));
+      std::fclose(m);
+    }
+    if (recorded.size() == 64 && sha256_of_file(path) == recorded) {
+      Fetched f;
+      f.ok = true;
+      f.path = path;
+      f.bytes = fs::file_size(path, ec);
+      f.sha256 = recorded;
+      return f;
+    }
+  }
+  fs::remove(mark, ec);
+  fs::remove(path, ec);
+  Fetched f = fetch_object(url, region, path + ".part", config_, on_progress);
+  if (!f.ok) return f;
+  fs::rename(path + ".part", path, ec);
+  if (!ec) {
+    if (std::FILE* m = std::fopen((mark + ".part").c_str(), "wb"); m != nullptr) {
+      const bool written = std::fwrite(f.sha256.data(), 1, f.sha256.size(), m) == f.sha256.size();
+      if (std::fclose(m) == 0 && written) fs::rename(mark + ".part", mark, ec);
+    }
+  }
+  f.path = path;
+  return f;
 }
 
 Outcome Worker::import(const Task& task) {
@@ -271,16 +330,16 @@ Outcome Worker::import(const Task& task) {
     return !stop.stop_requested();
   };
   const std::string scratch = (fs::path(config_.data_dir) / "scratch" / (img.image_id + ".src")).string();
-  const Fetched f =
-      fetch_object(img.image_url, img.region, scratch, config_, [&](std::uint64_t done, std::uint64_t all) {
-        return report(all == 0 ? 0 : static_cast<std::int64_t>(done * 50 / all));
-      });
+  const Fetched f = fetch_once(img.image_url, img.region, scratch, [&](std::uint64_t done, std::uint64_t all) {
+    return report(all == 0 ? 0 : static_cast<std::int64_t>(done * 50 / all));
+  });
   if (!f.ok) return failure(f.error_code, f.cause, lang);
   struct Cleanup {
     std::string path;
     ~Cleanup() {
       std::error_code e;
       fs::remove(path, e);
+      fs::remove(path + ".sha256", e);
     }
   } cleanup{scratch};
   auto file = FileSource::open(scratch);
@@ -327,8 +386,8 @@ Outcome Worker::import(const Task& task) {
       return failure(code, {"import.data-disk", {label, render(cause, lang)}}, lang);
     };
     const std::string disk_scratch = fmt::format("{}/scratch/{}.data{}", config_.data_dir, img.image_id, i);
-    const Fetched df = fetch_object(img.data_disk_urls[i], img.region, disk_scratch, config_,
-                                    [&](std::uint64_t, std::uint64_t) { return report(90); });
+    const Fetched df = fetch_once(img.data_disk_urls[i], img.region, disk_scratch,
+                                  [&](std::uint64_t, std::uint64_t) { return report(90); });
     if (!df.ok) return data_failure(df.error_code, df.cause);
     Cleanup disk_cleanup{disk_scratch};
     auto disk_file = FileSource::open(disk_scratch);
@@ -380,13 +439,14 @@ InboxMessage message_for(const Image& image, const Outcome& outcome) {
 Result<bool> Worker::run_once() {
   auto task = IG_TRY(catalog_.claim_task(now_unix(), config_.lease_seconds));
   if (!task) return false;
-  // A previous attempt that crashed may have left a download or a converted file behind.
-  if (task->attempt > 1) remove_files_of(task->image.image_id);
+  // A previous attempt that crashed may have left a partial download or a partial conversion
+  // behind; its complete downloads are kept for reuse.
+  if (task->attempt > 1) remove_files_of(task->image.image_id, true);
   const Outcome outcome = import(*task);
   IG_TRY(catalog_.finish_task(*task, outcome, message_for(task->image, outcome)));
   // A failed import keeps no files (a data disk may have failed after the system disk was
   // stored). When finish_task refuses, another worker holds the task and its files: leave them.
-  if (!outcome.ok) remove_files_of(task->image.image_id);
+  if (!outcome.ok) remove_files_of(task->image.image_id, false);
   return true;
 }
 

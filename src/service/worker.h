@@ -9,8 +9,9 @@
 // only their own region), an object that is private (an unsigned URL refused), a signature that
 // expired (403 "Request has expired"), an object deleted (404).
 // A task's lease (catalog.h) makes a crash safe: the worker extends it while it works; after a
-// crash the task is taken again once the lease runs out, the previous attempt's files are removed
-// first, and a stale holder cannot finish it.
+// crash the task is taken again once the lease runs out, the previous attempt's partial files are
+// removed first, its complete downloads reused (a signed URL may be single-use: each is fetched
+// once), and a stale holder cannot finish it.
 // Thread safety: one Worker per thread; several may share a Catalog.
 #pragma once
 
@@ -69,7 +70,10 @@ class Worker {
 
  private:
   Outcome import(const Task& task);
-  void remove_files_of(const std::string& image_id) const;
+  Fetched fetch_once(const std::string& url, const std::string& region, const std::string& path,
+                     const std::function<bool(std::uint64_t, std::uint64_t)>& on_progress) const;
+  // Removes an import's files: scratch and repository; `keep_downloads` spares complete downloads.
+  void remove_files_of(const std::string& image_id, bool keep_downloads) const;
   Catalog& catalog_;
   WorkerConfig config_;
 };
