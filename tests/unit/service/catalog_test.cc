@@ -202,11 +202,13 @@ TEST(Catalog, MigratesAVersionOneCatalogKeepingItsRows) {
     ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
   }
   // Back to version 1 as an older imagegate left it: without the version 2 tables and columns.
-  run_ok("sqlite3 " + path +
-         " 'DROP INDEX import_tasks_image; DROP TABLE outbox; DROP TABLE subscriptions; DROP TABLE messages; ALTER "
-         "TABLE images DROP COLUMN "
-         "language; ALTER TABLE images DROP COLUMN data_disks; ALTER TABLE images DROP COLUMN region; PRAGMA "
-         "user_version = 1'");
+  run_ok(
+      "sqlite3 " + path +
+      " 'DROP INDEX import_tasks_image; DROP TABLE outbox; DROP TABLE subscriptions; DROP TABLE messages; ALTER "
+      "TABLE images DROP COLUMN "
+      "language; ALTER TABLE images DROP COLUMN data_disks; ALTER TABLE images DROP COLUMN region; ALTER TABLE images "
+      "DROP COLUMN source_sha256; PRAGMA "
+      "user_version = 1'");
   auto c = service::Catalog::open(path);
   ASSERT_THAT(c, IsOk());
   EXPECT_EQ((*c)->schema_version(), 2);
