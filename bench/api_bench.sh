@@ -7,12 +7,12 @@
 # machine's cores.
 #
 #   bench/api_bench.sh [BUILD_DIR] [WORKDIR]      (default build/release, build/api-bench)
-#   RATES=250,500,1000,2000,4000 SECONDS=5 CONNECTIONS=8 IMAGES=200
+#   RATES=250,500,1000,2000,4000 BENCH_SECONDS=5 CONNECTIONS=8 IMAGES=200
 set -euo pipefail
 build=$(realpath "${1:-build/release}")
 work=$(realpath -m "${2:-build/api-bench}")
 rates=${RATES:-250,500,1000,2000,4000}
-seconds=${SECONDS_PER_RATE:-${SECONDS:-5}}
+seconds=${BENCH_SECONDS:-5}
 connections=${CONNECTIONS:-8}
 images=${IMAGES:-200}
 imagegate=$build/src/cli/imagegate
