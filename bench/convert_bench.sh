@@ -53,7 +53,7 @@ row() {  # row LABEL SOURCE QEMU_FORMAT [extra args for both tools]
   cat "$src" > /dev/null
   read -r ours ours_m < <(best "$ig" convert "$@" "$src" "$work/out.qcow2")
   read -r theirs theirs_m < <(best qemu-img convert -f "$qfmt" -O qcow2 "$@" "$src" "$work/out.qcow2")
-  read -r synced _ < <(best sh -c 'qemu-img convert -f "$0" -O qcow2 "${@:2}" "$1" "$2" && sync "$2"' \
+  read -r synced _ < <(best bash -c 'qemu-img convert -f "$0" -O qcow2 "${@:3}" "$1" "$2" && sync "$2"' \
     "$qfmt" "$src" "$work/out.qcow2" "$@")
   printf "%-22s %10.2f %10.2f %10.2f %7.2f %7.2f %10d %10d\n" "$label" "$ours" "$theirs" "$synced" \
     "$(echo "$ours / $theirs" | bc -l)" "$(echo "$ours / $synced" | bc -l)" $((ours_m / 1024)) $((theirs_m / 1024))
