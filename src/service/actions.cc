@@ -397,16 +397,10 @@ Reply describe_messages(const Call& c, Catalog& catalog) {
                             {"LastError", d.last_error},
                             {"SentTime", d.sent_time}});
     }
-    set.push_back({{"MessageId", m.message_id},
-                   {"ImageId", m.image_id},
-                   {"Kind", m.kind},
-                   {"Language", m.language},
-                   {"Title", m.title},
-                   {"Content", m.content},
-                   {"ErrorCode", m.error_code},
-                   {"CreatedTime", m.created_time},
-                   {"Read", m.read},
-                   {"Deliveries", deliveries}});
+    ordered_json j = message_json(m);
+    j["Read"] = m.read;
+    j["Deliveries"] = deliveries;
+    set.push_back(std::move(j));
   }
   Reply r;
   r.fields["MessageSet"] = set;

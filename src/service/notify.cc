@@ -96,16 +96,19 @@ std::string mail_text(const NotifyConfig& config, const Delivery& d, const std::
       d.message.language, d.message.message_id, d.message.image_id, wrapped);
 }
 
+nlohmann::ordered_json message_json(const InboxMessage& m) {
+  return {{"MessageId", m.message_id},
+          {"ImageId", m.image_id},
+          {"Kind", m.kind},
+          {"Language", m.language},
+          {"Title", m.title},
+          {"Content", m.content},
+          {"ErrorCode", m.error_code},
+          {"CreatedTime", m.created_time}};
+}
+
 std::string webhook_body(const InboxMessage& m) {
-  return nlohmann::ordered_json{{"MessageId", m.message_id},
-                                {"ImageId", m.image_id},
-                                {"Kind", m.kind},
-                                {"Language", m.language},
-                                {"Title", m.title},
-                                {"Content", m.content},
-                                {"ErrorCode", m.error_code},
-                                {"CreatedTime", m.created_time}}
-      .dump();
+  return message_json(m).dump();
 }
 
 std::string webhook_signature(const std::string& secret, std::int64_t timestamp, const std::string& body) {

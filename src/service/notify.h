@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "service/catalog.h"
@@ -35,6 +36,9 @@ std::int64_t retry_delay(const NotifyConfig& config, std::int64_t attempts);
 
 // The e-mail (RFC 5322, UTF-8, base64 body) of a delivery; `date` is an RFC 5322 date.
 std::string mail_text(const NotifyConfig& config, const Delivery& d, const std::string& date);
+// A message's fields as the API and the webhook show them: MessageId, ImageId, Kind, Language,
+// Title, Content, ErrorCode, CreatedTime.
+nlohmann::ordered_json message_json(const InboxMessage& m);
 // The webhook's JSON body, and its signature header value for a timestamp.
 std::string webhook_body(const InboxMessage& m);
 std::string webhook_signature(const std::string& secret, std::int64_t timestamp, const std::string& body);
