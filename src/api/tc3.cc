@@ -14,16 +14,6 @@
 namespace ig::api {
 namespace {
 
-std::string hex(const unsigned char* p, std::size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (std::size_t i = 0; i < n; ++i) {
-    out[2 * i] = kDigits[p[i] >> 4];
-    out[2 * i + 1] = kDigits[p[i] & 0xF];
-  }
-  return out;
-}
-
 std::string trim(std::string_view s) {
   const auto b = s.find_first_not_of(' ');
   if (b == std::string_view::npos) return "";
@@ -92,7 +82,7 @@ std::optional<Authorization> parse_authorization(std::string_view header) {
 std::string sha256_hex(std::string_view data) {
   std::array<unsigned char, SHA256_DIGEST_LENGTH> d{};
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), d.data());
-  return hex(d.data(), d.size());
+  return to_hex(std::string_view(reinterpret_cast<const char*>(d.data()), d.size()));
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
@@ -129,7 +119,7 @@ std::string tc3_signature(std::string_view secret_key, std::int64_t timestamp, s
   const std::string k_service = hmac_sha256(k_date, service);
   const std::string k_signing = hmac_sha256(k_service, "tc3_request");
   const std::string sig = hmac_sha256(k_signing, string_to_sign(timestamp, date, service, canonical));
-  return hex(reinterpret_cast<const unsigned char*>(sig.data()), sig.size());
+  return to_hex(sig);
 }
 
 std::string utc_date(std::int64_t timestamp) {

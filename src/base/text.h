@@ -113,6 +113,18 @@ inline std::u16string utf8_to_utf16(std::string_view s) {
 }
 
 // ASCII lower case (names and ids compared without regard to case).
+// Lower-case hexadecimal digits of raw bytes (digests, signatures, random secrets).
+inline std::string to_hex(std::string_view raw) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(raw.size() * 2);
+  for (const char c : raw) {
+    out += kDigits[(static_cast<unsigned char>(c) >> 4) & 0xF];
+    out += kDigits[static_cast<unsigned char>(c) & 0xF];
+  }
+  return out;
+}
+
 inline std::string to_lower(std::string s) {
   for (char& c : s) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');

@@ -3,10 +3,11 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
-#include <filesystem>
 
 #include "api/os_list.h"
+#include "base/text.h"
 #include "service/notify.h"
+#include "service/worker.h"
 
 namespace ig::service {
 namespace {
@@ -85,6 +86,22 @@ ordered_json image_json_with_outcome(const Image& i) {
   return j;
 }
 
+struct Paging {
+  std::int64_t offset = 0;
+  std::int64_t limit = 20;
+};
+
+// Offset (default 0) and Limit (default 20, at most 100) of a Describe action.
+Paging paging(const json& p, std::optional<Reply>& error) {
+  Paging g;
+  if (p.contains("Offset") && p["Offset"].is_number_integer()) g.offset = p["Offset"].get<std::int64_t>();
+  if (p.contains("Limit") && p["Limit"].is_number_integer()) g.limit = p["Limit"].get<std::int64_t>();
+  if (g.offset < 0 || g.limit < 1 || g.limit > 100) {
+    error = Reply::error("InvalidParameterValue", "Offset must be >= 0 and Limit between 1 and 100");
+  }
+  return g;
+}
+
 bool is_http_url(const std::string& url) {
   const auto scheme = url.find("://");
   if (scheme == std::string::npos) return false;
@@ -92,17 +109,6 @@ bool is_http_url(const std::string& url) {
   const std::string rest = url.substr(scheme + 3);
   return (s == "http" || s == "https") && !rest.empty() && rest[0] != '/' && url.size() <= 4096 &&
          std::none_of(url.begin(), url.end(), [](char c) { return c == ' ' || c == '\n' || c == '\r'; });
-}
-
-// Deletes an image's files from the repository: <id>.qcow2 and its data disks <id>-dataN.qcow2.
-void remove_stored(const std::string& data_dir, const std::string& image_id) {
-  namespace fs = std::filesystem;
-  if (data_dir.empty()) return;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(fs::path(data_dir) / "images", ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind(image_id + ".", 0) == 0 || name.rfind(image_id + "-", 0) == 0) fs::remove(e.path(), ec);
-  }
 }
 
 Reply import_image(const Call& c, Catalog& catalog, const ServiceLimits& limits) {
@@ -265,13 +271,9 @@ Reply describe_images(const Call& c, Catalog& catalog) {
       filters.push_back(std::move(filter));
     }
   }
-  const std::int64_t offset =
-      p.contains("Offset") && p["Offset"].is_number_integer() ? p["Offset"].get<std::int64_t>() : 0;
-  const std::int64_t limit =
-      p.contains("Limit") && p["Limit"].is_number_integer() ? p["Limit"].get<std::int64_t>() : 20;
-  if (offset < 0 || limit < 1 || limit > 100) {
-    return Reply::error("InvalidParameterValue", "Offset must be >= 0 and Limit between 1 and 100");
-  }
+  std::optional<Reply> error;
+  const auto [offset, limit] = paging(p, error);
+  if (error) return *error;
   auto page = catalog.describe(account_of(c), ids, filters, offset, limit);
   if (!page) return Reply::error("InternalError", page.error().message);
   // Explicit ids the account does not have are an error, as in the cloud: never a hint that
@@ -309,7 +311,7 @@ Reply delete_images(const Call& c, Catalog& catalog, const ServiceLimits& limits
   for (const json& id : p["ImageIds"]) {
     if (auto removed = catalog.remove(account, id); !removed)
       return Reply::error("InternalError", removed.error().message);
-    remove_stored(limits.data_dir, id);
+    if (!limits.data_dir.empty()) remove_import_files(limits.data_dir, id, false);
   }
   return Reply{};
 }
@@ -376,13 +378,8 @@ Reply describe_messages(const Call& c, Catalog& catalog) {
   const auto ids = id_list(c.params, "MessageIds", 100, true, error);
   if (error) return *error;
   const json& p = c.params;
-  const std::int64_t offset =
-      p.contains("Offset") && p["Offset"].is_number_integer() ? p["Offset"].get<std::int64_t>() : 0;
-  const std::int64_t limit =
-      p.contains("Limit") && p["Limit"].is_number_integer() ? p["Limit"].get<std::int64_t>() : 20;
-  if (offset < 0 || limit < 1 || limit > 100) {
-    return Reply::error("InvalidParameterValue", "Offset must be >= 0 and Limit between 1 and 100");
-  }
+  const auto [offset, limit] = paging(p, error);
+  if (error) return *error;
   auto page = catalog.describe_messages(account_of(c), *ids, boolean(p, "UnreadOnly"), offset, limit);
   if (!page) return message_not_found(page.error());
   ordered_json set = ordered_json::array();
@@ -421,13 +418,7 @@ Reply mark_or_delete_messages(const Call& c, Catalog& catalog, bool remove) {
 std::string random_secret() {
   unsigned char raw[24];
   if (RAND_bytes(raw, sizeof raw) != 1) return {};
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (const unsigned char b : raw) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 0xF];
-  }
-  return out;
+  return to_hex(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
 }
 
 Reply create_subscription(const Call& c, Catalog& catalog, const ServiceLimits& limits) {

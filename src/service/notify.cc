@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "api/tc3.h"
+#include "base/text.h"
 
 namespace ig::service {
 namespace {
@@ -22,17 +23,6 @@ std::string base64(std::string_view data) {
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                                 reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
   out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-std::string hex(std::string_view raw) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(raw.size() * 2);
-  for (const char c : raw) {
-    out += kDigits[(static_cast<unsigned char>(c) >> 4) & 0xF];
-    out += kDigits[static_cast<unsigned char>(c) & 0xF];
-  }
   return out;
 }
 
@@ -112,7 +102,7 @@ std::string webhook_body(const InboxMessage& m) {
 }
 
 std::string webhook_signature(const std::string& secret, std::int64_t timestamp, const std::string& body) {
-  return "sha256=" + hex(api::hmac_sha256(secret, fmt::format("{}.{}", timestamp, body)));
+  return "sha256=" + to_hex(api::hmac_sha256(secret, fmt::format("{}.{}", timestamp, body)));
 }
 
 std::string send_mail(const NotifyConfig& config, const Delivery& d) {

@@ -54,13 +54,7 @@ std::string hex_digest(EVP_MD_CTX* c) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   if (c == nullptr || EVP_DigestFinal_ex(c, out, &n) != 1) return {};
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < n; ++i) {
-    hex += kDigits[out[i] >> 4];
-    hex += kDigits[out[i] & 0xF];
-  }
-  return hex;
+  return to_hex(std::string_view(reinterpret_cast<const char*>(out), n));
 }
 
 // A single-part S3 object's ETag is the MD5 of its bytes: 32 hex digits (multipart ones end "-N").
@@ -243,10 +237,10 @@ Fetched fetch_object(const std::string& url, const std::string& region, const st
   return f;
 }
 
-void Worker::remove_files_of(const std::string& image_id, bool keep_downloads) const {
+void remove_import_files(const std::string& data_dir, const std::string& image_id, bool keep_downloads) {
   for (const char* dir : {"scratch", "images"}) {
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(fs::path(config_.data_dir) / dir, ec)) {
+    for (const auto& e : fs::directory_iterator(fs::path(data_dir) / dir, ec)) {
       const std::string name = e.path().filename().string();
       if (name.rfind(image_id + ".", 0) != 0 && name.rfind(image_id + "-", 0) != 0) continue;
       if (keep_downloads && std::string_view(dir) == "scratch" && !name.ends_with(".part")) continue;
@@ -441,12 +435,12 @@ Result<bool> Worker::run_once() {
   if (!task) return false;
   // A previous attempt that crashed may have left a partial download or a partial conversion
   // behind; its complete downloads are kept for reuse.
-  if (task->attempt > 1) remove_files_of(task->image.image_id, true);
+  if (task->attempt > 1) remove_import_files(config_.data_dir, task->image.image_id, true);
   const Outcome outcome = import(*task);
   IG_TRY(catalog_.finish_task(*task, outcome, message_for(task->image, outcome)));
   // A failed import keeps no files (a data disk may have failed after the system disk was
   // stored). When finish_task refuses, another worker holds the task and its files: leave them.
-  if (!outcome.ok) remove_files_of(task->image.image_id, false);
+  if (!outcome.ok) remove_import_files(config_.data_dir, task->image.image_id, false);
   return true;
 }
 

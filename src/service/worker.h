@@ -72,11 +72,13 @@ class Worker {
   Outcome import(const Task& task);
   Fetched fetch_once(const std::string& url, const std::string& region, const std::string& path,
                      const std::function<bool(std::uint64_t, std::uint64_t)>& on_progress) const;
-  // Removes an import's files: scratch and repository; `keep_downloads` spares complete downloads.
-  void remove_files_of(const std::string& image_id, bool keep_downloads) const;
   Catalog& catalog_;
   WorkerConfig config_;
 };
+
+// Removes an image's files under DATA: its scratch files and its stored disks (<id>.qcow2,
+// <id>-dataN.qcow2, partial conversions); `keep_downloads` spares complete downloads.
+void remove_import_files(const std::string& data_dir, const std::string& image_id, bool keep_downloads);
 
 // The account's message for a finished task, rendered in the image's language.
 InboxMessage message_for(const Image& image, const Outcome& outcome);
