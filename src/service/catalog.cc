@@ -425,10 +425,11 @@ Result<void> Catalog::create_import(const Image& img) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
   IG_TRY(tx.began());
-  Query insert(db_, fmt::format("INSERT INTO images (image_id, account, name, description, os_name, os_version, "
-                                "architecture, platform, state, license_type, boot_mode, image_family, created_time, "
-                                "tags, image_url, force, data_disk_urls, language, region) VALUES (?1, ?2, ?3, ?4, ?5, "
-                                "?6, ?7, ?8, 'IMPORTING', ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"));
+  Query insert(db_,
+               "INSERT INTO images (image_id, account, name, description, os_name, os_version, "
+               "architecture, platform, state, license_type, boot_mode, image_family, created_time, "
+               "tags, image_url, force, data_disk_urls, language, region) VALUES (?1, ?2, ?3, ?4, ?5, "
+               "?6, ?7, ?8, 'IMPORTING', ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
   insert.bind(img.image_id, img.account, img.name, img.description, img.os_name, img.os_version, img.architecture,
               img.platform, img.license_type, img.boot_mode, img.image_family,
               img.created_time.empty() ? now_iso() : img.created_time, tags_json(img.tags), img.image_url, img.force,
