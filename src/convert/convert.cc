@@ -23,6 +23,10 @@ namespace {
 constexpr std::uint64_t kBatchBytes = 4 << 20;   // guest bytes one worker reads at a time
 constexpr std::uint64_t kRawCluster = 64 << 10;  // batch granularity for raw output
 constexpr std::uint64_t kRawZeroBlock = 4096;    // zero-detection granularity for raw output
+// Batch buffers start on a page boundary. The kernel copies between them and the page cache
+// (pread, pwrite); on this project's AMD EPYC machines such a copy from a buffer 16 bytes into a
+// page (where malloc puts large blocks) ran at a quarter of the aligned speed.
+constexpr std::size_t kBufferAlign = 4096;
 
 // qcow2 constants the writer needs (see src/formats/qcow2.cc and docs/formats/qcow2.md).
 constexpr std::uint32_t kQcowMagic = 0x514649fb;
@@ -85,7 +89,7 @@ class Buffer {
  public:
   void resize(std::size_t n) {
     if (n > capacity_) {
-      data_.reset(new std::byte[n]);  // NOLINT(cppcoreguidelines-owning-memory): default-initialised on purpose
+      data_.reset(static_cast<std::byte*>(::operator new (n, std::align_val_t{kBufferAlign})));
       capacity_ = n;
     }
     size_ = n;
@@ -95,7 +99,10 @@ class Buffer {
   std::size_t size() const { return size_; }
 
  private:
-  std::unique_ptr<std::byte[]> data_;
+  struct AlignedDelete {
+    void operator()(std::byte* p) const { ::operator delete (p, std::align_val_t{kBufferAlign}); }
+  };
+  std::unique_ptr<std::byte, AlignedDelete> data_;
   std::size_t capacity_ = 0;
   std::size_t size_ = 0;
 };

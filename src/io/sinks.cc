@@ -11,7 +11,8 @@ namespace ig {
 
 namespace {
 
-constexpr std::uint64_t kWritebackBytes = 32 << 20;
+constexpr std::uint64_t kWritebackBytes = 32 << 20;  // writeback goes in steps of this
+constexpr std::uint64_t kWritebackLag = 32 << 20;    // and stays this far below the write head
 
 std::string directory_of(const std::string& path) {
   const auto slash = path.rfind('/');
@@ -55,20 +56,31 @@ Result<void> AtomicFileSink::write_at(std::uint64_t offset, std::span<const std:
     done += static_cast<std::size_t>(n);
   }
   size_ = std::max(size_, offset + data.size());
-  dirty_begin_ = std::min(dirty_begin_, offset);
-  dirty_end_ = std::max(dirty_end_, offset + data.size());
-  unsynced_bytes_ += data.size();
-  if (unsynced_bytes_ >= kWritebackBytes) start_writeback();
+  head_ = std::max(head_, offset + data.size());
+  // Measured on this project's machines (2 GiB of data, docs/convert.md): leaving writeback to
+  // the fsync at the end cost ~0.6 s of waiting there; starting it without ever waiting ran
+  // every other conversion at a quarter of the speed (4 MiB pwrites taking 10 ms, all of it
+  // system time copying into the page cache); starting it and waiting for the window before
+  // was steady and the fastest of the three.
+  if (head_ >= written_back_to_ + kWritebackLag + kWritebackBytes) stream_out();
   return ok();
 }
 
-void AtomicFileSink::start_writeback() {
-  // Best effort: a failure here changes nothing, fsync at commit() still decides.
-  ::sync_file_range(fd_, static_cast<off_t>(dirty_begin_), static_cast<off_t>(dirty_end_ - dirty_begin_),
+void AtomicFileSink::stream_out() {
+  // Best effort: a failure here changes nothing, the fsync at commit() still decides. Whatever
+  // is written below these marks later (a header, a table) is left to that fsync.
+  const std::uint64_t to = head_ - kWritebackLag;
+  ::sync_file_range(fd_, static_cast<off_t>(written_back_to_), static_cast<off_t>(to - written_back_to_),
                     SYNC_FILE_RANGE_WRITE);
-  unsynced_bytes_ = 0;
-  dirty_begin_ = UINT64_MAX;
-  dirty_end_ = 0;
+  if (written_back_to_ > dropped_to_) {
+    const auto from = static_cast<off_t>(dropped_to_);
+    const auto length = static_cast<off_t>(written_back_to_ - dropped_to_);
+    ::sync_file_range(fd_, from, length,
+                      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    ::posix_fadvise(fd_, from, length, POSIX_FADV_DONTNEED);
+    dropped_to_ = written_back_to_;
+  }
+  written_back_to_ = to;
 }
 
 Result<void> AtomicFileSink::set_size(std::uint64_t size) {

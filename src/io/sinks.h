@@ -54,18 +54,20 @@ class AtomicFileSink final : public ByteSink {
  private:
   AtomicFileSink(int fd, std::string path, std::string temp_path)
       : fd_(fd), path_(std::move(path)), temp_path_(std::move(temp_path)) {}
-  // Asks the kernel to start writing back what was written since the last call, so that the
-  // fsync at commit() finds little left to do (writeback overlaps the conversion).
-  void start_writeback();
+  // Streams the output to the disk while it is being written, so that the fsync at commit()
+  // finds little left to do and the page cache never holds more than a few windows of it.
+  // Writeback is started for what lies more than kWritebackLag below the write head, and the
+  // window before that is waited for and dropped from the cache. See write_at() for why.
+  void stream_out();
 
   int fd_;
   std::string path_;
   std::string temp_path_;
   std::uint64_t size_ = 0;
   bool committed_ = false;
-  std::uint64_t unsynced_bytes_ = 0;
-  std::uint64_t dirty_begin_ = UINT64_MAX;
-  std::uint64_t dirty_end_ = 0;
+  std::uint64_t head_ = 0;             // the highest offset written
+  std::uint64_t written_back_to_ = 0;  // writeback was started for [0, written_back_to_)
+  std::uint64_t dropped_to_ = 0;       // [0, dropped_to_) was on the disk and left the cache
 };
 
 class CountingSink final : public ByteSink {
