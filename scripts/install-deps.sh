@@ -7,7 +7,7 @@ packages=(
   # toolchain
   g++ clang libclang-rt-14-dev cmake ninja-build pkg-config clang-format
   # libraries
-  libexpected-dev libfmt-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libzstd-dev
+  libexpected-dev libfmt-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libdeflate-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev libarchive-dev libsqlite3-dev libssl-dev libcpp-httplib-dev libcurl4-openssl-dev
   # the real tools the tests use as oracles and fixture makers
   qemu-utils strace bzip2 xz-utils zstd lz4 gzip tar cpio genisoimage python3 coreutils time bc

@@ -1,13 +1,40 @@
+#include <libdeflate.h>
 #include <zlib.h>
 #include <zstd.h>
 
 #include <climits>
+#include <memory>
+#include <optional>
 
 #include "formats/internal.h"
 
 namespace ig {
 
+namespace {
+
+// Whole-buffer inflation with libdeflate, two to three times zlib's speed. It only answers for a
+// stream that ends within `in` and fits `out`; every other case (a stream larger than `out`,
+// one cut short, a malformed one) is left to zlib below, which decides what that means.
+std::optional<std::size_t> fast_inflate(std::span<const std::byte> in, std::span<std::byte> out, bool zlib_wrapper) {
+  struct Free {
+    void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
+  };
+  thread_local std::unique_ptr<libdeflate_decompressor, Free> d(libdeflate_alloc_decompressor());
+  if (!d) return std::nullopt;
+  std::size_t used = 0;
+  std::size_t produced = 0;
+  const libdeflate_result r =
+      zlib_wrapper
+          ? libdeflate_zlib_decompress_ex(d.get(), in.data(), in.size(), out.data(), out.size(), &used, &produced)
+          : libdeflate_deflate_decompress_ex(d.get(), in.data(), in.size(), out.data(), out.size(), &used, &produced);
+  if (r != LIBDEFLATE_SUCCESS) return std::nullopt;
+  return produced;
+}
+
+}  // namespace
+
 Result<std::size_t> inflate_into(std::span<const std::byte> in, std::span<std::byte> out, bool zlib_wrapper) {
+  if (const auto produced = fast_inflate(in, out, zlib_wrapper)) return *produced;
   if (in.size() > UINT_MAX || out.size() > UINT_MAX) {
     return Error::limit_exceeded(fmt::format("deflate: buffer of {} / {} bytes too large", in.size(), out.size()));
   }

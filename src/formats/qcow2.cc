@@ -167,7 +167,12 @@ class Image final : public DiskImage {
           break;
         }
         case Kind::kCompressed: {
-          std::vector<std::byte> cluster = IG_TRY(decompress(m));
+          if (pos % cluster_size_ == 0 && n == cluster_size_) {
+            IG_TRY(decompress(m, dst));  // a whole cluster inflates in place
+            break;
+          }
+          std::vector<std::byte> cluster(cluster_size_);
+          IG_TRY(decompress(m, cluster));
           std::memcpy(dst.data(), cluster.data() + (pos % cluster_size_), n);
           break;
         }
@@ -366,7 +371,8 @@ class Image final : public DiskImage {
     });
   }
 
-  Result<std::vector<std::byte>> decompress(const Mapping& m) const {
+  // Decompresses the cluster `m` into `out`, which holds exactly one cluster.
+  Result<void> decompress(const Mapping& m, std::span<std::byte> out) const {
     if (m.host_offset >= file_->size()) {
       return Error::corrupt(
           fmt::format("qcow2: compressed cluster at host offset {:#x} past the end of the file", m.host_offset));
@@ -374,14 +380,13 @@ class Image final : public DiskImage {
     // The descriptor's sector count may overshoot the data (and the file); read what exists.
     const std::uint64_t csize = std::min({m.compressed_size, file_->size() - m.host_offset, 2 * cluster_size_ + 512});
     std::vector<std::byte> in = IG_TRY(read_vector(*file_, m.host_offset, static_cast<std::size_t>(csize)));
-    std::vector<std::byte> out(cluster_size_);
     const std::size_t produced =
         h_.compression_type == 1 ? IG_TRY(zstd_into(in, out)) : IG_TRY(inflate_into(in, out, false));
     if (produced != out.size()) {
       return Error::corrupt(fmt::format("qcow2: compressed cluster at {:#x} inflates to {} bytes, not {}",
                                         m.host_offset, produced, out.size()));
     }
-    return out;
+    return ok();
   }
 
   SourcePtr file_;
