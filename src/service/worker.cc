@@ -268,11 +268,8 @@ std::string sha256_of_file(const std::string& path) {
 
 }  // namespace
 
-// A URL is fetched once per import, even across crashes (a signed URL may be single-use): the
-// download goes to PATH.part, becomes PATH when complete, and PATH.sha256 records its hash. A
-// later attempt of the same task reuses PATH when its bytes still hash to the record.
-Fetched Worker::fetch_once(const std::string& url, const std::string& region, const std::string& path,
-                           const std::function<bool(std::uint64_t, std::uint64_t)>& on_progress) const {
+Fetched fetch_once(const std::string& url, const std::string& region, const std::string& path,
+                   const WorkerConfig& config, const std::function<bool(std::uint64_t, std::uint64_t)>& on_progress) {
   const std::string mark = path + ".sha256";
   std::error_code ec;
   if (fs::exists(path, ec) && fs::exists(mark, ec)) {
@@ -293,7 +290,7 @@ Fetched Worker::fetch_once(const std::string& url, const std::string& region, co
   }
   fs::remove(mark, ec);
   fs::remove(path, ec);
-  Fetched f = fetch_object(url, region, path + ".part", config_, on_progress);
+  Fetched f = fetch_object(url, region, path + ".part", config, on_progress);
   if (!f.ok) return f;
   fs::rename(path + ".part", path, ec);
   if (!ec) {
@@ -324,7 +321,7 @@ Outcome Worker::import(const Task& task) {
     return !stop.stop_requested();
   };
   const std::string scratch = (fs::path(config_.data_dir) / "scratch" / (img.image_id + ".src")).string();
-  const Fetched f = fetch_once(img.image_url, img.region, scratch, [&](std::uint64_t done, std::uint64_t all) {
+  const Fetched f = fetch_once(img.image_url, img.region, scratch, config_, [&](std::uint64_t done, std::uint64_t all) {
     return report(all == 0 ? 0 : static_cast<std::int64_t>(done * 50 / all));
   });
   if (!f.ok) return failure(f.error_code, f.cause, lang);
@@ -380,7 +377,7 @@ Outcome Worker::import(const Task& task) {
       return failure(code, {"import.data-disk", {label, render(cause, lang)}}, lang);
     };
     const std::string disk_scratch = fmt::format("{}/scratch/{}.data{}", config_.data_dir, img.image_id, i);
-    const Fetched df = fetch_once(img.data_disk_urls[i], img.region, disk_scratch,
+    const Fetched df = fetch_once(img.data_disk_urls[i], img.region, disk_scratch, config_,
                                   [&](std::uint64_t, std::uint64_t) { return report(90); });
     if (!df.ok) return data_failure(df.error_code, df.cause);
     Cleanup disk_cleanup{disk_scratch};

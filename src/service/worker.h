@@ -60,6 +60,13 @@ Fetched fetch_object(const std::string& url, const std::string& region, const st
                      const WorkerConfig& config,
                      const std::function<bool(std::uint64_t, std::uint64_t)>& on_progress = {});
 
+// Fetches `url` into `path` once per import, even across crashes (a signed URL may be
+// single-use): the download goes to PATH.part, becomes PATH when complete, and PATH.sha256
+// records its hash. A later call reuses PATH, without a request, when its bytes still hash to
+// the record; a missing, damaged or mismatched record means a fresh fetch.
+Fetched fetch_once(const std::string& url, const std::string& region, const std::string& path,
+                   const WorkerConfig& config, const std::function<bool(std::uint64_t, std::uint64_t)>& on_progress);
+
 class Worker {
  public:
   Worker(Catalog& catalog, WorkerConfig config) : catalog_(catalog), config_(std::move(config)) {}
@@ -70,8 +77,6 @@ class Worker {
 
  private:
   Outcome import(const Task& task);
-  Fetched fetch_once(const std::string& url, const std::string& region, const std::string& path,
-                     const std::function<bool(std::uint64_t, std::uint64_t)>& on_progress) const;
   Catalog& catalog_;
   WorkerConfig config_;
 };

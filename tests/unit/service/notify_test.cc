@@ -203,14 +203,18 @@ TEST(Worker, UrlsOutsideTheObjectStorageOrItsRegionAreRefusedBeforeAnyRequest) {
   EXPECT_FALSE(std::filesystem::exists(dest));
 }
 
-TEST(Worker, DownloadsAreHashedAndCheckedAgainstTheETag) {
-  TempDir dir;
-  // An object store that answers /good with the right MD5 ETag and /bad with another object's.
-  write_file(dir.file("store.py"), text(R"py(
+// A loopback object store (Python's http.server) that answers /good with its object and the
+// right MD5 ETag, /bad with another object's ETag, and logs every GET to DIR/requests.
+class TestStore {
+ public:
+  explicit TestStore(TempDir& dir) : dir_(dir) {
+    write_file(dir.file("store.py"), text(R"py(
 import hashlib, http.server, sys
 body = b"imagegate object\n"
+log = open(sys.argv[1], "a", buffering=1)
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
+        log.write(self.path + "\n")
         tag = hashlib.md5(body if self.path == "/good" else b"other").hexdigest()
         self.send_response(200)
         self.send_header("ETag", '"%s"' % tag)
@@ -223,26 +227,93 @@ s = http.server.HTTPServer(("127.0.0.1", 0), H)
 print(s.server_address[1], flush=True)
 s.serve_forever()
 )py"));
-  const std::string pid_port =
-      run_ok("/usr/bin/python3 " + dir.file("store.py") + " > " + dir.file("port") + " 2>&1 & echo $!");
-  std::string port;
-  for (int i = 0; i < 100 && port.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    port = run_ok("cat " + dir.file("port"));
-    if (!port.empty() && port.back() == '\n') port.pop_back();
+    pid_ = run_ok("/usr/bin/python3 " + dir.file("store.py") + " " + dir.file("requests") + " > " + dir.file("port") +
+                  " 2>&1 & echo $!");
+    while (!pid_.empty() && pid_.back() == '\n') pid_.pop_back();
+    for (int i = 0; i < 100 && port_.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      port_ = run_ok("cat " + dir.file("port"));
+      if (!port_.empty() && port_.back() == '\n') port_.pop_back();
+    }
+    config_.storage = {{"127.0.0.1:" + port_, ""}};
   }
-  ASSERT_FALSE(port.empty());
-  service::WorkerConfig config;
-  config.storage = {{"127.0.0.1:" + port, ""}};
-  auto good = service::fetch_object("http://127.0.0.1:" + port + "/good", "", dir.file("g"), config);
-  auto bad = service::fetch_object("http://127.0.0.1:" + port + "/bad", "", dir.file("b"), config);
-  run("kill " + pid_port);
+  ~TestStore() { stop(); }
+  TestStore(const TestStore&) = delete;
+  TestStore& operator=(const TestStore&) = delete;
+
+  bool up() const { return !port_.empty(); }
+  std::string url(const std::string& path) const { return "http://127.0.0.1:" + port_ + path; }
+  const service::WorkerConfig& config() const { return config_; }
+  int requests() const { return std::stoi(run_ok("cat " + dir_.file("requests") + " 2>/dev/null | wc -l")); }
+  void stop() {
+    if (!pid_.empty()) run("kill " + pid_ + "; while kill -0 " + pid_ + " 2>/dev/null; do sleep 0.05; done");
+    pid_.clear();
+  }
+
+ private:
+  TempDir& dir_;
+  std::string pid_;
+  std::string port_;
+  service::WorkerConfig config_;
+};
+
+TEST(Worker, DownloadsAreHashedAndCheckedAgainstTheETag) {
+  TempDir dir;
+  TestStore store(dir);
+  ASSERT_TRUE(store.up());
+  auto good = service::fetch_object(store.url("/good"), "", dir.file("g"), store.config());
+  auto bad = service::fetch_object(store.url("/bad"), "", dir.file("b"), store.config());
+  store.stop();
   ASSERT_TRUE(good.ok) << good.cause.id;
   EXPECT_EQ(good.sha256, run_ok("sha256sum " + dir.file("g")).substr(0, 64));
   EXPECT_FALSE(bad.ok);
   EXPECT_EQ(bad.error_code, "InternalError");
   EXPECT_EQ(bad.cause.id, "url.corrupt");
   EXPECT_FALSE(std::filesystem::exists(dir.file("b")));
+}
+
+TEST(Worker, ADownloadIsReusedOnlyWhileItStillHashesToItsRecord) {
+  TempDir dir;
+  TestStore store(dir);
+  ASSERT_TRUE(store.up());
+  const std::string path = dir.file("img.src");
+  const std::string expected = run_ok("printf 'imagegate object\\n' | sha256sum").substr(0, 64);
+  auto fetch = [&] { return service::fetch_once(store.url("/good"), "", path, store.config(), {}); };
+
+  auto first = fetch();
+  ASSERT_TRUE(first.ok) << first.cause.id;
+  EXPECT_EQ(first.sha256, expected);
+  EXPECT_EQ(run_ok("cat " + path + ".sha256"), expected);
+  EXPECT_EQ(store.requests(), 1);
+  EXPECT_FALSE(std::filesystem::exists(path + ".part"));
+
+  auto again = fetch();  // the record matches: no request
+  ASSERT_TRUE(again.ok);
+  EXPECT_EQ(again.sha256, expected);
+  EXPECT_EQ(store.requests(), 1);
+
+  run_ok("printf x >> " + path);  // the kept bytes no longer hash to the record
+  auto damaged = fetch();
+  ASSERT_TRUE(damaged.ok) << damaged.cause.id;
+  EXPECT_EQ(store.requests(), 2);
+  EXPECT_EQ(run_ok("sha256sum " + path).substr(0, 64), expected);
+
+  write_file(path + ".sha256", text("not a digest"));  // a damaged record
+  auto unreadable = fetch();
+  ASSERT_TRUE(unreadable.ok) << unreadable.cause.id;
+  EXPECT_EQ(store.requests(), 3);
+  EXPECT_EQ(run_ok("cat " + path + ".sha256"), expected);
+
+  std::filesystem::remove(path + ".sha256");  // no record at all
+  ASSERT_TRUE(fetch().ok);
+  EXPECT_EQ(store.requests(), 4);
+
+  store.stop();  // the object is gone; a matching download is still enough
+  auto offline = fetch();
+  ASSERT_TRUE(offline.ok) << offline.cause.id;
+  EXPECT_EQ(offline.sha256, expected);
+  EXPECT_EQ(offline.bytes, 17u);
+  EXPECT_EQ(store.requests(), 4);
 }
 
 }  // namespace
