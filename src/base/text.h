@@ -112,7 +112,6 @@ inline std::u16string utf8_to_utf16(std::string_view s) {
   return out;
 }
 
-// ASCII lower case (names and ids compared without regard to case).
 // Lower-case hexadecimal digits of raw bytes (digests, signatures, random secrets).
 inline std::string to_hex(std::string_view raw) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -125,6 +124,7 @@ inline std::string to_hex(std::string_view raw) {
   return out;
 }
 
+// ASCII lower case (names and ids compared without regard to case).
 inline std::string to_lower(std::string s) {
   for (char& c : s) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
