@@ -364,7 +364,7 @@ std::atomic<bool> g_stop{false};
 // either is unusable.
 struct Loaded {
   service::ServiceConfig config;
-  std::unique_ptr<service::Catalog> catalog;
+  std::unique_ptr<catalog::Catalog> catalog;
 };
 std::variant<Loaded, int> load_service(const std::string& config_path, const std::string& data) {
   std::ifstream in(config_path);
@@ -379,7 +379,7 @@ std::variant<Loaded, int> load_service(const std::string& config_path, const std
   std::filesystem::create_directories(data, ec);
   if (ec)
     return report_error(data, Error::io(fmt::format("cannot create the data directory: {}", ec.message())), false);
-  auto catalog = service::Catalog::open(data + "/catalog.sqlite");
+  auto catalog = catalog::Catalog::open(data + "/catalog.sqlite");
   if (!catalog) return report_error(data, catalog.error(), false);
   return Loaded{std::move(*config), std::move(*catalog)};
 }
@@ -387,7 +387,7 @@ std::variant<Loaded, int> load_service(const std::string& config_path, const std
 // Import workers and one notification sender on threads, stopped and joined on destruction.
 class Background {
  public:
-  Background(service::Catalog& catalog, const service::ServiceConfig& config, unsigned workers) {
+  Background(catalog::Catalog& catalog, const service::ServiceConfig& config, unsigned workers) {
     for (unsigned i = 0; i < workers; ++i) {
       workers_.push_back(std::make_unique<service::Worker>(catalog, config.worker));
       threads_.emplace_back([this, w = workers_.back().get()] { w->run(stop_); });

@@ -38,16 +38,16 @@ bool boolean(const json& p, const char* name) {
   return false;
 }
 
-ordered_json image_json(const Image& i) {
+ordered_json image_json(const catalog::Image& i) {
   ordered_json tags = ordered_json::array();
-  for (const Tag& t : i.tags) tags.push_back({{"Key", t.key}, {"Value", t.value}});
+  for (const catalog::Tag& t : i.tags) tags.push_back({{"Key", t.key}, {"Value", t.value}});
   // A whole-machine image: its system disk, then the data disks imported with it.
   ordered_json snapshots = ordered_json::array();
   if (i.state == "NORMAL" && !i.data_disks.empty()) {
     const std::string suffix = i.image_id.substr(4);
     snapshots.push_back(
         {{"SnapshotId", fmt::format("snap-{}-0", suffix)}, {"DiskUsage", "SYSTEM_DISK"}, {"DiskSize", i.size_gib}});
-    for (const DataDisk& d : i.data_disks) {
+    for (const catalog::DataDisk& d : i.data_disks) {
       snapshots.push_back({{"SnapshotId", fmt::format("snap-{}-{}", suffix, d.index + 1)},
                            {"DiskUsage", "DATA_DISK"},
                            {"DiskSize", d.size_gib}});
@@ -75,7 +75,7 @@ ordered_json image_json(const Image& i) {
 }
 
 // Our own fields beside the cloud's: why an import failed (SPEC §3), documented in docs/api.md.
-ordered_json image_json_with_outcome(const Image& i) {
+ordered_json image_json_with_outcome(const catalog::Image& i) {
   ordered_json j = image_json(i);
   if (i.state == "IMPORTFAILED") {
     j["ImportErrorCode"] = i.error_code;
@@ -111,9 +111,9 @@ bool is_http_url(const std::string& url) {
          std::none_of(url.begin(), url.end(), [](char c) { return c == ' ' || c == '\n' || c == '\r'; });
 }
 
-Reply import_image(const Call& c, Catalog& catalog, const ServiceLimits& limits) {
+Reply import_image(const Call& c, catalog::Catalog& catalog, const ServiceLimits& limits) {
   std::optional<Reply> error;
-  Image img;
+  catalog::Image img;
   img.account = account_of(c);
   const json& p = c.params;
   const auto arch = str(p, "Architecture", error);
@@ -191,7 +191,7 @@ Reply import_image(const Call& c, Catalog& catalog, const ServiceLimits& limits)
       if (!spec.is_object() || !spec.contains("Tags") || !spec["Tags"].is_array()) continue;
       for (const json& t : spec["Tags"]) {
         if (t.is_object() && t.contains("Key") && t["Key"].is_string()) {
-          img.tags.push_back(Tag{t["Key"], t.value("Value", "")});
+          img.tags.push_back(catalog::Tag{t["Key"], t.value("Value", "")});
         }
       }
     }
@@ -208,7 +208,7 @@ Reply import_image(const Call& c, Catalog& catalog, const ServiceLimits& limits)
   if (boolean(p, "DryRun")) {
     return Reply::error("DryRunOperation", "the request would have succeeded; DryRun is set");
   }
-  img.image_id = new_image_id();
+  img.image_id = catalog::new_image_id();
   img.name = *name;
   img.description = description.value_or("");
   img.os_name = *os_type;
@@ -233,10 +233,10 @@ Reply import_image(const Call& c, Catalog& catalog, const ServiceLimits& limits)
   return r;
 }
 
-Reply describe_images(const Call& c, Catalog& catalog) {
+Reply describe_images(const Call& c, catalog::Catalog& catalog) {
   const json& p = c.params;
   std::vector<std::string> ids;
-  std::vector<Filter> filters;
+  std::vector<catalog::Filter> filters;
   if (p.contains("ImageIds")) {
     if (!p["ImageIds"].is_array() || p["ImageIds"].size() > 100) {
       return Reply::error("InvalidParameter", "ImageIds must be a list of at most 100 ids");
@@ -259,7 +259,7 @@ Reply describe_images(const Call& c, Catalog& catalog) {
           !f["Values"].is_array() || f["Values"].size() > 5) {
         return Reply::error("InvalidParameter", "each filter needs a Name and at most 5 Values");
       }
-      Filter filter{f["Name"], {}};
+      catalog::Filter filter{f["Name"], {}};
       static const char* const kNames[] = {"image-id", "image-name", "image-type", "platform", "tag-key", "tag-value"};
       if (std::find(std::begin(kNames), std::end(kNames), filter.name) == std::end(kNames) &&
           filter.name.rfind("tag:", 0) != 0) {
@@ -279,19 +279,20 @@ Reply describe_images(const Call& c, Catalog& catalog) {
   // Explicit ids the account does not have are an error, as in the cloud: never a hint that
   // another account owns them.
   for (const std::string& id : ids) {
-    if (std::none_of(page->images.begin(), page->images.end(), [&](const Image& i) { return i.image_id == id; })) {
+    if (std::none_of(page->images.begin(), page->images.end(),
+                     [&](const catalog::Image& i) { return i.image_id == id; })) {
       return Reply::error("InvalidImageId.NotFound", fmt::format("image {} does not exist", id));
     }
   }
   Reply r;
   ordered_json set = ordered_json::array();
-  for (const Image& i : page->images) set.push_back(image_json_with_outcome(i));
+  for (const catalog::Image& i : page->images) set.push_back(image_json_with_outcome(i));
   r.fields["ImageSet"] = set;
   r.fields["TotalCount"] = page->total;
   return r;
 }
 
-Reply delete_images(const Call& c, Catalog& catalog, const ServiceLimits& limits) {
+Reply delete_images(const Call& c, catalog::Catalog& catalog, const ServiceLimits& limits) {
   const json& p = c.params;
   if (!p.contains("ImageIds") || !p["ImageIds"].is_array() || p["ImageIds"].empty() || p["ImageIds"].size() > 100) {
     return Reply::error("MissingParameter", "ImageIds is required (1 to 100 ids)");
@@ -316,7 +317,7 @@ Reply delete_images(const Call& c, Catalog& catalog, const ServiceLimits& limits
   return Reply{};
 }
 
-Reply modify_image(const Call& c, Catalog& catalog) {
+Reply modify_image(const Call& c, catalog::Catalog& catalog) {
   std::optional<Reply> error;
   const auto id = str(c.params, "ImageId", error);
   const auto name = str(c.params, "ImageName", error);
@@ -373,7 +374,7 @@ Reply message_not_found(const Error& e) {
   return Reply::error("InternalError", e.message);
 }
 
-Reply describe_messages(const Call& c, Catalog& catalog) {
+Reply describe_messages(const Call& c, catalog::Catalog& catalog) {
   std::optional<Reply> error;
   const auto ids = id_list(c.params, "MessageIds", 100, true, error);
   if (error) return *error;
@@ -383,9 +384,9 @@ Reply describe_messages(const Call& c, Catalog& catalog) {
   auto page = catalog.describe_messages(account_of(c), *ids, boolean(p, "UnreadOnly"), offset, limit);
   if (!page) return message_not_found(page.error());
   ordered_json set = ordered_json::array();
-  for (const InboxMessage& m : page->messages) {
+  for (const catalog::InboxMessage& m : page->messages) {
     ordered_json deliveries = ordered_json::array();
-    for (const Delivery& d : m.deliveries) {
+    for (const catalog::Delivery& d : m.deliveries) {
       deliveries.push_back({{"SubscriptionId", d.subscription_id},
                             {"Channel", d.channel},
                             {"Endpoint", d.endpoint},
@@ -406,7 +407,7 @@ Reply describe_messages(const Call& c, Catalog& catalog) {
   return r;
 }
 
-Reply mark_or_delete_messages(const Call& c, Catalog& catalog, bool remove) {
+Reply mark_or_delete_messages(const Call& c, catalog::Catalog& catalog, bool remove) {
   std::optional<Reply> error;
   const auto ids = id_list(c.params, "MessageIds", 100, false, error);
   if (error) return *error;
@@ -421,14 +422,14 @@ std::string random_secret() {
   return to_hex(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
 }
 
-Reply create_subscription(const Call& c, Catalog& catalog, const ServiceLimits& limits) {
+Reply create_subscription(const Call& c, catalog::Catalog& catalog, const ServiceLimits& limits) {
   std::optional<Reply> error;
   const auto channel = str(c.params, "Channel", error);
   const auto endpoint = str(c.params, "Endpoint", error);
   const auto secret = str(c.params, "Secret", error);
   if (error) return *error;
   if (!channel || !endpoint) return Reply::error("MissingParameter", "Channel and Endpoint are required");
-  Subscription s;
+  catalog::Subscription s;
   s.account = account_of(c);
   s.channel = *channel;
   s.endpoint = *endpoint;
@@ -457,7 +458,7 @@ Reply create_subscription(const Call& c, Catalog& catalog, const ServiceLimits& 
     return Reply::error("LimitExceeded.SubscriptionQuota",
                         fmt::format("the account has {} subscriptions, its quota", existing->size()));
   }
-  s.subscription_id = new_id("sub-");
+  s.subscription_id = catalog::new_id("sub-");
   if (auto created = catalog.create_subscription(s); !created) {
     if (created.error().code == ErrorCode::kInvalidArgument) {
       return Reply::error("InvalidParameterValue.DuplicateSubscription",
@@ -471,11 +472,11 @@ Reply create_subscription(const Call& c, Catalog& catalog, const ServiceLimits& 
   return r;
 }
 
-Reply describe_subscriptions(const Call& c, Catalog& catalog) {
+Reply describe_subscriptions(const Call& c, catalog::Catalog& catalog) {
   auto subs = catalog.describe_subscriptions(account_of(c));
   if (!subs) return Reply::error("InternalError", subs.error().message);
   ordered_json set = ordered_json::array();
-  for (const Subscription& s : *subs) {
+  for (const catalog::Subscription& s : *subs) {
     set.push_back({{"SubscriptionId", s.subscription_id},
                    {"Channel", s.channel},
                    {"Endpoint", s.endpoint},
@@ -487,7 +488,7 @@ Reply describe_subscriptions(const Call& c, Catalog& catalog) {
   return r;
 }
 
-Reply delete_subscription(const Call& c, Catalog& catalog) {
+Reply delete_subscription(const Call& c, catalog::Catalog& catalog) {
   std::optional<Reply> error;
   const auto id = str(c.params, "SubscriptionId", error);
   if (error) return *error;
@@ -503,14 +504,14 @@ Reply delete_subscription(const Call& c, Catalog& catalog) {
 
 }  // namespace
 
-void register_catalog_actions(api::Api& api, Catalog& catalog, ServiceLimits limits) {
+void register_catalog_actions(api::Api& api, catalog::Catalog& catalog, ServiceLimits limits) {
   api.on("ImportImage", [&catalog, limits](const Call& c) { return import_image(c, catalog, limits); });
   api.on("DescribeImages", [&catalog](const Call& c) { return describe_images(c, catalog); });
   api.on("DeleteImages", [&catalog, limits](const Call& c) { return delete_images(c, catalog, limits); });
   api.on("ModifyImageAttribute", [&catalog](const Call& c) { return modify_image(c, catalog); });
 }
 
-void register_message_actions(api::Api& api, Catalog& catalog, ServiceLimits limits) {
+void register_message_actions(api::Api& api, catalog::Catalog& catalog, ServiceLimits limits) {
   api.on("DescribeMessages", [&catalog](const Call& c) { return describe_messages(c, catalog); });
   api.on("MarkMessagesRead", [&catalog](const Call& c) { return mark_or_delete_messages(c, catalog, false); });
   api.on("DeleteMessages", [&catalog](const Call& c) { return mark_or_delete_messages(c, catalog, true); });

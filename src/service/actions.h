@@ -5,7 +5,7 @@
 #pragma once
 
 #include "api/server.h"
-#include "service/catalog.h"
+#include "catalog/catalog.h"
 
 namespace ig::service {
 
@@ -15,11 +15,11 @@ struct ServiceLimits {
   std::string data_dir;                  // the image repository's root: DeleteImages removes files there
 };
 
-void register_catalog_actions(api::Api& api, Catalog& catalog, ServiceLimits limits = {});
+void register_catalog_actions(api::Api& api, catalog::Catalog& catalog, ServiceLimits limits = {});
 
 // The message center, actions of our own (docs/api.md): DescribeMessages, MarkMessagesRead,
 // DeleteMessages, CreateMessageSubscription, DescribeMessageSubscriptions,
 // DeleteMessageSubscription. An account sees only its own messages and subscriptions.
-void register_message_actions(api::Api& api, Catalog& catalog, ServiceLimits limits = {});
+void register_message_actions(api::Api& api, catalog::Catalog& catalog, ServiceLimits limits = {});
 
 }  // namespace ig::service

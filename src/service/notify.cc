@@ -74,7 +74,7 @@ std::int64_t retry_delay(const NotifyConfig& config, std::int64_t attempts) {
   return std::min(delay, std::max<std::int64_t>(config.retry_max_seconds, 1));
 }
 
-std::string mail_text(const NotifyConfig& config, const Delivery& d, const std::string& date) {
+std::string mail_text(const NotifyConfig& config, const catalog::Delivery& d, const std::string& date) {
   std::string body = base64(d.message.content + "\r\n");
   std::string wrapped;
   for (std::size_t i = 0; i < body.size(); i += 76) wrapped += body.substr(i, 76) + "\r\n";
@@ -86,7 +86,7 @@ std::string mail_text(const NotifyConfig& config, const Delivery& d, const std::
       d.message.language, d.message.message_id, d.message.image_id, wrapped);
 }
 
-nlohmann::ordered_json message_json(const InboxMessage& m) {
+nlohmann::ordered_json message_json(const catalog::InboxMessage& m) {
   return {{"MessageId", m.message_id},
           {"ImageId", m.image_id},
           {"Kind", m.kind},
@@ -97,7 +97,7 @@ nlohmann::ordered_json message_json(const InboxMessage& m) {
           {"CreatedTime", m.created_time}};
 }
 
-std::string webhook_body(const InboxMessage& m) {
+std::string webhook_body(const catalog::InboxMessage& m) {
   return message_json(m).dump();
 }
 
@@ -105,7 +105,7 @@ std::string webhook_signature(const std::string& secret, std::int64_t timestamp,
   return "sha256=" + to_hex(api::hmac_sha256(secret, fmt::format("{}.{}", timestamp, body)));
 }
 
-std::string send_mail(const NotifyConfig& config, const Delivery& d) {
+std::string send_mail(const NotifyConfig& config, const catalog::Delivery& d) {
   if (config.smtp_url.empty()) return "no SMTP server is configured (notify.smtp_url)";
   const std::string text = mail_text(config, d, rfc5322_date(now_unix()));
   std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
@@ -133,7 +133,7 @@ std::string send_mail(const NotifyConfig& config, const Delivery& d) {
   return fmt::format("SMTP {}: {}", config.smtp_url, why[0] != '\0' ? why : curl_easy_strerror(rc));
 }
 
-std::string post_webhook(const NotifyConfig& config, const Delivery& d) {
+std::string post_webhook(const NotifyConfig& config, const catalog::Delivery& d) {
   const std::string body = webhook_body(d.message);
   const std::int64_t ts = now_unix();
   std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
@@ -167,7 +167,7 @@ Result<bool> Notifier::run_once() {
   const std::int64_t now = now_unix();
   auto claimed = IG_TRY(catalog_.claim_delivery(now, config_.lease_seconds));
   if (!claimed) return false;
-  const Delivery& d = *claimed;
+  const catalog::Delivery& d = *claimed;
   const std::string error = d.channel == "EMAIL"     ? send_mail(config_, d)
                             : d.channel == "WEBHOOK" ? post_webhook(config_, d)
                                                      : "unknown channel " + d.channel;

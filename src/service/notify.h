@@ -15,7 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "service/catalog.h"
+#include "catalog/catalog.h"
 
 namespace ig::service {
 
@@ -35,27 +35,27 @@ struct NotifyConfig {
 std::int64_t retry_delay(const NotifyConfig& config, std::int64_t attempts);
 
 // The e-mail (RFC 5322, UTF-8, base64 body) of a delivery; `date` is an RFC 5322 date.
-std::string mail_text(const NotifyConfig& config, const Delivery& d, const std::string& date);
+std::string mail_text(const NotifyConfig& config, const catalog::Delivery& d, const std::string& date);
 // A message's fields as the API and the webhook show them: MessageId, ImageId, Kind, Language,
 // Title, Content, ErrorCode, CreatedTime.
-nlohmann::ordered_json message_json(const InboxMessage& m);
+nlohmann::ordered_json message_json(const catalog::InboxMessage& m);
 // The webhook's JSON body, and its signature header value for a timestamp.
-std::string webhook_body(const InboxMessage& m);
+std::string webhook_body(const catalog::InboxMessage& m);
 std::string webhook_signature(const std::string& secret, std::int64_t timestamp, const std::string& body);
 
 // One attempt: an empty string when delivered, else what went wrong.
-std::string send_mail(const NotifyConfig& config, const Delivery& d);
-std::string post_webhook(const NotifyConfig& config, const Delivery& d);
+std::string send_mail(const NotifyConfig& config, const catalog::Delivery& d);
+std::string post_webhook(const NotifyConfig& config, const catalog::Delivery& d);
 
 class Notifier {
  public:
-  Notifier(Catalog& catalog, NotifyConfig config) : catalog_(catalog), config_(std::move(config)) {}
+  Notifier(catalog::Catalog& catalog, NotifyConfig config) : catalog_(catalog), config_(std::move(config)) {}
   // Attempts one due delivery if there is one: true when one was attempted.
   Result<bool> run_once();
   void run(const std::atomic<bool>& stop);
 
  private:
-  Catalog& catalog_;
+  catalog::Catalog& catalog_;
   NotifyConfig config_;
 };
 

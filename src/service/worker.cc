@@ -128,8 +128,8 @@ bool mainland_open_region(const std::string& region) {
   return std::find(std::begin(kRegions), std::end(kRegions), region) != std::end(kRegions);
 }
 
-Outcome failure(std::string code, const ig::Message& cause, Lang lang) {
-  Outcome out;
+catalog::Outcome failure(std::string code, const ig::Message& cause, Lang lang) {
+  catalog::Outcome out;
   out.error_code = std::move(code);
   out.error_message = render(cause, lang);
   return out;
@@ -303,8 +303,8 @@ Fetched fetch_once(const std::string& url, const std::string& region, const std:
   return f;
 }
 
-Outcome Worker::import(const Task& task) {
-  const Image& img = task.image;
+catalog::Outcome Worker::import(const catalog::Task& task) {
+  const catalog::Image& img = task.image;
   const Lang lang = parse_lang(img.language).value_or(Lang::kEn);
   std::error_code ec;
   fs::create_directories(fs::path(config_.data_dir) / "scratch", ec);
@@ -365,7 +365,7 @@ Outcome Worker::import(const Task& task) {
     return failure("InternalError",
                    {"import.internal", {fmt::format("conversion to qcow2 failed: {}", stats.error().message)}}, lang);
   }
-  Outcome out;
+  catalog::Outcome out;
   out.ok = true;
   out.source_sha256 = f.sha256;
   out.size_gib = static_cast<std::int64_t>(((*image)->info().virtual_size + (1ULL << 30) - 1) >> 30);
@@ -399,15 +399,15 @@ Outcome Worker::import(const Task& task) {
     auto disk_stats = convert(**disk, **disk_sink, dco);
     if (!disk_stats) return data_failure("InternalError", {"import.internal", {disk_stats.error().message}});
     out.data_disks.push_back(
-        DataDisk{static_cast<std::int64_t>(i),
-                 static_cast<std::int64_t>(((*disk)->info().virtual_size + (1ULL << 30) - 1) >> 30)});
+        catalog::DataDisk{static_cast<std::int64_t>(i),
+                          static_cast<std::int64_t>(((*disk)->info().virtual_size + (1ULL << 30) - 1) >> 30)});
   }
   return out;
 }
 
-InboxMessage message_for(const Image& image, const Outcome& outcome) {
+catalog::InboxMessage message_for(const catalog::Image& image, const catalog::Outcome& outcome) {
   const Lang lang = parse_lang(image.language).value_or(Lang::kEn);
-  InboxMessage m;
+  catalog::InboxMessage m;
   m.account = image.account;
   m.image_id = image.image_id;
   m.language = std::string(lang_code(lang));
@@ -433,7 +433,7 @@ Result<bool> Worker::run_once() {
   // A previous attempt that crashed may have left a partial download or a partial conversion
   // behind; its complete downloads are kept for reuse.
   if (task->attempt > 1) remove_import_files(config_.data_dir, task->image.image_id, true);
-  const Outcome outcome = import(*task);
+  const catalog::Outcome outcome = import(*task);
   IG_TRY(catalog_.finish_task(*task, outcome, message_for(task->image, outcome)));
   // A failed import keeps no files (a data disk may have failed after the system disk was
   // stored). When finish_task refuses, another worker holds the task and its files: leave them.

@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "catalog/catalog.h"
 #include "rules/report.h"
-#include "service/catalog.h"
 
 namespace ig::service {
 
@@ -69,15 +69,15 @@ Fetched fetch_once(const std::string& url, const std::string& region, const std:
 
 class Worker {
  public:
-  Worker(Catalog& catalog, WorkerConfig config) : catalog_(catalog), config_(std::move(config)) {}
+  Worker(catalog::Catalog& catalog, WorkerConfig config) : catalog_(catalog), config_(std::move(config)) {}
   // Carries out one task if there is one: true when a task was taken.
   Result<bool> run_once();
   // Loops until `stop` is set, sleeping briefly when there is no work.
   void run(const std::atomic<bool>& stop);
 
  private:
-  Outcome import(const Task& task);
-  Catalog& catalog_;
+  catalog::Outcome import(const catalog::Task& task);
+  catalog::Catalog& catalog_;
   WorkerConfig config_;
 };
 
@@ -86,6 +86,6 @@ class Worker {
 void remove_import_files(const std::string& data_dir, const std::string& image_id, bool keep_downloads);
 
 // The account's message for a finished task, rendered in the image's language.
-InboxMessage message_for(const Image& image, const Outcome& outcome);
+catalog::InboxMessage message_for(const catalog::Image& image, const catalog::Outcome& outcome);
 
 }  // namespace ig::service

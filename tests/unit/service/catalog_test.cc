@@ -1,15 +1,15 @@
 // The catalog on a real SQLite file: migrations, durability across reopening, names unique per
 // account, accounts isolated, filters and pages; task leases; the message center, subscriptions
 // and the outbox, read back with the sqlite3 command-line tool.
-#include "service/catalog.h"
+#include "catalog/catalog.h"
 
 #include "support/test_support.h"
 
 namespace ig::test {
 namespace {
 
-service::Image image(const std::string& account, const std::string& id, const std::string& name) {
-  service::Image i;
+catalog::Image image(const std::string& account, const std::string& id, const std::string& name) {
+  catalog::Image i;
   i.image_id = id;
   i.account = account;
   i.name = name;
@@ -26,7 +26,7 @@ TEST(Catalog, MigratesPersistsAndIsolatesAccounts) {
   TempDir dir;
   const std::string path = dir.file("catalog.sqlite");
   {
-    auto c = service::Catalog::open(path);
+    auto c = catalog::Catalog::open(path);
     ASSERT_THAT(c, IsOk());
     EXPECT_EQ((*c)->schema_version(), 2);
     ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
@@ -35,7 +35,7 @@ TEST(Catalog, MigratesPersistsAndIsolatesAccounts) {
     EXPECT_THAT((*c)->create_import(image("1001", "img-dddddddd", "a")),
                 HasError(ErrorCode::kInvalidArgument, "duplicate"));
   }
-  auto c = service::Catalog::open(path);  // reopened: the rows are durable, the schema not re-created
+  auto c = catalog::Catalog::open(path);  // reopened: the rows are durable, the schema not re-created
   ASSERT_THAT(c, IsOk());
   auto all = (*c)->describe("1001", {}, {}, 0, 20);
   ASSERT_THAT(all, IsOk());
@@ -62,11 +62,11 @@ TEST(Catalog, RefusesANewerSchema) {
   TempDir dir;
   const std::string path = dir.file("catalog.sqlite");
   run_ok("sqlite3 " + path + " 'PRAGMA user_version = 7'");
-  EXPECT_THAT(service::Catalog::open(path), HasError(ErrorCode::kUnsupported, "schema version 7"));
+  EXPECT_THAT(catalog::Catalog::open(path), HasError(ErrorCode::kUnsupported, "schema version 7"));
 }
 
-service::InboxMessage note(const std::string& title) {
-  service::InboxMessage m;
+catalog::InboxMessage note(const std::string& title) {
+  catalog::InboxMessage m;
   m.kind = "IMPORT_FAILED";
   m.language = "en";
   m.title = title;
@@ -75,22 +75,22 @@ service::InboxMessage note(const std::string& title) {
   return m;
 }
 
-service::Outcome failed(const std::string& code) {
-  service::Outcome o;
+catalog::Outcome failed(const std::string& code) {
+  catalog::Outcome o;
   o.error_code = code;
   o.error_message = "why";
   return o;
 }
 
-service::Outcome succeeded() {
-  service::Outcome o;
+catalog::Outcome succeeded() {
+  catalog::Outcome o;
   o.ok = true;
   return o;
 }
 
 TEST(Catalog, TaskLeasesRunOutAndStaleHoldersAreRefused) {
   TempDir dir;
-  auto c = service::Catalog::open(dir.file("catalog.sqlite"));
+  auto c = catalog::Catalog::open(dir.file("catalog.sqlite"));
   ASSERT_THAT(c, IsOk());
   ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
   auto first = (*c)->claim_task(1000, 60);
@@ -119,7 +119,7 @@ TEST(Catalog, TaskLeasesRunOutAndStaleHoldersAreRefused) {
 TEST(Catalog, FinishingATaskWritesItsMessageAndOneDeliveryPerSubscription) {
   TempDir dir;
   const std::string path = dir.file("catalog.sqlite");
-  auto c = service::Catalog::open(path);
+  auto c = catalog::Catalog::open(path);
   ASSERT_THAT(c, IsOk());
   ASSERT_THAT((*c)->create_subscription({"sub-00000001", "1001", "EMAIL", "ops@example.com", "", ""}), IsOk());
   ASSERT_THAT((*c)->create_subscription({"sub-00000002", "1001", "WEBHOOK", "http://127.0.0.1:1/hook", "k", ""}),
@@ -161,7 +161,7 @@ TEST(Catalog, FinishingATaskWritesItsMessageAndOneDeliveryPerSubscription) {
 
 TEST(Catalog, DeliveriesAreLeasedRetriedAndGivenUp) {
   TempDir dir;
-  auto c = service::Catalog::open(dir.file("catalog.sqlite"));
+  auto c = catalog::Catalog::open(dir.file("catalog.sqlite"));
   ASSERT_THAT(c, IsOk());
   ASSERT_THAT((*c)->create_subscription({"sub-00000001", "1001", "EMAIL", "ops@example.com", "", ""}), IsOk());
   ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
@@ -198,7 +198,7 @@ TEST(Catalog, MigratesAVersionOneCatalogKeepingItsRows) {
   TempDir dir;
   const std::string path = dir.file("catalog.sqlite");
   {
-    auto c = service::Catalog::open(path);
+    auto c = catalog::Catalog::open(path);
     ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
   }
   // Back to version 1 as an older imagegate left it: without the version 2 tables and columns.
@@ -209,7 +209,7 @@ TEST(Catalog, MigratesAVersionOneCatalogKeepingItsRows) {
       "language; ALTER TABLE images DROP COLUMN data_disks; ALTER TABLE images DROP COLUMN region; ALTER TABLE images "
       "DROP COLUMN source_sha256; PRAGMA "
       "user_version = 1'");
-  auto c = service::Catalog::open(path);
+  auto c = catalog::Catalog::open(path);
   ASSERT_THAT(c, IsOk());
   EXPECT_EQ((*c)->schema_version(), 2);
   auto img = (*c)->get("1001", "img-aaaaaaaa");

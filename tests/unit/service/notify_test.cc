@@ -15,8 +15,8 @@
 namespace ig::test {
 namespace {
 
-service::Delivery delivery(const std::string& language, const std::string& title, const std::string& content) {
-  service::Delivery d;
+catalog::Delivery delivery(const std::string& language, const std::string& title, const std::string& content) {
+  catalog::Delivery d;
   d.delivery_id = 7;
   d.channel = "EMAIL";
   d.endpoint = "ops@example.com";

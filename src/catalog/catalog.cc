@@ -1,4 +1,4 @@
-#include "service/catalog.h"
+#include "catalog/catalog.h"
 
 #include <sqlite3.h>
 
@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-namespace ig::service {
+namespace ig::catalog {
 namespace {
 
 constexpr int kSchemaVersion = 2;
@@ -751,4 +751,4 @@ Result<void> Catalog::finish_delivery(const Delivery& d, bool sent, const std::s
   return ok();
 }
 
-}  // namespace ig::service
+}  // namespace ig::catalog

@@ -24,7 +24,7 @@
 
 struct sqlite3;
 
-namespace ig::service {
+namespace ig::catalog {
 
 struct Tag {
   std::string key;
@@ -207,4 +207,4 @@ class Catalog {
 std::string new_image_id();
 std::string new_id(const char* prefix);
 
-}  // namespace ig::service
+}  // namespace ig::catalog
