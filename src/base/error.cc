@@ -17,6 +17,8 @@ std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::kPermissionDenied: return "permission-denied";
     case ErrorCode::kCancelled: return "cancelled";
     case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kAlreadyExists: return "already-exists";
+    case ErrorCode::kLeaseLost: return "lease-lost";
   }
   return "internal";
 }

@@ -33,6 +33,8 @@ enum class ErrorCode {
   kUnavailable,       // transient failure of a network peer or database
   kPermissionDenied,  //
   kCancelled,         //
+  kAlreadyExists,     // a create that names something that exists (an image name, a subscription)
+  kLeaseLost,         // the caller no longer holds the task or delivery it tries to finish
   kInternal,          // a bug
 };
 
@@ -52,6 +54,8 @@ struct Error {
   static Error io(std::string m) { return {ErrorCode::kIo, std::move(m)}; }
   static Error unavailable(std::string m) { return {ErrorCode::kUnavailable, std::move(m)}; }
   static Error internal(std::string m) { return {ErrorCode::kInternal, std::move(m)}; }
+  static Error already_exists(std::string m) { return {ErrorCode::kAlreadyExists, std::move(m)}; }
+  static Error lease_lost(std::string m) { return {ErrorCode::kLeaseLost, std::move(m)}; }
 
   // errno-based I/O error: "<what>: <strerror(err)>".
   static Error from_errno(std::string_view what, int err);
