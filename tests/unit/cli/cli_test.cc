@@ -69,6 +69,18 @@ TEST_F(Cli, RefusalIsExitOneWithTheReason) {
   EXPECT_NE(mismatch.out.find("declared vmdk, but the content is qcow2"), std::string::npos) << mismatch.out;
 }
 
+// Issue 15, finding 5: `imagegate check` and `info` on a FIFO return at once (under timeout(1),
+// whose exit 124 would mean the old hang), naming the file type.
+TEST_F(Cli, FifoIsRefusedAtOnce) {
+  const std::string fifo = dir_.file("x.img");
+  run_ok("mkfifo " + fifo);
+  for (const char* cmd : {" check ", " info "}) {
+    const CommandResult r = run("timeout 10 " + kCli + cmd + fifo + " 2>&1");
+    EXPECT_EQ(r.exit_code, 2) << cmd << r.out;
+    EXPECT_NE(r.out.find(fifo + ": is a FIFO, not a regular file"), std::string::npos) << r.out;
+  }
+}
+
 TEST_F(Cli, UsageErrorsAreExitTwo) {
   EXPECT_EQ(run(kCli).exit_code, 2);
   EXPECT_EQ(run(kCli + " frobnicate x").exit_code, 2);
