@@ -319,9 +319,20 @@ void describe_initramfs(const FileSystem& fs, KernelInfo& k, const std::string& 
 LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition) {
   LinuxGuest g;
   g.root_partition = partition;
-  for (const char* path : {"/etc/os-release", "/usr/lib/os-release"}) {
+  // A release file that is absent (kNotFound) is looked for in the next place; one that is there
+  // but cannot be read (a corrupt inode or extent tree, more bytes than are read, not a regular
+  // file) is named in os_release_errors, so that corruption is never reported as absence.
+  auto read_release = [&](const char* path) -> std::optional<std::string> {
     auto text = read_guest_file(fs, path, kMaxOsReleaseBytes);
-    if (text) {
+    if (text) return std::move(*text);
+    if (text.error().code != ErrorCode::kNotFound) {
+      const std::string& why = text.error().message;
+      g.os_release_errors.push_back(why.rfind(path, 0) == 0 ? why : fmt::format("{}: {}", path, why));
+    }
+    return std::nullopt;
+  };
+  for (const char* path : {"/etc/os-release", "/usr/lib/os-release"}) {
+    if (auto text = read_release(path)) {
       g.os_release = parse_os_release(*text);
       g.os_release_source = path;
       break;
@@ -329,7 +340,7 @@ LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition) {
   }
   for (const char* path : kLegacyReleaseFiles) {
     if (!g.os_release.empty()) break;
-    if (auto text = read_guest_file(fs, path, kMaxOsReleaseBytes)) {
+    if (auto text = read_release(path)) {
       g.os_release = parse_legacy_release(path, *text);
       if (!g.os_release.empty()) g.os_release_source = path;
     }
@@ -430,6 +441,7 @@ void make_printable(LinuxGuest& g) {
   OsRelease os;
   for (auto& [key, value] : g.os_release) os[key] = guest_text(value);  // keys are [A-Z0-9_]+
   g.os_release = std::move(os);
+  make_printable(g.os_release_errors);
   make_guest_text(g.distribution.id);
   make_guest_text(g.distribution.version);
   for (FstabEntry& e : g.fstab) {

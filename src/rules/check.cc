@@ -358,7 +358,10 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   r.version = g->distribution.version;
   r.architecture = g->architecture;
   CheckResult os;
-  if (g->os_release.empty()) {
+  if (g->os_release.empty() && !g->os_release_errors.empty()) {
+    // Corruption is not absence: name the release file that is there but could not be read.
+    os = make("os", CheckStatus::kWarn, {"os.unreadable", {g->os_release_errors.front()}});
+  } else if (g->os_release.empty()) {
     os = make("os", CheckStatus::kWarn, {"os.unknown", {}});
   } else if (!g->distribution.named) {
     os = make("os", CheckStatus::kWarn, {"os.other", {g->distribution.id}});
@@ -373,6 +376,7 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
                                       : name != g->os_release.end() ? name->second
                                                                     : ""));
   }
+  for (const std::string& e : g->os_release_errors) os.evidence.push_back("unreadable: " + e);
   r.checks.push_back(std::move(os));
   // architecture
   CheckResult arch = g->architecture.empty() ? make("architecture", CheckStatus::kWarn, {"arch.unknown", {}})
