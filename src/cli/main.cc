@@ -19,6 +19,7 @@
 
 #include "api/server.h"
 #include "base/text.h"
+#include "cli/interrupt.h"
 #include "convert/convert.h"
 #include "convert/measure.h"
 #include "formats/open_image.h"
@@ -294,11 +295,18 @@ int cmd_convert(const std::string& src, const std::string& dst, const std::strin
   if (auto v = validate(o); !v) return report_error(src, v.error(), json);
   auto opened = open_path(src, declared);
   if (!opened) return report_error(src, opened.error(), json);
+  InterruptGuard interrupt;  // SIGINT/SIGTERM stop the conversion; the sink removes its temp file
   auto sink = AtomicFileSink::create(dst, src);
   if (!sink) return report_error(dst, sink.error(), json);
+  interrupt.set_temp_path((*sink)->temp_path());
+  o.stop = interrupt.stop_token();
   if (progress && isatty(STDERR_FILENO)) o.progress = draw_progress;
   auto st = convert(*opened->image, **sink, o);
   if (progress && isatty(STDERR_FILENO)) fmt::print(stderr, "    (100.00/100%)\n");
+  if (!st && interrupt.signal_received() != 0) {
+    report_error(src, st.error(), json);
+    return 128 + interrupt.signal_received();
+  }
   if (!st) return report_error(src, st.error(), json);
   if (json) print_stats_json(*st, src, dst);
   return kExitOk;

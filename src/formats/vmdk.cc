@@ -382,6 +382,29 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
         fmt::format("vmdk: extent '{}' of type {} names another file, which imagegate never opens",
                     printable(desc.extents[0].file), printable(desc.extents[0].type)));
   }
+  if (desc.extents.size() == 1) {
+    // The one SPARSE extent is this file. qemu-img and VMware write its bare file name
+    // ("disk.vmdk"), stale after a rename, so the name itself is not compared with the upload's;
+    // but a path, a drive or a URL ("/etc/shadow", "../x.vmdk", "C:x", "nbd://host/x") names
+    // something outside the upload and is refused like any other reference out of it.
+    const std::string& file_name = desc.extents[0].file;
+    const bool bare = !file_name.empty() && file_name != "." && file_name != ".." && file_name.size() <= 255 &&
+                      file_name.find_first_of("/\\:") == std::string::npos &&
+                      std::none_of(file_name.begin(), file_name.end(),
+                                   [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+    if (!bare) {
+      return Error::unsupported(
+          fmt::format("vmdk: sparse extent '{}' is not the file itself but a path or URL outside the upload, "
+                      "which imagegate never opens",
+                      printable(file_name)));
+    }
+    if (desc.extents[0].sectors != h.capacity) {
+      return Error::unsupported(
+          fmt::format("vmdk: sparse extent '{}' of {} sectors, but the header's capacity is {}: not a single "
+                      "extent covering this disk",
+                      printable(file_name), desc.extents[0].sectors, h.capacity));
+    }
+  }
   std::string create_type = desc.create_type;
   if (create_type.empty()) create_type = compressed ? "streamOptimized" : "monolithicSparse";
   if (create_type != "monolithicSparse" && create_type != "streamOptimized") {

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "base/bytes.h"
+#include "base/guest_text.h"
 #include "base/text.h"
 #include "fs/mounts.h"
 #include "fs/path.h"
@@ -318,9 +319,20 @@ void describe_initramfs(const FileSystem& fs, KernelInfo& k, const std::string& 
 LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition) {
   LinuxGuest g;
   g.root_partition = partition;
-  for (const char* path : {"/etc/os-release", "/usr/lib/os-release"}) {
+  // A release file that is absent (kNotFound) is looked for in the next place; one that is there
+  // but cannot be read (a corrupt inode or extent tree, more bytes than are read, not a regular
+  // file) is named in os_release_errors, so that corruption is never reported as absence.
+  auto read_release = [&](const char* path) -> std::optional<std::string> {
     auto text = read_guest_file(fs, path, kMaxOsReleaseBytes);
-    if (text) {
+    if (text) return std::move(*text);
+    if (text.error().code != ErrorCode::kNotFound) {
+      const std::string& why = text.error().message;
+      g.os_release_errors.push_back(why.rfind(path, 0) == 0 ? why : fmt::format("{}: {}", path, why));
+    }
+    return std::nullopt;
+  };
+  for (const char* path : {"/etc/os-release", "/usr/lib/os-release"}) {
+    if (auto text = read_release(path)) {
       g.os_release = parse_os_release(*text);
       g.os_release_source = path;
       break;
@@ -328,7 +340,7 @@ LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition) {
   }
   for (const char* path : kLegacyReleaseFiles) {
     if (!g.os_release.empty()) break;
-    if (auto text = read_guest_file(fs, path, kMaxOsReleaseBytes)) {
+    if (auto text = read_release(path)) {
       g.os_release = parse_legacy_release(path, *text);
       if (!g.os_release.empty()) g.os_release_source = path;
     }
@@ -415,6 +427,52 @@ std::optional<std::pair<std::size_t, std::shared_ptr<const FileSystem>>> find_vo
     return by([&](const VolumeSummary& v) { return v.lv.empty() && v.partition == number; });
   }
   return std::nullopt;
+}
+
+// Every string the guest wrote, or that quotes what it wrote (file names, os-release values,
+// GRUB titles, fstab fields, error messages naming guest paths), made printable UTF-8 before it
+// becomes a fact (base/guest_text.h). Done once, where the facts leave the inspector, after every
+// comparison between raw guest strings (kernel versions, fstab specs against labels) is made.
+void make_printable(std::vector<std::string>& v) {
+  for (std::string& s : v) make_guest_text(s);
+}
+
+void make_printable(LinuxGuest& g) {
+  OsRelease os;
+  for (auto& [key, value] : g.os_release) os[key] = guest_text(value);  // keys are [A-Z0-9_]+
+  g.os_release = std::move(os);
+  make_printable(g.os_release_errors);
+  make_guest_text(g.distribution.id);
+  make_guest_text(g.distribution.version);
+  for (FstabEntry& e : g.fstab) {
+    for (std::string* s : {&e.spec, &e.mount_point, &e.type, &e.options}) make_guest_text(*s);
+  }
+  for (MountInfo& m : g.mounts) {
+    for (std::string* s : {&m.mount_point, &m.spec, &m.lv, &m.error}) make_guest_text(*s);
+  }
+  for (std::string* s :
+       {&g.boot.config, &g.boot.default_spec, &g.boot.default_title, &g.boot.default_kernel, &g.boot.default_version}) {
+    make_guest_text(*s);
+  }
+  for (KernelInfo& k : g.kernels) {
+    make_guest_text(k.version);
+    make_guest_text(k.initramfs.path);
+    make_guest_text(k.initramfs.error);
+    make_printable(k.initramfs.archives);
+    for (DriverInfo& d : k.virtio) {
+      make_guest_text(d.config);
+      make_guest_text(d.module);
+    }
+  }
+  make_guest_text(g.root_lv);
+  make_guest_text(g.cloud_init.version);
+  make_printable(g.cloud_init.evidence);
+  make_printable(g.cloud_init.disabled_by);
+  make_printable(g.cloud_init.notes);
+}
+
+void make_printable(VolumeSummary& v) {
+  for (std::string* s : {&v.lv, &v.kind, &v.fs_kind, &v.label, &v.uuid, &v.error}) make_guest_text(*s);
 }
 
 }  // namespace
@@ -587,7 +645,10 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
     out.linux_guest->root_lv = rv.lv;
     out.linux_guest->fstab = std::move(fstab);
     out.linux_guest->mounts = std::move(mounts);
+    make_printable(*out.linux_guest);
   }
+  for (VolumeSummary& v : out.volumes) make_printable(v);
+  make_printable(out.notes);
   std::stable_sort(out.volumes.begin(), out.volumes.end(),
                    [](const VolumeSummary& a, const VolumeSummary& b) { return a.partition < b.partition; });
   return out;

@@ -117,6 +117,9 @@ struct LinuxGuest {
   std::string root_lv;  // "vg/lv" when the root is an LVM logical volume
   OsRelease os_release;
   std::string os_release_source;  // the file it came from: "/etc/os-release", "/etc/redhat-release", ...
+  // Release files that exist but could not be read, each "<path>: <why>" (a corrupt inode, more
+  // bytes than are read): corruption, as opposed to absence.
+  std::vector<std::string> os_release_errors;
   Distribution distribution;
   std::string architecture;  // "x86_64", "i386", "arm_64", or "" when unknown
   std::string architecture_source;

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "base/bytes.h"
+#include "base/guest_text.h"
 #include "fs/path.h"
 #include "registry/hive.h"
 
@@ -187,6 +188,14 @@ std::optional<WindowsGuest> describe_windows(const FileSystem& fs, std::uint32_t
       break;
     }
   }
+  // Hive values and notes quoting them are the guest's text: printable before they become facts
+  // (base/guest_text.h), after every decision above was made on the raw values.
+  for (std::string* s :
+       {&g.product_name, &g.edition_id, &g.installation_type, &g.current_version, &g.build, &g.version}) {
+    make_guest_text(*s);
+  }
+  for (WindowsDriver& d : g.drivers) make_guest_text(d.image_path);
+  for (std::string& n : g.notes) make_guest_text(n);
   return g;
 }
 

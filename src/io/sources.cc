@@ -12,8 +12,24 @@ namespace ig {
 
 // ---- FileSource ----
 
+namespace {
+
+std::string_view file_type_name(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  return "not a file";
+}
+
+}  // namespace
+
 Result<std::unique_ptr<FileSource>> FileSource::open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading blocks until a writer appears (forever, for a
+  // hostile path), and a tty or device may act on open; the type is checked before anything
+  // else, and the flag is cleared for the regular files and block devices that are read.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) return Error::from_errno(fmt::format("open {}", path), errno);
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
@@ -23,7 +39,14 @@ Result<std::unique_ptr<FileSource>> FileSource::open(const std::string& path) {
   }
   if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
     ::close(fd);
-    return Error::invalid_argument(fmt::format("{}: not a regular file or block device", path));
+    return Error::invalid_argument(
+        fmt::format("{}: is {}, not a regular file or block device", path, file_type_name(st.st_mode)));
+  }
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    int err = errno;
+    ::close(fd);
+    return Error::from_errno(fmt::format("fcntl {}", path), err);
   }
   std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
   if (S_ISBLK(st.st_mode)) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/guest_text.h"
 #include "base/text.h"
 #include "convert/measure.h"
 #include "formats/open_image.h"
@@ -357,7 +358,10 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   r.version = g->distribution.version;
   r.architecture = g->architecture;
   CheckResult os;
-  if (g->os_release.empty()) {
+  if (g->os_release.empty() && !g->os_release_errors.empty()) {
+    // Corruption is not absence: name the release file that is there but could not be read.
+    os = make("os", CheckStatus::kWarn, {"os.unreadable", {g->os_release_errors.front()}});
+  } else if (g->os_release.empty()) {
     os = make("os", CheckStatus::kWarn, {"os.unknown", {}});
   } else if (!g->distribution.named) {
     os = make("os", CheckStatus::kWarn, {"os.other", {g->distribution.id}});
@@ -372,6 +376,7 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
                                       : name != g->os_release.end() ? name->second
                                                                     : ""));
   }
+  for (const std::string& e : g->os_release_errors) os.evidence.push_back("unreadable: " + e);
   r.checks.push_back(std::move(os));
   // architecture
   CheckResult arch = g->architecture.empty() ? make("architecture", CheckStatus::kWarn, {"arch.unknown", {}})
@@ -462,6 +467,35 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   for (const std::string& d : ci.disabled_by) cloud.evidence.push_back("disabled by " + d);
   for (const std::string& n : ci.notes) cloud.evidence.push_back(n);
   r.checks.push_back(std::move(cloud));
+}
+
+// The last guard before a report leaves the rules: the inspectors already made guest text
+// printable (capped), but error messages of the format and partition readers may quote the
+// image's bytes too. Uncapped, so it never shortens what was already made safe.
+void make_printable(CheckReport& r) {
+  auto fix = [](std::string& s) { make_guest_text(s, kGuestTextUncapped); };
+  auto fix_all = [&](std::vector<std::string>& v) {
+    for (std::string& s : v) fix(s);
+  };
+  for (std::string* s : {&r.format, &r.partition_table, &r.os_type, &r.distribution, &r.distribution_name,
+                         &r.product_name, &r.version, &r.architecture, &r.failed_check, &r.error_code}) {
+    fix(*s);
+  }
+  fix_all(r.reason.args);
+  for (CheckResult& c : r.checks) {
+    fix_all(c.message.args);
+    if (c.advice) fix_all(c.advice->args);
+    fix_all(c.evidence);
+  }
+  for (KernelReport& k : r.kernels) {
+    fix(k.version);
+    fix(k.initramfs);
+    fix_all(k.initramfs_archives);
+  }
+  if (r.cloud_init) {
+    fix(r.cloud_init->version);
+    fix_all(r.cloud_init->evidence);
+  }
 }
 
 void skip_rest(CheckReport& r, std::initializer_list<const char*> names, const char* why) {
@@ -565,11 +599,13 @@ Result<CheckReport> check_image(SourcePtr file, const CheckOptions& options) {
       r.error_code = c.error_code;
       r.failed_check = c.name;
       r.reason = c.message;
+      make_printable(r);
       return r;
     }
   }
   r.pass = true;
   r.reason = {"verdict.pass", {}};
+  make_printable(r);
   return r;
 }
 

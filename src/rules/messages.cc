@@ -138,6 +138,15 @@ const std::map<std::string_view, Texts>& table() {
                     "os-release もリリースファイルもないため、Other Linux としてインポートされます",
                     "tidak ada os-release atau berkas rilis; diimpor sebagai Other Linux",
                     "sem os-release nem arquivo de release; é importado como Other Linux"}},
+    {"os.unreadable", {"the release file is there but cannot be read ({0}): the root file system is damaged; it imports "
+                       "as Other Linux",
+                       "发行版文件存在但无法读取（{0}）：根文件系统已损坏；将作为 Other Linux 导入",
+                       "リリースファイルはありますが読み取れません（{0}）: ルートファイルシステムが破損しています。Other Linux "
+                       "としてインポートされます",
+                       "berkas rilis ada tetapi tidak dapat dibaca ({0}): sistem berkas root rusak; diimpor sebagai Other "
+                       "Linux",
+                       "o arquivo de release existe mas não pode ser lido ({0}): o sistema de arquivos raiz está danificado; "
+                       "é importado como Other Linux"}},
     {"arch.ok", {"{0}", "{0}", "{0}", "{0}", "{0}"}},
     {"arch.unknown", {"no ELF program of a known architecture was found", "未找到已知架构的 ELF 程序",
                       "既知のアーキテクチャの ELF プログラムが見つかりません", "tidak ditemukan program ELF dengan arsitektur yang dikenal",

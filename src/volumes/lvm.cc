@@ -211,6 +211,69 @@ Result<std::string> read_metadata_text(const ByteSource& pv, std::uint64_t mda_o
   return text;
 }
 
+// The bytes of this PV that a linear segment on it maps: [first, first + length).
+struct MappedRange {
+  std::uint64_t first = 0;
+  std::uint64_t length = 0;
+  std::string owner;  // "LV vg/lv"
+};
+
+// Refuses a layout whose logical volumes would read what is not theirs: the label sector, a
+// metadata area, or extents another LV (or another segment of the same LV) also maps. LVM never
+// writes such a layout; a crafted one could make one LV's file system the other's, or turn the
+// metadata into file-system blocks.
+Result<void> check_layout(const PhysicalVolume& pv, std::uint64_t label_sector, std::uint64_t device_size) {
+  const VolumeGroup& vg = pv.vg;
+  const auto self = std::find_if(vg.pvs.begin(), vg.pvs.end(), [](const VgPv& p) { return p.is_this_pv; });
+  if (self == vg.pvs.end()) return ok();  // nothing of this PV is mapped: open_lv refuses each LV
+  const std::uint64_t extent_bytes = IG_TRY(checked_mul(vg.extent_size_sectors, kSector, "lvm extent_size"));
+  const std::uint64_t pe_start_bytes = IG_TRY(checked_mul(self->pe_start_sectors, kSector, "lvm pe_start"));
+  std::vector<MappedRange> reserved;
+  reserved.push_back({0, (label_sector + 1) * kSector, "the PV label"});
+  for (std::size_t i = 0; i < pv.metadata_areas.size(); ++i) {
+    const auto& [offset, size] = pv.metadata_areas[i];
+    reserved.push_back({offset, size, fmt::format("metadata area {} [{}, +{})", i + 1, offset, size)});
+  }
+  std::vector<MappedRange> mapped;
+  for (const LogicalVolume& lv : vg.lvs) {
+    for (const Segment& s : lv.segments) {
+      if (s.pv_name != self->name || s.extent_count == 0) continue;
+      const std::uint64_t first = IG_TRY(checked_add(
+          pe_start_bytes, IG_TRY(checked_mul(s.pv_start_extent, extent_bytes, "lvm extent")), "lvm extent"));
+      const std::uint64_t length = IG_TRY(checked_mul(s.extent_count, extent_bytes, "lvm segment"));
+      IG_TRY(checked_add(first, length, "lvm segment"));
+      if (mapped.size() >= 4096) {
+        return Error::limit_exceeded(fmt::format("lvm: VG {} maps more than 4096 segments on this PV", vg.name));
+      }
+      mapped.push_back(
+          {first, length,
+           fmt::format("LV {}/{} (PV extents {}+{})", vg.name, lv.name, s.pv_start_extent, s.extent_count)});
+    }
+  }
+  auto overlap = [](const MappedRange& a, const MappedRange& b) {
+    return a.first < b.first + b.length && b.first < a.first + a.length;  // sums checked above
+  };
+  for (const MappedRange& m : mapped) {
+    for (const MappedRange& r : reserved) {
+      if (r.first > device_size || r.length > device_size - r.first) continue;  // not on this device
+      if (overlap(m, r)) {
+        return Error::corrupt(fmt::format("lvm: {} at byte {} overlaps {}", m.owner, m.first, r.owner));
+      }
+    }
+  }
+  std::vector<const MappedRange*> sorted;
+  for (const MappedRange& m : mapped) sorted.push_back(&m);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const MappedRange* a, const MappedRange* b) { return a->first < b->first; });
+  for (std::size_t i = 1; i < sorted.size(); ++i) {
+    if (overlap(*sorted[i - 1], *sorted[i])) {
+      return Error::corrupt(fmt::format("lvm: {} and {} map the same bytes of the PV at byte {}", sorted[i - 1]->owner,
+                                        sorted[i]->owner, sorted[i]->first));
+    }
+  }
+  return ok();
+}
+
 }  // namespace
 
 Result<VolumeGroup> parse_metadata(std::string_view text, std::string_view pv_uuid) {
@@ -306,6 +369,7 @@ Result<std::optional<PhysicalVolume>> read_pv(const ByteSource& pv) {
     const std::string text = IG_TRY(read_metadata_text(pv, out.metadata_areas[0].first, out.metadata_areas[0].second));
     out.metadata_text = text;
     out.vg = IG_TRY(parse_metadata(text, out.uuid));
+    IG_TRY(check_layout(out, sector, pv.size()));
     return std::optional<PhysicalVolume>(std::move(out));
   }
   return std::optional<PhysicalVolume>{};
@@ -313,7 +377,7 @@ Result<std::optional<PhysicalVolume>> read_pv(const ByteSource& pv) {
 
 Result<SourcePtr> open_lv(const SourcePtr& pv_device, const PhysicalVolume& pv, const LogicalVolume& lv) {
   const VolumeGroup& vg = pv.vg;
-  const std::uint64_t extent_bytes = vg.extent_size_sectors * kSector;
+  const std::uint64_t extent_bytes = IG_TRY(checked_mul(vg.extent_size_sectors, kSector, "lvm extent_size"));
   std::vector<SourcePtr> pieces;
   std::uint64_t expected = 0;
   for (const Segment& s : lv.segments) {
@@ -340,13 +404,13 @@ Result<SourcePtr> open_lv(const SourcePtr& pv_device, const PhysicalVolume& pv, 
       return Error::corrupt(fmt::format("lvm: LV {}/{}: extents {}+{} beyond the PV's {}", vg.name, lv.name,
                                         s.pv_start_extent, s.extent_count, p->pe_count));
     }
-    const std::uint64_t start =
-        IG_TRY(checked_add(p->pe_start_sectors * kSector,
-                           IG_TRY(checked_mul(s.pv_start_extent, extent_bytes, "lvm extent")), "lvm extent"));
+    const std::uint64_t pe_start_bytes = IG_TRY(checked_mul(p->pe_start_sectors, kSector, "lvm pe_start"));
+    const std::uint64_t start = IG_TRY(
+        checked_add(pe_start_bytes, IG_TRY(checked_mul(s.pv_start_extent, extent_bytes, "lvm extent")), "lvm extent"));
     const std::uint64_t length = IG_TRY(checked_mul(s.extent_count, extent_bytes, "lvm segment"));
     pieces.push_back(
         SourcePtr(IG_TRY(SliceSource::create(pv_device, start, length, fmt::format("LV {}/{}", vg.name, lv.name)))));
-    expected = s.start_extent + s.extent_count;
+    expected = IG_TRY(checked_add(s.start_extent, s.extent_count, "lvm segment"));
     if (pieces.size() > 4096)
       return Error::limit_exceeded(fmt::format("lvm: LV {}/{} has more than 4096 segments", vg.name, lv.name));
   }

@@ -1,5 +1,14 @@
 // The `imagegate` binary: exit codes (0 readable, 1 refused, 2 usage), JSON keys as qemu-img's,
 // and `measure` output identical to `qemu-img measure`'s for the same image.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <thread>
+
 #include "support/test_support.h"
 
 namespace ig::test {
@@ -67,6 +76,59 @@ TEST_F(Cli, RefusalIsExitOneWithTheReason) {
   const CommandResult mismatch = run(kCli + " info -f vmdk " + qcow2_);
   EXPECT_EQ(mismatch.exit_code, 1);
   EXPECT_NE(mismatch.out.find("declared vmdk, but the content is qcow2"), std::string::npos) << mismatch.out;
+}
+
+// Issue 15, finding 5: `imagegate check` and `info` on a FIFO return at once (under timeout(1),
+// whose exit 124 would mean the old hang), naming the file type.
+TEST_F(Cli, FifoIsRefusedAtOnce) {
+  const std::string fifo = dir_.file("x.img");
+  run_ok("mkfifo " + fifo);
+  for (const char* cmd : {" check ", " info "}) {
+    const CommandResult r = run("timeout 10 " + kCli + cmd + fifo + " 2>&1");
+    EXPECT_EQ(r.exit_code, 2) << cmd << r.out;
+    EXPECT_NE(r.out.find(fifo + ": is a FIFO, not a regular file"), std::string::npos) << r.out;
+  }
+}
+
+// Issue 15, finding 6: SIGINT or SIGTERM during `convert` leaves no temporary file behind. The
+// conversion (zlib over 384 MiB of random data, several seconds) runs as a child with default
+// signal dispositions; the signal is sent once its temporary file exists.
+TEST_F(Cli, InterruptedConvertLeavesNothingBehind) {
+  namespace fs = std::filesystem;
+  const std::string source = dir_.file("random.raw");
+  run_ok("head -c 384M /dev/urandom > " + source);
+  for (const int sig : {SIGINT, SIGTERM}) {
+    const fs::path out_dir = dir_.path() / ("out-" + std::to_string(sig));
+    fs::create_directories(out_dir);
+    const std::string destination = (out_dir / "x.qcow2").string();
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      std::signal(SIGINT, SIG_DFL);
+      std::signal(SIGTERM, SIG_DFL);
+      ::execl(kCli.c_str(), kCli.c_str(), "convert", "-c", "-f", "raw", "-O", "qcow2", source.c_str(),
+              destination.c_str(), static_cast<char*>(nullptr));
+      std::_Exit(127);
+    }
+    auto temp_files = [&] {
+      std::vector<std::string> names;
+      for (const auto& e : fs::directory_iterator(out_dir)) names.push_back(e.path().filename().string());
+      return names;
+    };
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (temp_files().empty() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(temp_files().size(), 1u) << "no temporary file appeared";
+    EXPECT_EQ(temp_files()[0].rfind("x.qcow2.imagegate-", 0), 0u) << temp_files()[0];
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // well into the conversion
+    ASSERT_EQ(::kill(pid, sig), 0);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+    EXPECT_EQ(WEXITSTATUS(status), 128 + sig);
+    EXPECT_TRUE(temp_files().empty()) << temp_files()[0];
+  }
 }
 
 TEST_F(Cli, UsageErrorsAreExitTwo) {

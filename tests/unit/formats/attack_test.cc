@@ -10,6 +10,26 @@
 namespace ig::test {
 namespace {
 
+// Replaces the file name of the embedded descriptor's extent line (`RW 2048 SPARSE "x.vmdk"`,
+// the text from byte 512 to its NUL) in a file qemu-img made, keeping the NUL padding.
+void patch_extent_name(const std::string& path, const std::string& name, const std::string& sectors = "") {
+  const std::vector<std::byte> bytes = read_file(path);
+  std::string text(reinterpret_cast<const char*>(bytes.data()) + 512, 64 * 512);
+  text.resize(text.find('\0'));
+  const std::size_t line = text.find("RW ");
+  ASSERT_NE(line, std::string::npos) << text;
+  const std::size_t open = text.find('"', line);
+  const std::size_t close = text.find('"', open + 1);
+  std::string patched = text;
+  patched.replace(open + 1, close - open - 1, name);
+  if (!sectors.empty()) {
+    const std::size_t start = line + 3;
+    patched.replace(start, text.find(' ', start) - start, sectors);
+  }
+  patched.resize(std::max(patched.size(), text.size()), '\0');
+  patch_file(path, 512, ::ig::test::text(patched));
+}
+
 struct Attack {
   std::string name;
   std::string image;               // path of the hostile file
@@ -64,6 +84,23 @@ class Attacks : public ::testing::Test {
     attacks_.push_back(
         {"sparse vmdk with a parent hint", child, std::nullopt, "parent link to", {dir_.file("base.vmdk")}});
 
+    // A monolithicSparse file whose embedded descriptor names another file as its SPARSE extent
+    // (issue 15, finding 4): qemu-img's file, the extent line's name patched.
+    for (const auto& [name, extent] :
+         std::vector<std::pair<std::string, std::string>>{{"shadow", "/etc/shadow"},
+                                                          {"nbd", "nbd://attacker.example:10809/export"},
+                                                          {"dotdot", "../base.vmdk"},
+                                                          {"drive", "C:\\disks\\base.vmdk"}}) {
+      const std::string sparse = dir_.file("sparse-" + name + ".vmdk");
+      run_ok("qemu-img create -q -f vmdk " + sparse + " 1M");
+      patch_extent_name(sparse, extent);
+      attacks_.push_back({"sparse vmdk naming " + extent,
+                          sparse,
+                          std::nullopt,
+                          "sparse extent '" + extent + "' is not the file",
+                          {extent}});
+    }
+
     // qemu cannot write a differencing VHD: turn a dynamic one into one, parent name included.
     const std::string diff = dir_.file("differencing.vhd");
     run_ok("qemu-img create -q -f vpc " + diff + " 8M");
@@ -104,6 +141,24 @@ class Attacks : public ::testing::Test {
   TempDir dir_;
   std::vector<Attack> attacks_;
 };
+
+// What qemu-img writes, and a renamed copy whose extent line still names the old file, open: the
+// extent check refuses paths and URLs, not the bare name of a renamed upload.
+TEST_F(Attacks, SparseVmdkNamingItselfOrItsOldNameOpens) {
+  const std::string made = dir_.file("made.vmdk");
+  run_ok("qemu-img create -q -f vmdk " + made + " 1M");
+  EXPECT_THAT(open_file(made), IsOk());
+  const std::string renamed = dir_.file("upload-1234.vmdk");
+  run_ok("cp " + made + " " + renamed);
+  EXPECT_THAT(open_file(renamed), IsOk());
+  patch_extent_name(renamed, "Windows Server 2022-disk1.vmdk");  // VMware's naming
+  EXPECT_THAT(open_file(renamed), IsOk());
+  // An extent line whose size is not the header's capacity is not this one sparse extent.
+  patch_extent_name(renamed, "upload-1234.vmdk", "4096");
+  EXPECT_THAT(open_file(renamed), HasError(ErrorCode::kUnsupported,
+                                           "sparse extent 'upload-1234.vmdk' of 4096 sectors, but the header's "
+                                           "capacity is 2048"));
+}
 
 TEST_F(Attacks, EachIsRefusedWithItsReason) {
   for (const Attack& a : attacks_) {

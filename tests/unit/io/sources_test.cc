@@ -1,5 +1,9 @@
 #include "io/sources.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <thread>
 
 #include "io/faulty_source.h"
@@ -32,6 +36,32 @@ TEST(FileSource, MissingFileIsNotFound) {
   EXPECT_THAT(FileSource::open("/nonexistent/imagegate/file"), HasError(ErrorCode::kNotFound, "/nonexistent"));
   TempDir dir;
   EXPECT_THAT(FileSource::open(dir.path().string()), HasError(ErrorCode::kInvalidArgument, "not a regular file"));
+}
+
+// Issue 15, finding 5: a FIFO as IMAGE made open(2) wait for a writer forever. It is refused at
+// once, naming the type. Run in a child that SIGALRM kills after 10 s, so a regression fails
+// instead of hanging the suite.
+TEST(FileSource, FifoIsRefusedWithoutBlocking) {
+  TempDir dir;
+  const std::string fifo = dir.file("x.img");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EXIT(
+      {
+        ::alarm(10);
+        auto r = FileSource::open(fifo);
+        const bool refused = !r && r.error().code == ErrorCode::kInvalidArgument &&
+                             r.error().message == fifo + ": is a FIFO, not a regular file or block device";
+        std::_Exit(refused ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST(FileSource, OtherNonFilesAreNamed) {
+  TempDir dir;
+  EXPECT_THAT(FileSource::open(dir.path().string()),
+              HasError(ErrorCode::kInvalidArgument, dir.path().string() + ": is a directory, not a regular file"));
+  EXPECT_THAT(FileSource::open("/dev/null"),
+              HasError(ErrorCode::kInvalidArgument, "/dev/null: is a character device, not a regular file"));
 }
 
 TEST(FileSource, ExtentsFollowHoles) {

@@ -3,6 +3,7 @@
 // readable through them. Plus the refusals: other segment types, foreign PVs, damaged labels.
 #include "volumes/lvm.h"
 
+#include <regex>
 #include <sstream>
 
 #include "fs/ext.h"
@@ -85,6 +86,98 @@ TEST_F(Lvm, RefusalsAndDamage) {
   // The label sits in sector 1 of the PV: damage its UUID and the CRC catches it.
   patch_file(disk_, (1 << 20) + 512 + 40, text("xxxx"));
   EXPECT_THAT(pv(), HasError(ErrorCode::kCorrupt, "lvm label: checksum"));
+}
+
+// LVM's checksum: CRC-32 (reflected 0xEDB88320) from 0xf597a6cf, no final inversion.
+std::uint32_t lvm_crc(const std::string& data) {
+  std::uint32_t crc = 0xf597a6cf;
+  for (const char c : data) {
+    crc ^= static_cast<unsigned char>(c);
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+  }
+  return crc;
+}
+
+// What vgcfgrestore would write if it accepted `text`: the text at the start of the first metadata
+// area's buffer, the area header's location, text checksum and header checksum fixed.
+void write_metadata(const std::string& disk, std::uint64_t pv_offset, std::uint64_t mda_offset,
+                    const std::string& text) {
+  const std::uint64_t header = pv_offset + mda_offset;
+  patch_file(disk, header + 512, ig::test::text(text));
+  patch_file(disk, header + 40, le64(512));
+  patch_file(disk, header + 48, le64(text.size()));
+  patch_file(disk, header + 56, le32(lvm_crc(text)));
+  const std::vector<std::byte> h = read_file(disk);
+  const std::string rest(reinterpret_cast<const char*>(h.data() + header + 4), 508);
+  patch_file(disk, header, le32(lvm_crc(rest)));
+}
+
+// `text` with the first match of the regular expression `from` replaced by `to` (the on-disk text
+// is not indented like vgcfgbackup's and breaks lists over lines).
+std::string replace_once(const std::string& text, const std::string& from, const std::string& to) {
+  const std::regex re(from);
+  EXPECT_TRUE(std::regex_search(text, re)) << from << " in\n" << text;
+  return std::regex_replace(text, re, to, std::regex_constants::format_first_only);
+}
+
+// Issue 15, finding 3: a pe_start of 2^55 + 2048 sectors times 512 wraps to 1 MiB. It must be
+// refused, not read as the healthy layout.
+TEST_F(Lvm, PeStartThatOverflowsIsCorrupt) {
+  auto r = pv();
+  ASSERT_THAT(r, IsOk());
+  const lvm::PhysicalVolume p = *r->second;
+  write_metadata(disk_, 1 << 20, p.metadata_areas[0].first,
+                 replace_once(p.metadata_text, "pe_start = 2048", "pe_start = 36028797018965992"));
+  EXPECT_THAT(pv(), HasError(ErrorCode::kCorrupt, "lvm pe_start: 36028797018965992 * 512 overflows 64 bits"));
+}
+
+TEST_F(Lvm, ExtentOffsetThatOverflowsIsCorrupt) {
+  auto r = pv();
+  ASSERT_THAT(r, IsOk());
+  const lvm::PhysicalVolume p = *r->second;
+  std::string text =
+      replace_once(p.metadata_text, R"(stripes = \[\s*"pv0", 10\s*\])", R"(stripes = ["pv0", 4611686018427387904])");
+  text = replace_once(text, "pe_count = ", "pe_count = 4611686018427387904\n#");
+  write_metadata(disk_, 1 << 20, p.metadata_areas[0].first, text);
+  EXPECT_THAT(pv(), HasError(ErrorCode::kCorrupt, "lvm extent: 4611686018427387904 * 4194304 overflows 64 bits"));
+}
+
+TEST_F(Lvm, OverlappingLvsAreCorrupt) {
+  auto r = pv();
+  ASSERT_THAT(r, IsOk());
+  const lvm::PhysicalVolume p = *r->second;
+  // A second LV on PV extents 12-13, which root's first segment (extents 10-13) already maps.
+  const std::string evil =
+      "\t\tevil {\n\t\t\tid = \"abcdef-ghij-klmn-opqr-stuv-wxyz-543210\"\n\t\t\tstatus = [\"READ\", \"VISIBLE\"]\n"
+      "\t\t\tsegment_count = 1\n\t\t\tsegment1 {\n\t\t\t\tstart_extent = 0\n\t\t\t\textent_count = 2\n"
+      "\t\t\t\ttype = \"striped\"\n\t\t\t\tstripe_count = 1\n\t\t\t\tstripes = [\"pv0\", 12]\n\t\t\t}\n\t\t}\n";
+  write_metadata(disk_, 1 << 20, p.metadata_areas[0].first,
+                 replace_once(p.metadata_text, R"(logical_volumes \{\n)", "logical_volumes {\n" + evil));
+  EXPECT_THAT(pv(), HasError(ErrorCode::kCorrupt,
+                             "lvm: LV vgt/root (PV extents 10+4) and LV vgt/evil (PV extents 12+2) map the same bytes "
+                             "of the PV at byte 51380224"));
+  // One LV mapping the same extents twice is refused the same way.
+  write_metadata(disk_, 1 << 20, p.metadata_areas[0].first,
+                 replace_once(p.metadata_text, R"(stripes = \[\s*"pv0", 0\s*\])", R"(stripes = ["pv0", 9])"));
+  EXPECT_THAT(pv(), HasError(ErrorCode::kCorrupt,
+                             "lvm: LV vgt/root (PV extents 9+6) and LV vgt/root (PV extents 10+4) map the same bytes"));
+}
+
+TEST_F(Lvm, LvOverTheLabelOrMetadataIsCorrupt) {
+  auto r = pv();
+  ASSERT_THAT(r, IsOk());
+  const lvm::PhysicalVolume p = *r->second;
+  const auto [mda_offset, mda_size] = p.metadata_areas[0];
+  EXPECT_EQ(mda_offset, 4096u);
+  // pe_start at 8 sectors: root's extents 0-5 start inside the metadata area.
+  write_metadata(disk_, 1 << 20, mda_offset, replace_once(p.metadata_text, "pe_start = 2048", "pe_start = 8"));
+  EXPECT_THAT(pv(), HasError(ErrorCode::kCorrupt,
+                             fmt::format("lvm: LV vgt/root (PV extents 0+6) at byte 4096 overlaps metadata area 1 "
+                                         "[4096, +{})",
+                                         mda_size)));
+  // pe_start 0: they start on the label.
+  write_metadata(disk_, 1 << 20, mda_offset, replace_once(p.metadata_text, "pe_start = 2048", "pe_start = 0"));
+  EXPECT_THAT(pv(), HasError(ErrorCode::kCorrupt, "lvm: LV vgt/root (PV extents 0+6) at byte 0 overlaps the PV label"));
 }
 
 }  // namespace
