@@ -31,12 +31,17 @@ class TempDir {
 
 struct CommandResult {
   int exit_code = -1;
-  std::string out;  // stdout and stderr together
+  std::string out;  // run(): stdout and stderr together; run_split(): stdout only
+  std::string err;  // run_split(): stderr; run(): empty
 };
 
 // Runs `command` through /bin/sh, capturing its output.
 CommandResult run(const std::string& command);
-// Runs `command` and fails the current test (returning the output) when it exits non-zero.
+// Runs `command` with stdout and stderr apart, for output that is parsed: a tool's warnings
+// (LVM's duplicate-VG lines, qemu's deprecation notes) then never read as data.
+CommandResult run_split(const std::string& command);
+// Runs `command` and fails the current test (with stdout and stderr) when it exits non-zero.
+// Returns stdout only, so that callers may parse it.
 std::string run_ok(const std::string& command);
 std::string shell_quote(const std::string& s);
 

@@ -3,8 +3,6 @@
 // readable through them. Plus the refusals: other segment types, foreign PVs, damaged labels.
 #include "volumes/lvm.h"
 
-#include <sstream>
-
 #include "fs/ext.h"
 #include "fs/path.h"
 #include "support/fixtures.h"
@@ -20,8 +18,9 @@ class Lvm : public ::testing::Test {
     run_ok("echo on-lvm > " + (dir_.path() / "tree/etc/hostname").string());
     lv_image_ = dir_.file("lv.img");
     run_ok("mke2fs -q -F -t ext4 -d " + (dir_.path() / "tree").string() + " " + lv_image_ + " 40M");
-    disk_ = make_lvm_disk(dir_, lv_image_);
-    if (disk_.empty()) GTEST_SKIP() << "loop devices or LVM tools are not usable here (root is needed)";
+    lvm_ = make_lvm_disk(dir_, lv_image_);
+    disk_ = lvm_.path;
+    if (disk_.empty()) GTEST_SKIP() << "the LVM disk could not be made: " << lvm_.error;
   }
   Result<std::pair<SourcePtr, std::optional<lvm::PhysicalVolume>>> pv() {
     std::shared_ptr<const ByteSource> file = IG_TRY(FileSource::open(disk_));
@@ -32,6 +31,7 @@ class Lvm : public ::testing::Test {
   }
   TempDir dir_;
   std::string lv_image_;
+  LvmDisk lvm_;
   std::string disk_;
 };
 
@@ -40,26 +40,25 @@ TEST_F(Lvm, SegmentsEqualLvsAndTheFileSystemReads) {
   ASSERT_THAT(r, IsOk());
   ASSERT_TRUE(r->second.has_value());
   const lvm::PhysicalVolume& p = *r->second;
-  EXPECT_EQ(p.vg.name, "vgt");
+  EXPECT_EQ(p.vg.name, lvm_.vg);
   EXPECT_EQ(p.vg.extent_size_sectors, 8192u);
   ASSERT_EQ(p.vg.lvs.size(), 1u);
   const lvm::LogicalVolume& lv = p.vg.lvs[0];
   EXPECT_EQ(lv.name, "root");
   // `lvs` lines: "root 0 4 /dev/loopN:10-13" and "root 4 6 /dev/loopN:0-5".
-  std::istringstream in(lvs_of(disk_));
-  std::string name, start, size, ranges;
-  std::size_t i = 0;
-  while (in >> name >> start >> size >> ranges) {
-    ASSERT_LT(i, lv.segments.size());
-    EXPECT_EQ(name, lv.name);
-    EXPECT_EQ(std::stoull(start), lv.segments[i].start_extent);
-    EXPECT_EQ(std::stoull(size), lv.segments[i].extent_count);
-    EXPECT_EQ(ranges.substr(ranges.find(':') + 1),
+  const LvsResult lvs = lvs_of(lvm_);
+  ASSERT_EQ(lvs.error, "");
+  ASSERT_EQ(lvs.segments.size(), lv.segments.size()) << "lvs printed " << lvs.segments.size() << " segments";
+  ASSERT_EQ(lvs.segments.size(), 2u);
+  for (std::size_t i = 0; i < lvs.segments.size(); ++i) {
+    const LvsSegment& s = lvs.segments[i];
+    EXPECT_EQ(s.lv_name, lv.name);
+    EXPECT_EQ(s.start_extent, lv.segments[i].start_extent);
+    EXPECT_EQ(s.extent_count, lv.segments[i].extent_count);
+    EXPECT_EQ(s.pe_ranges.substr(s.pe_ranges.find(':') + 1),
               fmt::format("{}-{}", lv.segments[i].pv_start_extent,
                           lv.segments[i].pv_start_extent + lv.segments[i].extent_count - 1));
-    ++i;
   }
-  EXPECT_EQ(i, 2u) << "lvs printed " << i << " segments";
   auto source = lvm::open_lv(r->first, p, lv);
   ASSERT_THAT(source, IsOk());
   EXPECT_EQ((*source)->size(), 40u << 20);
