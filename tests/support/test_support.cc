@@ -225,12 +225,22 @@ std::string compare_with_raw(const DiskImage& image, const std::string& referenc
   return "";
 }
 
+fs::path shared_dir() {
+  const char* env = std::getenv("IG_SHARED_DIR");
+  return fs::path(env != nullptr && *env != '\0' ? env : IG_SHARED_DIR);
+}
+
 bool corpus_available() {
   return fs::is_directory(corpus_path(""));
 }
 
 fs::path corpus_path(const std::string& relative) {
-  return fs::path(IG_SHARED_DIR) / "corpus" / relative;
+  return shared_dir() / "corpus" / relative;
+}
+
+std::string corpus_absent(const std::string& what) {
+  return "the shared corpus " + corpus_path("").string() +
+         " is absent (set IG_SHARED_DIR to the shared folder): " + what + " skipped";
 }
 
 std::string bunzip_to(const fs::path& bz2, const TempDir& dir) {

@@ -118,7 +118,7 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, ConvertMatrix,
 class ConvertCorpus : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ConvertCorpus, ThirdPartyImagesConvert) {
-  if (!corpus_available()) GTEST_SKIP() << "../shared/corpus is absent: corpus conversions skipped";
+  if (!corpus_available()) GTEST_SKIP() << corpus_absent("corpus conversions");
   TempDir dir;
   const std::string& name = GetParam();
   const std::string image = bunzip_to(corpus_path("qemu/sample_images/" + name + ".bz2"), dir);

@@ -377,7 +377,7 @@ TEST_F(Malformed, VmdkStreamOptimizedTruncated) {
   run_ok("truncate -s " + std::to_string(size / 2 / 512 * 512) + " " + v);
   EXPECT_THAT(open_and_read(v), HasError(ErrorCode::kCorrupt, "past the end of the file"));
   // A VMware stream keeps its grain directory only in the footer: a cut is seen at open.
-  if (!corpus_available()) GTEST_SKIP() << "../shared/corpus is absent: VMware stream case skipped";
+  if (!corpus_available()) GTEST_SKIP() << corpus_absent("the VMware stream case");
   const std::string w = bunzip_to(corpus_path("qemu/sample_images/iotest-version3.vmdk.bz2"), dir_);
   run_ok("truncate -s -512 " + w);
   EXPECT_THAT(open_file(w), HasError(ErrorCode::kCorrupt, "streamOptimized footer"));
