@@ -383,6 +383,37 @@ TEST_F(Malformed, VmdkStreamOptimizedTruncated) {
   EXPECT_THAT(open_file(w), HasError(ErrorCode::kCorrupt, "streamOptimized footer"));
 }
 
+// VMware's stream layout, made from qemu's: the header's grain directory offset set to GD_AT_END
+// and a footer appended (footer marker, the header with the real offset, end-of-stream marker).
+// qemu reads it as well and is the oracle. The corpus's iotest-version3.vmdk is a real one; this
+// is the fixture that covers the footer when the corpus is absent.
+TEST_F(Malformed, VmdkStreamWithItsGrainDirectoryOnlyInTheFooter) {
+  const std::string v = made("vmdk", ".vmdk", "-o subformat=streamOptimized");
+  std::vector<std::byte> bytes = read_file(v);
+  ASSERT_EQ(bytes.size() % 512, 0u);
+  std::vector<std::byte> footer(1536, std::byte{0});
+  store_le_ptr<std::uint64_t>(footer.data(), 1);       // footer marker: one sector of metadata
+  store_le_ptr<std::uint32_t>(footer.data() + 12, 3);  // MARKER_FOOTER; its size field stays 0
+  std::copy(bytes.begin(), bytes.begin() + 512, footer.begin() + 512);
+  // The last sector stays zero: the end-of-stream marker (val 0, size 0, MARKER_EOS 0).
+  bytes.insert(bytes.end(), footer.begin(), footer.end());
+  store_le_ptr<std::uint64_t>(bytes.data() + 56, 0xFFFFFFFFFFFFFFFFULL);  // gd_offset: GD_AT_END
+  const std::string w = dir_.file("vmware-stream.vmdk");
+  write_file(w, bytes);
+  const std::string reference = dir_.file("vmware-stream.raw");
+  run_ok("qemu-img convert -f vmdk -O raw " + w + " " + reference);
+  const std::string original = dir_.file("qemu-stream.raw");
+  run_ok("qemu-img convert -f vmdk -O raw " + v + " " + original);
+  EXPECT_EQ(run("cmp " + reference + " " + original).exit_code, 0) << "qemu reads the footer's grain directory";
+  auto image = open_file(w);
+  ASSERT_THAT(image, IsOk());
+  EXPECT_EQ(compare_with_raw(**image, reference), "");
+  EXPECT_THAT((*image)->info().notes, ::testing::Contains("grain directory read from the stream footer"));
+  // Cut by one sector, the end-of-stream marker is gone: seen at open.
+  run_ok("truncate -s -512 " + w);
+  EXPECT_THAT(open_file(w), HasError(ErrorCode::kCorrupt, "streamOptimized footer"));
+}
+
 TEST_F(Malformed, VmdkCompressedGrainGarbageAndOversizedMarker) {
   const std::string v = made("vmdk", ".vmdk", "-o subformat=streamOptimized");
   auto image = open_file(v);
