@@ -314,6 +314,12 @@ TEST_F(Malformed, VhdUnknownDiskType) {
   EXPECT_THAT(open_file(v), HasError(ErrorCode::kUnsupported, "disk type 5"));
 }
 
+TEST_F(Malformed, VhdDataOffsetPastTheEnd) {  // the corpus's afl5.img, made here
+  const std::string v = made("vpc", ".vhd");
+  patch_both_footers(v, 16, be64(0x200000000ULL));  // data_offset
+  EXPECT_THAT(open_file(v), HasError(ErrorCode::kCorrupt, "vhd footer: data_offset 0x200000000 past the end"));
+}
+
 TEST_F(Malformed, VhdDynamicHeaderFields) {
   const std::string b = made("vpc", ".vhd");
   patch_file(b, 512 + 32, be32(3000));  // block_size
@@ -360,6 +366,10 @@ TEST_F(Malformed, VmdkHeaderFields) {
   const std::string d = made("vmdk", ".vmdk");
   patch_file(d, 56, le64(1ull << 40));
   EXPECT_THAT(open_file(d), HasError(ErrorCode::kCorrupt, "grain directory at sector 1099511627776"));
+  const std::string c = made("vmdk", ".vmdk");  // the corpus's afl9.vmdk, made here
+  patch_file(c, 12, le64(1ull << 62));          // capacity in sectors
+  EXPECT_THAT(open_file(c),
+              HasError(ErrorCode::kLimitExceeded, "grain directory (L1) of 70368744177664 entries too big"));
 }
 
 TEST_F(Malformed, VmdkGrainTablePastTheEnd) {
@@ -376,7 +386,11 @@ TEST_F(Malformed, VmdkStreamOptimizedTruncated) {
   const std::uint64_t size = read_file(v).size();
   run_ok("truncate -s " + std::to_string(size / 2 / 512 * 512) + " " + v);
   EXPECT_THAT(open_and_read(v), HasError(ErrorCode::kCorrupt, "past the end of the file"));
-  // A VMware stream keeps its grain directory only in the footer: a cut is seen at open.
+}
+
+// A VMware stream keeps its grain directory only in the footer: a cut is seen at open. The
+// corpus's real one; VmdkStreamWithItsGrainDirectoryOnlyInTheFooter makes one from qemu's.
+TEST_F(Malformed, VmwareStreamFromTheCorpusTruncated) {
   if (!corpus_available()) GTEST_SKIP() << corpus_absent("the VMware stream case");
   const std::string w = bunzip_to(corpus_path("qemu/sample_images/iotest-version3.vmdk.bz2"), dir_);
   run_ok("truncate -s -512 " + w);
@@ -456,6 +470,20 @@ TEST_F(Malformed, ForeignFormatsAreNamed) {
   };
   for (const Foreign& f : cases) {
     const std::string out = dir_.file("foreign-" + f.name);
+    std::string cmd = f.make;
+    cmd.replace(cmd.find("$OUT"), 4, out);
+    run_ok(cmd);
+    EXPECT_THAT(open_file(out), HasError(ErrorCode::kUnsupported, "unsupported format: " + f.expected)) << f.name;
+  }
+  // No Debian package writes these three: their signatures, byte-built (the corpus holds real ones).
+  const std::vector<Foreign> signed_only = {
+      {"bochs", "{ printf 'Bochs Virtual HD Image'; head -c 65536 /dev/zero; } > $OUT", "Bochs image"},
+      {"cloop", "{ printf '#!/bin/sh\\n#V2.0 Format\\n'; head -c 65536 /dev/zero; } > $OUT",
+       "cloop compressed loop image"},
+      {"dmg", "{ head -c 65536 /dev/zero; printf koly; head -c 508 /dev/zero; } > $OUT", "Apple disk image (DMG)"},
+  };
+  for (const Foreign& f : signed_only) {
+    const std::string out = dir_.file("signature-" + f.name);
     std::string cmd = f.make;
     cmd.replace(cmd.find("$OUT"), 4, out);
     run_ok(cmd);
