@@ -170,6 +170,31 @@ TEST(HiveCorpus, MergedRegDumpsExportAsHivexDoes) {
   }
 }
 
+// Names hivex stores as Latin-1 (compressed) and as UTF-16LE (a character past U+00FF), keys and
+// values, over the empty hive: what the corpus's "special" hive covers when it is present.
+TEST(Hive, Latin1AndUtf16NamesExportAsHivexDoes) {
+  if (!hivex_tools()) GTEST_SKIP() << kNoHivex;
+  TempDir dir;
+  const std::string hive = dir.file("names");
+  copy_empty_hive(hive);
+  write_file(dir.file("names.reg"), text("Windows Registry Editor Version 5.00\n\n[\\asdf_äöüß]\n"
+                                         "\"weird™\"=dword:00000001\n\"Ünï\"=str(1):\"x\"\n\n"
+                                         "[\\用户 ™]\n@=dword:00000002\n\n"));
+  run_ok("hivexregedit --merge " + hive + " " + dir.file("names.reg"));
+  EXPECT_EQ(our_export(hive), hivex_export(hive));
+  auto h = Hive::open(read_file(hive));
+  ASSERT_THAT(h, IsOk());
+  auto latin1 = h->find("ASDF_äöüß");
+  ASSERT_THAT(latin1, IsOk());
+  ASSERT_TRUE(latin1->has_value());
+  EXPECT_EQ(*(*h->value(**latin1, "weird™"))->as_dword(), 1u);
+  auto wide = h->find("用户 ™");
+  ASSERT_THAT(wide, IsOk());
+  ASSERT_TRUE(wide->has_value());
+  EXPECT_EQ(*h->key_name(**wide), "用户 ™");
+  EXPECT_EQ(*(*h->value(**wide, ""))->as_dword(), 2u);
+}
+
 // The corpus's hive and dump when present, else the fixtures' own.
 TEST(Hive, TypedValuesOfWindowsServer2022) {
   if (!hivex_tools()) GTEST_SKIP() << kNoHivex;
