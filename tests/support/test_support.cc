@@ -55,8 +55,8 @@ CommandResult run(const std::string& command) {
 
 CommandResult run_split(const std::string& command) {
   CommandResult r;
-  char err_path[] = "/tmp/imagegate-stderr-XXXXXX";
-  const int fd = mkstemp(err_path);
+  std::string err_path = (fs::temp_directory_path() / "imagegate-stderr-XXXXXX").string();
+  const int fd = mkstemp(err_path.data());
   if (fd < 0) {
     r.err = std::string("mkstemp: ") + std::strerror(errno);
     return r;
@@ -72,7 +72,7 @@ CommandResult run_split(const std::string& command) {
   }
   std::ifstream in(err_path, std::ios::binary);
   r.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  ::unlink(err_path);
+  ::unlink(err_path.c_str());
   return r;
 }
 
