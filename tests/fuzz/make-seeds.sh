@@ -83,7 +83,7 @@ if command -v wimlib-imagex > /dev/null; then
   wimlib-imagex apply "$tmp/ntfs.wim" 1 "$out/ntfs/small.ntfs" > /dev/null 2>&1
 fi
 # Registry hives: hivex's corpus images, and one grown by hivexregedit from a corpus .reg dump.
-corpus="$(dirname "$0")/../../../shared/corpus"
+corpus="${IG_SHARED_DIR:-$(dirname "$0")/../../../shared}/corpus"
 if [ -d "$corpus/hivex/images" ]; then
   cp "$corpus"/hivex/images/* "$corpus"/libguestfs/guest-aux-2013/* "$out/hive/"
   if command -v hivexregedit > /dev/null; then

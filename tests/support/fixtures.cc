@@ -1,6 +1,10 @@
 #include "support/fixtures.h"
 
+#include <unistd.h>
+
+#include <atomic>
 #include <fstream>
+#include <sstream>
 
 namespace ig::test {
 
@@ -28,27 +32,50 @@ std::string make_fixture(const Case& c, const TempDir& dir) {
 }
 
 namespace {
-constexpr const char* kLvmOptions = "--devicesfile '' --config 'backup { backup=0 archive=0 }'";
 
-// Attaches the partition (from sector 2048) to a loop device; "" when that is not possible.
-std::string attach(const std::string& disk) {
-  const CommandResult r = run("losetup -f --show -o 1048576 " + disk);
-  if (r.exit_code != 0) return "";
+// Every LVM command sees only the one device and writes no backups or archives under /etc.
+std::string lvm(const std::string& command, const std::string& device) {
+  return "LVM_SUPPRESS_FD_WARNINGS=1 " + command + " --devices " + device + " --config 'backup { backup=0 archive=0 }'";
+}
+
+// Runs an LVM command; on failure, sets `error` to the command and its stderr.
+bool lvm_ok(const std::string& command, std::string& error) {
+  const CommandResult r = run_split(command);
+  if (r.exit_code == 0) return true;
+  error = fmt::format("`{}` exited {}: {}{}", command, r.exit_code, r.err, r.out);
+  return false;
+}
+
+// Attaches the partition (from sector 2048) to a loop device; "" (and `error`) when that is not
+// possible.
+std::string attach(const std::string& disk, std::string& error) {
+  const std::string command = "losetup -f --show -o 1048576 " + disk;
+  const CommandResult r = run_split(command);
+  if (r.exit_code != 0) {
+    error = fmt::format("`{}` exited {}: {}", command, r.exit_code, r.err);
+    return "";
+  }
   return r.out.substr(0, r.out.find('\n'));
 }
+
+std::string unique_vg_name() {
+  static std::atomic<int> counter{0};
+  return fmt::format("vgt{}x{}", ::getpid(), counter++);
+}
+
 }  // namespace
 
-std::string make_lvm_disk(const TempDir& dir, const std::string& lv_image) {
+LvmDisk make_lvm_disk(const TempDir& dir, const std::string& lv_image) {
+  LvmDisk out;
+  out.vg = unique_vg_name();
   const std::string disk = dir.file("lvm-disk.raw");
-  run_ok("truncate -s 128M " + disk);
+  run_ok("rm -f " + disk + " && truncate -s 128M " + disk);
   run_ok("printf 'label: dos\\nstart=2048,type=8e\\n' | sfdisk -q " + disk);
-  const std::string loop = attach(disk);
-  if (loop.empty()) return "";
-  const std::string env = "LVM_SUPPRESS_FD_WARNINGS=1 ";
-  bool made =
-      run(env + "pvcreate -q -y " + kLvmOptions + " " + loop).exit_code == 0 &&
-      run(env + "vgcreate -q " + std::string(kLvmOptions) + " vgt " + loop).exit_code == 0 &&
-      run(env + "vgcfgbackup -q " + std::string(kLvmOptions) + " -f " + dir.file("vg.txt") + " vgt").exit_code == 0;
+  const std::string loop = attach(disk, out.error);
+  if (loop.empty()) return out;
+  bool made = lvm_ok(lvm("pvcreate -q -y", loop) + " " + loop, out.error) &&
+              lvm_ok(lvm("vgcreate -q", loop) + " " + out.vg + " " + loop, out.error) &&
+              lvm_ok(lvm("vgcfgbackup -q", loop) + " -f " + dir.file("vg.txt") + " " + out.vg, out.error);
   if (made) {
     std::ifstream in(dir.file("vg.txt"));
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -63,27 +90,46 @@ std::string make_lvm_disk(const TempDir& dir, const std::string& lv_image) {
         "\t\t\t\tstripe_count = 1\n\t\t\t\tstripes = [\"pv0\", 0]\n\t\t\t}\n\t\t}\n\t}\n";
     text.insert(text.rfind('}'), lv);
     std::ofstream(dir.file("vg2.txt")) << text;
-    made =
-        run(env + "vgcfgrestore -q " + std::string(kLvmOptions) + " -f " + dir.file("vg2.txt") + " vgt").exit_code == 0;
+    made = lvm_ok(lvm("vgcfgrestore -q", loop) + " -f " + dir.file("vg2.txt") + " " + out.vg, out.error);
   }
   run("losetup -d " + loop);
-  if (!made) return "";
+  if (!made) return out;
   // pe_start is 1 MiB into the partition, itself 1 MiB into the disk; extents are 4 MiB:
   // LV MiB 0-15 go to PV extents 10-13 (disk MiB 42-57), LV MiB 16-39 to extents 0-5 (disk MiB 2-25).
   run_ok("dd if=" + lv_image + " of=" + disk + " bs=1M count=16 seek=" + std::to_string(2 + 40) +
          " conv=notrunc status=none");
   run_ok("dd if=" + lv_image + " of=" + disk + " bs=1M skip=16 count=24 seek=2 conv=notrunc status=none");
-  return disk;
+  out.path = disk;
+  return out;
 }
 
-std::string lvs_of(const std::string& disk) {
-  const std::string loop = attach(disk);
-  if (loop.empty()) return "";
-  const CommandResult r =
-      run("LVM_SUPPRESS_FD_WARNINGS=1 lvs --noheadings -o lv_name,seg_start_pe,seg_size_pe,seg_pe_ranges " +
-          std::string(kLvmOptions) + " vgt");
+LvsResult lvs_of(const LvmDisk& disk) {
+  LvsResult out;
+  const std::string loop = attach(disk.path, out.error);
+  if (loop.empty()) return out;
+  const std::string command =
+      lvm("lvs --noheadings -o lv_name,seg_start_pe,seg_size_pe,seg_pe_ranges", loop) + " " + disk.vg;
+  const CommandResult r = run_split(command);
   run("losetup -d " + loop);
-  return r.out;
+  if (r.exit_code != 0) {
+    out.error = fmt::format("`{}` exited {}: {}", command, r.exit_code, r.err);
+    return out;
+  }
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream in(line);
+    LvsSegment s;
+    std::string start, count, extra;
+    if (!(in >> s.lv_name >> start >> count >> s.pe_ranges) || (in >> extra)) continue;
+    if (start.find_first_not_of("0123456789") != std::string::npos ||
+        count.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    s.start_extent = std::stoull(start);
+    s.extent_count = std::stoull(count);
+    out.segments.push_back(s);
+  }
+  return out;
 }
 
 }  // namespace ig::test

@@ -66,15 +66,35 @@ inline const std::vector<Case>& qemu_fixtures() {
 }
 
 // An MBR disk (128 MiB, as raw) whose partition 1 (type 0x8E, from sector 2048) is an LVM2 PV of
-// VG "vgt" with one linear LV "root" of 40 MiB in two segments stored out of order (LV extents
-// 0-3 on PV extents 10-13, LV extents 4-9 on PV extents 0-5; 4 MiB extents). `lv_image`, exactly
-// 40 MiB, becomes the LV's content. Made with pvcreate, vgcreate and vgcfgrestore on a loop device
-// (lvcreate needs device-mapper, which these machines lack). Returns "" when loop devices or the
-// LVM tools are not usable here (not root), so callers can skip.
-std::string make_lvm_disk(const TempDir& dir, const std::string& lv_image);
+// a VG of its own (`vg`: "vgt" + the process id + a counter, so that tests running at the same
+// time, in this process or another, never share a name) with one linear LV "root" of 40 MiB in two
+// segments stored out of order (LV extents 0-3 on PV extents 10-13, LV extents 4-9 on PV extents
+// 0-5; 4 MiB extents). `lv_image`, exactly 40 MiB, becomes the LV's content. Made with pvcreate,
+// vgcreate and vgcfgrestore on a loop device (lvcreate needs device-mapper, which these machines
+// lack), every LVM command restricted to that device (`--devices`), so that no other PV on the
+// machine is scanned. When it cannot be made, `path` is "" and `error` says which command failed
+// and what it printed, for the caller's skip message.
+struct LvmDisk {
+  std::string path;
+  std::string vg;
+  std::string error;
+};
+LvmDisk make_lvm_disk(const TempDir& dir, const std::string& lv_image);
 
-// `lvs` of that disk: "name start size pe_ranges" lines, as LVM itself reads the image.
-std::string lvs_of(const std::string& disk);
+// One segment line of `lvs` on that disk, as LVM itself reads the image.
+struct LvsSegment {
+  std::string lv_name;
+  std::uint64_t start_extent = 0;
+  std::uint64_t extent_count = 0;
+  std::string pe_ranges;  // "/dev/loopN:10-13"
+};
+// `lvs` of the disk's VG. Lines that are not four fields with numeric extents (warnings, notices)
+// are left out; `error` is set when lvs could not run.
+struct LvsResult {
+  std::vector<LvsSegment> segments;
+  std::string error;
+};
+LvsResult lvs_of(const LvmDisk& disk);
 
 // Makes `c` in `dir` and returns its path ("image" + extension).
 std::string make_fixture(const Case& c, const TempDir& dir);

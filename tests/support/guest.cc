@@ -1,6 +1,10 @@
 #include "support/guest.h"
 
+#include <cstring>
 #include <fstream>
+#include <utility>
+
+#include "base/bytes.h"
 
 namespace ig::test {
 
@@ -111,24 +115,169 @@ std::string make_rpmdb(const TempDir& dir, const std::vector<std::string>& packa
   return (work / "root/var/lib/rpm/rpmdb.sqlite").string();
 }
 
-std::string make_windows_disk(const TempDir& dir, const WindowsSpec& spec) {
-  if (!corpus_available() ||
-      run("command -v hivexregedit && command -v wimlib-imagex && command -v mkntfs").exit_code != 0) {
-    return "";
+namespace {
+
+// A self-relative security descriptor: owner BUILTIN\Administrators, group SYSTEM, a DACL with
+// one inheritable KEY_ALL_ACCESS ACE for each (what a Windows hive root carries, minus the rest).
+std::vector<std::byte> root_security_descriptor() {
+  const std::vector<std::uint8_t> system = {1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0};                 // S-1-5-18
+  const std::vector<std::uint8_t> admins = {1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 0x20, 2, 0, 0};  // S-1-5-32-544
+  std::vector<std::uint8_t> acl = {2, 0, 0, 0, 2, 0, 0, 0};  // revision 2, size (below), 2 ACEs
+  for (const auto* sid : {&system, &admins}) {
+    const auto ace_size = static_cast<std::uint8_t>(8 + sid->size());
+    // ACCESS_ALLOWED_ACE_TYPE, CONTAINER_INHERIT_ACE, size, mask KEY_ALL_ACCESS (0x000F003F)
+    acl.insert(acl.end(), {0, 0x02, ace_size, 0, 0x3F, 0, 0x0F, 0});
+    acl.insert(acl.end(), sid->begin(), sid->end());
   }
+  acl[2] = static_cast<std::uint8_t>(acl.size());
+  // Revision 1, control SE_SELF_RELATIVE | SE_DACL_PRESENT; owner, group, SACL (none), DACL.
+  std::vector<std::byte> sd(20, std::byte{0});
+  sd[0] = std::byte{1};
+  store_le_ptr<std::uint16_t>(sd.data() + 2, 0x8004);
+  const auto dacl_at = static_cast<std::uint32_t>(sd.size());
+  const auto owner_at = static_cast<std::uint32_t>(dacl_at + acl.size());
+  const auto group_at = static_cast<std::uint32_t>(owner_at + admins.size());
+  store_le_ptr<std::uint32_t>(sd.data() + 4, owner_at);
+  store_le_ptr<std::uint32_t>(sd.data() + 8, group_at);
+  store_le_ptr<std::uint32_t>(sd.data() + 16, dacl_at);
+  for (const std::vector<std::uint8_t>* part : {&std::as_const(acl), &admins, &system}) {
+    for (std::uint8_t b : *part) sd.push_back(std::byte{b});
+  }
+  return sd;
+}
+
+void put(std::vector<std::byte>& b, std::size_t at, std::string_view s) {
+  std::memcpy(b.data() + at, s.data(), s.size());
+}
+
+}  // namespace
+
+void write_empty_hive(const std::string& path) {
+  // docs/formats/registry.md; offsets of cells are relative to the first hive bin (file 0x1000),
+  // and each cell starts with its size as an int32, negative when allocated.
+  constexpr std::size_t kBlock = 4096;
+  constexpr std::uint32_t kRoot = 0x20;  // the first cell after the 32-byte hbin header
+  std::vector<std::byte> h(2 * kBlock, std::byte{0});
+  // Base block.
+  put(h, 0x00, "regf");
+  store_le_ptr<std::uint32_t>(h.data() + 0x04, 1);  // primary sequence number
+  store_le_ptr<std::uint32_t>(h.data() + 0x08, 1);  // secondary: equal, so the hive is clean
+  store_le_ptr<std::uint32_t>(h.data() + 0x14, 1);  // major version
+  store_le_ptr<std::uint32_t>(h.data() + 0x18, 5);  // minor version
+  store_le_ptr<std::uint32_t>(h.data() + 0x1C, 0);  // file type: primary
+  store_le_ptr<std::uint32_t>(h.data() + 0x20, 1);  // file format: direct memory load
+  store_le_ptr<std::uint32_t>(h.data() + 0x24, kRoot);
+  store_le_ptr<std::uint32_t>(h.data() + 0x28, kBlock);  // hive bins data size
+  store_le_ptr<std::uint32_t>(h.data() + 0x2C, 1);       // clustering factor
+  std::uint32_t x = 0;
+  for (std::size_t i = 0; i < 508; i += 4) x ^= load_le_ptr<std::uint32_t>(h.data() + i);
+  store_le_ptr<std::uint32_t>(h.data() + 508, x == 0 ? 1 : x == 0xFFFFFFFF ? 0xFFFFFFFE : x);
+  // The hive bin: header, then cells.
+  std::byte* bin = h.data() + kBlock;
+  put(h, kBlock, "hbin");
+  store_le_ptr<std::uint32_t>(bin + 0x04, 0);       // offset of this bin
+  store_le_ptr<std::uint32_t>(bin + 0x08, kBlock);  // size of this bin
+  const std::vector<std::byte> sd = root_security_descriptor();
+  const std::string name = "ROOT";
+  auto cell_size = [](std::size_t payload) { return static_cast<std::uint32_t>((4 + payload + 7) / 8 * 8); };
+  const std::uint32_t nk_size = cell_size(0x4C + name.size());
+  const std::uint32_t sk_at = kRoot + nk_size;
+  const std::uint32_t sk_size = cell_size(0x14 + sd.size());
+  const std::uint32_t free_at = sk_at + sk_size;
+  // Root key (nk).
+  std::byte* nk = bin + kRoot;
+  store_le_ptr<std::int32_t>(nk, -static_cast<std::int32_t>(nk_size));
+  nk += 4;
+  put(h, kBlock + kRoot + 4, "nk");
+  store_le_ptr<std::uint16_t>(nk + 0x02, 0x2C);        // KEY_HIVE_ENTRY | KEY_NO_DELETE | KEY_COMP_NAME
+  store_le_ptr<std::uint32_t>(nk + 0x10, 0xFFFFFFFF);  // parent: none
+  store_le_ptr<std::uint32_t>(nk + 0x14, 0);           // subkeys
+  store_le_ptr<std::uint32_t>(nk + 0x18, 0);           // volatile subkeys
+  store_le_ptr<std::uint32_t>(nk + 0x1C, 0xFFFFFFFF);  // subkey list
+  store_le_ptr<std::uint32_t>(nk + 0x20, 0xFFFFFFFF);  // volatile subkey list
+  store_le_ptr<std::uint32_t>(nk + 0x24, 0);           // values
+  store_le_ptr<std::uint32_t>(nk + 0x28, 0xFFFFFFFF);  // value list
+  store_le_ptr<std::uint32_t>(nk + 0x2C, sk_at);
+  store_le_ptr<std::uint32_t>(nk + 0x30, 0xFFFFFFFF);  // class name: none
+  store_le_ptr<std::uint16_t>(nk + 0x48, static_cast<std::uint16_t>(name.size()));
+  put(h, kBlock + kRoot + 4 + 0x4C, name);
+  // Security (sk): a ring of one, used by the one key.
+  std::byte* sk = bin + sk_at;
+  store_le_ptr<std::int32_t>(sk, -static_cast<std::int32_t>(sk_size));
+  sk += 4;
+  put(h, kBlock + sk_at + 4, "sk");
+  store_le_ptr<std::uint32_t>(sk + 0x04, sk_at);  // flink
+  store_le_ptr<std::uint32_t>(sk + 0x08, sk_at);  // blink
+  store_le_ptr<std::uint32_t>(sk + 0x0C, 1);      // reference count
+  store_le_ptr<std::uint32_t>(sk + 0x10, static_cast<std::uint32_t>(sd.size()));
+  std::memcpy(sk + 0x14, sd.data(), sd.size());
+  // The rest of the bin: one free cell (positive size).
+  store_le_ptr<std::int32_t>(bin + free_at, static_cast<std::int32_t>(kBlock - free_at));
+  write_file(path, h);
+}
+
+void copy_empty_hive(const std::string& path) {
+  if (corpus_available()) {
+    run_ok("cp " + shell_quote(corpus_path("hivex/images/minimal").string()) + " " + shell_quote(path) +
+           " && chmod u+w " + shell_quote(path));
+  } else {
+    write_empty_hive(path);
+  }
+}
+
+std::string software_reg(const TempDir& dir, WindowsRelease release) {
+  const bool server = release == WindowsRelease::kServer2022;
+  if (corpus_available()) {
+    return corpus_path(server ? "virt-v2v/test-data/phony-guests/win2k22-software.reg"
+                              : "virt-v2v/test-data/phony-guests/win10-software.reg")
+        .string();
+  }
+  // The CurrentVersion values src/inspect/windows.cc reads, as in virt-v2v's phony dumps.
+  std::string reg =
+      "Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft]\n\n"
+      "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT]\n\n"
+      "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion]\n";
+  if (server) {
+    reg +=
+        "\"CurrentBuild\"=str(1):\"20348\"\n\"CurrentBuildNumber\"=str(1):\"20348\"\n"
+        "\"CurrentMajorVersionNumber\"=dword:0000000a\n\"CurrentMinorVersionNumber\"=dword:00000000\n"
+        "\"CurrentVersion\"=str(1):\"6.3\"\n\"EditionID\"=str(1):\"ServerStandard\"\n"
+        "\"InstallTime\"=hex(b):b1,16,64,7e,e2,85,da,01\n\"InstallationType\"=str(1):\"Server\"\n"
+        "\"ProductName\"=str(1):\"Windows Server 2022 Phony Edition\"\n";
+  } else {
+    reg +=
+        "\"CurrentBuild\"=str(1):\"17763\"\n\"CurrentBuildNumber\"=str(1):\"17763\"\n"
+        "\"CurrentMajorVersionNumber\"=dword:0000000a\n\"CurrentMinorVersionNumber\"=dword:00000000\n"
+        "\"CurrentVersion\"=str(1):\"6.3\"\n\"EditionID\"=str(1):\"EnterpriseEval\"\n"
+        "\"InstallationType\"=str(1):\"Client\"\n\"ProductName\"=str(1):\"Windows 10 Enterprise Evaluation\"\n";
+  }
+  const std::string path = dir.file(server ? "win2k22-software.reg" : "win10-software.reg");
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << reg << "\n";
+  return path;
+}
+
+std::string windows_tools_missing() {
+  std::string missing;
+  for (const char* tool : {"hivexregedit", "wimlib-imagex", "mkntfs", "sfdisk", "sgdisk", "qemu-img"}) {
+    if (run(std::string("command -v ") + tool).exit_code != 0)
+      missing += std::string(missing.empty() ? "" : ", ") + tool;
+  }
+  return missing.empty() ? "" : missing + " not installed (scripts/install-deps.sh installs them)";
+}
+
+std::string make_windows_disk(const TempDir& dir, const WindowsSpec& spec) {
   const fs::path tree = dir.path() / "windows-tree";
   fs::remove_all(tree);
   const fs::path sys32 = tree / "Windows/System32";
   fs::create_directories(sys32 / "config");
   fs::create_directories(sys32 / "drivers");
   // hives
-  const std::string minimal = corpus_path("hivex/images/minimal").string();
   const std::string software = (sys32 / "config/SOFTWARE").string();
   const std::string system = (sys32 / "config/SYSTEM").string();
-  run_ok("cp " + minimal + " " + software + " && cp " + minimal + " " + system + " && chmod u+w " + software + " " +
-         system);
+  copy_empty_hive(software);
+  copy_empty_hive(system);
   run_ok("hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\\SOFTWARE' " + software + " " +
-         corpus_path(spec.software_reg).string());
+         shell_quote(software_reg(dir, spec.release)));
   std::string reg =
       "Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SYSTEM\\Select]\n\"Current\"=dword:00000001\n\n"
       "[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001]\n\n[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Services]\n\n";

@@ -55,11 +55,27 @@ std::string make_guest_disk(const TempDir& dir, const std::string& tree, const D
 // is not installed (callers skip).
 std::string make_rpmdb(const TempDir& dir, const std::vector<std::string>& name_version_release);
 
+// Writes the smallest hive hivex and Windows accept, byte by byte (hivexsh -w and
+// hivexregedit --merge edit a hive but cannot create one, and no Debian package ships an empty
+// one): a 4 KiB base block ("regf", version 1.5, XOR checksum) and one 4 KiB hive bin holding the
+// root key (nk, named "ROOT", no subkeys or values), its security descriptor (sk: owner
+// Administrators, group SYSTEM, a DACL granting both full access) and one free cell. 8192 bytes.
+void write_empty_hive(const std::string& path);
+
+// A writable empty hive at `path`: ../shared/corpus's hivex minimal hive when the corpus is
+// present (extra coverage: a hive Windows itself wrote), else write_empty_hive's.
+void copy_empty_hive(const std::string& path);
+
+// The SOFTWARE\Microsoft\Windows NT\CurrentVersion of a release, as hivexregedit's .reg text.
+enum class WindowsRelease { kServer2022, kWindows10 };
+
 // A Windows guest: an NTFS system volume (mkntfs, filled by wimlib-imagex from a tree) holding
-// SOFTWARE and SYSTEM hives built by hivexregedit over ../shared/corpus's minimal hive, a
+// SOFTWARE and SYSTEM hives built by hivexregedit over an empty hive (copy_empty_hive), a
 // System32\ntoskrnl.exe with a real PE header, the virtio drivers and cloudbase-init as asked.
+// SOFTWARE holds virt-v2v's phony dump of the release when ../shared/corpus is present, else a
+// dump written here with the same CurrentVersion values.
 struct WindowsSpec {
-  std::string software_reg = "virt-v2v/test-data/phony-guests/win2k22-software.reg";  // corpus-relative
+  WindowsRelease release = WindowsRelease::kServer2022;
   bool viostor_file = true;
   bool viostor_service = true;
   std::uint32_t viostor_start = 0;  // 0: boot
@@ -69,8 +85,12 @@ struct WindowsSpec {
   Table table = Table::kMbr;
   std::uint8_t mbr_type = 0x07;  // 0x42: a dynamic disk
 };
-// The disk as qcow2, or "" when the corpus, hivex tools or wimtools are missing (callers skip).
+// "" when the tools make_windows_disk needs are installed, else which ones are missing.
+std::string windows_tools_missing();
+// The disk as qcow2 (see windows_tools_missing: callers skip when the tools are missing).
 std::string make_windows_disk(const TempDir& dir, const WindowsSpec& spec = {});
+// The SOFTWARE .reg dump make_windows_disk merges for `release`, written into `dir`.
+std::string software_reg(const TempDir& dir, WindowsRelease release);
 
 // The ext4 UUID mke2fs will be told to use for the root and the /boot file systems.
 inline constexpr const char* kRootUuid = "0f0e0d0c-0b0a-4908-8706-050403020100";

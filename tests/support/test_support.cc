@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <random>
 
@@ -50,19 +53,42 @@ CommandResult run(const std::string& command) {
   return r;
 }
 
+CommandResult run_split(const std::string& command) {
+  CommandResult r;
+  std::string err_path = (fs::temp_directory_path() / "imagegate-stderr-XXXXXX").string();
+  const int fd = mkstemp(err_path.data());
+  if (fd < 0) {
+    r.err = std::string("mkstemp: ") + std::strerror(errno);
+    return r;
+  }
+  ::close(fd);
+  FILE* p = popen(("{ " + command + "\n} 2> " + shell_quote(err_path)).c_str(), "r");
+  if (p != nullptr) {
+    char buf[4096];
+    std::size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    const int status = pclose(p);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  std::ifstream in(err_path, std::ios::binary);
+  r.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  ::unlink(err_path.c_str());
+  return r;
+}
+
 std::string run_ok(const std::string& command) {
-  CommandResult r = run(command);
-  EXPECT_EQ(r.exit_code, 0) << command << "\n" << r.out;
+  CommandResult r = run_split(command);
+  EXPECT_EQ(r.exit_code, 0) << command << "\nstdout: " << r.out << "\nstderr: " << r.err;
   return r.out;
 }
 
 nlohmann::json run_json(const std::string& command) {
-  CommandResult r = run(command);
-  EXPECT_EQ(r.exit_code, 0) << command << "\n" << r.out;
+  CommandResult r = run_split(command);
+  EXPECT_EQ(r.exit_code, 0) << command << "\nstdout: " << r.out << "\nstderr: " << r.err;
   try {
     return nlohmann::json::parse(r.out);
   } catch (const std::exception& e) {
-    ADD_FAILURE() << command << ": not JSON: " << e.what() << "\n" << r.out;
+    ADD_FAILURE() << command << ": not JSON: " << e.what() << "\nstdout: " << r.out << "\nstderr: " << r.err;
     return {};
   }
 }
@@ -199,12 +225,22 @@ std::string compare_with_raw(const DiskImage& image, const std::string& referenc
   return "";
 }
 
+fs::path shared_dir() {
+  const char* env = std::getenv("IG_SHARED_DIR");
+  return fs::path(env != nullptr && *env != '\0' ? env : IG_SHARED_DIR);
+}
+
 bool corpus_available() {
   return fs::is_directory(corpus_path(""));
 }
 
 fs::path corpus_path(const std::string& relative) {
-  return fs::path(IG_SHARED_DIR) / "corpus" / relative;
+  return shared_dir() / "corpus" / relative;
+}
+
+std::string corpus_absent(const std::string& what) {
+  return "the shared corpus " + corpus_path("").string() +
+         " is absent (set IG_SHARED_DIR to the shared folder): " + what + " skipped";
 }
 
 std::string bunzip_to(const fs::path& bz2, const TempDir& dir) {

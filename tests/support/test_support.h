@@ -31,12 +31,17 @@ class TempDir {
 
 struct CommandResult {
   int exit_code = -1;
-  std::string out;  // stdout and stderr together
+  std::string out;  // run(): stdout and stderr together; run_split(): stdout only
+  std::string err;  // run_split(): stderr; run(): empty
 };
 
 // Runs `command` through /bin/sh, capturing its output.
 CommandResult run(const std::string& command);
-// Runs `command` and fails the current test (returning the output) when it exits non-zero.
+// Runs `command` with stdout and stderr apart, for output that is parsed: a tool's warnings
+// (LVM's duplicate-VG lines, qemu's deprecation notes) then never read as data.
+CommandResult run_split(const std::string& command);
+// Runs `command` and fails the current test (with stdout and stderr) when it exits non-zero.
+// Returns stdout only, so that callers may parse it.
 std::string run_ok(const std::string& command);
 std::string shell_quote(const std::string& s);
 
@@ -70,9 +75,14 @@ Result<std::unique_ptr<DiskImage>> open_file(const std::string& path, std::optio
 // Returns "" when identical, else a description of the first difference.
 std::string compare_with_raw(const DiskImage& image, const std::string& reference);
 
-// True when the shared corpus folder (../shared/corpus) is present.
+// The shared folder: $IG_SHARED_DIR when set, else ../shared beside the checkout. Setting it to
+// an empty directory runs the tests as a fresh clone would, with no corpus.
+std::filesystem::path shared_dir();
+// True when the shared corpus folder (<shared>/corpus) is present.
 bool corpus_available();
 std::filesystem::path corpus_path(const std::string& relative);
+// The skip message of a test that reads the corpus: names the directory looked for.
+std::string corpus_absent(const std::string& what);
 
 // Decompresses a .bz2 corpus file into `dir`, returning the path.
 std::string bunzip_to(const std::filesystem::path& bz2, const TempDir& dir);

@@ -118,7 +118,7 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, ConvertMatrix,
 class ConvertCorpus : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ConvertCorpus, ThirdPartyImagesConvert) {
-  if (!corpus_available()) GTEST_SKIP() << "../shared/corpus is absent: corpus conversions skipped";
+  if (!corpus_available()) GTEST_SKIP() << corpus_absent("corpus conversions");
   TempDir dir;
   const std::string& name = GetParam();
   const std::string image = bunzip_to(corpus_path("qemu/sample_images/" + name + ".bz2"), dir);
@@ -150,7 +150,7 @@ TEST_F(ConvertFailures, FullFileSystemLeavesNothingAndNamesEnospc) {
   const fs::path small = dir_.path() / "small";
   fs::create_directory(small);
   if (::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=2m") != 0) {
-    GTEST_SKIP() << "cannot mount a small tmpfs here (needs root): " << std::strerror(errno);
+    GTEST_SKIP() << "mount(tmpfs, size=2m) on " << small << " failed: " << std::strerror(errno);
   }
   const std::string out = (small / "out.qcow2").string();
   {

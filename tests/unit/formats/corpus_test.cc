@@ -52,7 +52,7 @@ const std::vector<Expect> kRefused = {
 class CorpusTest : public ::testing::TestWithParam<Expect> {
  protected:
   void SetUp() override {
-    if (!corpus_available()) GTEST_SKIP() << "../shared/corpus is absent: corpus tests skipped";
+    if (!corpus_available()) GTEST_SKIP() << corpus_absent("corpus tests");
     path_ = bunzip_to(corpus_path("qemu/sample_images/" + GetParam().file + ".bz2"), dir_);
   }
   TempDir dir_;

@@ -314,6 +314,12 @@ TEST_F(Malformed, VhdUnknownDiskType) {
   EXPECT_THAT(open_file(v), HasError(ErrorCode::kUnsupported, "disk type 5"));
 }
 
+TEST_F(Malformed, VhdDataOffsetPastTheEnd) {  // the corpus's afl5.img, made here
+  const std::string v = made("vpc", ".vhd");
+  patch_both_footers(v, 16, be64(0x200000000ULL));  // data_offset
+  EXPECT_THAT(open_file(v), HasError(ErrorCode::kCorrupt, "vhd footer: data_offset 0x200000000 past the end"));
+}
+
 TEST_F(Malformed, VhdDynamicHeaderFields) {
   const std::string b = made("vpc", ".vhd");
   patch_file(b, 512 + 32, be32(3000));  // block_size
@@ -360,6 +366,10 @@ TEST_F(Malformed, VmdkHeaderFields) {
   const std::string d = made("vmdk", ".vmdk");
   patch_file(d, 56, le64(1ull << 40));
   EXPECT_THAT(open_file(d), HasError(ErrorCode::kCorrupt, "grain directory at sector 1099511627776"));
+  const std::string c = made("vmdk", ".vmdk");  // the corpus's afl9.vmdk, made here
+  patch_file(c, 12, le64(1ull << 62));          // capacity in sectors
+  EXPECT_THAT(open_file(c),
+              HasError(ErrorCode::kLimitExceeded, "grain directory (L1) of 70368744177664 entries too big"));
 }
 
 TEST_F(Malformed, VmdkGrainTablePastTheEnd) {
@@ -376,9 +386,44 @@ TEST_F(Malformed, VmdkStreamOptimizedTruncated) {
   const std::uint64_t size = read_file(v).size();
   run_ok("truncate -s " + std::to_string(size / 2 / 512 * 512) + " " + v);
   EXPECT_THAT(open_and_read(v), HasError(ErrorCode::kCorrupt, "past the end of the file"));
-  // A VMware stream keeps its grain directory only in the footer: a cut is seen at open.
-  if (!corpus_available()) GTEST_SKIP() << "../shared/corpus is absent: VMware stream case skipped";
+}
+
+// A VMware stream keeps its grain directory only in the footer: a cut is seen at open. The
+// corpus's real one; VmdkStreamWithItsGrainDirectoryOnlyInTheFooter makes one from qemu's.
+TEST_F(Malformed, VmwareStreamFromTheCorpusTruncated) {
+  if (!corpus_available()) GTEST_SKIP() << corpus_absent("the VMware stream case");
   const std::string w = bunzip_to(corpus_path("qemu/sample_images/iotest-version3.vmdk.bz2"), dir_);
+  run_ok("truncate -s -512 " + w);
+  EXPECT_THAT(open_file(w), HasError(ErrorCode::kCorrupt, "streamOptimized footer"));
+}
+
+// VMware's stream layout, made from qemu's: the header's grain directory offset set to GD_AT_END
+// and a footer appended (footer marker, the header with the real offset, end-of-stream marker).
+// qemu reads it as well and is the oracle. The corpus's iotest-version3.vmdk is a real one; this
+// is the fixture that covers the footer when the corpus is absent.
+TEST_F(Malformed, VmdkStreamWithItsGrainDirectoryOnlyInTheFooter) {
+  const std::string v = made("vmdk", ".vmdk", "-o subformat=streamOptimized");
+  std::vector<std::byte> bytes = read_file(v);
+  ASSERT_EQ(bytes.size() % 512, 0u);
+  std::vector<std::byte> footer(1536, std::byte{0});
+  store_le_ptr<std::uint64_t>(footer.data(), 1);       // footer marker: one sector of metadata
+  store_le_ptr<std::uint32_t>(footer.data() + 12, 3);  // MARKER_FOOTER; its size field stays 0
+  std::copy(bytes.begin(), bytes.begin() + 512, footer.begin() + 512);
+  // The last sector stays zero: the end-of-stream marker (val 0, size 0, MARKER_EOS 0).
+  bytes.insert(bytes.end(), footer.begin(), footer.end());
+  store_le_ptr<std::uint64_t>(bytes.data() + 56, 0xFFFFFFFFFFFFFFFFULL);  // gd_offset: GD_AT_END
+  const std::string w = dir_.file("vmware-stream.vmdk");
+  write_file(w, bytes);
+  const std::string reference = dir_.file("vmware-stream.raw");
+  run_ok("qemu-img convert -f vmdk -O raw " + w + " " + reference);
+  const std::string original = dir_.file("qemu-stream.raw");
+  run_ok("qemu-img convert -f vmdk -O raw " + v + " " + original);
+  EXPECT_EQ(run("cmp " + reference + " " + original).exit_code, 0) << "qemu reads the footer's grain directory";
+  auto image = open_file(w);
+  ASSERT_THAT(image, IsOk());
+  EXPECT_EQ(compare_with_raw(**image, reference), "");
+  EXPECT_THAT((*image)->info().notes, ::testing::Contains("grain directory read from the stream footer"));
+  // Cut by one sector, the end-of-stream marker is gone: seen at open.
   run_ok("truncate -s -512 " + w);
   EXPECT_THAT(open_file(w), HasError(ErrorCode::kCorrupt, "streamOptimized footer"));
 }
@@ -425,6 +470,20 @@ TEST_F(Malformed, ForeignFormatsAreNamed) {
   };
   for (const Foreign& f : cases) {
     const std::string out = dir_.file("foreign-" + f.name);
+    std::string cmd = f.make;
+    cmd.replace(cmd.find("$OUT"), 4, out);
+    run_ok(cmd);
+    EXPECT_THAT(open_file(out), HasError(ErrorCode::kUnsupported, "unsupported format: " + f.expected)) << f.name;
+  }
+  // No Debian package writes these three: their signatures, byte-built (the corpus holds real ones).
+  const std::vector<Foreign> signed_only = {
+      {"bochs", "{ printf 'Bochs Virtual HD Image'; head -c 65536 /dev/zero; } > $OUT", "Bochs image"},
+      {"cloop", "{ printf '#!/bin/sh\\n#V2.0 Format\\n'; head -c 65536 /dev/zero; } > $OUT",
+       "cloop compressed loop image"},
+      {"dmg", "{ head -c 65536 /dev/zero; printf koly; head -c 508 /dev/zero; } > $OUT", "Apple disk image (DMG)"},
+  };
+  for (const Foreign& f : signed_only) {
+    const std::string out = dir_.file("signature-" + f.name);
     std::string cmd = f.make;
     cmd.replace(cmd.find("$OUT"), 4, out);
     run_ok(cmd);

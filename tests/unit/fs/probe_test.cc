@@ -28,7 +28,7 @@ TEST(Identify, EveryVolumeKindFromItsOwnTool) {
       {"iso", "genisoimage -quiet -o $V /etc/hostname", VolumeKind::kIso9660},
       // pvcreate wants a block device: a loop device over the file (root only; skipped otherwise).
       {"lvm2",
-       "d=$(losetup -f --show $V) && LVM_SUPPRESS_FD_WARNINGS=1 pvcreate -q -ff -y --devicesfile '' $d; "
+       "d=$(losetup -f --show $V) && LVM_SUPPRESS_FD_WARNINGS=1 pvcreate -q -ff -y --devices $d $d; "
        "r=$?; losetup -d $d; exit $r",
        VolumeKind::kLvm2Pv},
       {"luks", "echo -n pw | cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 $V -",

@@ -196,17 +196,17 @@ TEST_F(LinuxInspect, RootOnAnLvmLogicalVolume) {
   // The CentOS-family layout: the root is an LV on a PV partition.
   const std::string lv = dir_.file("lv.img");
   run_ok("mke2fs -q -F -t ext4 -d " + root_.string() + " " + lv + " 40M");
-  const std::string disk = make_lvm_disk(dir_, lv);
-  if (disk.empty()) GTEST_SKIP() << "loop devices or LVM tools are not usable here (root is needed)";
-  auto r = inspect(disk);
+  const LvmDisk lvm = make_lvm_disk(dir_, lv);
+  if (lvm.path.empty()) GTEST_SKIP() << "the LVM disk could not be made: " << lvm.error;
+  auto r = inspect(lvm.path);
   ASSERT_THAT(r, IsOk());
   ASSERT_EQ(r->volumes.size(), 2u);
   EXPECT_EQ(r->volumes[0].kind, "LVM2 PV");
-  EXPECT_EQ(r->volumes[1].lv, "vgt/root");
+  EXPECT_EQ(r->volumes[1].lv, lvm.vg + "/root");
   EXPECT_EQ(r->volumes[1].fs_kind, "ext4");
   ASSERT_TRUE(r->linux_guest.has_value());
   EXPECT_EQ(r->linux_guest->root_partition, 1u);
-  EXPECT_EQ(r->linux_guest->root_lv, "vgt/root");
+  EXPECT_EQ(r->linux_guest->root_lv, lvm.vg + "/root");
   EXPECT_EQ(r->linux_guest->distribution.id, "debian");
   EXPECT_EQ(r->linux_guest->architecture, "x86_64");
 }

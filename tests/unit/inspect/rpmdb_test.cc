@@ -92,7 +92,7 @@ namespace {
 // libguestfs's phony Fedora guest: an SQL dump of a real, minimal Fedora rpmdb.sqlite. Every
 // package it names must read back with the version rpm itself reports from the same database.
 TEST(RpmdbCorpus, FedoraDatabaseAgreesWithRpm) {
-  if (!corpus_available()) GTEST_SKIP() << "../shared/corpus is absent";
+  if (!corpus_available()) GTEST_SKIP() << corpus_absent("libguestfs's Fedora rpmdb");
   if (run("command -v rpm && command -v sqlite3").exit_code != 0) GTEST_SKIP() << "rpm or sqlite3 is not installed";
   TempDir dir;
   const std::string db = dir.file("rpmdb.sqlite");

@@ -1,5 +1,6 @@
 // The Windows import rules on real NTFS disks (mkntfs + wimlib) with hives built by hivexregedit
-// from ../shared/corpus's dumps: one cause per test, each asserting the exact code and cause.
+// over an empty hive (the corpus's minimal hive and dumps when ../shared/corpus is present, else
+// ones the fixture writes itself): one cause per test, each asserting the exact code and cause.
 #include <filesystem>
 
 #include "io/sources.h"
@@ -24,7 +25,7 @@ class WindowsCheck : public ::testing::Test {
     return r ? *r : CheckReport{};
   }
   void SetUp() override {
-    if (make_windows_disk(dir_, {}).empty()) GTEST_SKIP() << "needs ../shared/corpus, hivex tools and wimtools";
+    if (const std::string missing = windows_tools_missing(); !missing.empty()) GTEST_SKIP() << missing;
   }
   TempDir dir_;
 };
@@ -100,7 +101,7 @@ TEST_F(WindowsCheck, DynamicDisk) {
 
 TEST_F(WindowsCheck, ClientWindowsIsNotSupported) {
   WindowsSpec s;
-  s.software_reg = "virt-v2v/test-data/phony-guests/win10-software.reg";
+  s.release = WindowsRelease::kWindows10;
   const CheckReport r = check(s);
   expect_failure(r, kInternalError, "os", "os.windows-client");
   EXPECT_NE(r.reason.args.at(0).find("Windows 10"), std::string::npos) << r.reason.args.at(0);

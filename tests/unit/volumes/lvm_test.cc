@@ -21,8 +21,9 @@ class Lvm : public ::testing::Test {
     run_ok("echo on-lvm > " + (dir_.path() / "tree/etc/hostname").string());
     lv_image_ = dir_.file("lv.img");
     run_ok("mke2fs -q -F -t ext4 -d " + (dir_.path() / "tree").string() + " " + lv_image_ + " 40M");
-    disk_ = make_lvm_disk(dir_, lv_image_);
-    if (disk_.empty()) GTEST_SKIP() << "loop devices or LVM tools are not usable here (root is needed)";
+    lvm_ = make_lvm_disk(dir_, lv_image_);
+    disk_ = lvm_.path;
+    if (disk_.empty()) GTEST_SKIP() << "the LVM disk could not be made: " << lvm_.error;
   }
   Result<std::pair<SourcePtr, std::optional<lvm::PhysicalVolume>>> pv() {
     std::shared_ptr<const ByteSource> file = IG_TRY(FileSource::open(disk_));
@@ -33,6 +34,7 @@ class Lvm : public ::testing::Test {
   }
   TempDir dir_;
   std::string lv_image_;
+  LvmDisk lvm_;
   std::string disk_;
 };
 
@@ -41,26 +43,25 @@ TEST_F(Lvm, SegmentsEqualLvsAndTheFileSystemReads) {
   ASSERT_THAT(r, IsOk());
   ASSERT_TRUE(r->second.has_value());
   const lvm::PhysicalVolume& p = *r->second;
-  EXPECT_EQ(p.vg.name, "vgt");
+  EXPECT_EQ(p.vg.name, lvm_.vg);
   EXPECT_EQ(p.vg.extent_size_sectors, 8192u);
   ASSERT_EQ(p.vg.lvs.size(), 1u);
   const lvm::LogicalVolume& lv = p.vg.lvs[0];
   EXPECT_EQ(lv.name, "root");
   // `lvs` lines: "root 0 4 /dev/loopN:10-13" and "root 4 6 /dev/loopN:0-5".
-  std::istringstream in(lvs_of(disk_));
-  std::string name, start, size, ranges;
-  std::size_t i = 0;
-  while (in >> name >> start >> size >> ranges) {
-    ASSERT_LT(i, lv.segments.size());
-    EXPECT_EQ(name, lv.name);
-    EXPECT_EQ(std::stoull(start), lv.segments[i].start_extent);
-    EXPECT_EQ(std::stoull(size), lv.segments[i].extent_count);
-    EXPECT_EQ(ranges.substr(ranges.find(':') + 1),
+  const LvsResult lvs = lvs_of(lvm_);
+  ASSERT_EQ(lvs.error, "");
+  ASSERT_EQ(lvs.segments.size(), lv.segments.size()) << "lvs printed " << lvs.segments.size() << " segments";
+  ASSERT_EQ(lvs.segments.size(), 2u);
+  for (std::size_t i = 0; i < lvs.segments.size(); ++i) {
+    const LvsSegment& s = lvs.segments[i];
+    EXPECT_EQ(s.lv_name, lv.name);
+    EXPECT_EQ(s.start_extent, lv.segments[i].start_extent);
+    EXPECT_EQ(s.extent_count, lv.segments[i].extent_count);
+    EXPECT_EQ(s.pe_ranges.substr(s.pe_ranges.find(':') + 1),
               fmt::format("{}-{}", lv.segments[i].pv_start_extent,
                           lv.segments[i].pv_start_extent + lv.segments[i].extent_count - 1));
-    ++i;
   }
-  EXPECT_EQ(i, 2u) << "lvs printed " << i << " segments";
   auto source = lvm::open_lv(r->first, p, lv);
   ASSERT_THAT(source, IsOk());
   EXPECT_EQ((*source)->size(), 40u << 20);
@@ -154,13 +155,16 @@ TEST_F(Lvm, OverlappingLvsAreCorrupt) {
   write_metadata(disk_, 1 << 20, p.metadata_areas[0].first,
                  replace_once(p.metadata_text, R"(logical_volumes \{\n)", "logical_volumes {\n" + evil));
   EXPECT_THAT(pv(), HasError(ErrorCode::kCorrupt,
-                             "lvm: LV vgt/root (PV extents 10+4) and LV vgt/evil (PV extents 12+2) map the same bytes "
-                             "of the PV at byte 51380224"));
+                             fmt::format("lvm: LV {0}/root (PV extents 10+4) and LV {0}/evil (PV extents 12+2) map the "
+                                         "same bytes of the PV at byte 51380224",
+                                         lvm_.vg)));
   // One LV mapping the same extents twice is refused the same way.
   write_metadata(disk_, 1 << 20, p.metadata_areas[0].first,
                  replace_once(p.metadata_text, R"(stripes = \[\s*"pv0", 0\s*\])", R"(stripes = ["pv0", 9])"));
   EXPECT_THAT(pv(), HasError(ErrorCode::kCorrupt,
-                             "lvm: LV vgt/root (PV extents 9+6) and LV vgt/root (PV extents 10+4) map the same bytes"));
+                             fmt::format("lvm: LV {0}/root (PV extents 9+6) and LV {0}/root (PV extents 10+4) map the "
+                                         "same bytes",
+                                         lvm_.vg)));
 }
 
 TEST_F(Lvm, LvOverTheLabelOrMetadataIsCorrupt) {
@@ -172,12 +176,13 @@ TEST_F(Lvm, LvOverTheLabelOrMetadataIsCorrupt) {
   // pe_start at 8 sectors: root's extents 0-5 start inside the metadata area.
   write_metadata(disk_, 1 << 20, mda_offset, replace_once(p.metadata_text, "pe_start = 2048", "pe_start = 8"));
   EXPECT_THAT(pv(), HasError(ErrorCode::kCorrupt,
-                             fmt::format("lvm: LV vgt/root (PV extents 0+6) at byte 4096 overlaps metadata area 1 "
+                             fmt::format("lvm: LV {}/root (PV extents 0+6) at byte 4096 overlaps metadata area 1 "
                                          "[4096, +{})",
-                                         mda_size)));
+                                         lvm_.vg, mda_size)));
   // pe_start 0: they start on the label.
   write_metadata(disk_, 1 << 20, mda_offset, replace_once(p.metadata_text, "pe_start = 2048", "pe_start = 0"));
-  EXPECT_THAT(pv(), HasError(ErrorCode::kCorrupt, "lvm: LV vgt/root (PV extents 0+6) at byte 0 overlaps the PV label"));
+  EXPECT_THAT(pv(), HasError(ErrorCode::kCorrupt,
+                             fmt::format("lvm: LV {}/root (PV extents 0+6) at byte 0 overlaps the PV label", lvm_.vg)));
 }
 
 }  // namespace

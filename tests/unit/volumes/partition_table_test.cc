@@ -205,7 +205,7 @@ TEST_F(Partitions, ReadThroughAnImageFormat) {
 }
 
 TEST_F(Partitions, CorpusMbrWithExt2) {
-  if (!corpus_available()) GTEST_SKIP() << "../shared/corpus is absent";
+  if (!corpus_available()) GTEST_SKIP() << corpus_absent("libguestfs's mbr-ext2-empty.img");
   const std::string d = dir_.file("mbr-ext2-empty.img");
   run_ok("gzip -dc " + corpus_path("libguestfs/test-data/files/mbr-ext2-empty.img.gz").string() + " > " + d);
   auto t = read(d);
