@@ -15,10 +15,10 @@
 // open() returns a ByteSource that reads with HTTP Range GETs, no cache; a server that answers a
 // ranged GET with the whole object is refused (kUnsupported) rather than downloaded.
 //
-// Retries: requests that can be repeated without effect (GET, HEAD, DELETE, PutObject and
+// Retries: requests that can be repeated without effect (GET but ping's, HEAD, DELETE, PutObject and
 // UploadPart of a held buffer, AbortMultipartUpload) are retried on a 5xx answer or a
 // connection failure, 4 attempts with backoff from 250 ms doubling. CreateMultipartUpload and
-// CompleteMultipartUpload are sent once.
+// CompleteMultipartUpload are sent once, and so is ping(), which reports the store as it is now.
 //
 // Thread safety: as ImageStore; sources are safe for concurrent read_at; each sink is used by
 // one thread. Sources and sinks keep the connection pool alive and may outlive the store.
