@@ -1,13 +1,15 @@
 #include "store/image_store.h"
 
 #include "store/directory_store.h"
+#include "store/s3_store.h"
 
 namespace ig::store {
 
 Result<std::unique_ptr<ImageStore>> open_image_store(const StoreConfig& config) {
   if (config.location.empty()) return Error::invalid_argument("image store: no location");
   if (config.location.starts_with("s3://")) {
-    return Error::unsupported("image store: s3:// is not built yet");
+    auto s3 = IG_TRY(S3Store::create(config));
+    return std::unique_ptr<ImageStore>(std::move(s3));
   }
   if (config.location.find("://") != std::string::npos) {
     return Error::invalid_argument(

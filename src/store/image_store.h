@@ -60,7 +60,10 @@ struct StoreConfig {
   std::string region = "us-east-1";
   std::string access_key;
   std::string secret_key;
-  std::uint64_t part_size_bytes = 16ULL << 20;  // multipart part size; grows to fit 10,000 parts
+  // S3 multipart: the part size (at least 5 MiB), grown by put() so that its size_hint fits in
+  // max_part_count parts (at most 10,000 on AWS; Swift's s3api allows 1,000 unless raised).
+  std::uint64_t part_size_bytes = 16ULL << 20;
+  std::uint32_t max_part_count = 1000;
 };
 
 // Opens the adapter that `config.location` names. A directory is created if missing.

@@ -2,7 +2,7 @@
 # The import service on its embedded default against real peers on loopback, driven by the
 # official Node SDK (sdk/service.js):
 #
-#   - OpenStack Swift with s3api (../shared/tools/start-swift.sh) holds the images; URLs are
+#   - OpenStack Swift with s3api (tests/support/start-swift.sh) holds the images; URLs are
 #     presigned with botocore (s3tool.py).
 #   - Phase A: `imagegate serve --workers 0` and a separate `imagegate worker` process. The Debian
 #     12 image with a data disk imports NORMAL (qemu-img compare: both disks identical); an
@@ -21,13 +21,12 @@ imagegate=$(realpath "$1")
 work=$(realpath -m "$2")
 debian=$(realpath "$3")
 here=$(cd "$(dirname "$0")" && pwd)
-shared=$(cd "$here/../../.." && pwd)/shared
 fail() { echo "service: FAIL: $*" >&2; exit 1; }
 say() { echo "service: $*"; }
 py=/usr/bin/python3
 free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 [ -f "$debian" ] || fail "no Debian image at $3 (the Debian 12 tier makes it)"
-[ -x "$shared/tools/start-swift.sh" ] || [ -f "$shared/tools/start-swift.sh" ] || fail "no $shared/tools/start-swift.sh"
+support=$(cd "$here/../support" && pwd)
 
 mkdir -p "$work"
 "$here/sdk/install.sh" "$work"
@@ -35,27 +34,17 @@ cp "$here/sdk/service.js" "$work/"
 rm -rf "$work/data" "$work/maildir" "$work/store"
 mkdir -p "$work/store"
 
-# Object storage: Swift + s3api on free ports (the backends take BASE..BASE+9).
+# Object storage: Swift + s3api on free ports (start-swift.sh picks the backends' ports).
 swift_port=$(free_port)
-base=$($py -c '
-import random, socket
-while True:
-    b = random.randrange(20000, 40000, 10)
-    try:
-        for p in range(b, b + 10):
-            socket.socket().bind(("127.0.0.1", p))
-        print(b); break
-    except OSError:
-        pass')
-export SWIFT_S3_HOME="$work/swift" SWIFT_S3_PORT=$swift_port SWIFT_S3_BACKEND=$base
+export IG_SWIFT_DIR="$work/swift" IG_SWIFT_PORT=$swift_port
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do { kill -9 "$p" && wait "$p"; } 2> /dev/null || true; done
-  bash "$shared/tools/stop-swift.sh" > /dev/null 2>&1 || true
+  bash "$support/stop-swift.sh" > /dev/null 2>&1 || true
 }
 trap cleanup EXIT
-SWIFT_S3_PURGE=1 bash "$shared/tools/stop-swift.sh" > /dev/null 2>&1 || true
-bash "$shared/tools/start-swift.sh" > "$work/swift.log" 2>&1 || { cat "$work/swift.log"; fail "Swift did not start"; }
+bash "$support/stop-swift.sh" --purge > /dev/null 2>&1 || true
+bash "$support/start-swift.sh" > "$work/swift.log" 2>&1 || { cat "$work/swift.log"; fail "Swift did not start"; }
 s3="http://127.0.0.1:$swift_port"
 s3tool() { env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY $py "$here/s3tool.py" "$s3" "$@"; }
 s3tool mb images
