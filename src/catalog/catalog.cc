@@ -1,11 +1,13 @@
 #include "catalog/catalog.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
+
+#include "catalog/driver.h"
 
 namespace ig::catalog {
 namespace {
@@ -101,88 +103,27 @@ CREATE INDEX import_tasks_image ON import_tasks (image_id);
 )sql",
 };
 
-struct Finalizer {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
+// One argument of a statement, as the driver takes it.
+Param param(const std::string& v) {
+  return v;
+}
+Param param(const char* v) {
+  return std::string(v);
+}
+Param param(std::int64_t v) {
+  return v;
+}
+Param param(bool v) {
+  return std::int64_t{v ? 1 : 0};
+}
+Param param(const std::optional<std::string>& v) {
+  return v ? Param(*v) : Param(nullptr);
+}
 
-// A prepared statement whose parameters are bound in order: Query(db, sql).bind(a, b, c).
-class Query {
- public:
-  Query(sqlite3* db, const std::string& sql) : db_(db) {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) prepare_error_ = sqlite3_errmsg(db);
-    s_.reset(raw);
-  }
-  template <class... Args>
-  Query& bind(const Args&... args) {
-    (bind_one(++bound_, args), ...);
-    return *this;
-  }
-  // SQLITE_ROW, SQLITE_DONE, SQLITE_CONSTRAINT, or another failure.
-  int step() { return s_ ? sqlite3_step(s_.get()) : SQLITE_ERROR; }
-  // Runs a statement that returns no rows.
-  Result<void> run() {
-    if (step() != SQLITE_DONE) return error();
-    return ok();
-  }
-  Error error() const {
-    return Error::io(fmt::format("catalog: {}", prepare_error_.empty() ? sqlite3_errmsg(db_) : prepare_error_));
-  }
-  std::string text(int i) const {
-    const auto* p = sqlite3_column_text(s_.get(), i);
-    return p == nullptr ? "" : std::string(reinterpret_cast<const char*>(p));
-  }
-  std::int64_t int64(int i) const { return sqlite3_column_int64(s_.get(), i); }
-
- private:
-  void bind_one(int i, const std::string& v) {
-    sqlite3_bind_text(s_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  }
-  void bind_one(int i, const char* v) { sqlite3_bind_text(s_.get(), i, v, -1, SQLITE_TRANSIENT); }
-  void bind_one(int i, std::int64_t v) { sqlite3_bind_int64(s_.get(), i, v); }
-  void bind_one(int i, int v) { sqlite3_bind_int64(s_.get(), i, v); }
-  void bind_one(int i, bool v) { sqlite3_bind_int64(s_.get(), i, v ? 1 : 0); }
-  void bind_one(int i, const std::optional<std::string>& v) {
-    if (v) {
-      bind_one(i, *v);
-    } else {
-      sqlite3_bind_null(s_.get(), i);
-    }
-  }
-  sqlite3* db_;
-  std::unique_ptr<sqlite3_stmt, Finalizer> s_;
-  std::string prepare_error_;
-  int bound_ = 0;
-};
-
-// BEGIN IMMEDIATE ... COMMIT, rolled back unless committed.
-class Transaction {
- public:
-  explicit Transaction(sqlite3* db) : db_(db) {
-    began_ = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK;
-  }
-  ~Transaction() {
-    if (began_ && !committed_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-  Result<void> began() const {
-    if (!began_) return Error::io(fmt::format("catalog: cannot begin a transaction: {}", sqlite3_errmsg(db_)));
-    return ok();
-  }
-  Result<void> commit() {
-    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-      return Error::io(fmt::format("catalog: commit: {}", sqlite3_errmsg(db_)));
-    }
-    committed_ = true;
-    return ok();
-  }
-
- private:
-  sqlite3* db_;
-  bool began_ = false;
-  bool committed_ = false;
-};
+template <class... Args>
+std::vector<Param> params(const Args&... args) {
+  return {param(args)...};
+}
 
 std::string iso_time(std::int64_t unix_seconds) {
   const auto t = static_cast<std::time_t>(unix_seconds);
@@ -259,7 +200,7 @@ constexpr const char* kColumns =
     "tags, image_url, force, data_disk_urls, language, data_disks, region, source_sha256, "
     "(SELECT MAX(progress) FROM import_tasks t WHERE t.image_id = images.image_id)";
 
-Image read_image(const Query& q) {
+Image read_image(const Row& q) {
   Image i;
   i.image_id = q.text(0);
   i.account = q.text(1);
@@ -298,7 +239,7 @@ Image read_image(const Query& q) {
 constexpr const char* kMessageColumns =
     "message_id, account, image_id, kind, language, title, content, error_code, created_time, read";
 
-InboxMessage read_message(const Query& q) {
+InboxMessage read_message(const Row& q) {
   InboxMessage m;
   m.message_id = q.text(0);
   m.account = q.text(1);
@@ -316,7 +257,7 @@ InboxMessage read_message(const Query& q) {
 constexpr const char* kDeliveryColumns =
     "delivery_id, subscription_id, channel, endpoint, secret, state, attempts, next_attempt, last_error, sent_time";
 
-Delivery read_delivery(const Query& q) {
+Delivery read_delivery(const Row& q) {
   Delivery d;
   d.delivery_id = q.int64(0);
   d.subscription_id = q.text(1);
@@ -352,403 +293,497 @@ std::string new_image_id() {
   return new_id("img-");
 }
 
-Result<std::unique_ptr<Catalog>> Catalog::open(const std::string& path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
-      SQLITE_OK) {
-    const std::string why = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    return Error::io(fmt::format("catalog {}: {}", path, why));
+std::int64_t Row::int64(std::size_t i) const {
+  const std::optional<std::string>& cell = cells.at(i);
+  if (!cell) return 0;
+  std::int64_t v = 0;
+  std::from_chars(cell->data(), cell->data() + cell->size(), v);
+  return v;
+}
+
+namespace {
+
+// The message of a task given up after its last attempt, in the image's language (en, zh).
+InboxMessage gave_up_message(const Image& img, std::int64_t attempts) {
+  InboxMessage m;
+  m.kind = "IMPORT_FAILED";
+  m.language = img.language == "zh" ? "zh" : "en";
+  m.error_code = "InternalError";
+  if (m.language == "zh") {
+    m.title = fmt::format("镜像 {} 导入失败", img.name);
+    m.content =
+        fmt::format("您的镜像 {}（{}）无法导入。错误码 InternalError：已尝试 {} 次，执行导入的进程均已退出或超时",
+                    img.name, img.image_id, attempts);
+  } else {
+    m.title = fmt::format("Import of image {} failed", img.name);
+    m.content = fmt::format(
+        "Your image {} ({}) could not be imported. Error code InternalError: attempted {} times; the workers died or "
+        "timed out",
+        img.name, img.image_id, attempts);
   }
-  std::unique_ptr<Catalog> c(new Catalog(db));
-  sqlite3_busy_timeout(db, 10000);
-  IG_TRY(c->exec("PRAGMA journal_mode=WAL"));
-  IG_TRY(c->exec("PRAGMA synchronous=FULL"));
-  IG_TRY(c->exec("PRAGMA foreign_keys=ON"));
-  IG_TRY(c->migrate());
-  return c;
+  return m;
 }
 
-Catalog::~Catalog() {
-  sqlite3_close(db_);
-}
+// The catalog's SQL, written once, over a driver. Every method is one transaction ("unit"): a
+// unit that fails because the connection broke is run once more on a new connection, unless the
+// failure came at COMMIT (then whether it was applied is unknown, and the caller is told so).
+class SqlCatalog final : public Catalog {
+ public:
+  SqlCatalog(std::unique_ptr<Driver> db, CatalogOptions options) : db_(std::move(db)), options_(options) {}
 
-Result<void> Catalog::exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    const std::string why = err != nullptr ? err : sqlite3_errmsg(db_);
-    sqlite3_free(err);
-    return Error::io(fmt::format("catalog: {}", why));
-  }
-  return ok();
-}
+  Result<void> migrate();
 
-int Catalog::schema_version() const {
+  std::string backend() const override { return db_->backend(); }
+  Result<void> ping() override;
+  int schema_version() const override;
+  Result<void> create_import(const Image& image) override;
+  Result<std::int64_t> count_images(const std::string& account) override;
+  Result<bool> name_taken(const std::string& account, const std::string& name) override;
+  Result<ImagePage> describe(const std::string& account, const std::vector<std::string>& ids,
+                             const std::vector<Filter>& filters, std::int64_t offset, std::int64_t limit) override;
+  Result<std::optional<Image>> get(const std::string& account, const std::string& image_id) override;
+  Result<void> remove(const std::string& account, const std::string& image_id) override;
+  Result<void> modify(const std::string& account, const std::string& image_id, const std::optional<std::string>& name,
+                      const std::optional<std::string>& description) override;
+  Result<std::optional<Task>> claim_task(std::int64_t now, std::int64_t lease_seconds) override;
+  Result<void> progress_task(const Task& task, std::int64_t percent, std::int64_t lease_until) override;
+  Result<void> finish_task(const Task& task, const Outcome& outcome, const InboxMessage& message) override;
+  Result<InboxPage> describe_messages(const std::string& account, const std::vector<std::string>& ids, bool unread_only,
+                                      std::int64_t offset, std::int64_t limit) override;
+  Result<void> mark_read(const std::string& account, const std::vector<std::string>& ids) override;
+  Result<void> delete_messages(const std::string& account, const std::vector<std::string>& ids) override;
+  Result<void> create_subscription(const Subscription& s) override;
+  Result<std::vector<Subscription>> describe_subscriptions(const std::string& account) override;
+  Result<void> delete_subscription(const std::string& account, const std::string& subscription_id) override;
+  Result<std::optional<Delivery>> claim_delivery(std::int64_t now, std::int64_t lease_seconds) override;
+  Result<void> finish_delivery(const Delivery& d, bool sent, const std::string& error, std::int64_t retry_at) override;
+
+ private:
+  template <class F>
+  auto unit(bool write, F&& body) -> decltype(body());
+  Result<Rows> query(const std::string& sql, const std::vector<Param>& p) { return db_->query(sql, p); }
+  Result<void> record_finish(const Task& task, const Outcome& outcome, const InboxMessage& message, std::int64_t now);
+  Result<std::vector<Delivery>> deliveries_of(const std::string& message_id);
+  Result<void> all_owned(const char* table, const char* column, const std::string& account,
+                         const std::vector<std::string>& ids);
+
+  std::unique_ptr<Driver> db_;
+  CatalogOptions options_;
+  mutable std::mutex mu_;
+};
+
+template <class F>
+auto SqlCatalog::unit(bool write, F&& body) -> decltype(body()) {
+  using R = decltype(body());
   std::lock_guard lock(mu_);
-  Query q(db_, "PRAGMA user_version");
-  return q.step() == SQLITE_ROW ? static_cast<int>(q.int64(0)) : -1;
+  for (int run = 0;; ++run) {
+    bool committing = false;
+    R r = [&]() -> R {
+      if (auto began = db_->begin(write); !began) return began.error();
+      R out = body();
+      if (!out) {
+        db_->rollback();
+        return out;
+      }
+      committing = true;
+      if (auto done = db_->commit(); !done) {
+        return done.error().with_context("commit (the transaction may or may not have been applied)");
+      }
+      return out;
+    }();
+    if (r || r.error().code != ErrorCode::kUnavailable || committing || run > 0) return r;
+    if (!db_->reconnect()) return r;
+  }
 }
 
-Result<void> Catalog::migrate() {
+Result<void> SqlCatalog::migrate() {
+  std::lock_guard lock(mu_);
   for (;;) {
-    Transaction tx(db_);
-    IG_TRY(tx.began());
-    // Read inside the transaction: another process (a worker) may be migrating the same file.
-    const int have = schema_version();
-    if (have > kSchemaVersion) {
-      return Error::unsupported(
-          fmt::format("catalog schema version {} is newer than this imagegate's {}", have, kSchemaVersion));
+    IG_TRY(db_->begin(true));
+    auto done = [&]() -> Result<bool> {
+      // Read inside the transaction: another process (a worker) may be migrating the same database.
+      const int have = IG_TRY(db_->lock_and_read_schema_version());
+      if (have > kSchemaVersion || have < 0) {
+        return Error::unsupported(
+            fmt::format("catalog schema version {} is newer than this imagegate's {}", have, kSchemaVersion));
+      }
+      if (have == kSchemaVersion) return true;
+      IG_TRY(db_->exec(db_->ddl(kMigrations[have])));
+      IG_TRY(db_->write_schema_version(have + 1));
+      return false;
+    }();
+    if (!done) {
+      db_->rollback();
+      return done.error();
     }
-    if (have == kSchemaVersion) return tx.commit();
-    IG_TRY(exec(kMigrations[have]));
-    IG_TRY(exec(fmt::format("PRAGMA user_version = {}", have + 1).c_str()));
-    IG_TRY(tx.commit());
+    IG_TRY(db_->commit());
+    if (*done) return ok();
   }
 }
 
-Result<bool> Catalog::name_taken(const std::string& account, const std::string& name) {
-  std::lock_guard lock(mu_);
-  Query q(db_, "SELECT 1 FROM images WHERE account = ?1 AND name = ?2");
-  const int rc = q.bind(account, name).step();
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return q.error();
-  return rc == SQLITE_ROW;
+Result<void> SqlCatalog::ping() {
+  return unit(false, [&]() -> Result<void> {
+    IG_TRY(query("SELECT 1", {}));
+    return ok();
+  });
 }
 
-Result<std::int64_t> Catalog::count_images(const std::string& account) {
+int SqlCatalog::schema_version() const {
   std::lock_guard lock(mu_);
-  Query q(db_, "SELECT COUNT(*) FROM images WHERE account = ?1");
-  if (q.bind(account).step() != SQLITE_ROW) return q.error();
-  return q.int64(0);
+  auto v = db_->read_schema_version();
+  return v ? *v : -1;
 }
 
-Result<void> Catalog::create_import(const Image& img) {
-  std::lock_guard lock(mu_);
-  Transaction tx(db_);
-  IG_TRY(tx.began());
-  Query insert(db_,
-               "INSERT INTO images (image_id, account, name, description, os_name, os_version, "
-               "architecture, platform, state, license_type, boot_mode, image_family, created_time, "
-               "tags, image_url, force, data_disk_urls, language, region) VALUES (?1, ?2, ?3, ?4, ?5, "
-               "?6, ?7, ?8, 'IMPORTING', ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
-  insert.bind(img.image_id, img.account, img.name, img.description, img.os_name, img.os_version, img.architecture,
-              img.platform, img.license_type, img.boot_mode, img.image_family,
-              img.created_time.empty() ? now_iso() : img.created_time, tags_json(img.tags), img.image_url, img.force,
-              nlohmann::json(img.data_disk_urls).dump(), img.language, img.region);
-  const int rc = insert.step();
-  if (rc == SQLITE_CONSTRAINT) return Error::invalid_argument("duplicate image name");
-  if (rc != SQLITE_DONE) return insert.error();
-  const std::int64_t now = now_unix();
-  IG_TRY(
-      Query(db_,
-            "INSERT INTO import_tasks (image_id, account, state, created, updated) VALUES (?1, ?2, 'QUEUED', ?3, ?3)")
-          .bind(img.image_id, img.account, now)
-          .run());
-  return tx.commit();
+Result<bool> SqlCatalog::name_taken(const std::string& account, const std::string& name) {
+  return unit(false, [&]() -> Result<bool> {
+    auto rows = IG_TRY(query("SELECT 1 FROM images WHERE account = ?1 AND name = ?2", params(account, name)));
+    return !rows.rows.empty();
+  });
 }
 
-Result<ImagePage> Catalog::describe(const std::string& account, const std::vector<std::string>& ids,
-                                    const std::vector<Filter>& filters, std::int64_t offset, std::int64_t limit) {
-  std::lock_guard lock(mu_);
-  ImagePage page;
-  std::string where = "account = ?1";
-  if (!ids.empty()) where += " AND image_id IN " + placeholders(2, ids.size());
-  auto bound = [&](Query& q) -> Query& {
-    q.bind(account);
-    for (const std::string& id : ids) q.bind(id);
-    return q;
-  };
-  const std::string order = "ORDER BY created_time DESC, image_id";
-  if (filters.empty()) {
-    // The page straight from SQLite.
-    Query count(db_, fmt::format("SELECT COUNT(*) FROM images WHERE {}", where));
-    if (bound(count).step() != SQLITE_ROW) return count.error();
-    page.total = count.int64(0);
-    Query q(db_,
-            fmt::format("SELECT {} FROM images WHERE {} {} LIMIT {} OFFSET {}", kColumns, where, order, limit, offset));
-    bound(q);
-    int rc = 0;
-    while ((rc = q.step()) == SQLITE_ROW) page.images.push_back(read_image(q));
-    if (rc != SQLITE_DONE) return q.error();
+Result<std::int64_t> SqlCatalog::count_images(const std::string& account) {
+  return unit(false, [&]() -> Result<std::int64_t> {
+    auto rows = IG_TRY(query("SELECT COUNT(*) FROM images WHERE account = ?1", params(account)));
+    return rows.rows.at(0).int64(0);
+  });
+}
+
+Result<void> SqlCatalog::create_import(const Image& img) {
+  return unit(true, [&]() -> Result<void> {
+    auto inserted = query(
+        "INSERT INTO images (image_id, account, name, description, os_name, os_version, "
+        "architecture, platform, state, license_type, boot_mode, image_family, created_time, "
+        "tags, image_url, force, data_disk_urls, language, region) VALUES (?1, ?2, ?3, ?4, ?5, "
+        "?6, ?7, ?8, 'IMPORTING', ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+        params(img.image_id, img.account, img.name, img.description, img.os_name, img.os_version, img.architecture,
+               img.platform, img.license_type, img.boot_mode, img.image_family,
+               img.created_time.empty() ? now_iso() : img.created_time, tags_json(img.tags), img.image_url, img.force,
+               nlohmann::json(img.data_disk_urls).dump(), img.language, img.region));
+    if (!inserted && inserted.error().code == ErrorCode::kAlreadyExists) {
+      return Error::already_exists("duplicate image name");
+    }
+    IG_TRY(inserted);
+    IG_TRY(
+        query("INSERT INTO import_tasks (image_id, account, state, created, updated) VALUES (?1, ?2, 'QUEUED', ?3, ?3)",
+              params(img.image_id, img.account, now_unix())));
+    return ok();
+  });
+}
+
+Result<ImagePage> SqlCatalog::describe(const std::string& account, const std::vector<std::string>& ids,
+                                       const std::vector<Filter>& filters, std::int64_t offset, std::int64_t limit) {
+  return unit(false, [&]() -> Result<ImagePage> {
+    ImagePage page;
+    std::string where = "account = ?1";
+    if (!ids.empty()) where += " AND image_id IN " + placeholders(2, ids.size());
+    std::vector<Param> bound = params(account);
+    for (const std::string& id : ids) bound.push_back(id);
+    const std::string order = "ORDER BY created_time DESC, image_id";
+    if (filters.empty()) {
+      // The page straight from the database.
+      auto count = IG_TRY(query(fmt::format("SELECT COUNT(*) FROM images WHERE {}", where), bound));
+      page.total = count.rows.at(0).int64(0);
+      auto rows = IG_TRY(query(
+          fmt::format("SELECT {} FROM images WHERE {} {} LIMIT {} OFFSET {}", kColumns, where, order, limit, offset),
+          bound));
+      for (const Row& r : rows.rows) page.images.push_back(read_image(r));
+      return page;
+    }
+    // Filters look into the tags (JSON): every row of the account, filtered here.
+    auto rows = IG_TRY(query(fmt::format("SELECT {} FROM images WHERE {} {}", kColumns, where, order), bound));
+    std::vector<Image> all;
+    for (const Row& r : rows.rows) {
+      Image img = read_image(r);
+      if (std::all_of(filters.begin(), filters.end(), [&](const Filter& f) { return matches(img, f); })) {
+        all.push_back(std::move(img));
+      }
+    }
+    page.total = static_cast<std::int64_t>(all.size());
+    for (std::int64_t i = offset; i < page.total && i < offset + limit; ++i) {
+      page.images.push_back(std::move(all[static_cast<std::size_t>(i)]));
+    }
     return page;
-  }
-  // Filters look into the tags (JSON): every row of the account, filtered here.
-  Query q(db_, fmt::format("SELECT {} FROM images WHERE {} {}", kColumns, where, order));
-  bound(q);
-  std::vector<Image> all;
-  int rc = 0;
-  while ((rc = q.step()) == SQLITE_ROW) {
-    Image img = read_image(q);
-    if (std::all_of(filters.begin(), filters.end(), [&](const Filter& f) { return matches(img, f); })) {
-      all.push_back(std::move(img));
-    }
-  }
-  if (rc != SQLITE_DONE) return q.error();
-  page.total = static_cast<std::int64_t>(all.size());
-  for (std::int64_t i = offset; i < page.total && i < offset + limit; ++i) {
-    page.images.push_back(std::move(all[static_cast<std::size_t>(i)]));
-  }
-  return page;
+  });
 }
 
-Result<std::optional<Image>> Catalog::get(const std::string& account, const std::string& image_id) {
+Result<std::optional<Image>> SqlCatalog::get(const std::string& account, const std::string& image_id) {
   auto page = IG_TRY(describe(account, {image_id}, {}, 0, 1));
   if (page.images.empty()) return std::optional<Image>{};
   return std::optional<Image>(std::move(page.images.front()));
 }
 
-Result<void> Catalog::remove(const std::string& account, const std::string& image_id) {
-  std::lock_guard lock(mu_);
-  IG_TRY(Query(db_, "DELETE FROM images WHERE account = ?1 AND image_id = ?2").bind(account, image_id).run());
-  if (sqlite3_changes(db_) == 0) return Error::not_found(image_id);
-  return ok();
+Result<void> SqlCatalog::remove(const std::string& account, const std::string& image_id) {
+  return unit(true, [&]() -> Result<void> {
+    auto done = IG_TRY(query("DELETE FROM images WHERE account = ?1 AND image_id = ?2", params(account, image_id)));
+    if (done.changed == 0) return Error::not_found(image_id);
+    return ok();
+  });
 }
 
-Result<void> Catalog::modify(const std::string& account, const std::string& image_id,
-                             const std::optional<std::string>& name, const std::optional<std::string>& description) {
-  std::lock_guard lock(mu_);
-  Query q(db_,
-          "UPDATE images SET name = COALESCE(?3, name), description = COALESCE(?4, description) "
-          "WHERE account = ?1 AND image_id = ?2");
-  const int rc = q.bind(account, image_id, name, description).step();
-  if (rc == SQLITE_CONSTRAINT) return Error::invalid_argument("duplicate image name");
-  if (rc != SQLITE_DONE) return q.error();
-  if (sqlite3_changes(db_) == 0) return Error::not_found(image_id);
-  return ok();
+Result<void> SqlCatalog::modify(const std::string& account, const std::string& image_id,
+                                const std::optional<std::string>& name, const std::optional<std::string>& description) {
+  return unit(true, [&]() -> Result<void> {
+    auto done = query(
+        "UPDATE images SET name = COALESCE(?3, name), description = COALESCE(?4, description) "
+        "WHERE account = ?1 AND image_id = ?2",
+        params(account, image_id, name, description));
+    if (!done && done.error().code == ErrorCode::kAlreadyExists) return Error::already_exists("duplicate image name");
+    IG_TRY(done);
+    if (done->changed == 0) return Error::not_found(image_id);
+    return ok();
+  });
 }
 
-Result<std::optional<Task>> Catalog::claim_task(std::int64_t now, std::int64_t lease_seconds) {
-  std::lock_guard lock(mu_);
-  Transaction tx(db_);
-  IG_TRY(tx.began());
-  Query pick(db_,
-             "SELECT task_id, image_id, attempts FROM import_tasks WHERE state = 'QUEUED' OR "
-             "(state = 'RUNNING' AND lease_until < ?1) ORDER BY task_id LIMIT 1");
-  const int rc = pick.bind(now).step();
-  if (rc == SQLITE_DONE) {
-    IG_TRY(tx.commit());
+Result<std::optional<Task>> SqlCatalog::claim_task(std::int64_t now, std::int64_t lease_seconds) {
+  return unit(true, [&]() -> Result<std::optional<Task>> {
+    // Each round either leases a task or gives one up for good, so this ends; the bound only
+    // keeps one call short when many tasks are given up at once.
+    for (int round = 0; round < 100; ++round) {
+      auto pick = IG_TRY(query(fmt::format("SELECT task_id, image_id, attempts, state FROM import_tasks "
+                                           "WHERE state = 'QUEUED' OR (state = 'RUNNING' AND lease_until < ?1) "
+                                           "ORDER BY task_id LIMIT 1{}",
+                                           db_->claim_lock()),
+                               params(now)));
+      if (pick.rows.empty()) return std::optional<Task>{};
+      const Row& row = pick.rows[0];
+      Task t;
+      t.task_id = row.int64(0);
+      const std::string image_id = row.text(1);
+      const std::int64_t attempts = row.int64(2);
+      auto img = IG_TRY(query(fmt::format("SELECT {} FROM images WHERE image_id = ?1", kColumns), params(image_id)));
+      if (img.rows.empty()) return Error::io(fmt::format("catalog: task {} has no image", t.task_id));
+      t.image = read_image(img.rows[0]);
+      if (row.text(3) == "RUNNING" && attempts >= options_.max_task_attempts) {
+        // Every attempt's worker died or ran out of time: the import ends here, as any other.
+        t.attempt = attempts;
+        Outcome gave_up;
+        gave_up.error_code = "InternalError";
+        gave_up.error_message = fmt::format("attempted {} times; the workers died or timed out", attempts);
+        IG_TRY(record_finish(t, gave_up, gave_up_message(t.image, attempts), now));
+        continue;
+      }
+      t.attempt = attempts + 1;
+      IG_TRY(
+          query("UPDATE import_tasks SET state = 'RUNNING', attempts = ?2, lease_until = ?3, progress = 0, "
+                "updated = ?4 WHERE task_id = ?1",
+                params(t.task_id, t.attempt, now + lease_seconds, now)));
+      t.image.progress = 0;
+      return std::optional<Task>(std::move(t));
+    }
     return std::optional<Task>{};
-  }
-  if (rc != SQLITE_ROW) return pick.error();
-  Task t;
-  t.task_id = pick.int64(0);
-  const std::string image_id = pick.text(1);
-  t.attempt = pick.int64(2) + 1;
-  IG_TRY(Query(db_,
-               "UPDATE import_tasks SET state = 'RUNNING', attempts = ?2, lease_until = ?3, progress = 0, updated = ?4 "
-               "WHERE task_id = ?1")
-             .bind(t.task_id, t.attempt, now + lease_seconds, now)
-             .run());
-  Query img(db_, fmt::format("SELECT {} FROM images WHERE image_id = ?1", kColumns));
-  if (img.bind(image_id).step() != SQLITE_ROW)
-    return Error::io(fmt::format("catalog: task {} has no image", t.task_id));
-  t.image = read_image(img);
-  IG_TRY(tx.commit());
-  return std::optional<Task>(std::move(t));
+  });
 }
 
-Result<void> Catalog::progress_task(const Task& task, std::int64_t percent, std::int64_t lease_until) {
-  std::lock_guard lock(mu_);
-  IG_TRY(Query(db_,
-               "UPDATE import_tasks SET progress = ?3, lease_until = ?4, updated = ?5 "
-               "WHERE task_id = ?1 AND attempts = ?2 AND state = 'RUNNING'")
-             .bind(task.task_id, task.attempt, std::clamp<std::int64_t>(percent, 0, 99), lease_until, now_unix())
-             .run());
-  if (sqlite3_changes(db_) == 0) {
-    return Error::invalid_argument(fmt::format("task {} attempt {} is no longer held", task.task_id, task.attempt));
+Result<void> SqlCatalog::progress_task(const Task& task, std::int64_t percent, std::int64_t lease_until) {
+  return unit(true, [&]() -> Result<void> {
+    auto done = IG_TRY(
+        query("UPDATE import_tasks SET progress = ?3, lease_until = ?4, updated = ?5 "
+              "WHERE task_id = ?1 AND attempts = ?2 AND state = 'RUNNING'",
+              params(task.task_id, task.attempt, std::clamp<std::int64_t>(percent, 0, 99), lease_until, now_unix())));
+    if (done.changed == 0) {
+      return Error::lease_lost(fmt::format("task {} attempt {} is no longer held", task.task_id, task.attempt));
+    }
+    return ok();
+  });
+}
+
+Result<void> SqlCatalog::record_finish(const Task& task, const Outcome& outcome, const InboxMessage& message,
+                                       std::int64_t now) {
+  auto ended =
+      IG_TRY(query("UPDATE import_tasks SET state = ?3, progress = 100, updated = ?4 "
+                   "WHERE task_id = ?1 AND attempts = ?2 AND state = 'RUNNING'",
+                   params(task.task_id, task.attempt, outcome.ok ? "DONE" : "FAILED", now)));
+  if (ended.changed == 0) {
+    auto now_held = IG_TRY(query("SELECT state, attempts FROM import_tasks WHERE task_id = ?1", params(task.task_id)));
+    std::string why = "the task is gone";
+    if (!now_held.rows.empty()) {
+      const Row& r = now_held.rows[0];
+      why = r.text(0) == "DONE" || r.text(0) == "FAILED" ? fmt::format("the task is already finished ({})", r.text(0))
+                                                         : fmt::format("attempt {} holds it", r.int64(1));
+    }
+    return Error::lease_lost(fmt::format("task {} attempt {} is no longer held: {}", task.task_id, task.attempt, why));
   }
+  IG_TRY(query(
+      "UPDATE images SET state = ?2, error_code = ?3, error_message = ?4, size_gib = ?5, "
+      "supports_cloudinit = ?6, data_disks = ?7, source_sha256 = ?8 WHERE image_id = ?1",
+      params(task.image.image_id, outcome.ok ? "NORMAL" : "IMPORTFAILED", outcome.error_code, outcome.error_message,
+             outcome.size_gib, outcome.supports_cloudinit, disks_json(outcome.data_disks), outcome.source_sha256)));
+  const std::string message_id = message.message_id.empty() ? new_id("msg-") : message.message_id;
+  IG_TRY(
+      query("INSERT INTO messages (message_id, account, image_id, kind, language, title, content, error_code, "
+            "created_time, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+            "(SELECT COALESCE(MAX(seq), 0) + 1 FROM messages))",
+            params(message_id, task.image.account, task.image.image_id, message.kind, message.language, message.title,
+                   message.content, message.error_code, iso_time(now))));
+  IG_TRY(
+      query("INSERT INTO outbox (message_id, subscription_id, channel, endpoint, secret, state, next_attempt) "
+            "SELECT ?1, subscription_id, channel, endpoint, secret, 'PENDING', ?3 FROM subscriptions "
+            "WHERE account = ?2 ORDER BY created_time, subscription_id",
+            params(message_id, task.image.account, now)));
   return ok();
 }
 
-Result<void> Catalog::finish_task(const Task& task, const Outcome& outcome, const InboxMessage& message) {
-  std::lock_guard lock(mu_);
-  Transaction tx(db_);
-  IG_TRY(tx.began());
-  const std::int64_t now = now_unix();
-  IG_TRY(Query(db_,
-               "UPDATE import_tasks SET state = ?3, progress = 100, updated = ?4 "
-               "WHERE task_id = ?1 AND attempts = ?2 AND state = 'RUNNING'")
-             .bind(task.task_id, task.attempt, outcome.ok ? "DONE" : "FAILED", now)
-             .run());
-  if (sqlite3_changes(db_) == 0) {
-    return Error::invalid_argument(fmt::format("task {} attempt {} is no longer held", task.task_id, task.attempt));
-  }
-  IG_TRY(Query(db_,
-               "UPDATE images SET state = ?2, error_code = ?3, error_message = ?4, size_gib = ?5, "
-               "supports_cloudinit = ?6, data_disks = ?7, source_sha256 = ?8 WHERE image_id = ?1")
-             .bind(task.image.image_id, outcome.ok ? "NORMAL" : "IMPORTFAILED", outcome.error_code,
-                   outcome.error_message, outcome.size_gib, outcome.supports_cloudinit, disks_json(outcome.data_disks),
-                   outcome.source_sha256)
-             .run());
-  const std::string message_id = message.message_id.empty() ? new_id("msg-") : message.message_id;
-  IG_TRY(Query(db_,
-               "INSERT INTO messages (message_id, account, image_id, kind, language, title, content, error_code, "
-               "created_time, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-               "(SELECT COALESCE(MAX(seq), 0) + 1 FROM messages))")
-             .bind(message_id, task.image.account, task.image.image_id, message.kind, message.language, message.title,
-                   message.content, message.error_code, iso_time(now))
-             .run());
-  IG_TRY(Query(db_,
-               "INSERT INTO outbox (message_id, subscription_id, channel, endpoint, secret, state, next_attempt) "
-               "SELECT ?1, subscription_id, channel, endpoint, secret, 'PENDING', ?3 FROM subscriptions "
-               "WHERE account = ?2 ORDER BY created_time, subscription_id")
-             .bind(message_id, task.image.account, now)
-             .run());
-  return tx.commit();
+Result<void> SqlCatalog::finish_task(const Task& task, const Outcome& outcome, const InboxMessage& message) {
+  return unit(true, [&]() -> Result<void> { return record_finish(task, outcome, message, now_unix()); });
 }
 
-Result<std::vector<Delivery>> Catalog::deliveries_of(const std::string& message_id) {
-  Query q(db_, fmt::format("SELECT {} FROM outbox WHERE message_id = ?1 ORDER BY delivery_id", kDeliveryColumns));
-  q.bind(message_id);
+Result<std::vector<Delivery>> SqlCatalog::deliveries_of(const std::string& message_id) {
+  auto rows =
+      IG_TRY(query(fmt::format("SELECT {} FROM outbox WHERE message_id = ?1 ORDER BY delivery_id", kDeliveryColumns),
+                   params(message_id)));
   std::vector<Delivery> out;
-  int rc = 0;
-  while ((rc = q.step()) == SQLITE_ROW) out.push_back(read_delivery(q));
-  if (rc != SQLITE_DONE) return q.error();
+  for (const Row& r : rows.rows) out.push_back(read_delivery(r));
   return out;
 }
 
-namespace {
-
 // Checks that every id names a row of the account's in `table`: kNotFound naming the first that
 // does not.
-Result<void> all_owned(sqlite3* db, const char* table, const char* column, const std::string& account,
-                       const std::vector<std::string>& ids) {
+Result<void> SqlCatalog::all_owned(const char* table, const char* column, const std::string& account,
+                                   const std::vector<std::string>& ids) {
   for (const std::string& id : ids) {
-    Query q(db, fmt::format("SELECT 1 FROM {} WHERE account = ?1 AND {} = ?2", table, column));
-    const int rc = q.bind(account, id).step();
-    if (rc == SQLITE_DONE) return Error::not_found(id);
-    if (rc != SQLITE_ROW) return q.error();
+    auto rows = IG_TRY(
+        query(fmt::format("SELECT 1 FROM {} WHERE account = ?1 AND {} = ?2", table, column), params(account, id)));
+    if (rows.rows.empty()) return Error::not_found(id);
   }
   return ok();
+}
+
+Result<InboxPage> SqlCatalog::describe_messages(const std::string& account, const std::vector<std::string>& ids,
+                                                bool unread_only, std::int64_t offset, std::int64_t limit) {
+  return unit(false, [&]() -> Result<InboxPage> {
+    IG_TRY(all_owned("messages", "message_id", account, ids));
+    InboxPage page;
+    std::string where = "account = ?1";
+    if (unread_only) where += " AND read = 0";
+    if (!ids.empty()) where += " AND message_id IN " + placeholders(2, ids.size());
+    std::vector<Param> bound = params(account);
+    for (const std::string& id : ids) bound.push_back(id);
+    auto count = IG_TRY(query(
+        fmt::format("SELECT COUNT(*), COALESCE(SUM(CASE WHEN read = 0 THEN 1 ELSE 0 END), 0) FROM messages WHERE {}",
+                    where),
+        bound));
+    page.total = count.rows.at(0).int64(0);
+    page.unread = count.rows.at(0).int64(1);
+    auto rows = IG_TRY(query(fmt::format("SELECT {} FROM messages WHERE {} ORDER BY seq DESC LIMIT {} OFFSET {}",
+                                         kMessageColumns, where, limit, offset),
+                             bound));
+    for (const Row& r : rows.rows) page.messages.push_back(read_message(r));
+    for (InboxMessage& m : page.messages) m.deliveries = IG_TRY(deliveries_of(m.message_id));
+    return page;
+  });
+}
+
+Result<void> SqlCatalog::mark_read(const std::string& account, const std::vector<std::string>& ids) {
+  return unit(true, [&]() -> Result<void> {
+    IG_TRY(all_owned("messages", "message_id", account, ids));
+    for (const std::string& id : ids) {
+      IG_TRY(query("UPDATE messages SET read = 1 WHERE account = ?1 AND message_id = ?2", params(account, id)));
+    }
+    return ok();
+  });
+}
+
+Result<void> SqlCatalog::delete_messages(const std::string& account, const std::vector<std::string>& ids) {
+  return unit(true, [&]() -> Result<void> {
+    IG_TRY(all_owned("messages", "message_id", account, ids));
+    for (const std::string& id : ids) {
+      IG_TRY(query("DELETE FROM messages WHERE account = ?1 AND message_id = ?2", params(account, id)));
+    }
+    return ok();
+  });
+}
+
+Result<void> SqlCatalog::create_subscription(const Subscription& s) {
+  return unit(true, [&]() -> Result<void> {
+    auto done = query(
+        "INSERT INTO subscriptions (subscription_id, account, channel, endpoint, secret, created_time) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params(s.subscription_id, s.account, s.channel, s.endpoint, s.secret,
+               s.created_time.empty() ? now_iso() : s.created_time));
+    if (!done && done.error().code == ErrorCode::kAlreadyExists) return Error::already_exists("duplicate subscription");
+    IG_TRY(done);
+    return ok();
+  });
+}
+
+Result<std::vector<Subscription>> SqlCatalog::describe_subscriptions(const std::string& account) {
+  return unit(false, [&]() -> Result<std::vector<Subscription>> {
+    auto rows =
+        IG_TRY(query("SELECT subscription_id, account, channel, endpoint, secret, created_time FROM "
+                     "subscriptions WHERE account = ?1 ORDER BY created_time, subscription_id",
+                     params(account)));
+    std::vector<Subscription> out;
+    for (const Row& r : rows.rows)
+      out.push_back(Subscription{r.text(0), r.text(1), r.text(2), r.text(3), r.text(4), r.text(5)});
+    return out;
+  });
+}
+
+Result<void> SqlCatalog::delete_subscription(const std::string& account, const std::string& subscription_id) {
+  return unit(true, [&]() -> Result<void> {
+    auto done = IG_TRY(query("DELETE FROM subscriptions WHERE account = ?1 AND subscription_id = ?2",
+                             params(account, subscription_id)));
+    if (done.changed == 0) return Error::not_found(subscription_id);
+    return ok();
+  });
+}
+
+Result<std::optional<Delivery>> SqlCatalog::claim_delivery(std::int64_t now, std::int64_t lease_seconds) {
+  return unit(true, [&]() -> Result<std::optional<Delivery>> {
+    auto pick = IG_TRY(query(fmt::format("SELECT {}, message_id FROM outbox WHERE state = 'PENDING' AND "
+                                         "next_attempt <= ?1 ORDER BY next_attempt, delivery_id LIMIT 1{}",
+                                         kDeliveryColumns, db_->claim_lock()),
+                             params(now)));
+    if (pick.rows.empty()) return std::optional<Delivery>{};
+    Delivery d = read_delivery(pick.rows[0]);
+    const std::string message_id = pick.rows[0].text(10);
+    d.attempts += 1;
+    d.next_attempt = now + lease_seconds;
+    IG_TRY(query("UPDATE outbox SET attempts = ?2, next_attempt = ?3 WHERE delivery_id = ?1",
+                 params(d.delivery_id, d.attempts, d.next_attempt)));
+    auto m = IG_TRY(
+        query(fmt::format("SELECT {} FROM messages WHERE message_id = ?1", kMessageColumns), params(message_id)));
+    if (m.rows.empty()) return Error::io(fmt::format("catalog: delivery {} has no message", d.delivery_id));
+    d.message = read_message(m.rows[0]);
+    return std::optional<Delivery>(std::move(d));
+  });
+}
+
+Result<void> SqlCatalog::finish_delivery(const Delivery& d, bool sent, const std::string& error,
+                                         std::int64_t retry_at) {
+  return unit(true, [&]() -> Result<void> {
+    const std::string state = sent ? "SENT" : retry_at == 0 ? "FAILED" : "PENDING";
+    auto done =
+        IG_TRY(query("UPDATE outbox SET state = ?3, last_error = ?4, next_attempt = ?5, sent_time = ?6 "
+                     "WHERE delivery_id = ?1 AND attempts = ?2 AND state = 'PENDING'",
+                     params(d.delivery_id, d.attempts, state, sent ? std::string() : error, retry_at,
+                            sent ? now_iso() : std::string())));
+    if (done.changed == 0) {
+      return Error::lease_lost(fmt::format("delivery {} attempt {} is no longer held", d.delivery_id, d.attempts));
+    }
+    return ok();
+  });
+}
+
+bool is_postgres_url(const std::string& location) {
+  return location.rfind("postgresql://", 0) == 0 || location.rfind("postgres://", 0) == 0;
 }
 
 }  // namespace
 
-Result<InboxPage> Catalog::describe_messages(const std::string& account, const std::vector<std::string>& ids,
-                                             bool unread_only, std::int64_t offset, std::int64_t limit) {
-  std::lock_guard lock(mu_);
-  IG_TRY(all_owned(db_, "messages", "message_id", account, ids));
-  InboxPage page;
-  std::string where = "account = ?1";
-  if (unread_only) where += " AND read = 0";
-  if (!ids.empty()) where += " AND message_id IN " + placeholders(2, ids.size());
-  {
-    Query count(db_, fmt::format("SELECT COUNT(*), COALESCE(SUM(read = 0), 0) FROM messages WHERE {}", where));
-    count.bind(account);
-    for (const std::string& id : ids) count.bind(id);
-    if (count.step() != SQLITE_ROW) return count.error();
-    page.total = count.int64(0);
-    page.unread = count.int64(1);
+Result<std::unique_ptr<Catalog>> open_catalog(const std::string& location, const CatalogOptions& options) {
+  if (options.max_task_attempts < 1) {
+    return Error::invalid_argument(
+        fmt::format("catalog: max_task_attempts {} is not at least 1", options.max_task_attempts));
   }
-  Query q(db_, fmt::format("SELECT {} FROM messages WHERE {} ORDER BY seq DESC LIMIT {} OFFSET {}", kMessageColumns,
-                           where, limit, offset));
-  q.bind(account);
-  for (const std::string& id : ids) q.bind(id);
-  int rc = 0;
-  while ((rc = q.step()) == SQLITE_ROW) page.messages.push_back(read_message(q));
-  if (rc != SQLITE_DONE) return q.error();
-  for (InboxMessage& m : page.messages) m.deliveries = IG_TRY(deliveries_of(m.message_id));
-  return page;
+  auto driver = IG_TRY(is_postgres_url(location) ? open_postgres_driver(location) : open_sqlite_driver(location));
+  auto c = std::make_unique<SqlCatalog>(std::move(driver), options);
+  IG_TRY(c->migrate());
+  return std::unique_ptr<Catalog>(std::move(c));
 }
 
-Result<void> Catalog::mark_read(const std::string& account, const std::vector<std::string>& ids) {
-  std::lock_guard lock(mu_);
-  Transaction tx(db_);
-  IG_TRY(tx.began());
-  IG_TRY(all_owned(db_, "messages", "message_id", account, ids));
-  for (const std::string& id : ids) {
-    IG_TRY(Query(db_, "UPDATE messages SET read = 1 WHERE account = ?1 AND message_id = ?2").bind(account, id).run());
-  }
-  return tx.commit();
-}
-
-Result<void> Catalog::delete_messages(const std::string& account, const std::vector<std::string>& ids) {
-  std::lock_guard lock(mu_);
-  Transaction tx(db_);
-  IG_TRY(tx.began());
-  IG_TRY(all_owned(db_, "messages", "message_id", account, ids));
-  for (const std::string& id : ids) {
-    IG_TRY(Query(db_, "DELETE FROM messages WHERE account = ?1 AND message_id = ?2").bind(account, id).run());
-  }
-  return tx.commit();
-}
-
-Result<void> Catalog::create_subscription(const Subscription& s) {
-  std::lock_guard lock(mu_);
-  Query q(db_,
-          "INSERT INTO subscriptions (subscription_id, account, channel, endpoint, secret, created_time) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-  const int rc = q.bind(s.subscription_id, s.account, s.channel, s.endpoint, s.secret,
-                        s.created_time.empty() ? now_iso() : s.created_time)
-                     .step();
-  if (rc == SQLITE_CONSTRAINT) return Error::invalid_argument("duplicate subscription");
-  if (rc != SQLITE_DONE) return q.error();
-  return ok();
-}
-
-Result<std::vector<Subscription>> Catalog::describe_subscriptions(const std::string& account) {
-  std::lock_guard lock(mu_);
-  Query q(db_,
-          "SELECT subscription_id, account, channel, endpoint, secret, created_time FROM subscriptions "
-          "WHERE account = ?1 ORDER BY created_time, subscription_id");
-  q.bind(account);
-  std::vector<Subscription> out;
-  int rc = 0;
-  while ((rc = q.step()) == SQLITE_ROW) {
-    out.push_back(Subscription{q.text(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5)});
-  }
-  if (rc != SQLITE_DONE) return q.error();
-  return out;
-}
-
-Result<void> Catalog::delete_subscription(const std::string& account, const std::string& subscription_id) {
-  std::lock_guard lock(mu_);
-  IG_TRY(Query(db_, "DELETE FROM subscriptions WHERE account = ?1 AND subscription_id = ?2")
-             .bind(account, subscription_id)
-             .run());
-  if (sqlite3_changes(db_) == 0) return Error::not_found(subscription_id);
-  return ok();
-}
-
-Result<std::optional<Delivery>> Catalog::claim_delivery(std::int64_t now, std::int64_t lease_seconds) {
-  std::lock_guard lock(mu_);
-  Transaction tx(db_);
-  IG_TRY(tx.began());
-  Query pick(db_, fmt::format("SELECT {}, message_id FROM outbox WHERE state = 'PENDING' AND next_attempt <= ?1 "
-                              "ORDER BY next_attempt, delivery_id LIMIT 1",
-                              kDeliveryColumns));
-  const int rc = pick.bind(now).step();
-  if (rc == SQLITE_DONE) {
-    IG_TRY(tx.commit());
-    return std::optional<Delivery>{};
-  }
-  if (rc != SQLITE_ROW) return pick.error();
-  Delivery d = read_delivery(pick);
-  const std::string message_id = pick.text(10);
-  d.attempts += 1;
-  d.next_attempt = now + lease_seconds;
-  IG_TRY(Query(db_, "UPDATE outbox SET attempts = ?2, next_attempt = ?3 WHERE delivery_id = ?1")
-             .bind(d.delivery_id, d.attempts, d.next_attempt)
-             .run());
-  Query m(db_, fmt::format("SELECT {} FROM messages WHERE message_id = ?1", kMessageColumns));
-  if (m.bind(message_id).step() != SQLITE_ROW) return m.error();
-  d.message = read_message(m);
-  IG_TRY(tx.commit());
-  return std::optional<Delivery>(std::move(d));
-}
-
-Result<void> Catalog::finish_delivery(const Delivery& d, bool sent, const std::string& error, std::int64_t retry_at) {
-  std::lock_guard lock(mu_);
-  const std::string state = sent ? "SENT" : retry_at == 0 ? "FAILED" : "PENDING";
-  IG_TRY(Query(db_,
-               "UPDATE outbox SET state = ?3, last_error = ?4, next_attempt = ?5, sent_time = ?6 "
-               "WHERE delivery_id = ?1 AND attempts = ?2 AND state = 'PENDING'")
-             .bind(d.delivery_id, d.attempts, state, sent ? std::string() : error, retry_at,
-                   sent ? now_iso() : std::string())
-             .run());
-  if (sqlite3_changes(db_) == 0) {
-    return Error::invalid_argument(fmt::format("delivery {} attempt {} is no longer held", d.delivery_id, d.attempts));
-  }
-  return ok();
+Result<std::unique_ptr<Catalog>> Catalog::open(const std::string& path) {
+  return open_catalog(path);
 }
 
 }  // namespace ig::catalog

@@ -1,4 +1,4 @@
-// The catalog: the service's durable state on SQLite (WAL, versioned migrations) — custom images
+// The catalog: the service's durable state on SQLite (WAL) or PostgreSQL, versioned migrations — custom images
 // and their import tasks, the message center and its subscriptions, and the outbox of
 // notifications still to deliver, per account. Accounts are isolated here: every query takes the
 // caller's account, so one account never sees nor touches another's rows.
@@ -7,22 +7,21 @@
 // code and cause). A task's end, its message and the message's deliveries (one per subscription)
 // are written in one transaction: a finished import always has its message, and every message
 // its deliveries, whatever crashes afterwards.
-// Thread safety: one Catalog per process, its methods serialised by a mutex; SQLite's WAL lets a
-// separate worker process read and write the same file.
-// Errors: kIo naming the SQLite failure; kInvalidArgument / kNotFound for the caller's mistakes,
-// which the API layer turns into the cloud's error codes.
+// Thread safety: a Catalog holds one database connection, its methods serialised by a mutex;
+// several Catalogs (threads, processes) may share one database: SQLite's WAL lets a separate
+// worker process read and write the same file, PostgreSQL's row locks hand each task to one.
+// Errors: kIo naming the database failure; kUnavailable when it cannot be reached;
+// kAlreadyExists / kNotFound / kLeaseLost for the caller's mistakes and lost races, which the API
+// layer turns into the cloud's error codes.
 #pragma once
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "base/error.h"
-
-struct sqlite3;
 
 namespace ig::catalog {
 
@@ -144,64 +143,84 @@ struct Delivery {
   InboxMessage message;  // filled by claim_delivery (without its deliveries)
 };
 
+// Options of a catalog, whatever its backend.
+struct CatalogOptions {
+  // A task whose lease ran out after this many attempts is not handed out again: claim_task
+  // finishes it as IMPORTFAILED (InternalError), with its message and deliveries.
+  std::int64_t max_task_attempts = 3;
+};
+
+// The port. Both adapters (SQLite, PostgreSQL) run the same SQL (sql_catalog.cc) over a database
+// driver (driver.h); see docs/decisions/0009.
+// Errors, besides those named at each method: kIo naming the database failure; kUnavailable when
+// the database cannot be reached (PostgreSQL down or restarting; the next call reconnects).
 class Catalog {
  public:
+  // Kept for the callers that open a SQLite file: open_catalog(path).
   static Result<std::unique_ptr<Catalog>> open(const std::string& path);
-  ~Catalog();
+  Catalog() = default;
+  virtual ~Catalog() = default;
   Catalog(const Catalog&) = delete;
   Catalog& operator=(const Catalog&) = delete;
 
-  int schema_version() const;
+  // "sqlite" | "postgresql".
+  virtual std::string backend() const = 0;
+  // A round trip to the database (for /readyz); kUnavailable when it cannot be reached.
+  virtual Result<void> ping() = 0;
+  virtual int schema_version() const = 0;
 
-  // Registers an image in state IMPORTING and queues its import task. kInvalidArgument
-  // "duplicate" when the account already has an image of that name.
-  Result<void> create_import(const Image& image);
-  Result<std::int64_t> count_images(const std::string& account);
-  Result<bool> name_taken(const std::string& account, const std::string& name);
+  // Registers an image in state IMPORTING and queues its import task. kAlreadyExists when the
+  // account already has an image of that name.
+  virtual Result<void> create_import(const Image& image) = 0;
+  virtual Result<std::int64_t> count_images(const std::string& account) = 0;
+  virtual Result<bool> name_taken(const std::string& account, const std::string& name) = 0;
 
-  Result<ImagePage> describe(const std::string& account, const std::vector<std::string>& ids,
-                             const std::vector<Filter>& filters, std::int64_t offset, std::int64_t limit);
-  Result<std::optional<Image>> get(const std::string& account, const std::string& image_id);
-  Result<void> remove(const std::string& account, const std::string& image_id);
-  Result<void> modify(const std::string& account, const std::string& image_id, const std::optional<std::string>& name,
-                      const std::optional<std::string>& description);
+  virtual Result<ImagePage> describe(const std::string& account, const std::vector<std::string>& ids,
+                                     const std::vector<Filter>& filters, std::int64_t offset, std::int64_t limit) = 0;
+  virtual Result<std::optional<Image>> get(const std::string& account, const std::string& image_id) = 0;
+  virtual Result<void> remove(const std::string& account, const std::string& image_id) = 0;
+  // kAlreadyExists when the new name is another image's.
+  virtual Result<void> modify(const std::string& account, const std::string& image_id,
+                              const std::optional<std::string>& name,
+                              const std::optional<std::string>& description) = 0;
 
   // The oldest queued task, or one whose holder's lease ran out (a crashed worker), now leased
-  // to the caller for `lease_seconds`. Nothing when there is no work.
-  Result<std::optional<Task>> claim_task(std::int64_t now, std::int64_t lease_seconds);
-  // Records a running task's progress (percent) and extends its lease; kInvalidArgument when the
+  // to the caller for `lease_seconds` (attempt + 1). Nothing when there is no work. Several
+  // processes may claim at once: a task is handed to one of them only. A lease-expired task that
+  // had its last attempt (CatalogOptions) is finished as IMPORTFAILED instead.
+  virtual Result<std::optional<Task>> claim_task(std::int64_t now, std::int64_t lease_seconds) = 0;
+  // Records a running task's progress (percent) and extends its lease; kLeaseLost when the
   // caller no longer holds it.
-  Result<void> progress_task(const Task& task, std::int64_t percent, std::int64_t lease_until);
+  virtual Result<void> progress_task(const Task& task, std::int64_t percent, std::int64_t lease_until) = 0;
   // Records the outcome and the image's final state, the account's message and one delivery per
-  // subscription, in one transaction; kInvalidArgument when the caller no longer holds the task
-  // (its lease ran out and another worker took it).
-  Result<void> finish_task(const Task& task, const Outcome& outcome, const InboxMessage& message);
+  // subscription, in one transaction; kLeaseLost when the caller no longer holds the task (its
+  // lease ran out and another worker took it, or the task is already finished): an image ends
+  // exactly once.
+  virtual Result<void> finish_task(const Task& task, const Outcome& outcome, const InboxMessage& message) = 0;
 
   // The message center. Unknown ids (or another account's) are kNotFound naming the id.
-  Result<InboxPage> describe_messages(const std::string& account, const std::vector<std::string>& ids, bool unread_only,
-                                      std::int64_t offset, std::int64_t limit);
-  Result<void> mark_read(const std::string& account, const std::vector<std::string>& ids);
-  Result<void> delete_messages(const std::string& account, const std::vector<std::string>& ids);
+  virtual Result<InboxPage> describe_messages(const std::string& account, const std::vector<std::string>& ids,
+                                              bool unread_only, std::int64_t offset, std::int64_t limit) = 0;
+  virtual Result<void> mark_read(const std::string& account, const std::vector<std::string>& ids) = 0;
+  virtual Result<void> delete_messages(const std::string& account, const std::vector<std::string>& ids) = 0;
 
-  // kInvalidArgument "duplicate" when the account already subscribes that endpoint on that channel.
-  Result<void> create_subscription(const Subscription& s);
-  Result<std::vector<Subscription>> describe_subscriptions(const std::string& account);
-  Result<void> delete_subscription(const std::string& account, const std::string& subscription_id);
+  // kAlreadyExists when the account already subscribes that endpoint on that channel.
+  virtual Result<void> create_subscription(const Subscription& s) = 0;
+  virtual Result<std::vector<Subscription>> describe_subscriptions(const std::string& account) = 0;
+  virtual Result<void> delete_subscription(const std::string& account, const std::string& subscription_id) = 0;
 
-  // The oldest delivery due at `now`, leased for `lease_seconds` (its attempt counted).
-  Result<std::optional<Delivery>> claim_delivery(std::int64_t now, std::int64_t lease_seconds);
+  // The oldest delivery due at `now`, leased for `lease_seconds` (its attempt counted). Its
+  // delivery_id is the same on every attempt (receivers may deduplicate on it).
+  virtual Result<std::optional<Delivery>> claim_delivery(std::int64_t now, std::int64_t lease_seconds) = 0;
   // Records an attempt: sent, or failed with `error` and retried at `retry_at` (FAILED for good
-  // when `retry_at` is 0). Refused (kInvalidArgument) when the attempt is not the current one.
-  Result<void> finish_delivery(const Delivery& d, bool sent, const std::string& error, std::int64_t retry_at);
-
- private:
-  explicit Catalog(sqlite3* db) : db_(db) {}
-  Result<void> exec(const char* sql);
-  Result<void> migrate();
-  Result<std::vector<Delivery>> deliveries_of(const std::string& message_id);
-  sqlite3* db_;
-  mutable std::mutex mu_;
+  // when `retry_at` is 0). kLeaseLost when the attempt is not the current one.
+  virtual Result<void> finish_delivery(const Delivery& d, bool sent, const std::string& error,
+                                       std::int64_t retry_at) = 0;
 };
+
+// Opens (creating and migrating as needed) the catalog at `location`: a SQLite file path, or a
+// PostgreSQL URL ("postgresql://..." or "postgres://...", libpq's syntax).
+Result<std::unique_ptr<Catalog>> open_catalog(const std::string& location, const CatalogOptions& options = {});
 
 // New ids: "img-", "msg-", "sub-" and 8 lower-case letters and digits.
 std::string new_image_id();

@@ -223,7 +223,7 @@ Reply import_image(const Call& c, catalog::Catalog& catalog, const ServiceLimits
   img.region = c.region;
   auto created = catalog.create_import(img);
   if (!created) {
-    if (created.error().code == ErrorCode::kInvalidArgument) {
+    if (created.error().code == ErrorCode::kAlreadyExists) {
       return Reply::error("InvalidImageName.Duplicate", fmt::format("an image named '{}' exists", *name));
     }
     return Reply::error("InternalError", created.error().message);
@@ -335,7 +335,7 @@ Reply modify_image(const Call& c, catalog::Catalog& catalog) {
     if (done.error().code == ErrorCode::kNotFound) {
       return Reply::error("InvalidImageId.NotFound", fmt::format("image {} does not exist", *id));
     }
-    if (done.error().code == ErrorCode::kInvalidArgument) {
+    if (done.error().code == ErrorCode::kAlreadyExists) {
       return Reply::error("InvalidImageName.Duplicate", fmt::format("an image named '{}' exists", name.value_or("")));
     }
     return Reply::error("InternalError", done.error().message);
@@ -460,7 +460,7 @@ Reply create_subscription(const Call& c, catalog::Catalog& catalog, const Servic
   }
   s.subscription_id = catalog::new_id("sub-");
   if (auto created = catalog.create_subscription(s); !created) {
-    if (created.error().code == ErrorCode::kInvalidArgument) {
+    if (created.error().code == ErrorCode::kAlreadyExists) {
       return Reply::error("InvalidParameterValue.DuplicateSubscription",
                           fmt::format("{} is already subscribed on {}", s.endpoint, s.channel));
     }

@@ -33,7 +33,7 @@ TEST(Catalog, MigratesPersistsAndIsolatesAccounts) {
     ASSERT_THAT((*c)->create_import(image("1001", "img-bbbbbbbb", "b")), IsOk());
     ASSERT_THAT((*c)->create_import(image("1002", "img-cccccccc", "a")), IsOk());  // same name, other account
     EXPECT_THAT((*c)->create_import(image("1001", "img-dddddddd", "a")),
-                HasError(ErrorCode::kInvalidArgument, "duplicate"));
+                HasError(ErrorCode::kAlreadyExists, "duplicate"));
   }
   auto c = catalog::Catalog::open(path);  // reopened: the rows are durable, the schema not re-created
   ASSERT_THAT(c, IsOk());
@@ -48,7 +48,7 @@ TEST(Catalog, MigratesPersistsAndIsolatesAccounts) {
   EXPECT_FALSE((*c)->get("1002", "img-aaaaaaaa")->has_value());         // another account's image
   EXPECT_THAT((*c)->remove("1002", "img-aaaaaaaa"), HasError(ErrorCode::kNotFound, "img-aaaaaaaa"));
   EXPECT_THAT((*c)->modify("1001", "img-aaaaaaaa", std::string("b"), std::nullopt),
-              HasError(ErrorCode::kInvalidArgument, "duplicate"));
+              HasError(ErrorCode::kAlreadyExists, "duplicate"));
   ASSERT_THAT((*c)->modify("1001", "img-aaaaaaaa", std::string("renamed"), std::string("d")), IsOk());
   EXPECT_EQ((*(*c)->get("1001", "img-aaaaaaaa"))->name, "renamed");
   ASSERT_THAT((*c)->remove("1001", "img-bbbbbbbb"), IsOk());
@@ -104,16 +104,16 @@ TEST(Catalog, TaskLeasesRunOutAndStaleHoldersAreRefused) {
   auto second = (*c)->claim_task(1101, 60);               // the first holder "crashed"
   ASSERT_TRUE(second->has_value());
   EXPECT_EQ((*second)->attempt, 2);
-  EXPECT_THAT((*c)->progress_task(**first, 50, 2000), HasError(ErrorCode::kInvalidArgument, "no longer held"));
+  EXPECT_THAT((*c)->progress_task(**first, 50, 2000), HasError(ErrorCode::kLeaseLost, "no longer held"));
   EXPECT_THAT((*c)->finish_task(**first, succeeded(), note("stale")),
-              HasError(ErrorCode::kInvalidArgument, "no longer held"));
+              HasError(ErrorCode::kLeaseLost, "no longer held"));
   EXPECT_EQ((*(*c)->get("1001", "img-aaaaaaaa"))->state, "IMPORTING");
   EXPECT_EQ((*c)->describe_messages("1001", {}, false, 0, 20)->total, 0);  // the refused finish wrote nothing
   ASSERT_THAT((*c)->finish_task(**second, failed("InvalidUrl"), note("done")), IsOk());
   EXPECT_EQ((*(*c)->get("1001", "img-aaaaaaaa"))->state, "IMPORTFAILED");
   EXPECT_FALSE((*c)->claim_task(5000, 60)->has_value());  // finished tasks are never taken again
   EXPECT_THAT((*c)->finish_task(**second, failed("InvalidUrl"), note("twice")),
-              HasError(ErrorCode::kInvalidArgument, "no longer held"));
+              HasError(ErrorCode::kLeaseLost, "no longer held"));
 }
 
 TEST(Catalog, FinishingATaskWritesItsMessageAndOneDeliveryPerSubscription) {
@@ -126,7 +126,7 @@ TEST(Catalog, FinishingATaskWritesItsMessageAndOneDeliveryPerSubscription) {
               IsOk());
   ASSERT_THAT((*c)->create_subscription({"sub-00000003", "1002", "EMAIL", "other@example.com", "", ""}), IsOk());
   EXPECT_THAT((*c)->create_subscription({"sub-00000004", "1001", "EMAIL", "ops@example.com", "", ""}),
-              HasError(ErrorCode::kInvalidArgument, "duplicate"));
+              HasError(ErrorCode::kAlreadyExists, "duplicate"));
   ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
   ASSERT_THAT((*c)->create_import(image("1001", "img-bbbbbbbb", "b")), IsOk());
   for (int i = 0; i < 2; ++i) {
@@ -181,7 +181,7 @@ TEST(Catalog, DeliveriesAreLeasedRetriedAndGivenUp) {
   ASSERT_TRUE(again->has_value());
   EXPECT_EQ((*again)->attempts, 2);
   EXPECT_EQ((*again)->last_error, "SMTP down");
-  EXPECT_THAT((*c)->finish_delivery(**d, true, "", 0), HasError(ErrorCode::kInvalidArgument, "no longer held"));
+  EXPECT_THAT((*c)->finish_delivery(**d, true, "", 0), HasError(ErrorCode::kLeaseLost, "no longer held"));
   // A sender that died holding it: the lease runs out and the delivery is taken again.
   auto third = (*c)->claim_delivery(now + 131, 30);
   ASSERT_TRUE(third->has_value());

@@ -1,0 +1,116 @@
+// The SQLite adapter of the driver port: one connection (FULLMUTEX), WAL, synchronous=FULL,
+// foreign keys on, a busy timeout so a second process waits for the write lock instead of failing.
+#include <sqlite3.h>
+
+#include "catalog/driver.h"
+
+namespace ig::catalog {
+namespace {
+
+struct Finalizer {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+
+class SqliteDriver final : public Driver {
+ public:
+  explicit SqliteDriver(sqlite3* db) : db_(db) {}
+  ~SqliteDriver() override { sqlite3_close(db_); }
+  SqliteDriver(const SqliteDriver&) = delete;
+  SqliteDriver& operator=(const SqliteDriver&) = delete;
+
+  std::string backend() const override { return "sqlite"; }
+
+  Result<void> exec(const std::string& script) override {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, script.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      const std::string why = err != nullptr ? err : sqlite3_errmsg(db_);
+      sqlite3_free(err);
+      return Error::io(fmt::format("catalog: {}", why));
+    }
+    return ok();
+  }
+
+  Result<Rows> query(const std::string& sql, const std::vector<Param>& params) override {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) return error();
+    std::unique_ptr<sqlite3_stmt, Finalizer> s(raw);
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const int at = static_cast<int>(i + 1);
+      if (const auto* text = std::get_if<std::string>(&params[i])) {
+        sqlite3_bind_text(s.get(), at, text->data(), static_cast<int>(text->size()), SQLITE_TRANSIENT);
+      } else if (const auto* n = std::get_if<std::int64_t>(&params[i])) {
+        sqlite3_bind_int64(s.get(), at, *n);
+      } else {
+        sqlite3_bind_null(s.get(), at);
+      }
+    }
+    Rows out;
+    const int columns = sqlite3_column_count(s.get());
+    int rc = 0;
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+      Row row;
+      for (int c = 0; c < columns; ++c) {
+        const auto* p = sqlite3_column_text(s.get(), c);
+        if (p == nullptr) {
+          row.cells.emplace_back(std::nullopt);
+        } else {
+          row.cells.emplace_back(std::string(reinterpret_cast<const char*>(p)));
+        }
+      }
+      out.rows.push_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE) return error();
+    out.changed = sqlite3_changes(db_);
+    return out;
+  }
+
+  Result<void> begin(bool write) override { return exec(write ? "BEGIN IMMEDIATE" : "BEGIN"); }
+  Result<void> commit() override { return exec("COMMIT"); }
+  void rollback() override { sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr); }
+  Result<void> reconnect() override { return ok(); }  // a file does not go away between calls
+
+  const char* claim_lock() const override { return ""; }
+  std::string ddl(const std::string& sqlite_script) const override { return sqlite_script; }
+  Result<int> lock_and_read_schema_version() override { return read_schema_version(); }
+  Result<int> read_schema_version() override {
+    auto rows = IG_TRY(query("PRAGMA user_version", {}));
+    if (rows.rows.empty()) return Error::io("catalog: PRAGMA user_version returned nothing");
+    return static_cast<int>(rows.rows[0].int64(0));
+  }
+  Result<void> write_schema_version(int version) override {
+    return exec(fmt::format("PRAGMA user_version = {}", version));
+  }
+
+ private:
+  // A unique or primary-key violation is the caller's duplicate; anything else names SQLite's
+  // message.
+  Error error() const {
+    const int extended = sqlite3_extended_errcode(db_);
+    if (extended == SQLITE_CONSTRAINT_UNIQUE || extended == SQLITE_CONSTRAINT_PRIMARYKEY) {
+      return Error::already_exists(fmt::format("catalog: {}", sqlite3_errmsg(db_)));
+    }
+    return Error::io(fmt::format("catalog: {}", sqlite3_errmsg(db_)));
+  }
+
+  sqlite3* db_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Driver>> open_sqlite_driver(const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
+      SQLITE_OK) {
+    const std::string why = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return Error::io(fmt::format("catalog {}: {}", path, why));
+  }
+  auto driver = std::make_unique<SqliteDriver>(db);
+  sqlite3_busy_timeout(db, 10000);
+  IG_TRY(driver->exec("PRAGMA journal_mode=WAL"));
+  IG_TRY(driver->exec("PRAGMA synchronous=FULL"));
+  IG_TRY(driver->exec("PRAGMA foreign_keys=ON"));
+  return std::unique_ptr<Driver>(std::move(driver));
+}
+
+}  // namespace ig::catalog
