@@ -104,6 +104,12 @@ void Api::on(std::string action, Handler handler) {
   handlers_[std::move(action)] = std::move(handler);
 }
 
+std::vector<std::string> Api::actions() const {
+  std::vector<std::string> out;
+  for (const auto& [name, handler] : handlers_) out.push_back(name);
+  return out;
+}
+
 HttpResponse Api::handle(const HttpRequest& req) const {
   HttpResponse res;
   res.headers["Content-Type"] = "application/json";
@@ -118,6 +124,9 @@ HttpResponse Api::handle(const HttpRequest& req) const {
       response["Error"] = {{"Code", reply.error_code}, {"Message", reply.error_message}};
     }
     response["RequestId"] = call.request_id;
+    res.action = call.action;
+    res.error_code = reply.error_code;
+    res.request_id = call.request_id;
     res.body = ordered_json{{"Response", response}}.dump();
     return res;
   };

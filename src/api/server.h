@@ -67,6 +67,11 @@ struct HttpResponse {
   int status = 200;
   std::map<std::string, std::string> headers;
   std::string body;
+  // For the server's metrics and logs, not sent: the action, the error code ("" on success) and
+  // the RequestId of the reply.
+  std::string action;
+  std::string error_code;
+  std::string request_id;
 };
 
 class Api {
@@ -74,6 +79,8 @@ class Api {
   explicit Api(ApiConfig config, std::function<std::int64_t()> clock = {});
   void on(std::string action, Handler handler);
   HttpResponse handle(const HttpRequest& request) const;
+  // The names of the registered actions.
+  std::vector<std::string> actions() const;
 
  private:
   ApiConfig config_;

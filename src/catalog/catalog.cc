@@ -338,6 +338,7 @@ class SqlCatalog final : public Catalog {
   int schema_version() const override;
   Result<void> create_import(const Image& image) override;
   Result<std::int64_t> count_images(const std::string& account) override;
+  Result<std::int64_t> queue_depth() override;
   Result<bool> name_taken(const std::string& account, const std::string& name) override;
   Result<ImagePage> describe(const std::string& account, const std::vector<std::string>& ids,
                              const std::vector<Filter>& filters, std::int64_t offset, std::int64_t limit) override;
@@ -444,6 +445,13 @@ Result<bool> SqlCatalog::name_taken(const std::string& account, const std::strin
 Result<std::int64_t> SqlCatalog::count_images(const std::string& account) {
   return unit(false, [&]() -> Result<std::int64_t> {
     auto rows = IG_TRY(query("SELECT COUNT(*) FROM images WHERE account = ?1", params(account)));
+    return rows.rows.at(0).int64(0);
+  });
+}
+
+Result<std::int64_t> SqlCatalog::queue_depth() {
+  return unit(false, [&]() -> Result<std::int64_t> {
+    auto rows = IG_TRY(query("SELECT COUNT(*) FROM import_tasks WHERE state IN ('QUEUED', 'RUNNING')", params()));
     return rows.rows.at(0).int64(0);
   });
 }

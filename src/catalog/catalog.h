@@ -173,6 +173,8 @@ class Catalog {
   // account already has an image of that name.
   virtual Result<void> create_import(const Image& image) = 0;
   virtual Result<std::int64_t> count_images(const std::string& account) = 0;
+  // Import tasks queued or running, over every account (the /metrics gauge).
+  virtual Result<std::int64_t> queue_depth() = 0;
   virtual Result<bool> name_taken(const std::string& account, const std::string& name) = 0;
 
   virtual Result<ImagePage> describe(const std::string& account, const std::vector<std::string>& ids,

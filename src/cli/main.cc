@@ -2,7 +2,6 @@
 //
 // Exit codes: 0 the command succeeded (the image is readable), 1 the image was refused or could
 // not be read (the message says why), 2 a usage error.
-#include <httplib.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -17,7 +16,6 @@
 #include <thread>
 #include <variant>
 
-#include "api/server.h"
 #include "base/text.h"
 #include "cli/interrupt.h"
 #include "convert/convert.h"
@@ -26,9 +24,7 @@
 #include "io/sources.h"
 #include "rules/check.h"
 #include "rules/render.h"
-#include "service/actions.h"
-#include "service/config.h"
-#include "service/worker.h"
+#include "service/runtime.h"
 
 namespace ig {
 namespace {
@@ -337,8 +333,8 @@ int cmd_check(const CheckArgs& a, bool json) {
   if (!a.lang.empty()) lang = *parse_lang(a.lang);  // validated by the option's check
   CheckOptions options;
   if (!a.declared.empty()) {
-    options.declared_format = parse_format_name(a.declared);
-    if (!options.declared_format) {
+    options.assess.declared_format = parse_format_name(a.declared);
+    if (!options.assess.declared_format) {
       return report_error(
           a.path, Error::invalid_argument(fmt::format("unknown format '{}' (raw, qcow2, vhd, vmdk)", a.declared)),
           json);
@@ -348,7 +344,7 @@ int cmd_check(const CheckArgs& a, bool json) {
     return report_error(
         a.path, Error::invalid_argument(fmt::format("unknown architecture '{}' (x86_64, i386, arm_64)", a.arch)), json);
   }
-  options.file_name = a.path.substr(a.path.rfind('/') == std::string::npos ? 0 : a.path.rfind('/') + 1);
+  options.assess.file_name = a.path.substr(a.path.rfind('/') == std::string::npos ? 0 : a.path.rfind('/') + 1);
   options.force = a.force;
   options.os_type = a.os_type;
   options.os_version = a.os_version;
@@ -365,143 +361,10 @@ int cmd_check(const CheckArgs& a, bool json) {
   return report->pass ? kExitOk : kExitRefused;
 }
 
-httplib::Server* g_server = nullptr;
-std::atomic<bool> g_stop{false};
-
-// The configuration file and the data directory of `serve` and `worker`; the exit code when
-// either is unusable.
-struct Loaded {
-  service::ServiceConfig config;
-  std::unique_ptr<catalog::Catalog> catalog;
-};
-std::variant<Loaded, int> load_service(const std::string& config_path, const std::string& data) {
-  std::ifstream in(config_path);
-  if (!in) return report_error(config_path, Error::invalid_argument("cannot read the configuration file"), false);
-  const auto j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded())
-    return report_error(config_path, Error::invalid_argument("the configuration is not JSON"), false);
-  api::ConfigError err;
-  auto config = service::parse_service_config(j, data, err);
-  if (!config) return report_error(config_path, Error::invalid_argument(err.message), false);
-  std::error_code ec;
-  std::filesystem::create_directories(data, ec);
-  if (ec)
-    return report_error(data, Error::io(fmt::format("cannot create the data directory: {}", ec.message())), false);
-  auto catalog = catalog::Catalog::open(data + "/catalog.sqlite");
-  if (!catalog) return report_error(data, catalog.error(), false);
-  return Loaded{std::move(*config), std::move(*catalog)};
-}
-
-// Import workers and one notification sender on threads, stopped and joined on destruction.
-class Background {
- public:
-  Background(catalog::Catalog& catalog, const service::ServiceConfig& config, unsigned workers) {
-    for (unsigned i = 0; i < workers; ++i) {
-      workers_.push_back(std::make_unique<service::Worker>(catalog, config.worker));
-      threads_.emplace_back([this, w = workers_.back().get()] { w->run(stop_); });
-    }
-    if (workers > 0) {
-      notifier_ = std::make_unique<service::Notifier>(catalog, config.notify);
-      threads_.emplace_back([this] { notifier_->run(stop_); });
-    }
-  }
-  ~Background() {
-    stop_ = true;
-    for (auto& t : threads_) t.join();
-  }
-  Background(const Background&) = delete;
-  Background& operator=(const Background&) = delete;
-
- private:
-  std::atomic<bool> stop_{false};
-  std::vector<std::unique_ptr<service::Worker>> workers_;
-  std::unique_ptr<service::Notifier> notifier_;
-  std::vector<std::thread> threads_;
-};
-
-// `imagegate serve`: the API (Tencent Cloud API 3.0 protocol) on the embedded default — the
-// catalog in DATA/catalog.sqlite, images in DATA/images — with in-process import workers and the
-// notification sender (--workers 0 leaves both to `imagegate worker` processes).
-int cmd_serve(const std::string& config_path, const std::string& data, const std::string& listen, unsigned workers) {
-  auto loaded = load_service(config_path, data);
-  if (auto* code = std::get_if<int>(&loaded)) return *code;
-  auto& [config, catalog] = std::get<Loaded>(loaded);
-  const auto colon = listen.rfind(':');
-  if (colon == std::string::npos) {
-    return report_error(listen, Error::invalid_argument("--listen wants HOST:PORT"), false);
-  }
-  const std::string host = listen.substr(0, colon);
-  const int port = std::atoi(listen.c_str() + colon + 1);
-  api::Api service(config.api);
-  api::register_static_actions(service);
-  service::register_catalog_actions(service, *catalog, config.limits);
-  service::register_message_actions(service, *catalog, config.limits);
-  Background background(*catalog, config, workers);
-  httplib::Server server;
-  // Replies are written in pieces (headers, body): without TCP_NODELAY each small reply can wait
-  // for the client's delayed ACK (40 ms on Linux).
-  server.set_tcp_nodelay(true);
-  auto handle = [&service](const httplib::Request& req, httplib::Response& res) {
-    api::HttpRequest r;
-    r.method = req.method;
-    const auto q = req.target.find('?');
-    r.path = req.target.substr(0, q);
-    r.query = q == std::string::npos ? "" : req.target.substr(q + 1);
-    for (const auto& [name, value] : req.headers) r.headers[to_lower(name)] = value;
-    r.body = req.body;
-    const api::HttpResponse out = service.handle(r);
-    res.status = out.status;
-    for (const auto& [name, value] : out.headers) {
-      if (name != "Content-Type") res.set_header(name, value);
-    }
-    res.set_content(out.body, "application/json");
-  };
-  server.Post(".*", handle);
-  server.Get(".*", handle);
-  if (!server.bind_to_port(host, port)) {
-    return report_error(listen, Error::unavailable("cannot listen there (in use, or not a local address)"), false);
-  }
-  g_server = &server;
-  std::signal(SIGTERM, [](int) {
-    if (g_server != nullptr) g_server->stop();
-  });
-  std::signal(SIGINT, [](int) {
-    if (g_server != nullptr) g_server->stop();
-  });
-  fmt::print("imagegate serve: listening on {}:{}\n", host, port);
-  std::fflush(stdout);
-  server.listen_after_bind();
-  g_server = nullptr;
-  return kExitOk;
-}
-
-// `imagegate worker`: import workers and the notification sender as a process of their own,
-// sharing the data directory (and its catalog) with `imagegate serve --workers 0`. Runs until
-// SIGTERM/SIGINT; with --until-idle, until no task and no due delivery is left.
-int cmd_worker(const std::string& config_path, const std::string& data, unsigned threads, bool until_idle) {
-  auto loaded = load_service(config_path, data);
-  if (auto* code = std::get_if<int>(&loaded)) return *code;
-  auto& [config, catalog] = std::get<Loaded>(loaded);
-  if (until_idle) {
-    service::Worker worker(*catalog, config.worker);
-    service::Notifier notifier(*catalog, config.notify);
-    for (;;) {
-      auto imported = worker.run_once();
-      if (!imported) return report_error(data, imported.error(), false);
-      auto notified = notifier.run_once();
-      if (!notified) return report_error(data, notified.error(), false);
-      if (!*imported && !*notified) return kExitOk;
-    }
-  }
-  std::signal(SIGTERM, [](int) { g_stop = true; });
-  std::signal(SIGINT, [](int) { g_stop = true; });
-  {
-    Background background(*catalog, config, threads);
-    fmt::print("imagegate worker: {} import thread(s) on {}\n", threads, data);
-    std::fflush(stdout);
-    while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return kExitOk;
+// A service error names its subject itself (the configuration file, the address).
+int service_error(const char* command, const Error& e) {
+  std::cerr << "imagegate " << command << ": " << e.message << "\n";
+  return e.code == ErrorCode::kInvalidArgument ? kExitUsage : kExitRefused;
 }
 
 int run(int argc, char** argv) {
@@ -589,8 +452,14 @@ int run(int argc, char** argv) {
     return cmd_measure(path, declared, target, target_opts, json);
   }
   if (check->parsed()) return cmd_check(check_args, json);
-  if (serve->parsed()) return cmd_serve(config_path, data_dir, listen, workers);
-  if (worker->parsed()) return cmd_worker(config_path, data_dir, threads, until_idle);
+  if (serve->parsed()) {
+    auto served = service::serve({config_path, data_dir, listen, workers});
+    return served ? kExitOk : service_error("serve", served.error());
+  }
+  if (worker->parsed()) {
+    auto ran = service::run_workers({config_path, data_dir, threads, until_idle});
+    return ran ? kExitOk : service_error("worker", ran.error());
+  }
   if (conv->parsed()) return cmd_convert(path, destination, declared, target, target_opts, compress, progress, json);
   return kExitUsage;
 }

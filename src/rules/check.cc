@@ -5,9 +5,6 @@
 
 #include "base/guest_text.h"
 #include "base/text.h"
-#include "convert/measure.h"
-#include "formats/open_image.h"
-#include "formats/probe.h"
 #include "inspect/linux.h"
 #include "inspect/windows.h"
 
@@ -514,85 +511,10 @@ std::string_view check_status_name(CheckStatus s) {
   return "skipped";
 }
 
-Result<CheckReport> check_image(SourcePtr file, const CheckOptions& options) {
-  CheckReport r;
-  r.actual_size = file->stored_bytes().value_or(file->size());
-  const std::initializer_list<const char*> kAfterFormat = {
-      "virtual-size", "qcow2-size",   "partition-table", "partitions", "root",
-      "os",           "architecture", "declared",        "virtio",     "cloud-init"};
-  // format: what the content is, and whether the format engine accepts it.
-  const std::vector<FormatMatch> matches = IG_TRY(probe(*file));
-  bool iso = false;
-  for (const FormatMatch& m : matches) iso = iso || m.name == "iso9660";
-  const bool readable = std::any_of(matches.begin(), matches.end(), [](const FormatMatch& m) { return m.readable; });
-  if (!matches.empty() && !readable && !(iso && matches.size() == 1)) {
-    CheckResult c = fail("format", kInvalidFormatSize, {"format.unsupported", {matches.front().description}},
-                         Message{"advice.format", {}});
-    for (const FormatMatch& m : matches) c.evidence.push_back(fmt::format("{}: {}", m.name, m.description));
-    r.checks.push_back(std::move(c));
-    skip_rest(r, kAfterFormat, "skipped.no-image");
-  } else {
-    OpenOptions open;
-    open.declared = options.declared_format;
-    open.file_name = options.file_name;
-    open.limits = options.limits;
-    SourcePtr readable_file = file;
-    auto image = open_image(file, open);
-    if (!image && iso && matches.size() == 1) {
-      // An ISO is raw to qemu-img; the cloud takes the bytes as a disk and finds no root in them.
-      OpenOptions raw = open;
-      raw.declared = Format::kRaw;
-      raw.file_name.clear();
-      image = open_image(file, raw);
-    }
-    if (!image) {
-      if (image.error().code == ErrorCode::kIo) return image.error();
-      r.checks.push_back(fail("format", kInvalidFormatSize, {"format.refused", {image.error().message}},
-                              Message{"advice.format", {}}));
-      skip_rest(r, kAfterFormat, "skipped.no-image");
-    } else {
-      const ImageInfo& info = (*image)->info();
-      r.format = std::string(format_name(info.format));
-      r.virtual_size = info.virtual_size;
-      CheckResult format = make("format", CheckStatus::kPass,
-                                {iso ? "format.iso" : "format.ok", {std::string(format_name(info.format))}});
-      if (!info.subformat.empty()) format.evidence.push_back("subformat: " + info.subformat);
-      for (const std::string& n : info.notes) format.evidence.push_back(n);
-      r.checks.push_back(std::move(format));
-      const std::string vmax = gib_text(options.max_virtual_size);
-      r.checks.push_back(
-          info.virtual_size > options.max_virtual_size
-              ? fail("virtual-size", kInvalidFormatSize, {"vsize.fail", {gib_text(info.virtual_size), vmax}},
-                     Message{"advice.vsize", {}})
-              : make("virtual-size", CheckStatus::kPass, {"vsize.ok", {gib_text(info.virtual_size), vmax}}));
-      auto measured = measure_qcow2(**image, Qcow2TargetOptions{});
-      if (!measured) {
-        if (measured.error().code == ErrorCode::kIo) return measured.error();
-        r.checks.push_back(fail("qcow2-size", kInvalidFormatSize, {"format.refused", {measured.error().message}}));
-      } else {
-        r.qcow2_size = measured->required;
-        const std::string qmax = gib_text(options.max_qcow2_size);
-        r.checks.push_back(
-            measured->required > options.max_qcow2_size
-                ? fail("qcow2-size", kInvalidFormatSize, {"qsize.fail", {gib_text(measured->required), qmax}},
-                       Message{"advice.qsize", {}})
-                : make("qcow2-size", CheckStatus::kPass, {"qsize.ok", {gib_text(measured->required), qmax}}));
-      }
-      const SourcePtr disk(std::move(*image));
-      auto inspection = inspect_disk(disk);
-      if (!inspection) {
-        if (inspection.error().code == ErrorCode::kIo) return inspection.error();
-        CheckResult c = fail("partition-table", kPartitionNotPresent, {"ptable.damaged", {inspection.error().message}},
-                             Message{"advice.truncated", {}});
-        r.checks.push_back(std::move(c));
-        skip_rest(r, {"partitions", "root", "os", "architecture", "declared", "virtio", "cloud-init"},
-                  "skipped.no-table");
-      } else {
-        judge_guest(*inspection, options, iso, r);
-      }
-    }
-  }
-  // The verdict: the first failure in the cloud's order (the order of r.checks).
+namespace {
+
+// The verdict: the first failure in the cloud's order (the order of r.checks).
+CheckReport& decide(CheckReport& r) {
   for (const CheckResult& c : r.checks) {
     if (c.status == CheckStatus::kFail) {
       r.pass = false;
@@ -607,6 +529,91 @@ Result<CheckReport> check_image(SourcePtr file, const CheckOptions& options) {
   r.reason = {"verdict.pass", {}};
   make_printable(r);
   return r;
+}
+
+// The format and size rows, shared by system and data disks: true when the image was read and
+// the rest of the rules may look at it.
+bool judge_format_and_size(const Facts& f, const CheckOptions& options, CheckReport& r,
+                           std::initializer_list<const char*> after_format) {
+  r.actual_size = f.actual_size;
+  if (!f.info && f.refused.empty()) {
+    const ContentMatch& first = f.matches.front();
+    CheckResult c =
+        fail("format", kInvalidFormatSize, {"format.unsupported", {first.description}}, Message{"advice.format", {}});
+    for (const ContentMatch& m : f.matches) c.evidence.push_back(fmt::format("{}: {}", m.name, m.description));
+    r.checks.push_back(std::move(c));
+    skip_rest(r, after_format, "skipped.no-image");
+    return false;
+  }
+  if (!f.info) {
+    r.checks.push_back(
+        fail("format", kInvalidFormatSize, {"format.refused", {f.refused}}, Message{"advice.format", {}}));
+    skip_rest(r, after_format, "skipped.no-image");
+    return false;
+  }
+  const ImageInfo& info = *f.info;
+  r.format = std::string(format_name(info.format));
+  r.virtual_size = info.virtual_size;
+  CheckResult format =
+      make("format", CheckStatus::kPass, {f.iso ? "format.iso" : "format.ok", {std::string(format_name(info.format))}});
+  if (!info.subformat.empty()) format.evidence.push_back("subformat: " + info.subformat);
+  for (const std::string& n : info.notes) format.evidence.push_back(n);
+  r.checks.push_back(std::move(format));
+  const std::string vmax = gib_text(options.max_virtual_size);
+  r.checks.push_back(info.virtual_size > options.max_virtual_size
+                         ? fail("virtual-size", kInvalidFormatSize, {"vsize.fail", {gib_text(info.virtual_size), vmax}},
+                                Message{"advice.vsize", {}})
+                         : make("virtual-size", CheckStatus::kPass, {"vsize.ok", {gib_text(info.virtual_size), vmax}}));
+  return true;
+}
+
+}  // namespace
+
+CheckReport judge(const Facts& f, const CheckOptions& options) {
+  CheckReport r;
+  if (!judge_format_and_size(f, options, r,
+                             {"virtual-size", "qcow2-size", "partition-table", "partitions", "root", "os",
+                              "architecture", "declared", "virtio", "cloud-init"})) {
+    return decide(r);
+  }
+  const char* const kAfterSize[] = {"qcow2-size",   "partition-table", "partitions", "root",      "os",
+                                    "architecture", "declared",        "virtio",     "cloud-init"};
+  if (f.too_large) {
+    // Refused by its header: neither sized nor read (assess stopped there).
+    for (const char* name : kAfterSize) r.checks.push_back(skipped(name, "skipped.no-image"));
+    return decide(r);
+  }
+  if (f.qcow2_size) {
+    r.qcow2_size = *f.qcow2_size;
+    const std::string qmax = gib_text(options.max_qcow2_size);
+    r.checks.push_back(*f.qcow2_size > options.max_qcow2_size
+                           ? fail("qcow2-size", kInvalidFormatSize, {"qsize.fail", {gib_text(*f.qcow2_size), qmax}},
+                                  Message{"advice.qsize", {}})
+                           : make("qcow2-size", CheckStatus::kPass, {"qsize.ok", {gib_text(*f.qcow2_size), qmax}}));
+  } else {
+    r.checks.push_back(fail("qcow2-size", kInvalidFormatSize, {"format.refused", {f.measure_refused}}));
+  }
+  if (f.inspection) {
+    judge_guest(*f.inspection, options, f.iso, r);
+  } else {
+    r.checks.push_back(fail("partition-table", kPartitionNotPresent, {"ptable.damaged", {f.inspection_refused}},
+                            Message{"advice.truncated", {}}));
+    skip_rest(r, {"partitions", "root", "os", "architecture", "declared", "virtio", "cloud-init"}, "skipped.no-table");
+  }
+  return decide(r);
+}
+
+CheckReport judge_data_disk(const Facts& f, const CheckOptions& options) {
+  CheckReport r;
+  judge_format_and_size(f, options, r, {"virtual-size"});
+  return decide(r);
+}
+
+Result<CheckReport> check_image(SourcePtr file, const CheckOptions& options) {
+  AssessOptions a = options.assess;
+  a.max_virtual_size = options.max_virtual_size;
+  const Assessment assessment = IG_TRY(assess(std::move(file), a));
+  return judge(assessment.facts, options);
 }
 
 }  // namespace ig

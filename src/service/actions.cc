@@ -312,7 +312,13 @@ Reply delete_images(const Call& c, catalog::Catalog& catalog, const ServiceLimit
   for (const json& id : p["ImageIds"]) {
     if (auto removed = catalog.remove(account, id); !removed)
       return Reply::error("InternalError", removed.error().message);
-    if (!limits.data_dir.empty()) remove_import_files(limits.data_dir, id, false);
+    if (limits.store != nullptr) {
+      const std::string image_id = id.get<std::string>();
+      for (const std::string& prefix : {image_id + ".", image_id + "-"}) {
+        if (auto gone = limits.store->remove_all(prefix); !gone)
+          return Reply::error("InternalError", gone.error().message);
+      }
+    }
   }
   return Reply{};
 }

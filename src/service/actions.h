@@ -6,13 +6,14 @@
 
 #include "api/server.h"
 #include "catalog/catalog.h"
+#include "store/image_store.h"
 
 namespace ig::service {
 
 struct ServiceLimits {
   std::int64_t image_quota = 500;        // custom images per account
   std::int64_t subscription_quota = 10;  // message subscriptions per account
-  std::string data_dir;                  // the image repository's root: DeleteImages removes files there
+  store::ImageStore* store = nullptr;    // the image repository: DeleteImages removes the images there
 };
 
 void register_catalog_actions(api::Api& api, catalog::Catalog& catalog, ServiceLimits limits = {});

@@ -94,6 +94,39 @@ bool parse_notify(const json& j, NotifyConfig& n, api::ConfigError& error) {
   return true;
 }
 
+// "catalog": a SQLite file or a postgresql:// URL; "image_store": {"location": DIR or
+// "s3://bucket/prefix", "endpoint", "region", "access_key", "secret_key", "part_size_bytes"}.
+bool parse_backends(const json& j, const std::string& data_dir, ServiceConfig& c, api::ConfigError& error) {
+  c.catalog = data_dir + "/catalog.sqlite";
+  c.store.location = data_dir + "/images";
+  if (!string_field(j, "catalog", c.catalog, error, "")) return false;
+  if (c.catalog.empty()) {
+    error.message = "\"catalog\" must be a SQLite file or a postgresql:// URL";
+    return false;
+  }
+  if (!j.contains("image_store")) return true;
+  const json& o = j["image_store"];
+  if (!o.is_object()) {
+    error.message = "\"image_store\" must be an object with \"location\" (a directory or s3://bucket/prefix)";
+    return false;
+  }
+  for (const auto& [name, field] : {std::pair<const char*, std::string*>{"location", &c.store.location},
+                                    {"endpoint", &c.store.endpoint},
+                                    {"region", &c.store.region},
+                                    {"access_key", &c.store.access_key},
+                                    {"secret_key", &c.store.secret_key}}) {
+    if (!string_field(o, name, *field, error, "image_store.")) return false;
+  }
+  std::int64_t part = static_cast<std::int64_t>(c.store.part_size_bytes);
+  if (!positive(o, "part_size_bytes", part, error, "image_store.")) return false;
+  c.store.part_size_bytes = static_cast<std::uint64_t>(part);
+  if (c.store.location.starts_with("s3://") && c.store.endpoint.empty()) {
+    error.message = "\"image_store.endpoint\" is needed for an s3:// location";
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::optional<ServiceConfig> parse_service_config(const json& j, const std::string& data_dir, api::ConfigError& error) {
@@ -109,8 +142,10 @@ std::optional<ServiceConfig> parse_service_config(const json& j, const std::stri
     }
   }
   c.worker.data_dir = data_dir;
-  c.limits.data_dir = data_dir;
-  if (!parse_storage(j, c.worker, error) || !parse_notify(j, c.notify, error)) return std::nullopt;
+  if (!parse_storage(j, c.worker, error) || !parse_notify(j, c.notify, error) ||
+      !parse_backends(j, data_dir, c, error)) {
+    return std::nullopt;
+  }
   std::int64_t max_download = static_cast<std::int64_t>(c.worker.max_download_bytes);
   if (!positive(j, "max_download_bytes", max_download, error) ||
       !positive(j, "image_quota", c.limits.image_quota, error) ||

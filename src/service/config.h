@@ -5,7 +5,11 @@
 //   "object_storage_hosts": ["host:port"],          (the same without regions)
 //   "max_download_bytes": 644245094400,
 //   "image_quota": 500, "subscription_quota": 10,
-//   "task_lease_seconds": 300,     (a crashed worker's task is taken again after this)
+//   "task_lease_seconds": 20,      (a crashed worker's task is taken again after this)
+//   "catalog": "postgresql://user@127.0.0.1:5432/imagegate",   (default DATA/catalog.sqlite)
+//   "image_store": {"location": "s3://images/prod", "endpoint": "http://127.0.0.1:18080",
+//                   "region": "us-east-1", "access_key": "…", "secret_key": "…"},
+//                                  (default {"location": "DATA/images"})
 //   "notify": {"smtp_url": "smtp://127.0.0.1:2525", "mail_from": "imagegate@example.com",
 //              "smtp_user": "", "smtp_password": "", "retry_min_seconds": 10,
 //              "retry_max_seconds": 900, "max_attempts": 200}
@@ -21,6 +25,7 @@
 #include "service/actions.h"
 #include "service/notify.h"
 #include "service/worker.h"
+#include "store/image_store.h"
 
 namespace ig::service {
 
@@ -29,6 +34,8 @@ struct ServiceConfig {
   WorkerConfig worker;
   NotifyConfig notify;
   ServiceLimits limits;
+  std::string catalog;       // a SQLite file or a postgresql:// URL
+  store::StoreConfig store;  // the image repository
 };
 
 // `data_dir` goes into the worker's and the actions' settings.

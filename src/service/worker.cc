@@ -4,18 +4,21 @@
 #include <openssl/evp.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <stop_token>
 #include <thread>
 
+#include "assess/assess.h"
 #include "base/text.h"
 #include "convert/convert.h"
-#include "formats/open_image.h"
 #include "io/sinks.h"
 #include "io/sources.h"
 #include "rules/check.h"
 #include "rules/messages.h"
+#include "service/runtime.h"
 
 namespace ig::service {
 namespace {
@@ -237,16 +240,27 @@ Fetched fetch_object(const std::string& url, const std::string& region, const st
   return f;
 }
 
-void remove_import_files(const std::string& data_dir, const std::string& image_id, bool keep_downloads) {
-  for (const char* dir : {"scratch", "images"}) {
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(fs::path(data_dir) / dir, ec)) {
-      const std::string name = e.path().filename().string();
-      if (name.rfind(image_id + ".", 0) != 0 && name.rfind(image_id + "-", 0) != 0) continue;
-      if (keep_downloads && std::string_view(dir) == "scratch" && !name.ends_with(".part")) continue;
-      fs::remove(e.path(), ec);
-    }
+std::string image_key(const std::string& image_id) {
+  return image_id + ".qcow2";
+}
+
+std::string data_disk_key(const std::string& image_id, std::int64_t n) {
+  return fmt::format("{}-data{}.qcow2", image_id, n);
+}
+
+void remove_import_files(store::ImageStore& store, const std::string& data_dir, const std::string& image_id,
+                         bool keep_downloads) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(fs::path(data_dir) / "scratch", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(image_id + ".", 0) != 0 && name.rfind(image_id + "-", 0) != 0) continue;
+    if (keep_downloads && !name.ends_with(".part")) continue;
+    fs::remove(e.path(), ec);
   }
+  // The stored images and unfinished puts. Best effort: what a store that is down now keeps is
+  // removed by the next attempt or by DeleteImages.
+  (void)store.remove_all(image_id + ".");
+  (void)store.remove_all(image_id + "-");
 }
 
 namespace {
@@ -303,105 +317,129 @@ Fetched fetch_once(const std::string& url, const std::string& region, const std:
   return f;
 }
 
-catalog::Outcome Worker::import(const catalog::Task& task) {
+namespace {
+
+std::string file_name_of(const std::string& url) {
+  std::string name = url.substr(0, url.find('?'));
+  return name.substr(name.rfind('/') + 1);
+}
+
+}  // namespace
+
+// One disk of an import, the system disk or a data disk, by one path: fetched once, assessed,
+// judged by its rules, and the very image that was judged converted into the store under `key`.
+DiskOutcome Worker::import_disk(const DiskJob& job, const std::stop_token& stop,
+                                const std::function<void(std::int64_t)>& progress) {
+  DiskOutcome out;
+  auto fail = [&out](std::string code, ig::Message cause) {
+    out.error_code = std::move(code);
+    out.cause = std::move(cause);
+    return out;
+  };
+  const std::int64_t span = job.progress_to - job.progress_from;
+  const Fetched f = fetch_once(job.url, job.region, job.scratch, config_, [&](std::uint64_t done, std::uint64_t all) {
+    if (all != 0)
+      progress(job.progress_from + static_cast<std::int64_t>(done) * (span / 2) / static_cast<std::int64_t>(all));
+    return !stop.stop_requested();
+  });
+  if (!f.ok) return fail(f.error_code, f.cause);
+  out.sha256 = f.sha256;
+  if (metrics_ != nullptr) metrics_->bytes_fetched(f.bytes);
+  auto file = FileSource::open(job.scratch);
+  if (!file) return fail(kInternalError, {"import.internal", {file.error().message}});
+  CheckOptions options = job.rules;
+  options.assess.file_name = file_name_of(job.url);
+  options.assess.inspect_guest = job.system_disk;
+  options.assess.max_virtual_size = options.max_virtual_size;
+  auto assessed = assess(SourcePtr(std::move(*file)), options.assess);
+  if (!assessed) return fail(kInternalError, {"import.internal", {assessed.error().message}});
+  const CheckReport report =
+      job.system_disk ? judge(assessed->facts, options) : judge_data_disk(assessed->facts, options);
+  if (!report.pass) return fail(report.error_code, report.reason);
+  out.supports_cloudinit = report.cloud_init && report.cloud_init->enabled;
+  out.virtual_size = assessed->image->info().virtual_size;
+  progress(job.progress_from + span / 2 + span / 10);
+  auto sink = store_.put(job.key, assessed->facts.qcow2_size.value_or(0));
+  if (!sink) return fail(kInternalError, {"import.internal", {sink.error().message}});
+  ConvertOptions co;
+  co.stop = stop;
+  co.progress = [&](std::uint64_t done, std::uint64_t all) {
+    const std::int64_t from = job.progress_from + span / 2 + span / 10;
+    if (all != 0)
+      progress(from + static_cast<std::int64_t>(done) * (job.progress_to - from) / static_cast<std::int64_t>(all));
+  };
+  auto stats = convert(*assessed->image, **sink, co);
+  if (!stats) {
+    return fail(kInternalError,
+                {"import.internal", {fmt::format("conversion to qcow2 failed: {}", stats.error().message)}});
+  }
+  if (auto committed = (*sink)->commit(); !committed) {
+    return fail(kInternalError,
+                {"import.internal", {fmt::format("storing the image failed: {}", committed.error().message)}});
+  }
+  if (metrics_ != nullptr) metrics_->bytes_written((*sink)->size());
+  out.ok = true;
+  return out;
+}
+
+catalog::Outcome Worker::import(const catalog::Task& task, const std::stop_token& stop,
+                                const std::function<void(std::int64_t)>& progress) {
   const catalog::Image& img = task.image;
   const Lang lang = parse_lang(img.language).value_or(Lang::kEn);
   std::error_code ec;
   fs::create_directories(fs::path(config_.data_dir) / "scratch", ec);
-  fs::create_directories(fs::path(config_.data_dir) / "images", ec);
-  // Progress: the system disk's download is the first half, its check and conversion the rest;
-  // data disks share the last tenth. Each report renews the lease; losing it stops the work.
-  std::stop_source stop;
-  std::int64_t last_report = 0;
-  auto report = [&](std::int64_t percent) {
-    const std::int64_t now = now_unix();
-    if (now == last_report) return !stop.stop_requested();
-    last_report = now;
-    if (!catalog_.progress_task(task, percent, now + config_.lease_seconds)) stop.request_stop();
-    return !stop.stop_requested();
-  };
-  const std::string scratch = (fs::path(config_.data_dir) / "scratch" / (img.image_id + ".src")).string();
-  const Fetched f = fetch_once(img.image_url, img.region, scratch, config_, [&](std::uint64_t done, std::uint64_t all) {
-    return report(all == 0 ? 0 : static_cast<std::int64_t>(done * 50 / all));
-  });
-  if (!f.ok) return failure(f.error_code, f.cause, lang);
   struct Cleanup {
-    std::string path;
+    std::vector<std::string> paths;
     ~Cleanup() {
       std::error_code e;
-      fs::remove(path, e);
-      fs::remove(path + ".sha256", e);
+      for (const std::string& p : paths) {
+        fs::remove(p, e);
+        fs::remove(p + ".sha256", e);
+      }
     }
-  } cleanup{scratch};
-  auto file = FileSource::open(scratch);
-  if (!file) return failure("InternalError", {"import.internal", {file.error().message}}, lang);
-  const SourcePtr source(std::move(*file));
-  CheckOptions options;
-  options.force = img.force;
-  options.os_type = img.os_name;
-  options.os_version = img.os_version;
-  options.architecture = img.architecture;
-  options.file_name = img.image_url.substr(0, img.image_url.find('?'));
-  options.file_name = options.file_name.substr(options.file_name.rfind('/') + 1);
-  auto checked = check_image(source, options);
-  if (!checked) return failure("InternalError", {"import.internal", {checked.error().message}}, lang);
-  if (!checked->pass) return failure(checked->error_code, checked->reason, lang);
-  report(55);
-  OpenOptions open;
-  open.file_name = options.file_name;
-  auto image = open_image(source, open);
-  if (!image) return failure("InternalError", {"import.internal", {image.error().message}}, lang);
-  const std::string target = (fs::path(config_.data_dir) / "images" / (img.image_id + ".qcow2")).string();
-  auto sink = AtomicFileSink::create(target, scratch);
-  if (!sink) return failure("InternalError", {"import.internal", {sink.error().message}}, lang);
-  ConvertOptions co;
-  co.stop = stop.get_token();
-  const std::uint64_t share = img.data_disk_urls.empty() ? 44 : 34;
-  co.progress = [&](std::uint64_t done, std::uint64_t all) {
-    report(55 + (all == 0 ? 0 : static_cast<std::int64_t>(done * share / all)));
-  };
-  auto stats = convert(**image, **sink, co);
-  if (!stats) {
-    return failure("InternalError",
-                   {"import.internal", {fmt::format("conversion to qcow2 failed: {}", stats.error().message)}}, lang);
+  } cleanup;
+  // Progress: the system disk is the first 90 % when data disks follow (they share the rest).
+  const std::int64_t disks = 1 + static_cast<std::int64_t>(img.data_disk_urls.size());
+  const std::int64_t system_share = disks == 1 ? 100 : 90;
+  std::vector<DiskJob> jobs;
+  for (std::int64_t i = 0; i < disks; ++i) {
+    DiskJob job;
+    job.system_disk = i == 0;
+    job.url = i == 0 ? img.image_url : img.data_disk_urls[static_cast<std::size_t>(i - 1)];
+    job.region = img.region;
+    job.scratch = i == 0 ? fmt::format("{}/scratch/{}.src", config_.data_dir, img.image_id)
+                         : fmt::format("{}/scratch/{}.data{}", config_.data_dir, img.image_id, i - 1);
+    job.key = i == 0 ? image_key(img.image_id) : data_disk_key(img.image_id, i);
+    job.progress_from = i == 0 ? 0 : system_share + (100 - system_share) * (i - 1) / (disks - 1);
+    job.progress_to = i == 0 ? system_share : system_share + (100 - system_share) * i / (disks - 1);
+    job.rules.force = img.force;
+    job.rules.os_type = img.os_name;
+    job.rules.os_version = img.os_version;
+    job.rules.architecture = img.architecture;
+    cleanup.paths.push_back(job.scratch);
+    jobs.push_back(std::move(job));
   }
   catalog::Outcome out;
-  out.ok = true;
-  out.source_sha256 = f.sha256;
-  out.size_gib = static_cast<std::int64_t>(((*image)->info().virtual_size + (1ULL << 30) - 1) >> 30);
-  out.supports_cloudinit = checked->cloud_init && checked->cloud_init->enabled;
-  // Data disks: any format the engine reads, no system-disk rules; stored as <id>-data<N>.qcow2.
-  for (std::size_t i = 0; i < img.data_disk_urls.size(); ++i) {
-    const std::string label = std::to_string(i + 1);
-    auto data_failure = [&](const std::string& code, const ig::Message& cause) {
-      return failure(code, {"import.data-disk", {label, render(cause, lang)}}, lang);
-    };
-    const std::string disk_scratch = fmt::format("{}/scratch/{}.data{}", config_.data_dir, img.image_id, i);
-    const Fetched df = fetch_once(img.data_disk_urls[i], img.region, disk_scratch, config_,
-                                  [&](std::uint64_t, std::uint64_t) { return report(90); });
-    if (!df.ok) return data_failure(df.error_code, df.cause);
-    Cleanup disk_cleanup{disk_scratch};
-    auto disk_file = FileSource::open(disk_scratch);
-    if (!disk_file) return data_failure("InternalError", {"import.internal", {disk_file.error().message}});
-    OpenOptions disk_open;
-    disk_open.file_name = img.data_disk_urls[i].substr(0, img.data_disk_urls[i].find('?'));
-    disk_open.file_name = disk_open.file_name.substr(disk_open.file_name.rfind('/') + 1);
-    auto disk = open_image(SourcePtr(std::move(*disk_file)), disk_open);
-    if (!disk) return data_failure("InvalidFormatSize", {"import.internal", {disk.error().message}});
-    if ((*disk)->info().virtual_size > (500ULL << 30)) {
-      return data_failure("InvalidFormatSize", {"vsize.fail", {gib_text((*disk)->info().virtual_size), "500 GiB"}});
+  for (const DiskJob& job : jobs) {
+    const DiskOutcome d = import_disk(job, stop, progress);
+    if (!d.ok) {
+      out = failure(d.error_code,
+                    job.system_disk
+                        ? d.cause
+                        : ig::Message{"import.data-disk", {std::to_string(&job - jobs.data()), render(d.cause, lang)}},
+                    lang);
+      return out;
     }
-    const std::string disk_target = fmt::format("{}/images/{}-data{}.qcow2", config_.data_dir, img.image_id, i + 1);
-    auto disk_sink = AtomicFileSink::create(disk_target, disk_scratch);
-    if (!disk_sink) return data_failure("InternalError", {"import.internal", {disk_sink.error().message}});
-    ConvertOptions dco;
-    dco.stop = stop.get_token();
-    auto disk_stats = convert(**disk, **disk_sink, dco);
-    if (!disk_stats) return data_failure("InternalError", {"import.internal", {disk_stats.error().message}});
-    out.data_disks.push_back(
-        catalog::DataDisk{static_cast<std::int64_t>(i),
-                          static_cast<std::int64_t>(((*disk)->info().virtual_size + (1ULL << 30) - 1) >> 30)});
+    const std::int64_t gib = static_cast<std::int64_t>((d.virtual_size + (1ULL << 30) - 1) >> 30);
+    if (job.system_disk) {
+      out.source_sha256 = d.sha256;
+      out.size_gib = gib;
+      out.supports_cloudinit = d.supports_cloudinit;
+    } else {
+      out.data_disks.push_back(catalog::DataDisk{static_cast<std::int64_t>(out.data_disks.size()), gib});
+    }
   }
+  out.ok = true;
   return out;
 }
 
@@ -430,14 +468,60 @@ catalog::InboxMessage message_for(const catalog::Image& image, const catalog::Ou
 Result<bool> Worker::run_once() {
   auto task = IG_TRY(catalog_.claim_task(now_unix(), config_.lease_seconds));
   if (!task) return false;
+  const auto started = std::chrono::steady_clock::now();
+  const std::string task_id = std::to_string(task->task_id);
+  const std::string attempt = std::to_string(task->attempt);
+  log_event("info", "import started", {{"ImageId", task->image.image_id}, {"task", task_id}, {"attempt", attempt}});
   // A previous attempt that crashed may have left a partial download or a partial conversion
   // behind; its complete downloads are kept for reuse.
-  if (task->attempt > 1) remove_import_files(config_.data_dir, task->image.image_id, true);
-  const catalog::Outcome outcome = import(*task);
-  IG_TRY(catalog_.finish_task(*task, outcome, message_for(task->image, outcome)));
+  if (task->attempt > 1) remove_import_files(store_, config_.data_dir, task->image.image_id, true);
+  // The lease is renewed by a heartbeat, a quarter of the lease apart, whatever the import is
+  // doing; when the catalog says another worker holds the task, the import is stopped.
+  std::stop_source stop;
+  std::atomic<std::int64_t> percent{0};
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread heartbeat([&] {
+    const auto period = std::chrono::milliseconds(std::max<std::int64_t>(config_.lease_seconds * 250, 200));
+    std::unique_lock lock(m);
+    while (!cv.wait_for(lock, period, [&] { return done; })) {
+      lock.unlock();
+      auto renewed = catalog_.progress_task(*task, percent.load(), now_unix() + config_.lease_seconds);
+      if (!renewed && renewed.error().code == ErrorCode::kLeaseLost) stop.request_stop();
+      lock.lock();
+    }
+  });
+  const catalog::Outcome outcome =
+      import(*task, stop.get_token(), [&](std::int64_t p) { percent.store(std::clamp<std::int64_t>(p, 0, 99)); });
+  {
+    std::lock_guard lock(m);
+    done = true;
+  }
+  cv.notify_all();
+  heartbeat.join();
+  if (auto finished = catalog_.finish_task(*task, outcome, message_for(task->image, outcome)); !finished) {
+    log_event("warn", "import not recorded",
+              {{"ImageId", task->image.image_id},
+               {"task", task_id},
+               {"attempt", attempt},
+               {"error", finished.error().message}});
+    return finished.error();
+  }
+  const std::string state = outcome.ok ? "NORMAL" : "IMPORTFAILED";
+  log_event("info", "import finished",
+            {{"ImageId", task->image.image_id},
+             {"task", task_id},
+             {"attempt", attempt},
+             {"state", state},
+             {"code", outcome.error_code}});
+  if (metrics_ != nullptr) {
+    metrics_->import_finished(state, outcome.error_code,
+                              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
   // A failed import keeps no files (a data disk may have failed after the system disk was
   // stored). When finish_task refuses, another worker holds the task and its files: leave them.
-  if (!outcome.ok) remove_import_files(config_.data_dir, task->image.image_id, false);
+  if (!outcome.ok) remove_import_files(store_, config_.data_dir, task->image.image_id, false);
   return true;
 }
 

@@ -17,11 +17,16 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "rules/check.h"
 #include "rules/report.h"
+#include "service/metrics.h"
+#include "store/image_store.h"
 
 namespace ig::service {
 
@@ -36,7 +41,7 @@ struct WorkerConfig {
   std::string data_dir;  // images in DATA/images, downloads in DATA/scratch
   std::vector<StorageEndpoint> storage;
   std::uint64_t max_download_bytes = 600ULL << 30;
-  std::int64_t lease_seconds = 300;  // renewed while the task makes progress
+  std::int64_t lease_seconds = 20;  // renewed by a heartbeat every quarter of it while the task runs
 };
 
 // Whether an import asked in `import_region` may read an object of `object_region`: finance
@@ -67,23 +72,57 @@ Fetched fetch_object(const std::string& url, const std::string& region, const st
 Fetched fetch_once(const std::string& url, const std::string& region, const std::string& path,
                    const WorkerConfig& config, const std::function<bool(std::uint64_t, std::uint64_t)>& on_progress);
 
+// One disk of an import: where it comes from, where it goes, which rules judge it.
+struct DiskJob {
+  bool system_disk = true;  // false: a data disk (format and virtual size only)
+  std::string url;
+  std::string region;
+  std::string scratch;  // the download's path
+  std::string key;      // the converted image's key in the store
+  CheckOptions rules;
+  std::int64_t progress_from = 0;  // the task's progress while this disk is imported, in percent
+  std::int64_t progress_to = 100;
+};
+
+struct DiskOutcome {
+  bool ok = false;
+  std::string error_code;  // SPEC §3
+  ig::Message cause;
+  std::uint64_t virtual_size = 0;
+  bool supports_cloudinit = false;
+  std::string sha256;  // of the download
+};
+
 class Worker {
  public:
-  Worker(catalog::Catalog& catalog, WorkerConfig config) : catalog_(catalog), config_(std::move(config)) {}
+  // `metrics` (may be null) counts the imports, bytes fetched and bytes written.
+  Worker(catalog::Catalog& catalog, store::ImageStore& store, WorkerConfig config, Metrics* metrics = nullptr)
+      : catalog_(catalog), store_(store), config_(std::move(config)), metrics_(metrics) {}
   // Carries out one task if there is one: true when a task was taken.
   Result<bool> run_once();
   // Loops until `stop` is set, sleeping briefly when there is no work.
   void run(const std::atomic<bool>& stop);
 
  private:
-  catalog::Outcome import(const catalog::Task& task);
+  catalog::Outcome import(const catalog::Task& task, const std::stop_token& stop,
+                          const std::function<void(std::int64_t)>& progress);
+  DiskOutcome import_disk(const DiskJob& job, const std::stop_token& stop,
+                          const std::function<void(std::int64_t)>& progress);
   catalog::Catalog& catalog_;
+  store::ImageStore& store_;
   WorkerConfig config_;
+  Metrics* metrics_;
 };
 
-// Removes an image's files under DATA: its scratch files and its stored disks (<id>.qcow2,
-// <id>-dataN.qcow2, partial conversions); `keep_downloads` spares complete downloads.
-void remove_import_files(const std::string& data_dir, const std::string& image_id, bool keep_downloads);
+// The store's keys of an image's system disk (<id>.qcow2) and its Nth data disk, from 1
+// (<id>-dataN.qcow2).
+std::string image_key(const std::string& image_id);
+std::string data_disk_key(const std::string& image_id, std::int64_t n);
+
+// Removes an image's files: its scratch files under DATA/scratch and its stored disks with any
+// unfinished puts; `keep_downloads` spares complete downloads.
+void remove_import_files(store::ImageStore& store, const std::string& data_dir, const std::string& image_id,
+                         bool keep_downloads);
 
 // The account's message for a finished task, rendered in the image's language.
 catalog::InboxMessage message_for(const catalog::Image& image, const catalog::Outcome& outcome);

@@ -59,6 +59,23 @@ Result<void> DirectoryStore::remove(const std::string& key) {
   return ok();
 }
 
+Result<void> DirectoryStore::remove_all(const std::string& prefix) {
+  if (prefix.empty() || !valid_key(prefix)) {
+    return Error::invalid_argument(fmt::format("image store: invalid prefix '{}'", prefix.substr(0, 64)));
+  }
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_, ec)) {
+    // The objects and AtomicFileSink's temporary files beside them ("KEY.imagegate-XXXXXX").
+    if (!e.path().filename().string().starts_with(prefix)) continue;
+    std::error_code remove_ec;
+    fs::remove(e.path(), remove_ec);
+    if (remove_ec)
+      return Error::io(fmt::format("image store: removing {}: {}", e.path().string(), remove_ec.message()));
+  }
+  if (ec) return Error::io(fmt::format("image store {}: {}", dir_, ec.message()));
+  return ok();
+}
+
 Result<std::vector<StoredObject>> DirectoryStore::list(const std::string& prefix) const {
   std::vector<StoredObject> out;
   std::error_code ec;

@@ -44,6 +44,9 @@ class ImageStore {
   virtual Result<SourcePtr> open(const std::string& key) const = 0;
   // Deletes the object; a key that does not exist is not an error.
   virtual Result<void> remove(const std::string& key) = 0;
+  // Deletes every object whose key starts with `prefix`, and every unfinished put of such a key
+  // (a crashed writer's temporary file or multipart upload). `prefix` must not be empty.
+  virtual Result<void> remove_all(const std::string& prefix) = 0;
   // Every object whose key starts with `prefix`, in key order.
   virtual Result<std::vector<StoredObject>> list(const std::string& prefix) const = 0;
   // Whether the store answers now (for /readyz): kUnavailable or kIo naming what failed.

@@ -612,6 +612,36 @@ Result<void> S3Store::remove(const std::string& key) {
   return client_->status_error(c, r);
 }
 
+Result<void> S3Store::remove_all(const std::string& prefix) {
+  if (prefix.empty() || !valid_key(prefix)) {
+    return Error::invalid_argument(fmt::format("image store: invalid prefix '{}'", shorten(prefix, 64)));
+  }
+  for (const StoredObject& o : IG_TRY(list(prefix))) IG_TRY(remove(o.key));
+  // Unfinished multipart uploads of such keys (a writer that crashed): ListMultipartUploads, one
+  // page of up to 1000 is plenty for one image's keys.
+  const std::string base = where_.prefix.empty() ? "" : where_.prefix + "/";
+  Call c{.what = fmt::format("list uploads '{}'", shorten(prefix, 64)),
+         .method = "GET",
+         .query = {{"uploads", ""}, {"prefix", base + prefix}},
+         .repeatable = true};
+  auto r = IG_TRY(client_->call(c));
+  const std::string_view doc = r.body;
+  std::size_t pos = 0;
+  while (auto upload = xml_next(doc, "Upload", pos)) {
+    auto key = xml_text(*upload, "Key");
+    auto id = xml_text(*upload, "UploadId");
+    if (!key || !id || !key->starts_with(base + prefix)) continue;
+    Call abort{.what = "AbortMultipartUpload",
+               .method = "DELETE",
+               .object = *key,
+               .query = {{"uploadId", *id}},
+               .repeatable = true};
+    auto a = IG_TRY(client_->send(abort));
+    if (a.status != 404 && (a.status < 200 || a.status > 299)) return client_->status_error(abort, a);
+  }
+  return ok();
+}
+
 Result<std::vector<StoredObject>> S3Store::list(const std::string& prefix) const {
   const std::string base = where_.prefix.empty() ? "" : where_.prefix + "/";
   std::vector<StoredObject> out;

@@ -57,6 +57,7 @@ class S3Store final : public ImageStore {
   Result<std::unique_ptr<ByteSink>> put(const std::string& key, std::uint64_t size_hint) override;
   Result<SourcePtr> open(const std::string& key) const override;
   Result<void> remove(const std::string& key) override;
+  Result<void> remove_all(const std::string& prefix) override;
   Result<std::vector<StoredObject>> list(const std::string& prefix) const override;
   Result<void> ping() const override;
   std::string location() const override;

@@ -277,7 +277,7 @@ std::string make_windows_disk(const TempDir& dir, const WindowsSpec& spec) {
   copy_empty_hive(software);
   copy_empty_hive(system);
   run_ok("hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\\SOFTWARE' " + software + " " +
-         shell_quote(software_reg(dir, spec.release)));
+         shell_quote(spec.software_reg.empty() ? software_reg(dir, spec.release) : spec.software_reg));
   std::string reg =
       "Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SYSTEM\\Select]\n\"Current\"=dword:00000001\n\n"
       "[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001]\n\n[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Services]\n\n";

@@ -84,6 +84,7 @@ struct WindowsSpec {
   std::uint16_t pe_machine = 0x8664;
   Table table = Table::kMbr;
   std::uint8_t mbr_type = 0x07;  // 0x42: a dynamic disk
+  std::string software_reg;      // a SOFTWARE .reg dump to merge instead of software_reg(dir, release)
 };
 // "" when the tools make_windows_disk needs are installed, else which ones are missing.
 std::string windows_tools_missing();

@@ -91,8 +91,8 @@ TEST_F(CorruptRelease, SelfReferencingExtentTree) {
   run_ok("tune2fs -O ^metadata_csum " + image + " > /dev/null 2>&1");
   const std::uint64_t inode = number_after(debugfs(image, "stat /etc/os-release"), "Inode: ");
   const std::uint64_t block_size = number_after(debugfs(image, "stats"), "Block size:");
-  // bmap prints the block on the line after debugfs's banner.
-  const std::uint64_t x = number_after(debugfs(image, "bmap /etc/os-release 0"), ")\n");
+  // bmap prints the block alone on stdout (debugfs's banner goes to stderr).
+  const std::uint64_t x = std::stoull(debugfs(image, "bmap /etc/os-release 0"));
   // Block x becomes an index node (depth 1) whose one entry points at block x itself...
   std::vector<std::byte> node(block_size, std::byte{0});
   auto put = [&](std::size_t at, const std::vector<std::byte>& v) {

@@ -78,9 +78,9 @@ TEST_F(HostileGuestText, HumanReportCarriesNoControlCharacters) {
 
 TEST(HostileWindowsText, ProductNameWithCrC1AndBidiIsEscaped) {
   TempDir dir;
-  if (!corpus_available()) GTEST_SKIP() << "corpus missing";
+  if (const std::string missing = windows_tools_missing(); !missing.empty()) GTEST_SKIP() << missing;
   // The 2022 SOFTWARE hive with ProductName "Windows Server 2022\r\u009B\u202Eevil" as REG_SZ.
-  std::ifstream in(corpus_path("virt-v2v/test-data/phony-guests/win2k22-software.reg"));
+  std::ifstream in(software_reg(dir, WindowsRelease::kServer2022));
   std::stringstream reg_text;
   reg_text << in.rdbuf();
   std::string reg = reg_text.str();

@@ -1,0 +1,66 @@
+#include "assess/assess.h"
+
+#include <algorithm>
+
+#include "convert/measure.h"
+#include "formats/open_image.h"
+#include "formats/probe.h"
+
+namespace ig {
+
+Result<Assessment> assess(SourcePtr file, const AssessOptions& options) {
+  Assessment a;
+  Facts& f = a.facts;
+  f.actual_size = file->stored_bytes().value_or(file->size());
+  for (const FormatMatch& m : IG_TRY(probe(*file))) {
+    f.iso = f.iso || m.name == "iso9660";
+    f.matches.push_back({m.name, m.description, m.readable.has_value()});
+  }
+  const bool readable =
+      std::any_of(f.matches.begin(), f.matches.end(), [](const ContentMatch& m) { return m.readable; });
+  const bool iso_only = f.iso && f.matches.size() == 1;
+  if (!f.matches.empty() && !readable && !iso_only) return a;  // not a format the cloud takes
+
+  OpenOptions open;
+  open.declared = options.declared_format;
+  open.file_name = options.file_name;
+  open.limits = options.limits;
+  auto image = open_image(file, open);
+  if (!image && iso_only) {
+    // An ISO is raw to qemu-img; the cloud takes the bytes as a disk and finds no root in them.
+    OpenOptions raw = open;
+    raw.declared = Format::kRaw;
+    raw.file_name.clear();
+    image = open_image(file, raw);
+  }
+  if (!image) {
+    if (image.error().code == ErrorCode::kIo) return image.error();
+    f.refused = image.error().message;
+    return a;
+  }
+  a.image = std::shared_ptr<const DiskImage>(std::move(*image));
+  f.info = a.image->info();
+  if (options.max_virtual_size != 0 && f.info->virtual_size > options.max_virtual_size) {
+    f.too_large = true;
+    return a;
+  }
+
+  auto measured = measure_qcow2(*a.image, Qcow2TargetOptions{});
+  if (measured) {
+    f.qcow2_size = measured->required;
+  } else {
+    if (measured.error().code == ErrorCode::kIo) return measured.error();
+    f.measure_refused = measured.error().message;
+  }
+  if (!options.inspect_guest) return a;
+  auto inspection = inspect_disk(a.image);
+  if (inspection) {
+    f.inspection = std::move(*inspection);
+  } else {
+    if (inspection.error().code == ErrorCode::kIo) return inspection.error();
+    f.inspection_refused = inspection.error().message;
+  }
+  return a;
+}
+
+}  // namespace ig

@@ -1,0 +1,66 @@
+// assess: the one place that turns an uploaded file into facts. It probes the content once,
+// opens the image once, sizes it as qcow2 and inspects the guest, and returns the facts together
+// with the open image, so that the caller converts the very image that was judged. `imagegate
+// check` and the import worker both call it; rules/check.h only judges the facts it returns.
+//
+// What the image's bytes say — an unknown format, a refused qcow2, a corrupt partition table — is
+// a fact (a refusal with its message), not an error: only an I/O error on the file itself is
+// returned as an Error (kIo), so a caller can tell "this upload is bad" from "our disk failed".
+// Thread safety: pure over the file; the returned image is safe to read from several threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/limits.h"
+#include "formats/disk_image.h"
+#include "inspect/linux.h"
+#include "io/byte_source.h"
+
+namespace ig {
+
+struct AssessOptions {
+  std::optional<Format> declared_format;  // what the user said the file is
+  std::string file_name;                  // its name, whose extension must agree with the content
+  Limits limits;
+  bool inspect_guest = true;  // false for a data disk: format and sizes only
+  // An image larger than this is refused by its header alone: it is neither measured nor
+  // inspected, whose work grows with the clusters it maps (0: no such cut-off).
+  std::uint64_t max_virtual_size = 0;
+};
+
+// One content match of the probe: "qcow2", "vhdx", "iso9660", "gzip" … and whether the format
+// engine reads it.
+struct ContentMatch {
+  std::string name;
+  std::string description;
+  bool readable = false;
+};
+
+struct Facts {
+  std::uint64_t actual_size = 0;  // bytes the file occupies
+  std::vector<ContentMatch> matches;
+  bool iso = false;  // an ISO 9660 image (read as raw, as qemu-img does)
+  // The image as opened, or why it was refused (both empty when no readable format matched).
+  std::optional<ImageInfo> info;
+  std::string refused;
+  bool too_large = false;  // virtual size above options.max_virtual_size: not measured nor inspected
+  // The size as qcow2 (qemu-img measure's `required`), or why it could not be computed.
+  std::optional<std::uint64_t> qcow2_size;
+  std::string measure_refused;
+  // The guest, or why the disk could not be read (set only when inspect_guest and the image opened).
+  std::optional<Inspection> inspection;
+  std::string inspection_refused;
+};
+
+struct Assessment {
+  Facts facts;
+  std::shared_ptr<const DiskImage> image;  // null when the file is not a readable image
+};
+
+Result<Assessment> assess(SourcePtr file, const AssessOptions& options);
+
+}  // namespace ig
