@@ -37,7 +37,7 @@ std::string dollar_placeholders(const std::string& sql) {
 
 class PostgresDriver final : public Driver {
  public:
-  PostgresDriver(PGconn* conn, std::string url) : conn_(conn), url_(std::move(url)) {}
+  explicit PostgresDriver(PGconn* conn) : conn_(conn) {}
   ~PostgresDriver() override { PQfinish(conn_); }
   PostgresDriver(const PostgresDriver&) = delete;
   PostgresDriver& operator=(const PostgresDriver&) = delete;
@@ -45,14 +45,14 @@ class PostgresDriver final : public Driver {
   static Result<std::unique_ptr<Driver>> open(const std::string& url) {
     PGconn* conn = nullptr;
     IG_TRY(connect(url, &conn));
-    return std::unique_ptr<Driver>(new PostgresDriver(conn, url));
+    return std::unique_ptr<Driver>(new PostgresDriver(conn));
   }
 
   std::string backend() const override { return "postgresql"; }
 
   Result<void> exec(const std::string& script) override {
     PgResult r(PQexec(conn_, script.c_str()));
-    return check(r.get(), "").and_then([]() -> tl::expected<void, Error> { return {}; });
+    return check(r.get(), "");
   }
 
   Result<Rows> query(const std::string& sql, const std::vector<Param>& params) override {
@@ -179,7 +179,6 @@ class PostgresDriver final : public Driver {
   }
 
   PGconn* conn_;
-  std::string url_;
 };
 
 }  // namespace

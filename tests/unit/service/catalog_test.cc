@@ -256,6 +256,22 @@ TEST_P(CatalogTest, RefusesANewerSchemaItFinds) {
   EXPECT_THAT(open(), HasError(ErrorCode::kUnsupported, "schema version 7"));
 }
 
+// Several processes starting at once on a new database: one migrates, the others wait for it.
+TEST_P(CatalogTest, CatalogsOpenedAtOnceMigrateOnce) {
+  constexpr int kOpeners = 4;
+  std::vector<std::string> errors(kOpeners);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kOpeners; ++i) {
+    threads.emplace_back([&, i] {
+      auto c = open();
+      errors[static_cast<std::size_t>(i)] = c ? "" : c.error().message;
+      if (c && (*c)->schema_version() != 2) errors[static_cast<std::size_t>(i)] = "schema version not 2";
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const std::string& e : errors) EXPECT_EQ(e, "");
+}
+
 // Several catalogs (connections) claiming from as many threads: each task is handed out once.
 TEST_P(CatalogTest, ConcurrentClaimsNeverHandTheSameTaskTwice) {
   constexpr int kTasks = 24;
