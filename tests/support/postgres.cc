@@ -13,7 +13,11 @@
 namespace ig::test {
 namespace {
 
-const char* kBin = "/usr/lib/postgresql/15/bin";
+// Where PostgreSQL 15's initdb and pg_ctl are; IG_PG_BIN overrides it, as for the scripts.
+std::string bin() {
+  const char* env = std::getenv("IG_PG_BIN");
+  return env != nullptr && env[0] != '\0' ? env : "/usr/lib/postgresql/15/bin";
+}
 
 std::string script(const char* name) {
   return (std::filesystem::path(IG_SOURCE_DIR) / "tests/support" / name).string();
@@ -33,8 +37,8 @@ OwnServer& own() {
   static OwnServer server;
   static std::once_flag once;
   std::call_once(once, [] {
-    if (!std::filesystem::exists(std::string(kBin) + "/initdb")) {
-      server.why = std::string(kBin) + "/initdb is missing: PostgreSQL 15 is not installed (scripts/install-deps.sh)";
+    if (!std::filesystem::exists(bin() + "/initdb")) {
+      server.why = bin() + "/initdb is missing: PostgreSQL 15 is not installed (scripts/install-deps.sh)";
       return;
     }
     const std::string port = run_ok(
@@ -77,7 +81,7 @@ std::optional<std::string> postgres_server(std::string* why) {
 
 void restart_own_postgres_server() {
   const std::string as = geteuid() == 0 ? "runuser -u nobody -- " : "";
-  run_ok(as + kBin + "/pg_ctl -D " + own().dir + "/data -m fast -w restart > /dev/null");
+  run_ok(as + bin() + "/pg_ctl -D " + own().dir + "/data -m fast -w restart > /dev/null");
 }
 
 PostgresDatabase::PostgresDatabase(const std::string& server, const std::string& label) : server_(server) {
