@@ -26,6 +26,7 @@ std::string script(const char* name) {
 // The server this process started: stopped when the process exits.
 struct OwnServer {
   std::string dir;
+  std::string port;
   std::string url;
   std::string why;
   ~OwnServer() {
@@ -41,11 +42,12 @@ OwnServer& own() {
       server.why = bin() + "/initdb is missing: PostgreSQL 15 is not installed (scripts/install-deps.sh)";
       return;
     }
-    const std::string port = run_ok(
+    server.port = run_ok(
         "/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\", 0)); "
         "print(s.getsockname()[1])'");
     server.dir = "/tmp/imagegate-test-pg-" + std::to_string(getpid());
-    const CommandResult started = run(script("start-postgres.sh") + " " + server.dir + " " + port);
+    server.port.erase(server.port.find_last_not_of('\n') + 1);
+    const CommandResult started = run(script("start-postgres.sh") + " " + server.dir + " " + server.port);
     if (started.exit_code != 0) {
       server.why = "start-postgres.sh failed: " + started.out;
       return;
@@ -82,6 +84,15 @@ std::optional<std::string> postgres_server(std::string* why) {
 void restart_own_postgres_server() {
   const std::string as = geteuid() == 0 ? "runuser -u nobody -- " : "";
   run_ok(as + bin() + "/pg_ctl -D " + own().dir + "/data -m fast -w restart > /dev/null");
+}
+
+void stop_own_postgres_server() {
+  const std::string as = geteuid() == 0 ? "runuser -u nobody -- " : "";
+  run_ok(as + bin() + "/pg_ctl -D " + own().dir + "/data -m fast -w stop > /dev/null");
+}
+
+void start_own_postgres_server() {
+  run_ok(script("start-postgres.sh") + " " + own().dir + " " + own().port);
 }
 
 PostgresDatabase::PostgresDatabase(const std::string& server, const std::string& label) : server_(server) {

@@ -16,6 +16,9 @@ std::optional<std::string> postgres_server(std::string* why);
 std::optional<std::string> own_postgres_server(std::string* why);
 // Restarts the server own_postgres_server() started (pg_ctl restart -m fast).
 void restart_own_postgres_server();
+// Stops it (pg_ctl stop -m fast), and starts it again on the same port.
+void stop_own_postgres_server();
+void start_own_postgres_server();
 
 // A new empty database on `server`, named by pid, a counter and `label`; dropped by its destructor.
 class PostgresDatabase {

@@ -397,6 +397,13 @@ TEST(CatalogPostgres, ReconnectsAfterAServerRestart) {
   restart_own_postgres_server();
   ASSERT_THAT((*c)->finish_task(**t, succeeded(), note("a")), IsOk());
   EXPECT_EQ((*(*c)->get("1001", "img-aaaaaaaa"))->state, "NORMAL");
+  // While the server is down the catalog says so (kUnavailable, not kIo), and recovers after.
+  stop_own_postgres_server();
+  EXPECT_THAT((*c)->ping(), HasError(ErrorCode::kUnavailable, "PostgreSQL"));
+  EXPECT_THAT((*c)->count_images("1001"), HasError(ErrorCode::kUnavailable, ""));
+  start_own_postgres_server();
+  EXPECT_THAT((*c)->ping(), IsOk());
+  EXPECT_EQ(*(*c)->count_images("1001"), 1);
 }
 
 TEST(CatalogPostgres, AnUnreachableServerIsUnavailable) {
