@@ -9,6 +9,8 @@ packages=(
   # libraries
   libexpected-dev libfmt-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libdeflate-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev libarchive-dev libsqlite3-dev libssl-dev libcpp-httplib-dev libcurl4-openssl-dev
+  # the catalog on PostgreSQL: the client library, and the server its tests start
+  libpq-dev postgresql
   # the real tools the tests use as oracles and fixture makers
   qemu-utils strace bzip2 xz-utils zstd lz4 gzip tar cpio genisoimage python3 coreutils time bc
   fdisk gdisk e2fsprogs dosfstools xfsprogs ntfs-3g btrfs-progs lvm2 cryptsetup-bin exfatprogs

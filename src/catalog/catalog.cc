@@ -393,7 +393,7 @@ auto SqlCatalog::unit(bool write, F&& body) -> decltype(body()) {
       return out;
     }();
     if (r || r.error().code != ErrorCode::kUnavailable || committing || run > 0) return r;
-    if (!db_->reconnect()) return r;
+    if (auto again = db_->reconnect(); !again) return again.error();
   }
 }
 

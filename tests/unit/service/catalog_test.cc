@@ -1,8 +1,14 @@
-// The catalog on a real SQLite file: migrations, durability across reopening, names unique per
-// account, accounts isolated, filters and pages; task leases; the message center, subscriptions
-// and the outbox, read back with the sqlite3 command-line tool.
+// The catalog on both backends, a real SQLite file and a real PostgreSQL 15 database (a fresh one
+// per test): migrations, durability across reopening, names unique per account, accounts isolated,
+// filters and pages; task leases, concurrent claims, the bound on attempts, reconnecting after a
+// server restart; the message center, subscriptions and the outbox, read back with the sqlite3 and
+// psql command-line tools.
 #include "catalog/catalog.h"
 
+#include <set>
+#include <thread>
+
+#include "support/postgres.h"
 #include "support/test_support.h"
 
 namespace ig::test {
@@ -22,12 +28,43 @@ catalog::Image image(const std::string& account, const std::string& id, const st
   return i;
 }
 
-TEST(Catalog, MigratesPersistsAndIsolatesAccounts) {
-  TempDir dir;
-  const std::string path = dir.file("catalog.sqlite");
+// The same tests on each backend: GetParam() is "sqlite" or "postgresql".
+class CatalogTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "sqlite") {
+      location_ = dir_.file("catalog.sqlite");
+      return;
+    }
+    std::string why;
+    auto server = postgres_server(&why);
+    if (!server) GTEST_SKIP() << "no PostgreSQL: " << why;
+    db_ = std::make_unique<PostgresDatabase>(*server, ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    location_ = db_->url();
+  }
+  Result<std::unique_ptr<catalog::Catalog>> open(catalog::CatalogOptions options = {}) {
+    return catalog::open_catalog(location_, options);
+  }
+  // Rows as the sqlite3 tool prints them: "a|b\n".
+  std::string sql(const std::string& query) {
+    if (db_) return db_->sql(query);
+    return run_ok("sqlite3 " + location_ + " " + shell_quote(query));
+  }
+
+  TempDir dir_;
+  std::unique_ptr<PostgresDatabase> db_;
+  std::string location_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, CatalogTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+
+TEST_P(CatalogTest, MigratesPersistsAndIsolatesAccounts) {
   {
-    auto c = catalog::Catalog::open(path);
+    auto c = open();
     ASSERT_THAT(c, IsOk());
+    EXPECT_EQ((*c)->backend(), GetParam());
+    EXPECT_THAT((*c)->ping(), IsOk());
     EXPECT_EQ((*c)->schema_version(), 2);
     ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
     ASSERT_THAT((*c)->create_import(image("1001", "img-bbbbbbbb", "b")), IsOk());
@@ -35,7 +72,7 @@ TEST(Catalog, MigratesPersistsAndIsolatesAccounts) {
     EXPECT_THAT((*c)->create_import(image("1001", "img-dddddddd", "a")),
                 HasError(ErrorCode::kAlreadyExists, "duplicate"));
   }
-  auto c = catalog::Catalog::open(path);  // reopened: the rows are durable, the schema not re-created
+  auto c = open();  // reopened: the rows are durable, the schema not re-created
   ASSERT_THAT(c, IsOk());
   auto all = (*c)->describe("1001", {}, {}, 0, 20);
   ASSERT_THAT(all, IsOk());
@@ -54,7 +91,7 @@ TEST(Catalog, MigratesPersistsAndIsolatesAccounts) {
   ASSERT_THAT((*c)->remove("1001", "img-bbbbbbbb"), IsOk());
   EXPECT_EQ(*(*c)->count_images("1001"), 1);
   // The import tasks were queued with their images, and deleting an image removed its task.
-  EXPECT_EQ(run_ok("sqlite3 " + path + " \"SELECT image_id, state FROM import_tasks ORDER BY image_id\""),
+  EXPECT_EQ(sql("SELECT image_id, state FROM import_tasks ORDER BY image_id"),
             "img-aaaaaaaa|QUEUED\nimg-cccccccc|QUEUED\n");
 }
 
@@ -88,9 +125,8 @@ catalog::Outcome succeeded() {
   return o;
 }
 
-TEST(Catalog, TaskLeasesRunOutAndStaleHoldersAreRefused) {
-  TempDir dir;
-  auto c = catalog::Catalog::open(dir.file("catalog.sqlite"));
+TEST_P(CatalogTest, TaskLeasesRunOutAndStaleHoldersAreRefused) {
+  auto c = open();
   ASSERT_THAT(c, IsOk());
   ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
   auto first = (*c)->claim_task(1000, 60);
@@ -116,10 +152,8 @@ TEST(Catalog, TaskLeasesRunOutAndStaleHoldersAreRefused) {
               HasError(ErrorCode::kLeaseLost, "no longer held"));
 }
 
-TEST(Catalog, FinishingATaskWritesItsMessageAndOneDeliveryPerSubscription) {
-  TempDir dir;
-  const std::string path = dir.file("catalog.sqlite");
-  auto c = catalog::Catalog::open(path);
+TEST_P(CatalogTest, FinishingATaskWritesItsMessageAndOneDeliveryPerSubscription) {
+  auto c = open();
   ASSERT_THAT(c, IsOk());
   ASSERT_THAT((*c)->create_subscription({"sub-00000001", "1001", "EMAIL", "ops@example.com", "", ""}), IsOk());
   ASSERT_THAT((*c)->create_subscription({"sub-00000002", "1001", "WEBHOOK", "http://127.0.0.1:1/hook", "k", ""}),
@@ -149,19 +183,17 @@ TEST(Catalog, FinishingATaskWritesItsMessageAndOneDeliveryPerSubscription) {
   EXPECT_EQ((*c)->describe_messages("1001", {}, true, 0, 20)->total, 1);  // UnreadOnly
   EXPECT_THAT((*c)->delete_messages("1001", {a_id, "msg-nothere"}), HasError(ErrorCode::kNotFound, "msg-nothere"));
   EXPECT_EQ((*c)->describe_messages("1001", {}, false, 0, 20)->total, 2);  // all or nothing
-  // The outbox as SQLite holds it: four deliveries of account 1001, none for 1002's subscription.
-  EXPECT_EQ(run_ok("sqlite3 " + path + " \"SELECT channel, COUNT(*) FROM outbox GROUP BY channel\""),
-            "EMAIL|2\nWEBHOOK|2\n");
+  // The outbox as the database holds it: four deliveries of account 1001, none for 1002's subscription.
+  EXPECT_EQ(sql("SELECT channel, COUNT(*) FROM outbox GROUP BY channel ORDER BY channel"), "EMAIL|2\nWEBHOOK|2\n");
   ASSERT_THAT((*c)->delete_messages("1001", {a_id}), IsOk());
-  EXPECT_EQ(run_ok("sqlite3 " + path + " \"SELECT COUNT(*) FROM outbox\""), "2\n");  // its deliveries went with it
+  EXPECT_EQ(sql("SELECT COUNT(*) FROM outbox"), "2\n");  // its deliveries went with it
   ASSERT_THAT((*c)->delete_subscription("1001", "sub-00000001"), IsOk());
   EXPECT_THAT((*c)->delete_subscription("1001", "sub-00000003"), HasError(ErrorCode::kNotFound, "sub-00000003"));
   EXPECT_EQ((*c)->describe_subscriptions("1001")->size(), 1u);
 }
 
-TEST(Catalog, DeliveriesAreLeasedRetriedAndGivenUp) {
-  TempDir dir;
-  auto c = catalog::Catalog::open(dir.file("catalog.sqlite"));
+TEST_P(CatalogTest, DeliveriesAreLeasedRetriedAndGivenUp) {
+  auto c = open();
   ASSERT_THAT(c, IsOk());
   ASSERT_THAT((*c)->create_subscription({"sub-00000001", "1001", "EMAIL", "ops@example.com", "", ""}), IsOk());
   ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
@@ -216,6 +248,167 @@ TEST(Catalog, MigratesAVersionOneCatalogKeepingItsRows) {
   ASSERT_TRUE(img->has_value());
   EXPECT_EQ((*img)->language, "en");
   EXPECT_EQ(run_ok("sqlite3 " + path + " \"SELECT COUNT(*) FROM messages\""), "0\n");
+}
+
+TEST_P(CatalogTest, RefusesANewerSchemaItFinds) {
+  ASSERT_THAT(open(), IsOk());
+  sql(GetParam() == "sqlite" ? "PRAGMA user_version = 7" : "UPDATE schema_version SET version = 7");
+  EXPECT_THAT(open(), HasError(ErrorCode::kUnsupported, "schema version 7"));
+}
+
+// Several processes starting at once on a new database: one migrates, the others wait for it.
+TEST_P(CatalogTest, CatalogsOpenedAtOnceMigrateOnce) {
+  constexpr int kOpeners = 4;
+  std::vector<std::string> errors(kOpeners);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kOpeners; ++i) {
+    threads.emplace_back([&, i] {
+      auto c = open();
+      errors[static_cast<std::size_t>(i)] = c ? "" : c.error().message;
+      if (c && (*c)->schema_version() != 2) errors[static_cast<std::size_t>(i)] = "schema version not 2";
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const std::string& e : errors) EXPECT_EQ(e, "");
+}
+
+// Several catalogs (connections) claiming from as many threads: each task is handed out once.
+TEST_P(CatalogTest, ConcurrentClaimsNeverHandTheSameTaskTwice) {
+  constexpr int kTasks = 24;
+  constexpr int kClaimers = 4;
+  {
+    auto c = open();
+    ASSERT_THAT(c, IsOk());
+    for (int i = 0; i < kTasks; ++i) {
+      ASSERT_THAT((*c)->create_import(image("1001", fmt::format("img-{:08}", i), fmt::format("n{}", i))), IsOk());
+    }
+  }
+  std::vector<std::unique_ptr<catalog::Catalog>> catalogs;
+  for (int i = 0; i < kClaimers; ++i) {
+    auto c = open();
+    ASSERT_THAT(c, IsOk());
+    catalogs.push_back(std::move(*c));
+  }
+  std::vector<std::vector<std::int64_t>> claimed(kClaimers);
+  std::vector<std::string> errors(kClaimers);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClaimers; ++i) {
+    threads.emplace_back([&, i] {
+      for (;;) {
+        auto t = catalogs[static_cast<std::size_t>(i)]->claim_task(1000, 600);
+        if (!t) {
+          errors[static_cast<std::size_t>(i)] = t.error().message;
+          return;
+        }
+        if (!t->has_value()) return;
+        claimed[static_cast<std::size_t>(i)].push_back((*t)->task_id);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::multiset<std::int64_t> all;
+  for (int i = 0; i < kClaimers; ++i) {
+    EXPECT_EQ(errors[static_cast<std::size_t>(i)], "");
+    all.insert(claimed[static_cast<std::size_t>(i)].begin(), claimed[static_cast<std::size_t>(i)].end());
+  }
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(kTasks));
+  EXPECT_EQ(std::set<std::int64_t>(all.begin(), all.end()).size(), static_cast<std::size_t>(kTasks));
+  EXPECT_EQ(sql("SELECT COUNT(*) FROM import_tasks WHERE state = 'RUNNING' AND attempts = 1"),
+            std::to_string(kTasks) + "\n");
+}
+
+// A lease that runs out is taken again (attempt + 1); after the last attempt the import fails
+// with InternalError, its message and deliveries written as for any finish.
+TEST_P(CatalogTest, ExpiredLeasesAreRetakenUpToTheLastAttempt) {
+  auto c = open(catalog::CatalogOptions{3});
+  ASSERT_THAT(c, IsOk());
+  ASSERT_THAT((*c)->create_subscription({"sub-00000001", "1001", "EMAIL", "ops@example.com", "", ""}), IsOk());
+  ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
+  std::optional<catalog::Task> last;
+  for (std::int64_t attempt = 1; attempt <= 3; ++attempt) {
+    auto t = (*c)->claim_task(1000 + 100 * attempt, 60);
+    ASSERT_THAT(t, IsOk());
+    ASSERT_TRUE(t->has_value()) << attempt;
+    EXPECT_EQ((*t)->attempt, attempt);
+    last = **t;
+  }
+  EXPECT_FALSE((*c)->claim_task(1361, 60)->has_value());  // the third lease ran out at 1360: given up
+  auto img = (*c)->get("1001", "img-aaaaaaaa");
+  ASSERT_TRUE(img->has_value());
+  EXPECT_EQ((*img)->state, "IMPORTFAILED");
+  EXPECT_EQ((*img)->error_code, "InternalError");
+  EXPECT_THAT((*img)->error_message, ::testing::HasSubstr("attempted 3 times; the workers died or timed out"));
+  auto page = (*c)->describe_messages("1001", {}, false, 0, 20);
+  ASSERT_EQ(page->total, 1);
+  EXPECT_EQ(page->messages[0].error_code, "InternalError");
+  EXPECT_THAT(page->messages[0].content, ::testing::HasSubstr("attempted 3 times"));
+  ASSERT_EQ(page->messages[0].deliveries.size(), 1u);
+  // The last holder comes back too late.
+  EXPECT_THAT((*c)->finish_task(*last, succeeded(), note("late")), HasError(ErrorCode::kLeaseLost, "already finished"));
+  EXPECT_EQ((*(*c)->get("1001", "img-aaaaaaaa"))->state, "IMPORTFAILED");
+}
+
+// An image becomes NORMAL once: a second finish, by the holder or a stale one, is refused and
+// writes nothing. A delivery keeps its id over its attempts.
+TEST_P(CatalogTest, FinishHappensExactlyOnceAndDeliveryIdsAreStable) {
+  auto c = open();
+  ASSERT_THAT(c, IsOk());
+  ASSERT_THAT((*c)->create_subscription({"sub-00000001", "1001", "EMAIL", "ops@example.com", "", ""}), IsOk());
+  ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
+  auto first = (*c)->claim_task(1000, 60);
+  auto second = (*c)->claim_task(1061, 60);
+  ASSERT_TRUE(second->has_value());
+  EXPECT_THAT((*c)->progress_task(**first, 10, 2000), HasError(ErrorCode::kLeaseLost, "no longer held"));
+  ASSERT_THAT((*c)->finish_task(**second, succeeded(), note("ok")), IsOk());
+  EXPECT_THAT((*c)->finish_task(**second, succeeded(), note("again")),
+              HasError(ErrorCode::kLeaseLost, "already finished (DONE)"));
+  EXPECT_THAT((*c)->finish_task(**first, succeeded(), note("stale")),
+              HasError(ErrorCode::kLeaseLost, "no longer held"));
+  EXPECT_THAT((*c)->progress_task(**second, 10, 2000), HasError(ErrorCode::kLeaseLost, "no longer held"));
+  EXPECT_EQ((*(*c)->get("1001", "img-aaaaaaaa"))->state, "NORMAL");
+  EXPECT_EQ(sql("SELECT COUNT(*) FROM messages"), "1\n");
+  EXPECT_EQ(sql("SELECT COUNT(*) FROM outbox"), "1\n");
+  const std::int64_t now = 4'000'000'000;
+  auto d1 = (*c)->claim_delivery(now, 30);
+  ASSERT_TRUE(d1->has_value());
+  ASSERT_THAT((*c)->finish_delivery(**d1, false, "down", now + 10), IsOk());
+  auto d2 = (*c)->claim_delivery(now + 10, 30);
+  ASSERT_TRUE(d2->has_value());
+  EXPECT_EQ((*d2)->delivery_id, (*d1)->delivery_id);
+  EXPECT_EQ((*d2)->message.message_id, (*d1)->message.message_id);
+  EXPECT_THAT((*c)->finish_delivery(**d1, true, "", 0), HasError(ErrorCode::kLeaseLost, "no longer held"));
+}
+
+// PostgreSQL restarts under a running catalog: the next calls reconnect.
+TEST(CatalogPostgres, ReconnectsAfterAServerRestart) {
+  std::string why;
+  auto server = own_postgres_server(&why);
+  if (!server) GTEST_SKIP() << "no PostgreSQL server of its own to restart: " << why;
+  PostgresDatabase db(*server, "restart");
+  auto c = catalog::open_catalog(db.url());
+  ASSERT_THAT(c, IsOk());
+  ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
+  restart_own_postgres_server();
+  EXPECT_THAT((*c)->ping(), IsOk());
+  restart_own_postgres_server();
+  auto t = (*c)->claim_task(1000, 60);  // a write, on a connection the restart broke
+  ASSERT_THAT(t, IsOk());
+  ASSERT_TRUE(t->has_value());
+  restart_own_postgres_server();
+  ASSERT_THAT((*c)->finish_task(**t, succeeded(), note("a")), IsOk());
+  EXPECT_EQ((*(*c)->get("1001", "img-aaaaaaaa"))->state, "NORMAL");
+  // While the server is down the catalog says so (kUnavailable, not kIo), and recovers after.
+  stop_own_postgres_server();
+  EXPECT_THAT((*c)->ping(), HasError(ErrorCode::kUnavailable, "PostgreSQL"));
+  EXPECT_THAT((*c)->count_images("1001"), HasError(ErrorCode::kUnavailable, ""));
+  start_own_postgres_server();
+  EXPECT_THAT((*c)->ping(), IsOk());
+  EXPECT_EQ(*(*c)->count_images("1001"), 1);
+}
+
+TEST(CatalogPostgres, AnUnreachableServerIsUnavailable) {
+  EXPECT_THAT(catalog::open_catalog("postgresql://postgres@127.0.0.1:1/none?connect_timeout=2"),
+              HasError(ErrorCode::kUnavailable, "cannot connect to PostgreSQL"));
 }
 
 }  // namespace
