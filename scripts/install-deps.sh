@@ -1,7 +1,18 @@
 #!/usr/bin/env bash
-# Installs everything imagegate needs to build, test and fuzz, from Debian 12's packages.
-# Run as root (or with sudo). Safe to run again.
+# Installs what imagegate needs from Debian 12's packages. Run as root (or with sudo); safe to
+# run again.
+#   install-deps.sh --run   to build the release binary and run the main job (scripts/run.sh)
+#   install-deps.sh         (or --test) everything to build, test and fuzz (scripts/test.sh)
 set -euo pipefail
+
+# The main job: the build, and the tools scripts/sample-guest.sh and scripts/run.sh use.
+run_packages=(
+  g++ cmake ninja-build pkg-config
+  libexpected-dev libfmt-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libdeflate-dev libzstd-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libarchive-dev libsqlite3-dev libssl-dev libcpp-httplib-dev
+  libcurl4-openssl-dev libpq-dev
+  qemu-utils python3 fdisk e2fsprogs cpio gzip zstd
+)
 
 packages=(
   # toolchain
@@ -28,6 +39,12 @@ packages=(
 # Node and npm drive the API tests with the official SDK; an existing Node (e.g. from NodeSource)
 # is kept, since Debian's npm package conflicts with it.
 command -v npm > /dev/null || packages+=(nodejs npm)
+
+case "${1:---test}" in
+  --run) packages=("${run_packages[@]}") ;;
+  --test) ;;
+  *) echo "usage: install-deps.sh [--run|--test]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

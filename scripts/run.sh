@@ -5,7 +5,7 @@
 # the resulting image, and the message the account received.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --run
 cmake --preset release > /dev/null
 cmake --build --preset release
 
