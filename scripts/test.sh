@@ -19,9 +19,26 @@ echo "== build (asan)"
 cmake --preset asan > /dev/null
 cmake --build --preset asan
 
+echo "== real servers for the catalog and store tests: PostgreSQL 15 and Swift + s3api on loopback"
+servers=$(mktemp -d)
+pg_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+stop_servers() {
+  tests/support/stop-postgres.sh "$servers/pg" > /dev/null 2>&1 || true
+  tests/support/stop-swift.sh "$servers/swift" > /dev/null 2>&1 || true
+  rm -rf "$servers"
+}
+trap stop_servers EXIT
+IG_TEST_POSTGRES_URL=$(tests/support/start-postgres.sh "$servers/pg" "$pg_port")
+IG_TEST_S3_ENDPOINT=$(tests/support/start-swift.sh "$servers/swift" 2> "$servers/swift.err") ||
+  { cat "$servers/swift.err" >&2; exit 1; }
+export IG_TEST_POSTGRES_URL IG_TEST_S3_ENDPOINT
+echo "PostgreSQL $IG_TEST_POSTGRES_URL, S3 $IG_TEST_S3_ENDPOINT"
+
 echo "== tests"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --preset asan -j "$(nproc)" --timeout 900
+stop_servers
+trap - EXIT
 
 echo "== Debian 12 tier (debootstrap, imagegate check, virt-inspector)"
 tests/integration/debian12.sh build/asan/src/cli/imagegate build/debian12

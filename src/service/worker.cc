@@ -368,14 +368,11 @@ DiskOutcome Worker::import_disk(const DiskJob& job, const std::stop_token& stop,
     if (all != 0)
       progress(from + static_cast<std::int64_t>(done) * (job.progress_to - from) / static_cast<std::int64_t>(all));
   };
+  // convert() commits the sink: the stored object appears only when the whole image is in it.
   auto stats = convert(*assessed->image, **sink, co);
   if (!stats) {
     return fail(kInternalError,
                 {"import.internal", {fmt::format("conversion to qcow2 failed: {}", stats.error().message)}});
-  }
-  if (auto committed = (*sink)->commit(); !committed) {
-    return fail(kInternalError,
-                {"import.internal", {fmt::format("storing the image failed: {}", committed.error().message)}});
   }
   if (metrics_ != nullptr) metrics_->bytes_written((*sink)->size());
   out.ok = true;

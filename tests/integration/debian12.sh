@@ -36,8 +36,16 @@ bootstrap() {
   # dependency python3-cryptography needs.
   debootstrap --arch="$arch" --variant=minbase --cache-dir="$work/cache-$arch" \
     --include="$kernel,initramfs-tools,cloud-init,python3-cffi-backend,systemd-sysv" \
-    bookworm "$dir" "$mirror" > "$work/debootstrap-$arch.log" 2>&1 ||
-    { tail -20 "$work/debootstrap-$arch.log" >&2; fail "debootstrap $arch failed"; }
+    bookworm "$dir" "$mirror" > "$work/debootstrap-$arch.log" 2>&1 || {
+    # A kernel without IA32 emulation cannot run the i386 system's programs: say so, and let
+    # the caller skip (status 2) instead of failing.
+    if grep -q 'Exec format error' "$dir/debootstrap/debootstrap.log" 2> /dev/null; then
+      rm -rf "$dir"
+      return 2
+    fi
+    tail -20 "$work/debootstrap-$arch.log" >&2
+    fail "debootstrap $arch failed"
+  }
   touch "$dir/.complete"
 }
 newest_kernel() { basename "$(ls "$1"/boot/vmlinuz-* | sort -V | tail -1)" | sed 's/^vmlinuz-//'; }
@@ -158,9 +166,17 @@ set -e
 rm -f "$variant"
 echo "debian12: 4. $(json_get "$work/check.json" "d['reason']"); imports with --force"
 # 5. The same release for i386 (linux-image-686): a 32-bit guest, which the cloud accepts.
-if [ "${DEBIAN12_I386:-1}" = 1 ]; then
-  root32="$work/root-i386"
-  bootstrap i386 "$root32" linux-image-686
+root32="$work/root-i386"
+i386=${DEBIAN12_I386:-1}
+if [ "$i386" = 1 ]; then
+  status=0
+  bootstrap i386 "$root32" linux-image-686 || status=$?
+  if [ $status = 2 ]; then
+    echo "debian12: 5. skipped: this kernel cannot run i386 programs (chroot /bin/true: Exec format error; no IA32 emulation)"
+    i386=0
+  fi
+fi
+if [ "$i386" = 1 ]; then
   kver32=$(newest_kernel "$root32")
   installer_files "$root32" "$kver32"
   image32="$work/debian12-i386.qcow2"
