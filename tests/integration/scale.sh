@@ -22,7 +22,9 @@
 #
 # Bounded: every wait has a limit and a watchdog ends the run after SCALE_TIMEOUT seconds
 # (default 480). Prints one summary line; exit status 1 on any failed expectation. WORKDIR keeps
-# the logs (serve-*.log, worker-*.log, smtp.log, pg/server.log is removed with the server).
+# the logs (serve-*.log, worker-*.log, smtp.log, swift.log, postgres.log, and catalog-dump.txt
+# after a failure); everything else (PostgreSQL, Swift, the Maildir, data dirs) is removed.
+# Two known issues are named with "note:" rather than failed on (see the end).
 set -euo pipefail
 imagegate=$(realpath "${1:?usage: scale.sh IMAGEGATE WORKDIR}")
 work=$(realpath -m "${2:?usage: scale.sh IMAGEGATE WORKDIR}")
@@ -44,8 +46,14 @@ declare -A pid       # role -> pid of the processes started here
 cleanup() {
   local rc=$?
   trap - EXIT TERM INT
+  if [ -e "$run/timed-out" ]; then echo "scale: FAIL: the run took more than $limit s (watchdog)" >&2; rc=1; fi
   [ -n "${watchdog:-}" ] && { kill "$watchdog" 2> /dev/null; wait "$watchdog" 2> /dev/null; } || true
   for r in "${!pid[@]}"; do { kill -9 "${pid[$r]}" && wait "${pid[$r]}"; } 2> /dev/null || true; done
+  if [ "$rc" != 0 ] && [ -n "${pg_url:-}" ]; then  # the catalog, for the post-mortem
+    for t in images import_tasks messages outbox; do
+      echo "== $t"; timeout 10 psql "$pg_url" -AqX -c "SELECT * FROM $t" 2>&1 | cut -c1-300
+    done > "$work/catalog-dump.txt" 2>&1 || true
+  fi
   [ -n "${pg_dir:-}" ] && { cp "$pg_dir/server.log" "$work/postgres.log" 2> /dev/null || true; bash "$support/stop-postgres.sh" "$pg_dir" > /dev/null 2>&1 || true; }
   bash "$support/stop-swift.sh" --purge "$run/swift" > /dev/null 2>&1 || true
   rm -rf "$run"
@@ -53,9 +61,11 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'echo "scale: FAIL: interrupted" >&2; exit 1' INT
-trap 'echo "scale: FAIL: the run took more than $limit s (watchdog)" >&2; exit 1' TERM
+trap 'exit 1' TERM
 # The watchdog: TERM to the script's children (the command it waits on), then to the script.
-( sleep "$limit"; pkill -TERM -P $$; kill -TERM $$ ) > /dev/null 2>&1 &
+( trap 'kill "$nap" 2> /dev/null; exit 0' TERM
+  sleep "$limit" & nap=$!
+  wait "$nap" && { : > "$run/timed-out"; pkill -TERM -P $$; kill -TERM $$; } ) > /dev/null 2>&1 &
 watchdog=$!
 
 # --- Peers: PostgreSQL, Swift, SMTP -------------------------------------------------------------
@@ -193,7 +203,8 @@ start_serve() {  # a | b
   pid[serve-$1]=$!
   ready "${api_port[$1]}" || { tail -20 "$work/serve-$1.log"; fail "serve $1 is not ready"; }
 }
-start_worker() {  # 1 | 2 | 3
+start_worker() {  # 1 | 2 | 3 (what its scratch directory holds now is not a sign of work)
+  ls "$run/data-worker-$1/scratch" 2> /dev/null > "$run/stale-$1" || true
   "$imagegate" worker --config "$run/config.json" --data "$run/data-worker-$1" >> "$work/worker-$1.log" 2>&1 &
   pid[worker-$1]=$!
 }
@@ -236,13 +247,15 @@ submit() {  # FIRST LAST
       "$id" "$a" "${accounts[$a]}" "${keys[$a]}" "$i" "$kind" "$expect" "$c" >> "$plan"
   done
 }
-# busy_worker: the number of a worker with a file in its scratch directory (downloading or
-# converting), waiting up to 20 s; a busy one is preferred but any will do.
+# busy_worker: the number of a worker with a new file in its scratch directory (downloading or
+# converting), one not killed yet first, waiting up to 20 s; a busy one is preferred but any
+# will do.
+declare -A killed
 busy_worker() {
   local w
   for _ in $(seq 1 200); do
-    for w in 1 2 3; do
-      [ -n "$(ls -A "$run/data-worker-$w/scratch" 2> /dev/null)" ] && { echo "$w"; return; }
+    for w in $(for w in 1 2 3; do echo "${killed[$w]:-0} $w"; done | sort -n | cut -d' ' -f2); do
+      ls "$run/data-worker-$w/scratch" 2> /dev/null | grep -qvxFf "$run/stale-$w" && { echo "$w"; return; }
     done
     sleep 0.1
   done
@@ -251,9 +264,10 @@ busy_worker() {
 kill_worker() {
   local w
   w=$(busy_worker)
-  local busy=$(ls "$run/data-worker-$w/scratch" 2> /dev/null | paste -sd ' ')
-  kill -9 "${pid[worker-$w]}"
-  wait "${pid[worker-$w]}" 2> /dev/null || true
+  local busy
+  busy=$(ls "$run/data-worker-$w/scratch" 2> /dev/null | grep -vxFf "$run/stale-$w" | paste -sd ' ' || true)
+  killed[$w]=$((${killed[$w]:-0} + 1))
+  { kill -9 "${pid[worker-$w]}"; wait "${pid[worker-$w]}"; } 2> /dev/null || true
   say "kill -9 worker $w (scratch: ${busy:-empty}) at $(($(date +%s) - started)) s"
   sleep 1
   start_worker "$w"
@@ -263,8 +277,7 @@ submit 0 9
 kill_worker
 kills=1
 submit 10 19
-kill -9 "${pid[serve-a]}"
-wait "${pid[serve-a]}" 2> /dev/null || true
+{ kill -9 "${pid[serve-a]}"; wait "${pid[serve-a]}"; } 2> /dev/null || true
 say "kill -9 serve a at $(($(date +%s) - started)) s"
 runuser -u nobody -- "${IG_PG_BIN:-/usr/lib/postgresql/15/bin}/pg_ctl" -D "$pg_dir/data" -m fast -w -t 30 restart \
   -l "$pg_dir/server.log" > /dev/null || fail "pg_ctl restart"
@@ -286,6 +299,15 @@ done
 sleep 1  # a duplicate send still in flight lands in the Maildir
 result=$(tool verify "$plan" "$pg_url" "$s3" store prod "$run/maildir" "$(endpoint a)" "$(endpoint b)") ||
   { echo "$result"; fail "the checks failed (logs in $work)"; }
+# Known issue (reported with issue 12): a worker killed after its download keeps that download in
+# its own scratch directory when another worker finishes the task; nothing removes it. Named
+# here, not failed on, until the worker sweeps its scratch directory.
+leftover=$(cd "$run" && ls -d data-worker-*/scratch/* 2> /dev/null | paste -sd ' ' || true)
+[ -z "$leftover" ] || say "note: scratch files left by killed workers: $leftover"
+# Known issue: an import that ends while PostgreSQL restarts is not recorded (finish_task is not
+# retried); its task is taken again when its lease ends and the whole import is done again.
+unrecorded=$(cat "$work"/worker-*.log | grep -c '"import not recorded"' || true)
+[ "$unrecorded" = 0 ] || say "note: $unrecorded finished import(s) not recorded during the PostgreSQL restart, done again"
 j() { $py -c "import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$result" "$1"; }
 normal=$(j normal) failed=$(j failed)
 [ "$((normal + failed))" = 30 ] || fail "$normal NORMAL + $failed failed is not 30"
