@@ -2,7 +2,8 @@
 # Installs, builds with ASan + UBSan and -Werror, runs every test, then builds the libFuzzer
 # targets with clang and runs each for a short budget on seeds made by qemu-img. Between the two,
 # the Debian 12 tier (a debootstrapped system judged by `imagegate check` and virt-inspector), the
-# API tier (the official Node SDK) and the service tier (Swift, SMTP, webhooks, kill -9).
+# API tier (the official Node SDK), the service tier (Swift, SMTP, webhooks, kill -9) and the
+# scale tier (PostgreSQL and S3, several servers and workers, faults).
 # This is what CI runs (.ci/run). FUZZ_SECONDS (default 30) sets each target's budget.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +49,9 @@ tests/integration/api_sdk.sh build/asan/src/cli/imagegate build/api-sdk
 
 echo "== the import service: Swift + s3api, SMTP, webhooks, a worker process, kill -9"
 tests/integration/service.sh build/asan/src/cli/imagegate build/service build/debian12/debian12.qcow2
+
+echo "== scaled out: 2 serve + 3 worker processes on PostgreSQL and S3 (Swift), kill -9, a PostgreSQL restart"
+tests/integration/scale.sh build/asan/src/cli/imagegate build/scale
 
 echo "== fuzz (clang, ${FUZZ_SECONDS:-30} s per target)"
 cmake --preset fuzz > /dev/null

@@ -343,6 +343,7 @@ class SqlCatalog final : public Catalog {
   Result<ImagePage> describe(const std::string& account, const std::vector<std::string>& ids,
                              const std::vector<Filter>& filters, std::int64_t offset, std::int64_t limit) override;
   Result<std::optional<Image>> get(const std::string& account, const std::string& image_id) override;
+  Result<bool> importing(const std::string& image_id) override;
   Result<void> remove(const std::string& account, const std::string& image_id) override;
   Result<void> modify(const std::string& account, const std::string& image_id, const std::optional<std::string>& name,
                       const std::optional<std::string>& description) override;
@@ -453,6 +454,14 @@ Result<std::int64_t> SqlCatalog::queue_depth() {
   return unit(false, [&]() -> Result<std::int64_t> {
     auto rows = IG_TRY(query("SELECT COUNT(*) FROM import_tasks WHERE state IN ('QUEUED', 'RUNNING')", params()));
     return rows.rows.at(0).int64(0);
+  });
+}
+
+Result<bool> SqlCatalog::importing(const std::string& image_id) {
+  return unit(false, [&]() -> Result<bool> {
+    auto rows =
+        IG_TRY(query("SELECT COUNT(*) FROM images WHERE image_id = ?1 AND state = 'IMPORTING'", params(image_id)));
+    return rows.rows.at(0).int64(0) != 0;
   });
 }
 

@@ -180,6 +180,9 @@ class Catalog {
   virtual Result<ImagePage> describe(const std::string& account, const std::vector<std::string>& ids,
                                      const std::vector<Filter>& filters, std::int64_t offset, std::int64_t limit) = 0;
   virtual Result<std::optional<Image>> get(const std::string& account, const std::string& image_id) = 0;
+  // Whether an image of that id, in any account, is still IMPORTING (a worker's scratch files
+  // for an image that is not are left over from a crash).
+  virtual Result<bool> importing(const std::string& image_id) = 0;
   virtual Result<void> remove(const std::string& account, const std::string& image_id) = 0;
   // kAlreadyExists when the new name is another image's.
   virtual Result<void> modify(const std::string& account, const std::string& image_id,

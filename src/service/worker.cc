@@ -497,7 +497,21 @@ Result<bool> Worker::run_once() {
   }
   cv.notify_all();
   heartbeat.join();
-  if (auto finished = catalog_.finish_task(*task, outcome, message_for(task->image, outcome)); !finished) {
+  // A catalog that is briefly down (a PostgreSQL restart or fail-over) is waited for, with
+  // backoff, for up to three leases: the import is done and recording it is all that is left.
+  // Past that the lease has run out and another worker does the import again.
+  const catalog::InboxMessage message = message_for(task->image, outcome);
+  auto finished = catalog_.finish_task(*task, outcome, message);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(3 * config_.lease_seconds);
+  for (auto wait = std::chrono::milliseconds(250);
+       !finished && finished.error().code == ErrorCode::kUnavailable && std::chrono::steady_clock::now() < give_up;
+       wait = std::min<std::chrono::milliseconds>(wait * 2, std::chrono::seconds(4))) {
+    log_event("warn", "recording the import: the catalog is unavailable, retrying",
+              {{"ImageId", task->image.image_id}, {"task", task_id}, {"error", finished.error().message}});
+    std::this_thread::sleep_for(wait);
+    finished = catalog_.finish_task(*task, outcome, message);
+  }
+  if (!finished) {
     log_event("warn", "import not recorded",
               {{"ImageId", task->image.image_id},
                {"task", task_id},
@@ -522,10 +536,36 @@ Result<bool> Worker::run_once() {
   return true;
 }
 
+std::int64_t sweep_scratch(catalog::Catalog& catalog, const std::string& data_dir) {
+  std::error_code ec;
+  std::int64_t removed = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(data_dir) / "scratch", ec)) {
+    const std::string name = e.path().filename().string();
+    const std::string image_id = name.substr(0, name.find('.'));
+    // A catalog that cannot answer now keeps the files until the next sweep.
+    auto importing = catalog.importing(image_id);
+    if (!importing || *importing) continue;
+    std::error_code gone;
+    if (fs::remove(e.path(), gone)) ++removed;
+  }
+  return removed;
+}
+
 void Worker::run(const std::atomic<bool>& stop) {
+  // Scratch files of imports that ended while this host's worker was dead (another worker
+  // finished them) are swept at start and then, while idle, every 10 s (a directory listing and
+  // a query per file: little, and the disk space of a 50 GiB download comes back soon).
+  constexpr auto kSweepEvery = std::chrono::seconds(10);
+  auto sweep = [&] {
+    if (const std::int64_t n = sweep_scratch(catalog_, config_.data_dir); n != 0)
+      log_event("info", "scratch swept", {{"files", std::to_string(n)}});
+    return std::chrono::steady_clock::now();
+  };
+  auto swept = sweep();
   while (!stop) {
     auto worked = run_once();
     if (!worked || !*worked) {
+      if (std::chrono::steady_clock::now() - swept > kSweepEvery) swept = sweep();
       for (int i = 0; i < 3 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }

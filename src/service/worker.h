@@ -124,6 +124,11 @@ std::string data_disk_key(const std::string& image_id, std::int64_t n);
 void remove_import_files(store::ImageStore& store, const std::string& data_dir, const std::string& image_id,
                          bool keep_downloads);
 
+// Removes the files under DATA/scratch of images that are no longer IMPORTING (left by a worker
+// killed mid-import whose task another worker finished); returns how many. Files of images the
+// catalog cannot vouch for now are kept.
+std::int64_t sweep_scratch(catalog::Catalog& catalog, const std::string& data_dir);
+
 // The account's message for a finished task, rendered in the image's language.
 catalog::InboxMessage message_for(const catalog::Image& image, const catalog::Outcome& outcome);
 

@@ -359,7 +359,15 @@ TEST_P(CatalogTest, FinishHappensExactlyOnceAndDeliveryIdsAreStable) {
   auto second = (*c)->claim_task(1061, 60);
   ASSERT_TRUE(second->has_value());
   EXPECT_THAT((*c)->progress_task(**first, 10, 2000), HasError(ErrorCode::kLeaseLost, "no longer held"));
+  const auto importing = [&](const std::string& id) {
+    auto r = (*c)->importing(id);
+    EXPECT_THAT(r, IsOk());
+    return r && *r;
+  };
+  EXPECT_TRUE(importing("img-aaaaaaaa"));
   ASSERT_THAT((*c)->finish_task(**second, succeeded(), note("ok")), IsOk());
+  EXPECT_FALSE(importing("img-aaaaaaaa"));
+  EXPECT_FALSE(importing("img-zzzzzzzz"));
   EXPECT_THAT((*c)->finish_task(**second, succeeded(), note("again")),
               HasError(ErrorCode::kLeaseLost, "already finished (DONE)"));
   EXPECT_THAT((*c)->finish_task(**first, succeeded(), note("stale")),
