@@ -22,6 +22,7 @@ cmake --build --preset asan
 
 echo "== real servers for the catalog and store tests: PostgreSQL 15 and Swift + s3api on loopback"
 servers=$(mktemp -d)
+chmod 755 "$servers"  # PostgreSQL runs as nobody
 pg_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 stop_servers() {
   tests/support/stop-postgres.sh "$servers/pg" > /dev/null 2>&1 || true

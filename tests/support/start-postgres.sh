@@ -15,7 +15,11 @@ if [ "$(id -u)" -eq 0 ]; then as=(runuser -u nobody --); fi
 mkdir -p "$dir"
 exec 9> "$dir.lock"
 flock 9
-if [ "$(id -u)" -eq 0 ]; then chown nobody "$dir"; fi
+if [ "$(id -u)" -eq 0 ]; then
+  chown nobody "$dir"
+  runuser -u nobody -- test -x "$dir" ||
+    { echo "start-postgres: $dir is not reachable by the user nobody the server runs as (a parent directory is not searchable, e.g. a mktemp -d one: chmod 755 it)" >&2; exit 1; }
+fi
 if [ ! -f "$dir/data/PG_VERSION" ]; then
   rm -rf "$dir/data"
   "${as[@]}" "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --no-sync -E UTF8 --locale=C.UTF-8 > "$dir/initdb.log" 2>&1 \
