@@ -48,8 +48,10 @@ tests/integration/debian12.sh build/asan/src/cli/imagegate build/debian12
 echo "== API against the official Node SDK (npm)"
 tests/integration/api_sdk.sh build/asan/src/cli/imagegate build/api-sdk
 
-echo "== the import service: Swift + s3api, SMTP, webhooks, a worker process, kill -9"
-tests/integration/service.sh build/asan/src/cli/imagegate build/service build/debian12/debian12.qcow2
+echo "== the import service: Swift + s3api, SMTP, webhooks, a worker process, kill -9; on both pairs of backends"
+for backends in sqlite-dir postgresql-s3; do
+  tests/integration/service.sh build/asan/src/cli/imagegate "build/service-$backends" build/debian12/debian12.qcow2 "$backends"
+done
 
 echo "== scaled out: 2 serve + 3 worker processes on PostgreSQL and S3 (Swift), kill -9, a PostgreSQL restart"
 tests/integration/scale.sh build/asan/src/cli/imagegate build/scale

@@ -5,6 +5,9 @@
   s3tool.py ENDPOINT put BUCKET KEY FILE
   s3tool.py ENDPOINT presign BUCKET KEY SECONDS    prints a presigned GET URL (SigV4)
   s3tool.py ENDPOINT rm BUCKET KEY
+  s3tool.py ENDPOINT get BUCKET KEY FILE
+  s3tool.py ENDPOINT ls BUCKET PREFIX              prints the keys, one per line
+  s3tool.py ENDPOINT uploads BUCKET PREFIX         prints the keys of unfinished multipart uploads
 
 Credentials: SWIFT_S3_ACCESS_KEY / SWIFT_S3_SECRET_KEY (start-swift.sh's defaults otherwise).
 """
@@ -43,6 +46,18 @@ def main(argv):
                                         ExpiresIn=int(args[2])))
     elif command == "rm":
         s3.delete_object(Bucket=args[0], Key=args[1])
+    elif command == "get":
+        body = s3.get_object(Bucket=args[0], Key=args[1])["Body"]
+        with open(args[2], "wb") as f:
+            for chunk in iter(lambda: body.read(1 << 20), b""):
+                f.write(chunk)
+    elif command == "ls":
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=args[0], Prefix=args[1]):
+            for o in page.get("Contents", []):
+                print(o["Key"])
+    elif command == "uploads":
+        for u in s3.list_multipart_uploads(Bucket=args[0], Prefix=args[1]).get("Uploads", []):
+            print(u["Key"])
     else:
         sys.exit(f"unknown command {command}\n{__doc__}")
 

@@ -15,14 +15,22 @@
 #     deleted and the server restarted: the task is taken again and completes from the download
 #     the first attempt finished (each URL is fetched once); no partial file, one message.
 #
-#   tests/integration/service.sh IMAGEGATE WORKDIR DEBIAN_IMAGE
+#
+# The same cases run on either pair of backends, the catalog and the image store:
+#   sqlite-dir (the embedded default): DATA/catalog.sqlite and DATA/images;
+#   postgresql-s3: a PostgreSQL 15 of its own (tests/support/start-postgres.sh) and the bucket
+#   s3://store/prod in the same Swift; partial outputs are then unfinished multipart uploads.
+#
+#   tests/integration/service.sh IMAGEGATE WORKDIR DEBIAN_IMAGE [sqlite-dir|postgresql-s3]
 set -euo pipefail
 imagegate=$(realpath "$1")
 work=$(realpath -m "$2")
 debian=$(realpath "$3")
+backends=${4:-sqlite-dir}
+case $backends in sqlite-dir | postgresql-s3) ;; *) echo "service: unknown backends '$backends'" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
-fail() { echo "service: FAIL: $*" >&2; exit 1; }
-say() { echo "service: $*"; }
+fail() { echo "service ($backends): FAIL: $*" >&2; exit 1; }
+say() { echo "service ($backends): $*"; }
 py=/usr/bin/python3
 free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 [ -f "$debian" ] || fail "no Debian image at $3 (the Debian 12 tier makes it)"
@@ -31,8 +39,8 @@ support=$(cd "$here/../support" && pwd)
 mkdir -p "$work"
 "$here/sdk/install.sh" "$work"
 cp "$here/sdk/service.js" "$work/"
-rm -rf "$work/data" "$work/maildir" "$work/store"
-mkdir -p "$work/store"
+rm -rf "$work/data" "$work/maildir" "$work/store" "$work/got"
+mkdir -p "$work/store" "$work/got"
 
 # Object storage: Swift + s3api on free ports (start-swift.sh picks the backends' ports).
 swift_port=$(free_port)
@@ -41,6 +49,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do { kill -9 "$p" && wait "$p"; } 2> /dev/null || true; done
   bash "$support/stop-swift.sh" > /dev/null 2>&1 || true
+  [ "$backends" = sqlite-dir ] || { "$support/stop-postgres.sh" "$work/pg" > /dev/null 2>&1 || true; rm -rf "$work/pg"; }
 }
 trap cleanup EXIT
 bash "$support/stop-swift.sh" --purge > /dev/null 2>&1 || true
@@ -48,6 +57,28 @@ bash "$support/start-swift.sh" > "$work/swift.log" 2>&1 || { cat "$work/swift.lo
 s3="http://127.0.0.1:$swift_port"
 s3tool() { env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY $py "$here/s3tool.py" "$s3" "$@"; }
 s3tool mb images
+
+# The catalog and the image store, as the cases see them: sql QUERY prints rows as sqlite3 -list
+# does; stored KEY gives a local path of a stored object; stored_keys PREFIX and unfinished
+# PREFIX list the store's objects and its unfinished outputs (temporary files, multipart uploads).
+backend_config=""
+if [ "$backends" = postgresql-s3 ]; then
+  rm -rf "$work/pg"
+  pg_url=$("$support/start-postgres.sh" "$work/pg" "$(free_port)") || fail "PostgreSQL did not start"
+  s3tool mb store
+  backend_config="\"catalog\": \"$pg_url\",
+ \"image_store\": {\"location\": \"s3://store/prod\", \"endpoint\": \"$s3\", \"region\": \"us-east-1\",
+                 \"access_key\": \"test:tester\", \"secret_key\": \"testing\", \"part_size_bytes\": 5242880},"
+  sql() { psql "$pg_url" -AtqX -c "$1"; }
+  stored() { s3tool get store "prod/$1" "$work/got/$1" && echo "$work/got/$1"; }
+  stored_keys() { s3tool ls store "prod/$1" | sed 's|^prod/||'; }
+  unfinished() { s3tool uploads store "prod/$1" | sed 's|^prod/||'; }
+else
+  sql() { sqlite3 "$work/data/catalog.sqlite" "$1"; }
+  stored() { echo "$work/data/images/$1"; }
+  stored_keys() { ls "$work/data/images" | grep -e "^$1" | grep -v -e '\.imagegate-' || true; }
+  unfinished() { ls "$work/data/images" | grep -e "^$1.*\.imagegate-" || true; }
+fi
 
 # The objects: the Debian system, a data disk (one ext4 partition with a file), and copies.
 mkdir -p "$work/store/files"
@@ -74,6 +105,7 @@ cat > "$work/config.json" <<JSON
               {"secret_id": "AKIDtest0000000000000000000000000002", "secret_key": "secret-two", "app_id": "1250000002",
                "language": "zh"}],
  "object_storage": [{"host": "127.0.0.1:$swift_port", "region": "ap-guangzhou"}],
+ $backend_config
  "task_lease_seconds": 8,
  "notify": {"smtp_url": "smtp://127.0.0.1:$smtp_port", "mail_from": "imagegate@example.com",
             "retry_min_seconds": 1, "retry_max_seconds": 2, "timeout_seconds": 5}}
@@ -133,17 +165,20 @@ expect elsewhere "IMPORTFAILED InvalidUrl" "ap-singapore"  # account 2 asks in a
 q "d.get('message')" kind=image name=elsewhere | grep -q "地域" || fail "account 2's cause is not in Chinese"
 
 id=$(q "d['id']" kind=image name=debian12)
-qemu-img compare -q "$debian" "$work/data/images/$id.qcow2" || fail "the stored system disk differs from the upload"
-qemu-img compare -q -f raw "$work/store/data-disk.raw" "$work/data/images/$id-data1.qcow2" ||
+[ "$(stored_keys "$id" | LC_ALL=C sort | paste -sd ' ')" = "$id-data1.qcow2 $id.qcow2" ] || fail "stored for $id: $(stored_keys "$id")"
+qemu-img compare -q "$debian" "$(stored "$id.qcow2")" || fail "the stored system disk differs from the upload"
+qemu-img compare -q -f raw "$work/store/data-disk.raw" "$(stored "$id-data1.qcow2")" ||
   fail "the stored data disk differs from the upload"
-qemu-img check -q "$work/data/images/$id-data1.qcow2" || fail "qemu-img check of the data disk"
+qemu-img check -q "$(stored "$id-data1.qcow2")" || fail "qemu-img check of the data disk"
+rm -f "$work/got/"*
 [ "$(q "[s['DiskUsage'] for s in d['snapshots']]" kind=image name=debian12)" = "['SYSTEM_DISK', 'DATA_DISK']" ] ||
   fail "SnapshotSet: $(q "d['snapshots']" kind=image name=debian12)"
 [ "$(q "d['sha256']" kind=image name=debian12)" = "$(sha256sum < "$debian" | cut -c1-64)" ] ||
   fail "ImportSourceSha256 is not the upload's SHA-256"
 say "debian12 ($id): system and data disk stored, qemu-img compare identical, SHA-256 of the download recorded"
 failed_id=$(q "d['id']" kind=image name=data-disk)
-[ -z "$(ls "$work/data/images" | grep -e "^$failed_id" || true)" ] || fail "a failed import left files"
+[ -z "$(stored_keys "$failed_id")$(unfinished "$failed_id")" ] || fail "a failed import left files"
+[ -z "$(unfinished img-)" ] || fail "unfinished outputs left: $(unfinished img-)"
 [ -z "$(ls -A "$work/data/scratch")" ] || fail "scratch files left: $(ls "$work/data/scratch")"
 
 # Messages: one per import, in the account's language; the webhook got account 1's, signed.
@@ -156,9 +191,9 @@ q "d['Content']" kind=message account=2 | grep -q "错误码 InvalidUrl" || fail
 say "messages: account 1 has 6 (en), account 2 has 1 (zh: $(q "d['Title']" kind=message account=2)); 6 signed webhooks"
 
 # E-mail: the SMTP server has been down all along; the deliveries wait, naming the failure.
-pending=$(sqlite3 "$work/data/catalog.sqlite" "SELECT COUNT(*) FROM outbox WHERE channel = 'EMAIL' AND state = 'PENDING' AND last_error LIKE 'SMTP%'")
+pending=$(sql "SELECT COUNT(*) FROM outbox WHERE channel = 'EMAIL' AND state = 'PENDING' AND last_error LIKE 'SMTP%'")
 [ "$pending" = 6 ] || fail "e-mail deliveries pending with an SMTP error: $pending"
-say "SMTP down: 6 e-mails pending ($(sqlite3 "$work/data/catalog.sqlite" "SELECT last_error FROM outbox WHERE channel = 'EMAIL' LIMIT 1"))"
+say "SMTP down: 6 e-mails pending ($(sql "SELECT last_error FROM outbox WHERE channel = 'EMAIL' LIMIT 1"))"
 $py -m aiosmtpd -n -l "127.0.0.1:$smtp_port" -c aiosmtpd.handlers.Mailbox "$work/maildir" > "$work/smtp.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 300); do
@@ -167,8 +202,8 @@ for _ in $(seq 1 300); do
 done
 [ "$(ls "$work/maildir/new" 2> /dev/null | wc -l)" = 6 ] || fail "$(ls "$work/maildir/new" 2> /dev/null | wc -l) e-mails arrived, expected 6"
 sleep 0.5
-[ "$(sqlite3 "$work/data/catalog.sqlite" "SELECT COUNT(*) FROM outbox WHERE state = 'SENT'")" = 12 ] ||
-  fail "deliveries: $(sqlite3 "$work/data/catalog.sqlite" "SELECT channel, state, last_error FROM outbox")"
+[ "$(sql "SELECT COUNT(*) FROM outbox WHERE state = 'SENT'")" = 12 ] ||
+  fail "deliveries: $(sql "SELECT channel, state, last_error FROM outbox")"
 subjects=$(for m in "$work"/maildir/new/*; do
   $py -c "import email, email.policy, sys; print(email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)['Subject'])" "$m"
 done | sort)
@@ -184,17 +219,17 @@ id=$(cd "$work" && unset http_proxy https_proxy && node service.js import-one "$
 # Killed while converting: the download is complete and the qcow2 is being written beside its
 # final name.
 for _ in $(seq 1 1200); do
-  ls "$work/data/images" | grep -q "^$id.qcow2.imagegate-" && break
+  [ -n "$(unfinished "$id.qcow2")" ] && break
   sleep 0.05
 done
-state=$(sqlite3 "$work/data/catalog.sqlite" "SELECT state FROM import_tasks WHERE image_id = '$id'")
+state=$(sql "SELECT state FROM import_tasks WHERE image_id = '$id'")
 [ "$state" = RUNNING ] || fail "the import is not converting ($state)"
 kill -9 "$serve_pid"
 wait "$serve_pid" 2> /dev/null || true
-progress=$(sqlite3 "$work/data/catalog.sqlite" "SELECT progress FROM import_tasks WHERE image_id = '$id'")
-[ "$(sqlite3 "$work/data/catalog.sqlite" "SELECT state FROM images WHERE image_id = '$id'")" = IMPORTING ] ||
+progress=$(sql "SELECT progress FROM import_tasks WHERE image_id = '$id'")
+[ "$(sql "SELECT state FROM images WHERE image_id = '$id'")" = IMPORTING ] ||
   fail "the killed import is not IMPORTING"
-partial=$(ls "$work/data/images" | grep -c "^$id.qcow2.imagegate-" || true)
+partial=$(unfinished "$id.qcow2" | wc -l)
 say "killed the server while converting $id (task RUNNING at $progress %, $partial partial file)"
 # The URL is fetched once: with the object now gone, the restarted import can only succeed from
 # the download the killed attempt completed.
@@ -203,12 +238,12 @@ start_serve 1
 (cd "$work" && unset http_proxy https_proxy && node service.js wait "$api_port" "$id") > "$work/phase-b.jsonl"
 state=$($py -c "import json; d = json.loads(open('$work/phase-b.jsonl').readline()); print(d['state'])")
 [ "$state" = NORMAL ] || fail "after the restart: $(cat "$work/phase-b.jsonl")"
-attempts=$(sqlite3 "$work/data/catalog.sqlite" "SELECT attempts || ' ' || state FROM import_tasks WHERE image_id = '$id'")
+attempts=$(sql "SELECT attempts || ' ' || state FROM import_tasks WHERE image_id = '$id'")
 [ "$attempts" = "2 DONE" ] || fail "task: $attempts"
-qemu-img compare -q "$debian" "$work/data/images/$id.qcow2" || fail "the image imported after the crash differs"
+qemu-img compare -q "$debian" "$(stored "$id.qcow2")" || fail "the image imported after the crash differs"
 [ -z "$(ls -A "$work/data/scratch")" ] || fail "scratch files left after the crash: $(ls "$work/data/scratch")"
-[ -z "$(ls "$work/data/images" | grep imagegate- || true)" ] || fail "partial files left: $(ls "$work/data/images")"
-[ "$(sqlite3 "$work/data/catalog.sqlite" "SELECT COUNT(*) FROM messages WHERE image_id = '$id'")" = 1 ] ||
+[ -z "$(unfinished img-)" ] || fail "partial outputs left: $(unfinished img-)"
+[ "$(sql "SELECT COUNT(*) FROM messages WHERE image_id = '$id'")" = 1 ] ||
   fail "messages for $id"
 say "after the restart $id was taken again (attempt 2) and imported NORMAL from the first attempt's download (the object is deleted); qemu-img compare identical; no partial files, one message"
 say "all cases passed"
