@@ -349,6 +349,7 @@ class SqlCatalog final : public Catalog {
                       const std::optional<std::string>& description) override;
   Result<std::optional<Task>> claim_task(std::int64_t now, std::int64_t lease_seconds) override;
   Result<void> progress_task(const Task& task, std::int64_t percent, std::int64_t lease_until) override;
+  Result<void> release_task(const Task& task) override;
   Result<void> finish_task(const Task& task, const Outcome& outcome, const InboxMessage& message) override;
   Result<InboxPage> describe_messages(const std::string& account, const std::vector<std::string>& ids, bool unread_only,
                                       std::int64_t offset, std::int64_t limit) override;
@@ -597,6 +598,19 @@ Result<void> SqlCatalog::progress_task(const Task& task, std::int64_t percent, s
         query("UPDATE import_tasks SET progress = ?3, lease_until = ?4, updated = ?5 "
               "WHERE task_id = ?1 AND attempts = ?2 AND state = 'RUNNING'",
               params(task.task_id, task.attempt, std::clamp<std::int64_t>(percent, 0, 99), lease_until, now_unix())));
+    if (done.changed == 0) {
+      return Error::lease_lost(fmt::format("task {} attempt {} is no longer held", task.task_id, task.attempt));
+    }
+    return ok();
+  });
+}
+
+Result<void> SqlCatalog::release_task(const Task& task) {
+  return unit(true, [&]() -> Result<void> {
+    auto done =
+        IG_TRY(query("UPDATE import_tasks SET state = 'QUEUED', lease_until = 0, progress = 0, "
+                     "updated = ?3 WHERE task_id = ?1 AND attempts = ?2 AND state = 'RUNNING'",
+                     params(task.task_id, task.attempt, now_unix())));
     if (done.changed == 0) {
       return Error::lease_lost(fmt::format("task {} attempt {} is no longer held", task.task_id, task.attempt));
     }

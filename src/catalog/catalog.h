@@ -197,6 +197,11 @@ class Catalog {
   // Records a running task's progress (percent) and extends its lease; kLeaseLost when the
   // caller no longer holds it.
   virtual Result<void> progress_task(const Task& task, std::int64_t percent, std::int64_t lease_until) = 0;
+  // Gives a running task back to the queue (a worker that is shutting down): any worker may take
+  // it at once, without waiting for the lease to run out. The next claim is still a new attempt
+  // (the attempt number fences off the releasing holder), but a queued task is never given up:
+  // only a holder that dies uses up the bound. kLeaseLost when the caller no longer holds it.
+  virtual Result<void> release_task(const Task& task) = 0;
   // Records the outcome and the image's final state, the account's message and one delivery per
   // subscription, in one transaction; kLeaseLost when the caller no longer holds the task (its
   // lease ran out and another worker took it, or the task is already finished): an image ends

@@ -479,10 +479,19 @@ Result<bool> Worker::run_once() {
   std::mutex m;
   std::condition_variable cv;
   bool done = false;
+  std::atomic<bool> released{false};  // stopped for a shutdown, not because the lease was lost
   std::thread heartbeat([&] {
     const auto period = std::chrono::milliseconds(std::max<std::int64_t>(config_.lease_seconds * 250, 200));
+    auto renew_at = std::chrono::steady_clock::now() + period;
     std::unique_lock lock(m);
-    while (!cv.wait_for(lock, period, [&] { return done; })) {
+    // Woken every 100 ms to notice a shutdown soon; the lease is renewed every `period`.
+    while (!cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return done; })) {
+      if (shutdown_ != nullptr && *shutdown_ && !stop.stop_requested()) {
+        released = true;
+        stop.request_stop();
+      }
+      if (std::chrono::steady_clock::now() < renew_at) continue;
+      renew_at += period;
       lock.unlock();
       auto renewed = catalog_.progress_task(*task, percent.load(), now_unix() + config_.lease_seconds);
       if (!renewed && renewed.error().code == ErrorCode::kLeaseLost) stop.request_stop();
@@ -497,6 +506,18 @@ Result<bool> Worker::run_once() {
   }
   cv.notify_all();
   heartbeat.join();
+  if (released && !outcome.ok) {
+    // Stopped by a shutdown: the task goes back to the queue for another worker, with its partial
+    // outputs removed (its complete downloads stay for a retry here; swept once it ends elsewhere).
+    remove_import_files(store_, config_.data_dir, task->image.image_id, true);
+    auto given_back = catalog_.release_task(*task);
+    log_event(given_back ? "info" : "warn", "import released for another worker",
+              {{"ImageId", task->image.image_id},
+               {"task", task_id},
+               {"attempt", attempt},
+               {"error", given_back ? "" : given_back.error().message}});
+    return true;
+  }
   // A catalog that is briefly down (a PostgreSQL restart or fail-over) is waited for, with
   // backoff, for up to three leases: the import is done and recording it is all that is left.
   // Past that the lease has run out and another worker does the import again.
@@ -561,6 +582,7 @@ void Worker::run(const std::atomic<bool>& stop) {
       log_event("info", "scratch swept", {{"files", std::to_string(n)}});
     return std::chrono::steady_clock::now();
   };
+  shutdown_ = &stop;
   auto swept = sweep();
   while (!stop) {
     auto worked = run_once();

@@ -100,7 +100,9 @@ class Worker {
       : catalog_(catalog), store_(store), config_(std::move(config)), metrics_(metrics) {}
   // Carries out one task if there is one: true when a task was taken.
   Result<bool> run_once();
-  // Loops until `stop` is set, sleeping briefly when there is no work.
+  // Loops until `stop` is set, sleeping briefly when there is no work. Once `stop` is set, the
+  // import in hand is stopped and its task released for another worker (SIGTERM: stop claiming,
+  // give the work back, exit).
   void run(const std::atomic<bool>& stop);
 
  private:
@@ -112,6 +114,7 @@ class Worker {
   store::ImageStore& store_;
   WorkerConfig config_;
   Metrics* metrics_;
+  const std::atomic<bool>* shutdown_ = nullptr;  // run()'s stop flag
 };
 
 // The store's keys of an image's system disk (<id>.qcow2) and its Nth data disk, from 1

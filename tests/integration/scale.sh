@@ -11,7 +11,8 @@
 #     InvalidFormatSize (an xz file), InvalidUrl (a deleted object).
 #   - Faults while the workers import: kill -9 of a busy worker (restarted) after batch 1, kill -9
 #     of one API server and a PostgreSQL restart after batch 2 (the server restarted), kill -9 of
-#     a busy worker (restarted) after batch 3. Leases are 8 s, so killed tasks are taken again.
+#     a busy worker (restarted) after batch 3, after SIGTERM of a busy one (it releases its import
+#     and exits 0). Leases are 8 s, so killed tasks are taken again.
 #   - Then: every image in its expected state with its expected error code (DescribeImages);
 #     in PostgreSQL each image once, one task each, ended, one message each, no image IMPORTING;
 #     the image store bucket holds exactly one <id>.qcow2 per NORMAL image and no unfinished
@@ -273,6 +274,20 @@ kill_worker() {
   sleep 1
   start_worker "$w"
 }
+# term_worker: SIGTERM to a busy worker: it stops claiming, releases (or finishes) the import in
+# hand and exits 0 within 15 s; then it is started again.
+term_worker() {
+  local w rc=0
+  w=$(busy_worker)
+  kill -TERM "${pid[worker-$w]}"
+  for _ in $(seq 1 150); do kill -0 "${pid[worker-$w]}" 2> /dev/null || break; sleep 0.1; done
+  kill -0 "${pid[worker-$w]}" 2> /dev/null && fail "worker $w still runs 15 s after SIGTERM"
+  wait "${pid[worker-$w]}" || rc=$?
+  [ $rc = 0 ] || fail "worker $w exited $rc after SIGTERM"
+  released=$(grep -c '"import released for another worker"' "$work/worker-$w.log" || true)
+  say "SIGTERM worker $w: exited 0 ($released import(s) released in all) at $(($(date +%s) - started)) s"
+  start_worker "$w"
+}
 
 submit 0 9
 kill_worker
@@ -285,6 +300,7 @@ runuser -u nobody -- "${IG_PG_BIN:-/usr/lib/postgresql/15/bin}/pg_ctl" -D "$pg_d
 say "PostgreSQL restarted at $(($(date +%s) - started)) s"
 start_serve a
 submit 20 29
+term_worker
 kill_worker
 kills=2
 

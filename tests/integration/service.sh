@@ -14,6 +14,8 @@
 #   - Phase B: `kill -9` of `imagegate serve` in the middle of an import, then the object is
 #     deleted and the server restarted: the task is taken again and completes from the download
 #     the first attempt finished (each URL is fetched once); no partial file, one message.
+#   - Phase C: SIGTERM while converting: serve exits 0 within 20 s, the task queued again with
+#     no partial output; restarted, the import ends NORMAL as attempt 2.
 #
 #
 # The same cases run on either pair of backends, the catalog and the image store:
@@ -246,4 +248,34 @@ qemu-img compare -q "$debian" "$(stored "$id.qcow2")" || fail "the image importe
 [ "$(sql "SELECT COUNT(*) FROM messages WHERE image_id = '$id'")" = 1 ] ||
   fail "messages for $id"
 say "after the restart $id was taken again (attempt 2) and imported NORMAL from the first attempt's download (the object is deleted); qemu-img compare identical; no partial files, one message"
+# Phase C: SIGTERM while converting: the server stops claiming, stops the import, gives its
+# task back to the queue and exits 0; restarted, it imports the image as attempt 2.
+s3tool put images debian12-c.qcow2 "$debian"
+again=$(s3tool presign images debian12-c.qcow2 3600)
+id=$(cd "$work" && unset http_proxy https_proxy && node service.js import-one "$api_port" debian12-c "$again")
+for _ in $(seq 1 1200); do
+  [ -n "$(unfinished "$id.qcow2")" ] && break
+  sleep 0.05
+done
+[ -n "$(unfinished "$id.qcow2")" ] || fail "phase C: the import of $id never started converting"
+kill -TERM "$serve_pid"
+for _ in $(seq 1 200); do kill -0 "$serve_pid" 2> /dev/null || break; sleep 0.1; done
+kill -0 "$serve_pid" 2> /dev/null && fail "serve still runs 20 s after SIGTERM"
+rc=0
+wait "$serve_pid" || rc=$?
+[ $rc = 0 ] || fail "serve exited $rc after SIGTERM"
+[ "$(sql "SELECT state || ' ' || attempts FROM import_tasks WHERE image_id = '$id'")" = "QUEUED 1" ] ||
+  fail "after SIGTERM the task is $(sql "SELECT state || ' ' || attempts FROM import_tasks WHERE image_id = '$id'")"
+[ "$(sql "SELECT state FROM images WHERE image_id = '$id'")" = IMPORTING ] || fail "after SIGTERM $id is not IMPORTING"
+[ -z "$(unfinished "$id")$(stored_keys "$id")" ] || fail "after SIGTERM outputs are left: $(unfinished "$id") $(stored_keys "$id")"
+grep -q '"import released for another worker"' "$work/serve.log" || fail "serve.log does not say the import was released"
+say "SIGTERM while converting $id: serve exited 0, the task is queued again (attempt 1 given back), no partial output"
+start_serve 1
+(cd "$work" && unset http_proxy https_proxy && node service.js wait "$api_port" "$id") > "$work/phase-c.jsonl"
+state=$($py -c "import json; d = json.loads(open('$work/phase-c.jsonl').readline()); print(d['state'])")
+[ "$state" = NORMAL ] || fail "after SIGTERM and a restart: $(cat "$work/phase-c.jsonl")"
+[ "$(sql "SELECT attempts || ' ' || state FROM import_tasks WHERE image_id = '$id'")" = "2 DONE" ] ||
+  fail "task after the restart: $(sql "SELECT attempts || ' ' || state FROM import_tasks WHERE image_id = '$id'")"
+qemu-img compare -q "$debian" "$(stored "$id.qcow2")" || fail "the image imported after SIGTERM differs"
+say "after the restart $id imported NORMAL as attempt 2; qemu-img compare identical"
 say "all cases passed"

@@ -387,6 +387,26 @@ TEST_P(CatalogTest, FinishHappensExactlyOnceAndDeliveryIdsAreStable) {
   EXPECT_THAT((*c)->finish_delivery(**d1, true, "", 0), HasError(ErrorCode::kLeaseLost, "no longer held"));
 }
 
+TEST_P(CatalogTest, AReleasedTaskIsTakenAgainAtOnce) {
+  auto c = open();
+  ASSERT_THAT(c, IsOk());
+  ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
+  auto first = (*c)->claim_task(1000, 60);
+  ASSERT_TRUE(first->has_value());
+  ASSERT_THAT((*c)->release_task(**first), IsOk());
+  EXPECT_EQ(sql("SELECT state, attempts FROM import_tasks"), "QUEUED|1\n");
+  EXPECT_THAT((*c)->release_task(**first), HasError(ErrorCode::kLeaseLost, "no longer held"));
+  // Taken again at once, well before the first lease would have run out; the releasing holder
+  // can no longer finish it.
+  auto second = (*c)->claim_task(1001, 60);
+  ASSERT_TRUE(second->has_value());
+  EXPECT_EQ((*second)->attempt, 2);
+  EXPECT_THAT((*c)->finish_task(**first, succeeded(), note("stale")),
+              HasError(ErrorCode::kLeaseLost, "no longer held"));
+  ASSERT_THAT((*c)->finish_task(**second, succeeded(), note("ok")), IsOk());
+  EXPECT_EQ((*(*c)->get("1001", "img-aaaaaaaa"))->state, "NORMAL");
+}
+
 // PostgreSQL restarts under a running catalog: the next calls reconnect.
 TEST(CatalogPostgres, ReconnectsAfterAServerRestart) {
   std::string why;
