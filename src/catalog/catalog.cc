@@ -177,9 +177,16 @@ bool matches(const Image& img, const Filter& f) {
   auto any = [&](auto&& pred) { return std::any_of(f.values.begin(), f.values.end(), pred); };
   auto has_tag = [&](auto&& pred) { return std::any_of(img.tags.begin(), img.tags.end(), pred); };
   if (f.name == "image-id") return any([&](const std::string& v) { return v == img.image_id; });
-  if (f.name == "image-name") return any([&](const std::string& v) { return v == img.name; });
+  // image-name and platform match fuzzily (a substring), as the cloud documents them.
+  if (f.name == "image-name") return any([&](const std::string& v) { return img.name.find(v) != std::string::npos; });
   if (f.name == "image-type") return any([](const std::string& v) { return v == "PRIVATE_IMAGE"; });
-  if (f.name == "platform") return any([&](const std::string& v) { return v == img.platform || v == img.os_name; });
+  if (f.name == "platform") {
+    return any([&](const std::string& v) {
+      return img.platform.find(v) != std::string::npos || img.os_name.find(v) != std::string::npos;
+    });
+  }
+  // Accepted, as documented, but no imported image is on a dedicated cluster or cached in a CDC.
+  if (f.name == "dedicated-cluster-id" || f.name == "cdc-cache-status") return false;
   if (f.name == "tag-key") {
     return any([&](const std::string& v) { return has_tag([&](const Tag& t) { return t.key == v; }); });
   }

@@ -7,6 +7,7 @@
 #include "api/os_list.h"
 #include "base/text.h"
 #include "service/notify.h"
+#include "service/params.h"
 #include "service/worker.h"
 
 namespace ig::service {
@@ -31,6 +32,26 @@ std::optional<std::string> str(const json& p, const char* name, std::optional<Re
   return p[name].get<std::string>();
 }
 
+// Lengths are counted in characters (UTF-8 code points), as the cloud counts them: a
+// 30-character Chinese name is 90 bytes but 30 characters.
+std::size_t characters(const std::string& s) {
+  return static_cast<std::size_t>(
+      std::count_if(s.begin(), s.end(), [](char ch) { return (static_cast<unsigned char>(ch) & 0xC0) != 0x80; }));
+}
+
+// An image id as the cloud writes it: "img-" and 8 lower-case letters or digits.
+bool well_formed_image_id(const std::string& id) {
+  return id.size() == 12 && id.starts_with("img-") && std::all_of(id.begin() + 4, id.end(), [](char ch) {
+           return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+         });
+}
+
+// The architecture as DescribeImages writes it: the request's "arm_64" is "arm" there.
+std::string reported_architecture(const std::string& requested) {
+  if (requested == "arm_64" || requested == "arm64" || requested == "aarch64") return "arm";
+  return requested;
+}
+
 bool boolean(const json& p, const char* name) {
   if (!p.contains(name)) return false;
   if (p[name].is_boolean()) return p[name].get<bool>();
@@ -43,7 +64,7 @@ ordered_json image_json(const catalog::Image& i) {
   for (const catalog::Tag& t : i.tags) tags.push_back({{"Key", t.key}, {"Value", t.value}});
   // A whole-machine image: its system disk, then the data disks imported with it.
   ordered_json snapshots = ordered_json::array();
-  if (i.state == "NORMAL" && !i.data_disks.empty()) {
+  if (i.state == "NORMAL") {
     const std::string suffix = i.image_id.substr(4);
     snapshots.push_back(
         {{"SnapshotId", fmt::format("snap-{}-0", suffix)}, {"DiskUsage", "SYSTEM_DISK"}, {"DiskSize", i.size_gib}});
@@ -60,7 +81,7 @@ ordered_json image_json(const catalog::Image& i) {
           {"ImageName", i.name},
           {"ImageDescription", i.description},
           {"ImageSize", i.size_gib},
-          {"Architecture", i.architecture},
+          {"Architecture", reported_architecture(i.architecture)},
           {"ImageState", i.state},
           {"Platform", i.os_name},
           {"ImageCreator", i.account},
@@ -71,7 +92,8 @@ ordered_json image_json(const catalog::Image& i) {
           {"Tags", tags},
           {"LicenseType", i.license_type},
           {"ImageFamily", i.image_family},
-          {"ImageDeprecated", false}};
+          {"ImageDeprecated", false},
+          {"CdcCacheStatus", ""}};
 }
 
 // Our own fields beside the cloud's: why an import failed (SPEC §3), documented in docs/api.md.
@@ -134,13 +156,13 @@ Reply import_image(const Call& c, catalog::Catalog& catalog, const ServiceLimits
                                                                                         {"ImageName", &name}}) {
     if (!*value || (*value)->empty()) return Reply::error("MissingParameter", fmt::format("{} is required", field));
   }
-  if (name->size() > 60) {
-    return Reply::error("InvalidParameterValue.TooLong",
-                        fmt::format("ImageName has {} characters; at most 60", name->size()));
+  if (characters(*name) > 60) {
+    return Reply::error("InvalidParameterValue.TooLarge",
+                        fmt::format("ImageName has {} characters; at most 60", characters(*name)));
   }
-  if (description && description->size() > 256) {
-    return Reply::error("InvalidParameterValue.TooLong",
-                        fmt::format("ImageDescription has {} characters; at most 256", description->size()));
+  if (description && characters(*description) > 256) {
+    return Reply::error("InvalidParameterValue.TooLarge",
+                        fmt::format("ImageDescription has {} characters; at most 256", characters(*description)));
   }
   const api::ImportOs* os = api::find_import_os(*os_type);
   if (os == nullptr) {
@@ -237,30 +259,45 @@ Reply describe_images(const Call& c, catalog::Catalog& catalog) {
   const json& p = c.params;
   std::vector<std::string> ids;
   std::vector<catalog::Filter> filters;
+  if (p.contains("ImageIds") && p.contains("Filters")) {
+    return Reply::error("InvalidParameter.InvalidParameterCoexistImageIdsFilters",
+                        "ImageIds and Filters cannot be given together");
+  }
   if (p.contains("ImageIds")) {
-    if (!p["ImageIds"].is_array() || p["ImageIds"].size() > 100) {
-      return Reply::error("InvalidParameter", "ImageIds must be a list of at most 100 ids");
+    if (!p["ImageIds"].is_array()) return Reply::error("InvalidParameter", "ImageIds must be a list of ids");
+    if (p["ImageIds"].size() > 100) {
+      return Reply::error("InvalidParameterValue.LimitExceeded",
+                          fmt::format("ImageIds has {} ids; at most 100", p["ImageIds"].size()));
     }
     for (const json& id : p["ImageIds"]) {
       if (!id.is_string()) return Reply::error("InvalidParameter", "ImageIds must be strings");
+      if (!well_formed_image_id(id)) {
+        return Reply::error(
+            "InvalidImageId.Malformed",
+            fmt::format("'{}' is not an image id (img- and 8 letters or digits)", id.get<std::string>().substr(0, 64)));
+      }
       ids.push_back(id);
     }
   }
   if (p.contains("Filters")) {
-    if (!ids.empty()) {
-      return Reply::error("InvalidParameterValue.InvalidParameterCombination",
-                          "ImageIds and Filters cannot be combined");
-    }
-    if (!p["Filters"].is_array() || p["Filters"].size() > 10) {
-      return Reply::error("InvalidParameter", "Filters must be a list of at most 10 filters");
+    if (!p["Filters"].is_array()) return Reply::error("InvalidParameter", "Filters must be a list of filters");
+    if (p["Filters"].size() > 10) {
+      return Reply::error("InvalidParameterValue.LimitExceeded",
+                          fmt::format("Filters has {} filters; at most 10", p["Filters"].size()));
     }
     for (const json& f : p["Filters"]) {
       if (!f.is_object() || !f.contains("Name") || !f["Name"].is_string() || !f.contains("Values") ||
-          !f["Values"].is_array() || f["Values"].size() > 5) {
-        return Reply::error("InvalidParameter", "each filter needs a Name and at most 5 Values");
+          !f["Values"].is_array()) {
+        return Reply::error("InvalidParameter", "each filter needs a Name and a list of Values");
+      }
+      if (f["Values"].size() > 5) {
+        return Reply::error("InvalidParameterValue.LimitExceeded",
+                            fmt::format("filter '{}' has {} values; at most 5",
+                                        f["Name"].get<std::string>().substr(0, 64), f["Values"].size()));
       }
       catalog::Filter filter{f["Name"], {}};
-      static const char* const kNames[] = {"image-id", "image-name", "image-type", "platform", "tag-key", "tag-value"};
+      static const char* const kNames[] = {"image-id", "image-name", "image-type",           "platform",
+                                           "tag-key",  "tag-value",  "dedicated-cluster-id", "cdc-cache-status"};
       if (std::find(std::begin(kNames), std::end(kNames), filter.name) == std::end(kNames) &&
           filter.name.rfind("tag:", 0) != 0) {
         return Reply::error("InvalidFilter", fmt::format("unknown filter '{}'", filter.name));
@@ -276,14 +313,8 @@ Reply describe_images(const Call& c, catalog::Catalog& catalog) {
   if (error) return *error;
   auto page = catalog.describe(account_of(c), ids, filters, offset, limit);
   if (!page) return Reply::error("InternalError", page.error().message);
-  // Explicit ids the account does not have are an error, as in the cloud: never a hint that
-  // another account owns them.
-  for (const std::string& id : ids) {
-    if (std::none_of(page->images.begin(), page->images.end(),
-                     [&](const catalog::Image& i) { return i.image_id == id; })) {
-      return Reply::error("InvalidImageId.NotFound", fmt::format("image {} does not exist", id));
-    }
-  }
+  // Ids the account does not have (unknown, deleted, another account's) are simply not listed,
+  // as in the cloud: Terraform reads the empty set as "deleted".
   Reply r;
   ordered_json set = ordered_json::array();
   for (const catalog::Image& i : page->images) set.push_back(image_json_with_outcome(i));
@@ -305,7 +336,8 @@ Reply delete_images(const Call& c, catalog::Catalog& catalog, const ServiceLimit
     if (!*img)
       return Reply::error("InvalidImageId.NotFound", fmt::format("image {} does not exist", id.get<std::string>()));
     if ((*img)->state == "IMPORTING") {
-      return Reply::error("InvalidImageState", fmt::format("image {} is still importing", id.get<std::string>()));
+      return Reply::error("InvalidImageId.IncorrectState",
+                          fmt::format("image {} is still importing", id.get<std::string>()));
     }
   }
   if (boolean(p, "DryRun")) return Reply::error("DryRunOperation", "the request would have succeeded; DryRun is set");
@@ -330,11 +362,14 @@ Reply modify_image(const Call& c, catalog::Catalog& catalog) {
   const auto description = str(c.params, "ImageDescription", error);
   if (error) return *error;
   if (!id) return Reply::error("MissingParameter", "ImageId is required");
-  if (name && (name->empty() || name->size() > 60)) {
-    return Reply::error("InvalidParameterValue.TooLong", "ImageName must have 1 to 60 characters");
+  if (name && name->empty()) return Reply::error("InvalidParameterValue", "ImageName must not be empty");
+  if (name && characters(*name) > 60) {
+    return Reply::error("InvalidParameterValue.TooLarge",
+                        fmt::format("ImageName has {} characters; at most 60", characters(*name)));
   }
-  if (description && description->size() > 256) {
-    return Reply::error("InvalidParameterValue.TooLong", "ImageDescription has more than 256 characters");
+  if (description && characters(*description) > 256) {
+    return Reply::error("InvalidParameterValue.TooLarge",
+                        fmt::format("ImageDescription has {} characters; at most 256", characters(*description)));
   }
   auto done = catalog.modify(account_of(c), *id, name, description);
   if (!done) {
@@ -508,23 +543,73 @@ Reply delete_subscription(const Call& c, catalog::Catalog& catalog) {
   return Reply{};
 }
 
+// The parameters of each action, as the SDK's models (cvm_models.d.ts) declare them; our own
+// actions as docs/api.md does. DescribeImages' InstanceType is accepted and has no effect:
+// every imported image fits every instance type the import offers.
+using enum ParamType;
+constexpr ParamSpec kTag[] = {{"Key", kString, true}, {"Value", kString, true}};
+constexpr ParamSpec kTagSpecification[] = {{"ResourceType", kString, true}, {"Tags", kObjectList, true, kTag}};
+constexpr ParamSpec kDataDisk[] = {{"ImageUrl", kString, true}};
+constexpr ParamSpec kFilter[] = {{"Name", kString, true}, {"Values", kStringList, true}};
+constexpr ParamSpec kImportImage[] = {{"Architecture", kString, true},
+                                      {"OsType", kString, true},
+                                      {"OsVersion", kString, true},
+                                      {"ImageUrl", kString, true},
+                                      {"ImageName", kString, true},
+                                      {"ImageDescription", kString},
+                                      {"DryRun", kBoolean},
+                                      {"Force", kBoolean},
+                                      {"TagSpecification", kObjectList, false, kTagSpecification},
+                                      {"LicenseType", kString},
+                                      {"BootMode", kString},
+                                      {"ImageFamily", kString},
+                                      {"ImportImageDataDiskList", kObjectList, false, kDataDisk}};
+constexpr ParamSpec kDescribeImages[] = {{"ImageIds", kStringList},
+                                         {"Filters", kObjectList, false, kFilter},
+                                         {"Offset", kInteger},
+                                         {"Limit", kInteger},
+                                         {"InstanceType", kString}};
+constexpr ParamSpec kDeleteImages[] = {
+    {"ImageIds", kStringList, true}, {"DeleteBindedSnap", kBoolean}, {"DryRun", kBoolean}};
+constexpr ParamSpec kModifyImageAttribute[] = {{"ImageId", kString, true},
+                                               {"ImageName", kString},
+                                               {"ImageDescription", kString},
+                                               {"ImageFamily", kString},
+                                               {"ImageDeprecated", kBoolean}};
+constexpr ParamSpec kDescribeMessages[] = {
+    {"MessageIds", kStringList}, {"UnreadOnly", kBoolean}, {"Offset", kInteger}, {"Limit", kInteger}};
+constexpr ParamSpec kMessageIds[] = {{"MessageIds", kStringList, true}};
+constexpr ParamSpec kCreateSubscription[] = {
+    {"Channel", kString, true}, {"Endpoint", kString, true}, {"Secret", kString}};
+constexpr ParamSpec kSubscriptionId[] = {{"SubscriptionId", kString, true}};
+
 }  // namespace
 
 void register_catalog_actions(api::Api& api, catalog::Catalog& catalog, ServiceLimits limits) {
-  api.on("ImportImage", [&catalog, limits](const Call& c) { return import_image(c, catalog, limits); });
-  api.on("DescribeImages", [&catalog](const Call& c) { return describe_images(c, catalog); });
-  api.on("DeleteImages", [&catalog, limits](const Call& c) { return delete_images(c, catalog, limits); });
-  api.on("ModifyImageAttribute", [&catalog](const Call& c) { return modify_image(c, catalog); });
+  api.on("ImportImage",
+         with_schema(kImportImage, [&catalog, limits](const Call& c) { return import_image(c, catalog, limits); }));
+  api.on("DescribeImages",
+         with_schema(kDescribeImages, [&catalog](const Call& c) { return describe_images(c, catalog); }));
+  api.on("DeleteImages",
+         with_schema(kDeleteImages, [&catalog, limits](const Call& c) { return delete_images(c, catalog, limits); }));
+  api.on("ModifyImageAttribute",
+         with_schema(kModifyImageAttribute, [&catalog](const Call& c) { return modify_image(c, catalog); }));
 }
 
 void register_message_actions(api::Api& api, catalog::Catalog& catalog, ServiceLimits limits) {
-  api.on("DescribeMessages", [&catalog](const Call& c) { return describe_messages(c, catalog); });
-  api.on("MarkMessagesRead", [&catalog](const Call& c) { return mark_or_delete_messages(c, catalog, false); });
-  api.on("DeleteMessages", [&catalog](const Call& c) { return mark_or_delete_messages(c, catalog, true); });
-  api.on("CreateMessageSubscription",
-         [&catalog, limits](const Call& c) { return create_subscription(c, catalog, limits); });
-  api.on("DescribeMessageSubscriptions", [&catalog](const Call& c) { return describe_subscriptions(c, catalog); });
-  api.on("DeleteMessageSubscription", [&catalog](const Call& c) { return delete_subscription(c, catalog); });
+  api.on("DescribeMessages",
+         with_schema(kDescribeMessages, [&catalog](const Call& c) { return describe_messages(c, catalog); }));
+  api.on("MarkMessagesRead",
+         with_schema(kMessageIds, [&catalog](const Call& c) { return mark_or_delete_messages(c, catalog, false); }));
+  api.on("DeleteMessages",
+         with_schema(kMessageIds, [&catalog](const Call& c) { return mark_or_delete_messages(c, catalog, true); }));
+  api.on("CreateMessageSubscription", with_schema(kCreateSubscription, [&catalog, limits](const Call& c) {
+           return create_subscription(c, catalog, limits);
+         }));
+  api.on("DescribeMessageSubscriptions",
+         with_schema({}, [&catalog](const Call& c) { return describe_subscriptions(c, catalog); }));
+  api.on("DeleteMessageSubscription",
+         with_schema(kSubscriptionId, [&catalog](const Call& c) { return delete_subscription(c, catalog); }));
 }
 
 }  // namespace ig::service

@@ -67,9 +67,17 @@ for c in "import-duplicate InvalidImageName.Duplicate" "import-bad-os InvalidIma
          "import-iso InvalidParameterValue.ISOMustImportByForce" \
          "import-boot-mode InvalidParameterValue.InvalidBootMode" \
          "import-license InvalidParameterValue.InvalidLicenseType" "import-missing MissingParameter" \
-         "import-long-name InvalidParameterValue.TooLong" \
-         "other-describe InvalidImageId.NotFound" "other-modify InvalidImageId.NotFound" \
-         "other-delete InvalidImageId.NotFound" "delete-importing InvalidImageState"; do
+         "import-long-name InvalidParameterValue.TooLarge" \
+         "other-modify InvalidImageId.NotFound" \
+         "other-delete InvalidImageId.NotFound" "delete-importing InvalidImageId.IncorrectState" \
+         "describe-malformed InvalidImageId.Malformed" \
+         "describe-coexist InvalidParameter.InvalidParameterCoexistImageIdsFilters" \
+         "describe-101-ids InvalidParameterValue.LimitExceeded" \
+         "describe-11-filters InvalidParameterValue.LimitExceeded" \
+         "describe-6-values InvalidParameterValue.LimitExceeded" "import-chinese-name DryRunOperation" \
+         "import-dry-run-string InvalidParameter" "import-misspelled UnknownParameter" \
+         "describe-limit-string InvalidParameter" \
+         "modify-long-description InvalidParameterValue.TooLarge"; do
   set -- $c
   [ "$(get "$1" "d['code']")" = "$2" ] || fail "$1: got $(get "$1" "d.get('code')") ($(get "$1" "d.get('message')")), expected $2"
 done
@@ -78,6 +86,14 @@ done
 [ "$(get describe-all "d['response']['ImageSet'][0]['ImageSource']")" = EXTERNAL_IMPORT ] || fail "source"
 [ "$(get describe-filter "d['response']['TotalCount']")" = 1 ] || fail "tag filter"
 [ "$(get other-list "d['response']['TotalCount']")" = 0 ] || fail "another account sees the image"
+# Issue 13: ids the account does not have are an empty set; fuzzy filters; documented filters accepted.
+for c in "other-describe 0" "describe-unknown 0" "describe-fuzzy-name 1" "describe-fuzzy-platform 1" \
+         "describe-shared 0" "describe-cdc 0"; do
+  set -- $c
+  [ "$(get "$1" "d['response']['TotalCount']")" = "$2" ] || fail "$1: $(get "$1" d), expected TotalCount $2"
+done
+[ "$(get describe-all "d['response']['ImageSet'][0]['CdcCacheStatus']")" = "" ] || fail "CdcCacheStatus"
+[ "$(get describe-arm "d['response']['ImageSet'][0]['Architecture']")" = arm ] || fail "arm_64 is reported as arm: $(get describe-arm d)"
 [ "$(get describe-after-modify "d['response']['ImageSet'][0]['ImageName']")" = debian-web-2 ] || fail "modify"
 echo "api-sdk: ImportImage $id (IMPORTING); 13 refusals with their codes; another account sees nothing"
 for c in "messages-bad-limit InvalidParameterValue" "messages-unknown InvalidMessageId.NotFound" \

@@ -55,6 +55,24 @@ async function run(name, fn) {
   await run("modify", () => good.ModifyImageAttribute({ ImageId: id, ImageName: "debian-web-2" }));
   await run("describe-after-modify", () => good.DescribeImages({ ImageIds: [id] }));
   await run("delete-importing", () => good.DeleteImages({ ImageIds: [id] }));
+  // Issue 13: DescribeImages semantics and the documented codes.
+  await run("describe-unknown", () => good.DescribeImages({ ImageIds: ["img-00000000"] }));
+  await run("describe-malformed", () => good.DescribeImages({ ImageIds: ["image-1"] }));
+  await run("describe-coexist", () => good.DescribeImages({ ImageIds: [id], Filters: [{ Name: "image-type", Values: ["PRIVATE_IMAGE"] }] }));
+  await run("describe-101-ids", () => good.DescribeImages({ ImageIds: Array(101).fill(id) }));
+  await run("describe-11-filters", () => good.DescribeImages({ Filters: Array(11).fill({ Name: "image-type", Values: ["PRIVATE_IMAGE"] }) }));
+  await run("describe-6-values", () => good.DescribeImages({ Filters: [{ Name: "image-name", Values: ["a", "b", "c", "d", "e", "f"] }] }));
+  await run("describe-fuzzy-name", () => good.DescribeImages({ Filters: [{ Name: "image-name", Values: ["ebian-we"] }] }));
+  await run("describe-fuzzy-platform", () => good.DescribeImages({ Filters: [{ Name: "platform", Values: ["Deb"] }] }));
+  await run("describe-shared", () => good.DescribeImages({ Filters: [{ Name: "image-type", Values: ["SHARED_IMAGE"] }] }));
+  await run("describe-cdc", () => good.DescribeImages({ Filters: [{ Name: "dedicated-cluster-id", Values: ["cluster-1"] }, { Name: "cdc-cache-status", Values: ["CACHED"] }] }));
+  await run("import-dry-run-string", () => good.ImportImage({ ...req, ImageName: "x7", DryRun: "yes" }));
+  await run("import-misspelled", () => good.ImportImage({ ...req, ImageName: "x8", ImportImageDataDisks: [{ ImageUrl: "http://h/b/d.raw" }] }));
+  await run("describe-limit-string", () => good.DescribeImages({ Limit: "10" }));
+  await run("import-chinese-name", () => good.ImportImage({ ...req, ImageName: "镜".repeat(30), DryRun: true }));
+  await run("modify-long-description", () => good.ModifyImageAttribute({ ImageId: id, ImageDescription: "描".repeat(257) }));
+  await run("import-arm", () => good.ImportImage({ ...req, ImageName: "debian-arm", Architecture: "arm_64" }));
+  await run("describe-arm", () => good.DescribeImages({ Filters: [{ Name: "image-name", Values: ["debian-arm"] }] }));
   // The message center (our own actions, through the SDK's generic request()).
   await run("messages-empty", () => good.request("DescribeMessages", {}));
   await run("messages-bad-limit", () => good.request("DescribeMessages", { Limit: 500 }));

@@ -1,0 +1,93 @@
+#include "service/params.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <string>
+
+namespace ig::service {
+namespace {
+
+using api::Reply;
+using nlohmann::json;
+
+const char* type_name(ParamType t) {
+  switch (t) {
+    case ParamType::kString: return "a string";
+    case ParamType::kInteger: return "an integer";
+    case ParamType::kBoolean: return "a boolean (true or false)";
+    case ParamType::kStringList: return "a list of strings";
+    case ParamType::kObjectList: return "a list of objects";
+  }
+  return "?";
+}
+
+// Names from the request are untrusted text: quoted, and cut to a length a message can carry.
+std::string shown(std::string_view name) {
+  return std::string(name.substr(0, 64));
+}
+
+std::optional<Reply> check_object(const json& object, std::span<const ParamSpec> schema, const std::string& where,
+                                  int depth);
+
+std::optional<Reply> check_value(const json& v, const ParamSpec& spec, const std::string& path, int depth) {
+  bool fits = false;
+  switch (spec.type) {
+    case ParamType::kString: fits = v.is_string(); break;
+    case ParamType::kInteger: fits = v.is_number_integer(); break;
+    case ParamType::kBoolean: fits = v.is_boolean(); break;
+    case ParamType::kStringList:
+      fits = v.is_array() && std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_string(); });
+      break;
+    case ParamType::kObjectList:
+      fits = v.is_array() && std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_object(); });
+      break;
+  }
+  if (!fits) {
+    return Reply::error("InvalidParameter",
+                        fmt::format("parameter {} must be {}, not {}", path, type_name(spec.type), v.type_name()));
+  }
+  if (spec.type == ParamType::kObjectList) {
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (auto e = check_object(v[i], spec.fields, fmt::format("{}.{}.", path, i), depth + 1)) return e;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Reply> check_object(const json& object, std::span<const ParamSpec> schema, const std::string& where,
+                                  int depth) {
+  // Schemas nest two levels (TagSpecification.N.Tags.M); anything deeper is not ours.
+  if (depth > 4) return Reply::error("InvalidParameter", fmt::format("parameter {} nests too deeply", where));
+  for (const auto& [name, value] : object.items()) {
+    const auto spec = std::find_if(schema.begin(), schema.end(), [&](const ParamSpec& s) { return s.name == name; });
+    if (spec == schema.end()) {
+      return Reply::error("UnknownParameter", fmt::format("unknown parameter {}{}", where, shown(name)));
+    }
+    if (value.is_null()) continue;
+    if (auto e = check_value(value, *spec, where + std::string(spec->name), depth)) return e;
+  }
+  for (const ParamSpec& s : schema) {
+    if (s.required && (!object.contains(s.name) || object[std::string(s.name)].is_null())) {
+      return Reply::error("MissingParameter", fmt::format("parameter {}{} is required", where, s.name));
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Reply> check_params(const json& params, std::span<const ParamSpec> schema) {
+  if (params.is_null()) return check_object(json::object(), schema, "", 0);
+  if (!params.is_object()) return Reply::error("InvalidParameter", "the parameters must be a JSON object");
+  return check_object(params, schema, "", 0);
+}
+
+api::Handler with_schema(std::span<const ParamSpec> schema, api::Handler handler) {
+  return [schema, handler = std::move(handler)](const api::Call& c) {
+    if (auto error = check_params(c.params, schema)) return *error;
+    return handler(c);
+  };
+}
+
+}  // namespace ig::service

@@ -1,0 +1,61 @@
+#include "service/params.h"
+
+#include <gtest/gtest.h>
+
+namespace ig::service {
+namespace {
+
+using enum ParamType;
+using nlohmann::json;
+
+constexpr ParamSpec kItem[] = {{"Name", kString, true}, {"Values", kStringList, true}};
+constexpr ParamSpec kSchema[] = {{"ImageName", kString, true},
+                                 {"DryRun", kBoolean},
+                                 {"Limit", kInteger},
+                                 {"ImageIds", kStringList},
+                                 {"Filters", kObjectList, false, kItem}};
+
+std::string code_of(const json& params) {
+  const auto e = check_params(params, kSchema);
+  return e ? e->error_code : "";
+}
+
+TEST(ParamsTest, AcceptsEveryDeclaredType) {
+  EXPECT_EQ(code_of({{"ImageName", "a"},
+                     {"DryRun", true},
+                     {"Limit", 10},
+                     {"ImageIds", {"img-1"}},
+                     {"Filters", {{{"Name", "n"}, {"Values", {"v"}}}}}}),
+            "");
+  EXPECT_EQ(code_of({{"ImageName", "a"}, {"DryRun", nullptr}}), "");  // null is absent
+}
+
+TEST(ParamsTest, WrongTypeIsInvalidParameter) {
+  EXPECT_EQ(code_of({{"ImageName", "a"}, {"DryRun", "yes"}}), "InvalidParameter");
+  EXPECT_EQ(code_of({{"ImageName", 5}}), "InvalidParameter");
+  EXPECT_EQ(code_of({{"ImageName", "a"}, {"Limit", "10"}}), "InvalidParameter");
+  EXPECT_EQ(code_of({{"ImageName", "a"}, {"Limit", 1.5}}), "InvalidParameter");
+  EXPECT_EQ(code_of({{"ImageName", "a"}, {"ImageIds", {"img-1", 2}}}), "InvalidParameter");
+  EXPECT_EQ(code_of({{"ImageName", "a"}, {"Filters", {{{"Name", "n"}, {"Values", "v"}}}}}), "InvalidParameter");
+  EXPECT_EQ(code_of(json::array()), "InvalidParameter");
+}
+
+TEST(ParamsTest, UnknownParameterIsNamed) {
+  const auto e = check_params({{"ImageName", "a"}, {"ImportImageDataDisks", json::array()}}, kSchema);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->error_code, "UnknownParameter");
+  EXPECT_NE(e->error_message.find("ImportImageDataDisks"), std::string::npos) << e->error_message;
+  const auto nested = check_params({{"ImageName", "a"}, {"Filters", {{{"Nme", "n"}, {"Values", {"v"}}}}}}, kSchema);
+  ASSERT_TRUE(nested);
+  EXPECT_EQ(nested->error_code, "UnknownParameter");
+  EXPECT_NE(nested->error_message.find("Filters.0.Nme"), std::string::npos) << nested->error_message;
+}
+
+TEST(ParamsTest, MissingRequiredIsMissingParameter) {
+  EXPECT_EQ(code_of(json::object()), "MissingParameter");
+  EXPECT_EQ(code_of({{"ImageName", nullptr}}), "MissingParameter");
+  EXPECT_EQ(code_of({{"ImageName", "a"}, {"Filters", {{{"Name", "n"}}}}}), "MissingParameter");
+}
+
+}  // namespace
+}  // namespace ig::service
