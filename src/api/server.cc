@@ -76,13 +76,7 @@ json unflatten_query(std::string_view query) {
         at = &(*at)[part];
       }
       if (last) {
-        if (value == "true" || value == "false") {
-          *at = value == "true";
-        } else if (!value.empty() && value.size() < 16 && std::all_of(value.begin(), value.end(), ::isdigit)) {
-          *at = std::stoll(value);
-        } else {
-          *at = value;
-        }
+        *at = value;  // a string: the action's schema gives it its type (service/params.h)
         break;
       }
       k = dot + 1;
@@ -170,6 +164,7 @@ HttpResponse Api::handle(const HttpRequest& req) const {
     }
   } else {
     call.params = unflatten_query(req.query);
+    call.from_query = true;
   }
   const auto h = handlers_.find(call.action);
   if (h == handlers_.end()) {

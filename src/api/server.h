@@ -37,6 +37,7 @@ struct Call {
   std::string region;
   std::string language;  // X-TC-Language, or ""
   nlohmann::json params;
+  bool from_query = false;  // params came from a GET query: every value is a string
   std::string request_id;
 };
 
@@ -97,8 +98,8 @@ struct ConfigError {
 std::optional<ApiConfig> parse_api_config(const nlohmann::json& j, ConfigError& error);
 
 // Parses the flattened query of a GET request ("Filters.0.Name=x&Filters.0.Values.0=y&Limit=10")
-// back into JSON; numbers stay strings where the schema is unknown, "true"/"false" and digits
-// become booleans and numbers.
+// back into JSON: objects and lists from the dotted names, every value a string (the action's
+// schema converts "10" and "true" where it declares an integer or a boolean).
 nlohmann::json unflatten_query(std::string_view query);
 
 // The handlers every deployment has: DescribeImportImageOs.

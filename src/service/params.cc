@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <string>
 
 namespace ig::service {
@@ -75,6 +76,32 @@ std::optional<Reply> check_object(const json& object, std::span<const ParamSpec>
   return std::nullopt;
 }
 
+// `object` from a GET query with its strings converted where `schema` declares an integer or a
+// boolean ("10", "true"); what does not convert stays a string for the checker to refuse.
+json typed_from_query(const json& object, std::span<const ParamSpec> schema, int depth) {
+  if (!object.is_object() || depth > 4) return object;
+  json out = object;
+  for (auto& [name, value] : out.items()) {
+    const auto spec = std::find_if(schema.begin(), schema.end(), [&](const ParamSpec& s) { return s.name == name; });
+    if (spec == schema.end() || !value.is_string()) {
+      if (spec != schema.end() && spec->type == ParamType::kObjectList && value.is_array()) {
+        for (json& e : value) e = typed_from_query(e, spec->fields, depth + 1);
+      }
+      continue;
+    }
+    const std::string& text = value.get_ref<const std::string&>();
+    if (spec->type == ParamType::kBoolean && (text == "true" || text == "false")) {
+      value = text == "true";
+    } else if (spec->type == ParamType::kInteger) {
+      std::int64_t n = 0;
+      const char* end = text.data() + text.size();
+      if (auto [p, ec] = std::from_chars(text.data(), end, n); !text.empty() && ec == std::errc() && p == end)
+        value = n;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<Reply> check_params(const json& params, std::span<const ParamSpec> schema) {
@@ -85,8 +112,14 @@ std::optional<Reply> check_params(const json& params, std::span<const ParamSpec>
 
 api::Handler with_schema(std::span<const ParamSpec> schema, api::Handler handler) {
   return [schema, handler = std::move(handler)](const api::Call& c) {
-    if (auto error = check_params(c.params, schema)) return *error;
-    return handler(c);
+    if (!c.from_query) {
+      if (auto error = check_params(c.params, schema)) return *error;
+      return handler(c);
+    }
+    api::Call typed = c;
+    typed.params = typed_from_query(c.params, schema, 0);
+    if (auto error = check_params(typed.params, schema)) return *error;
+    return handler(typed);
   };
 }
 

@@ -7,10 +7,9 @@
 // (MissingParameter). A null value counts as absent. Nested objects (Filters, TagSpecification,
 // ImportImageDataDiskList) are checked field by field with their own schemas.
 //
-// The checker only reads JSON types, so a request that arrives with string-typed values (a GET
-// query, signature v1) is to be converted to the schema's types before it is checked; the schema is
-// what such a conversion would read. Schemas are static data; the checker has no state and is
-// thread-safe.
+// A GET query carries only strings: with_schema() first converts them where the schema declares
+// an integer or a boolean ("10", "true"), then checks; a JSON body is checked as it is.
+// Schemas are static data; the checker has no state and is thread-safe.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -37,8 +37,9 @@ TEST(UnflattenQuery, ListsObjectsTypesAndBounds) {
       "&DryRun=true&ImageName=a%20b");
   EXPECT_EQ(j["Filters"][0]["Name"], "image-type");
   EXPECT_EQ(j["Filters"][0]["Values"][0], "PRIVATE_IMAGE");
-  EXPECT_EQ(j["Limit"], 10);
-  EXPECT_EQ(j["DryRun"], true);
+  // Types are the action schema's to give: the query only carries strings.
+  EXPECT_EQ(j["Limit"], "10");
+  EXPECT_EQ(j["DryRun"], "true");
   EXPECT_EQ(j["ImageName"], "a b");
   // An index past the bound is dropped rather than allocated; malformed escapes stay literal.
   const auto big = api::unflatten_query("ImageIds.99999=x&Bad=%zz");

@@ -57,5 +57,31 @@ TEST(ParamsTest, MissingRequiredIsMissingParameter) {
   EXPECT_EQ(code_of({{"ImageName", "a"}, {"Filters", {{{"Name", "n"}}}}}), "MissingParameter");
 }
 
+// A GET query carries strings only: the schema types them ("123" stays a name, "10" becomes a
+// Limit, "true" a DryRun), and what does not convert is refused as for a JSON body.
+TEST(ParamsTest, QueryStringsTakeTheSchemasTypes) {
+  json seen;
+  const api::Handler h = with_schema(kSchema, [&](const api::Call& c) {
+    seen = c.params;
+    return api::Reply{};
+  });
+  api::Call call;
+  call.from_query = true;
+  call.params = api::unflatten_query("ImageName=123&Limit=10&DryRun=true&Filters.0.Name=n&Filters.0.Values.0=7");
+  EXPECT_EQ(h(call).error_code, "");
+  EXPECT_EQ(seen["ImageName"], "123");
+  EXPECT_EQ(seen["Limit"], 10);
+  EXPECT_EQ(seen["DryRun"], true);
+  EXPECT_EQ(seen["Filters"][0]["Values"][0], "7");
+  call.params = api::unflatten_query("ImageName=a&DryRun=yes");
+  EXPECT_EQ(h(call).error_code, "InvalidParameter");
+  call.params = api::unflatten_query("ImageName=a&Limit=1x");
+  EXPECT_EQ(h(call).error_code, "InvalidParameter");
+  // The same strings in a JSON body are not converted.
+  call.from_query = false;
+  call.params = {{"ImageName", "a"}, {"Limit", "10"}};
+  EXPECT_EQ(h(call).error_code, "InvalidParameter");
+}
+
 }  // namespace
 }  // namespace ig::service
