@@ -594,6 +594,12 @@ void register_catalog_actions(api::Api& api, catalog::Catalog& catalog, ServiceL
          with_schema(kDeleteImages, [&catalog, limits](const Call& c) { return delete_images(c, catalog, limits); }));
   api.on("ModifyImageAttribute",
          with_schema(kModifyImageAttribute, [&catalog](const Call& c) { return modify_image(c, catalog); }));
+  // The account's custom-image quota, the one ImportImage enforces (issue 13, point 9).
+  api.on("DescribeImageQuota", with_schema({}, [limits](const Call&) {
+           Reply r;
+           r.fields["ImageNumQuota"] = limits.image_quota;
+           return r;
+         }));
 }
 
 void register_message_actions(api::Api& api, catalog::Catalog& catalog, ServiceLimits limits) {

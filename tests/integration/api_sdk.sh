@@ -21,7 +21,7 @@ cp "$here/sdk/calls.js" "$work/"
 cat > "$work/config.json" <<'JSON'
 {"accounts": [{"secret_id": "AKIDtest0000000000000000000000000001", "secret_key": "secret-one", "app_id": "1250000001"},
               {"secret_id": "AKIDtest0000000000000000000000000002", "secret_key": "secret-two", "app_id": "1250000002"}],
- "object_storage_hosts": ["127.0.0.1:1"]}
+ "object_storage_hosts": ["127.0.0.1:1"], "image_quota": 77}
 JSON
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 # Without workers, so that imports stay IMPORTING while the catalog is examined.
@@ -95,6 +95,8 @@ done
 [ "$(get describe-all "d['response']['ImageSet'][0]['CdcCacheStatus']")" = "" ] || fail "CdcCacheStatus"
 [ "$(get describe-arm "d['response']['ImageSet'][0]['Architecture']")" = arm ] || fail "arm_64 is reported as arm: $(get describe-arm d)"
 [ "$(get describe-after-modify "d['response']['ImageSet'][0]['ImageName']")" = debian-web-2 ] || fail "modify"
+[ "$(get quota "d['response']['ImageNumQuota']")" = 77 ] || fail "DescribeImageQuota: $(get quota d)"
+[ "$(get quota-unknown "d['code']")" = UnknownParameter ] || fail "DescribeImageQuota with a parameter: $(get quota-unknown d)"
 echo "api-sdk: ImportImage $id (IMPORTING); 13 refusals with their codes; another account sees nothing"
 for c in "messages-bad-limit InvalidParameterValue" "messages-unknown InvalidMessageId.NotFound" \
          "messages-missing MissingParameter" "subscribe-bad-channel InvalidParameterValue" \
