@@ -12,8 +12,6 @@
 namespace ig::catalog {
 namespace {
 
-constexpr int kSchemaVersion = 2;
-
 // Each migration takes the schema from version i to i + 1, in one transaction.
 constexpr const char* kMigrations[] = {
     R"sql(
@@ -101,7 +99,12 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox (state, next_attempt);
 CREATE INDEX import_tasks_image ON import_tasks (image_id);
 )sql",
+    // 3: ModifyImageAttribute's ImageDeprecated.
+    R"sql(
+ALTER TABLE images ADD COLUMN deprecated INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
+constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
 // One argument of a statement, as the driver takes it.
 Param param(const std::string& v) {
@@ -118,6 +121,9 @@ Param param(bool v) {
 }
 Param param(const std::optional<std::string>& v) {
   return v ? Param(*v) : Param(nullptr);
+}
+Param param(const std::optional<bool>& v) {
+  return v ? param(*v) : Param(nullptr);
 }
 
 template <class... Args>
@@ -180,6 +186,7 @@ bool matches(const Image& img, const Filter& f) {
   // image-name and platform match fuzzily (a substring), as the cloud documents them.
   if (f.name == "image-name") return any([&](const std::string& v) { return img.name.find(v) != std::string::npos; });
   if (f.name == "image-type") return any([](const std::string& v) { return v == "PRIVATE_IMAGE"; });
+  if (f.name == "image-family") return any([&](const std::string& v) { return v == img.image_family; });
   if (f.name == "platform") {
     return any([&](const std::string& v) {
       return img.platform.find(v) != std::string::npos || img.os_name.find(v) != std::string::npos;
@@ -205,7 +212,7 @@ constexpr const char* kColumns =
     "images.image_id, images.account, name, description, os_name, os_version, architecture, platform, images.state, "
     "error_code, error_message, size_gib, license_type, boot_mode, image_family, created_time, supports_cloudinit, "
     "tags, image_url, force, data_disk_urls, language, data_disks, region, source_sha256, "
-    "(SELECT MAX(progress) FROM import_tasks t WHERE t.image_id = images.image_id)";
+    "(SELECT MAX(progress) FROM import_tasks t WHERE t.image_id = images.image_id), deprecated";
 
 Image read_image(const Row& q) {
   Image i;
@@ -240,6 +247,7 @@ Image read_image(const Row& q) {
   i.region = q.text(23);
   i.source_sha256 = q.text(24);
   i.progress = q.int64(25);
+  i.deprecated = q.int64(26) != 0;
   return i;
 }
 
@@ -352,8 +360,7 @@ class SqlCatalog final : public Catalog {
   Result<std::optional<Image>> get(const std::string& account, const std::string& image_id) override;
   Result<bool> importing(const std::string& image_id) override;
   Result<void> remove(const std::string& account, const std::string& image_id) override;
-  Result<void> modify(const std::string& account, const std::string& image_id, const std::optional<std::string>& name,
-                      const std::optional<std::string>& description) override;
+  Result<void> modify(const std::string& account, const std::string& image_id, const ImageChanges& changes) override;
   Result<std::optional<Task>> claim_task(std::int64_t now, std::int64_t lease_seconds) override;
   Result<void> progress_task(const Task& task, std::int64_t percent, std::int64_t lease_until) override;
   Result<void> release_task(const Task& task) override;
@@ -545,13 +552,13 @@ Result<void> SqlCatalog::remove(const std::string& account, const std::string& i
   });
 }
 
-Result<void> SqlCatalog::modify(const std::string& account, const std::string& image_id,
-                                const std::optional<std::string>& name, const std::optional<std::string>& description) {
+Result<void> SqlCatalog::modify(const std::string& account, const std::string& image_id, const ImageChanges& changes) {
   return unit(true, [&]() -> Result<void> {
     auto done = query(
-        "UPDATE images SET name = COALESCE(?3, name), description = COALESCE(?4, description) "
+        "UPDATE images SET name = COALESCE(?3, name), description = COALESCE(?4, description), "
+        "image_family = COALESCE(?5, image_family), deprecated = COALESCE(?6, deprecated) "
         "WHERE account = ?1 AND image_id = ?2",
-        params(account, image_id, name, description));
+        params(account, image_id, changes.name, changes.description, changes.family, changes.deprecated));
     if (!done && done.error().code == ErrorCode::kAlreadyExists) return Error::already_exists("duplicate image name");
     IG_TRY(done);
     if (done->changed == 0) return Error::not_found(image_id);

@@ -52,6 +52,7 @@ struct Image {
   std::string license_type = "TencentCloud";
   std::string boot_mode = "Legacy BIOS";
   std::string image_family;
+  bool deprecated = false;   // ModifyImageAttribute ImageDeprecated: not chosen by DescribeImageFromFamily
   std::string created_time;  // ISO 8601 UTC
   bool supports_cloudinit = false;
   std::vector<Tag> tags;
@@ -65,8 +66,18 @@ struct Image {
   std::string source_sha256;         // the SHA-256 of the object as downloaded
 };
 
+// What ModifyImageAttribute may change: each field that is set.
+struct ImageChanges {
+  std::optional<std::string> name;
+  std::optional<std::string> description;
+  std::optional<std::string> family;
+  std::optional<bool> deprecated;
+};
+
 struct Filter {
-  std::string name;  // image-id, image-name, image-type, platform, tag-key, tag-value, tag:<key>
+  // image-id, image-name, image-type, platform, tag-key, tag-value, tag:<key>; and image-family
+  // (exact), which the API uses for DescribeImageFromFamily.
+  std::string name;
   std::vector<std::string> values;
 };
 
@@ -184,10 +195,8 @@ class Catalog {
   // for an image that is not are left over from a crash).
   virtual Result<bool> importing(const std::string& image_id) = 0;
   virtual Result<void> remove(const std::string& account, const std::string& image_id) = 0;
-  // kAlreadyExists when the new name is another image's.
-  virtual Result<void> modify(const std::string& account, const std::string& image_id,
-                              const std::optional<std::string>& name,
-                              const std::optional<std::string>& description) = 0;
+  // Changes what is set in `changes`; kAlreadyExists when the new name is another image's.
+  virtual Result<void> modify(const std::string& account, const std::string& image_id, const ImageChanges& changes) = 0;
 
   // The oldest queued task, or one whose holder's lease ran out (a crashed worker), now leased
   // to the caller for `lease_seconds` (attempt + 1). Nothing when there is no work. Several

@@ -92,7 +92,7 @@ ordered_json image_json(const catalog::Image& i) {
           {"Tags", tags},
           {"LicenseType", i.license_type},
           {"ImageFamily", i.image_family},
-          {"ImageDeprecated", false},
+          {"ImageDeprecated", i.deprecated},
           {"CdcCacheStatus", ""}};
 }
 
@@ -371,7 +371,17 @@ Reply modify_image(const Call& c, catalog::Catalog& catalog) {
     return Reply::error("InvalidParameterValue.TooLarge",
                         fmt::format("ImageDescription has {} characters; at most 256", characters(*description)));
   }
-  auto done = catalog.modify(account_of(c), *id, name, description);
+  const auto family = str(c.params, "ImageFamily", error);
+  if (error) return *error;
+  if (family && characters(*family) > 60) {
+    return Reply::error("InvalidParameterValue.TooLarge",
+                        fmt::format("ImageFamily has {} characters; at most 60", characters(*family)));
+  }
+  catalog::ImageChanges changes{name, description, family, std::nullopt};
+  if (c.params.contains("ImageDeprecated") && c.params["ImageDeprecated"].is_boolean()) {
+    changes.deprecated = c.params["ImageDeprecated"].get<bool>();
+  }
+  auto done = catalog.modify(account_of(c), *id, changes);
   if (!done) {
     if (done.error().code == ErrorCode::kNotFound) {
       return Reply::error("InvalidImageId.NotFound", fmt::format("image {} does not exist", *id));
@@ -382,6 +392,27 @@ Reply modify_image(const Call& c, catalog::Catalog& catalog) {
     return Reply::error("InternalError", done.error().message);
   }
   return Reply{};
+}
+
+// DescribeImageFromFamily: the account's newest NORMAL image of the family that is not
+// deprecated; no Image when there is none.
+Reply describe_image_from_family(const Call& c, catalog::Catalog& catalog) {
+  std::optional<Reply> error;
+  const auto family = str(c.params, "ImageFamily", error);
+  if (error) return *error;
+  if (!family || family->empty()) return Reply::error("MissingParameter", "ImageFamily is required");
+  // Newest first; a family holds at most the account's quota of images.
+  auto page = catalog.describe(account_of(c), {}, {{"image-family", {*family}}}, 0, 100000);
+  if (!page) return Reply::error("InternalError", page.error().message);
+  Reply r;
+  r.fields["Image"] = nullptr;
+  for (const catalog::Image& i : page->images) {
+    if (i.state == "NORMAL" && !i.deprecated) {
+      r.fields["Image"] = image_json(i);
+      break;
+    }
+  }
+  return r;
 }
 
 // A list of 1..max strings (or 0..max when `optional`); nothing with `error` set otherwise.
@@ -576,6 +607,7 @@ constexpr ParamSpec kModifyImageAttribute[] = {{"ImageId", kString, true},
                                                {"ImageDescription", kString},
                                                {"ImageFamily", kString},
                                                {"ImageDeprecated", kBoolean}};
+constexpr ParamSpec kDescribeImageFromFamily[] = {{"ImageFamily", kString, true}};
 constexpr ParamSpec kDescribeMessages[] = {
     {"MessageIds", kStringList}, {"UnreadOnly", kBoolean}, {"Offset", kInteger}, {"Limit", kInteger}};
 constexpr ParamSpec kMessageIds[] = {{"MessageIds", kStringList, true}};
@@ -594,6 +626,9 @@ void register_catalog_actions(api::Api& api, catalog::Catalog& catalog, ServiceL
          with_schema(kDeleteImages, [&catalog, limits](const Call& c) { return delete_images(c, catalog, limits); }));
   api.on("ModifyImageAttribute",
          with_schema(kModifyImageAttribute, [&catalog](const Call& c) { return modify_image(c, catalog); }));
+  api.on("DescribeImageFromFamily", with_schema(kDescribeImageFromFamily, [&catalog](const Call& c) {
+           return describe_image_from_family(c, catalog);
+         }));
   // The account's custom-image quota, the one ImportImage enforces (issue 13, point 9).
   api.on("DescribeImageQuota", with_schema({}, [limits](const Call&) {
            Reply r;

@@ -96,6 +96,11 @@ done
 [ "$(get describe-arm "d['response']['ImageSet'][0]['Architecture']")" = arm ] || fail "arm_64 is reported as arm: $(get describe-arm d)"
 [ "$(get describe-after-modify "d['response']['ImageSet'][0]['ImageName']")" = debian-web-2 ] || fail "modify"
 [ "$(get quota "d['response']['ImageNumQuota']")" = 77 ] || fail "DescribeImageQuota: $(get quota d)"
+[ "$(get family-read "[d['response']['ImageSet'][0][k] for k in ('ImageFamily', 'ImageDeprecated')]")" = "['web', True]" ] ||
+  fail "ModifyImageAttribute ImageFamily / ImageDeprecated: $(get family-read d)"
+[ "$(get family-importing "d['response'].get('Image')")" = None ] || fail "DescribeImageFromFamily chose an importing image: $(get family-importing d)"
+[ "$(get family-missing "d['code']")" = MissingParameter ] || fail "DescribeImageFromFamily without ImageFamily: $(get family-missing d)"
+[ "$(get family-long "d['code']")" = InvalidParameterValue.TooLarge ] || fail "a 61-character ImageFamily: $(get family-long d)"
 [ "$(get quota-unknown "d['code']")" = UnknownParameter ] || fail "DescribeImageQuota with a parameter: $(get quota-unknown d)"
 echo "api-sdk: ImportImage $id (IMPORTING); 13 refusals with their codes; another account sees nothing"
 for c in "messages-bad-limit InvalidParameterValue" "messages-unknown InvalidMessageId.NotFound" \

@@ -178,6 +178,10 @@ rm -f "$work/got/"*
 [ "$(q "d['sha256']" kind=image name=debian12)" = "$(sha256sum < "$debian" | cut -c1-64)" ] ||
   fail "ImportSourceSha256 is not the upload's SHA-256"
 say "debian12 ($id): system and data disk stored, qemu-img compare identical, SHA-256 of the download recorded"
+family=$(cd "$work" && unset http_proxy https_proxy && node service.js family "$api_port" "$id")
+[ "$family" = "{\"kind\":\"family\",\"chosen\":\"$id\",\"deprecated_chosen\":null,\"family\":\"debian-web\",\"deprecated\":true}" ] ||
+  fail "ImageFamily / ImageDeprecated / DescribeImageFromFamily: $family"
+say "debian12 in family debian-web: DescribeImageFromFamily chooses it, and nothing once it is deprecated"
 failed_id=$(q "d['id']" kind=image name=data-disk)
 [ -z "$(stored_keys "$failed_id")$(unfinished "$failed_id")" ] || fail "a failed import left files"
 [ -z "$(unfinished img-)" ] || fail "unfinished outputs left: $(unfinished img-)"

@@ -72,6 +72,11 @@ async function run(name, fn) {
   await run("import-chinese-name", () => good.ImportImage({ ...req, ImageName: "镜".repeat(30), DryRun: true }));
   await run("modify-long-description", () => good.ModifyImageAttribute({ ImageId: id, ImageDescription: "描".repeat(257) }));
   await run("import-arm", () => good.ImportImage({ ...req, ImageName: "debian-arm", Architecture: "arm_64" }));
+  await run("family-set", () => good.ModifyImageAttribute({ ImageId: id, ImageFamily: "web", ImageDeprecated: true }));
+  await run("family-read", () => good.DescribeImages({ ImageIds: [id] }));
+  await run("family-importing", () => good.DescribeImageFromFamily({ ImageFamily: "web" }));
+  await run("family-missing", () => good.DescribeImageFromFamily({}));
+  await run("family-long", () => good.ModifyImageAttribute({ ImageId: id, ImageFamily: "f".repeat(61) }));
   await run("quota", () => good.DescribeImageQuota({}));
   await run("quota-unknown", () => good.DescribeImageQuota({ Limit: 1 }));
   await run("describe-arm", () => good.DescribeImages({ Filters: [{ Name: "image-name", Values: ["debian-arm"] }] }));

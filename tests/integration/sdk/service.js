@@ -3,6 +3,7 @@
 //   node service.js imports PORT SPEC.json   one JSON line per image and per message
 //   node service.js import-one PORT NAME URL  prints the ImageId
 //   node service.js wait PORT ID...           waits until the images have ended; one line each
+//   node service.js family PORT ID            ImageFamily / ImageDeprecated / DescribeImageFromFamily
 // SPEC.json: {"webhook_port": N, "imports": [{"account": 1|2, "name", "url", "disks": [url...]}]}
 // In `imports` mode account 1 subscribes an e-mail address and a webhook served here; every
 // webhook request's signature is checked against the subscription's secret.
@@ -92,6 +93,19 @@ async function imports(spec) {
     await imports(JSON.parse(fs.readFileSync(rest[0], "utf8")));
   } else if (mode === "import-one") {
     console.log((await client(1).ImportImage({ ...base, ImageName: rest[0], ImageUrl: rest[1] })).ImageId);
+  } else if (mode === "family") {
+    // ImageFamily and ImageDeprecated through ModifyImageAttribute, read back by DescribeImages
+    // and chosen (or not) by DescribeImageFromFamily.
+    const c = client(1);
+    const id = rest[0];
+    await c.ModifyImageAttribute({ ImageId: id, ImageFamily: "debian-web" });
+    const chosen = (await c.DescribeImageFromFamily({ ImageFamily: "debian-web" })).Image;
+    await c.ModifyImageAttribute({ ImageId: id, ImageDeprecated: true });
+    const after = (await c.DescribeImageFromFamily({ ImageFamily: "debian-web" })).Image;
+    const img = (await c.DescribeImages({ ImageIds: [id] })).ImageSet[0];
+    await c.ModifyImageAttribute({ ImageId: id, ImageDeprecated: false });
+    line({ kind: "family", chosen: chosen ? chosen.ImageId : null, deprecated_chosen: after ? after.ImageId : null,
+           family: img.ImageFamily, deprecated: img.ImageDeprecated });
   } else if (mode === "wait") {
     for (const i of await wait(client(1), rest, 900)) line(image(i, "", 1));
   }

@@ -14,6 +14,20 @@
 namespace ig::test {
 namespace {
 
+// What ModifyImageAttribute changes, by name: renamed("b"), in_family("web", true).
+catalog::ImageChanges renamed(const std::string& name, std::optional<std::string> description = std::nullopt) {
+  catalog::ImageChanges c;
+  c.name = name;
+  c.description = std::move(description);
+  return c;
+}
+catalog::ImageChanges in_family(std::optional<std::string> family, bool deprecated) {
+  catalog::ImageChanges c;
+  c.family = std::move(family);
+  c.deprecated = deprecated;
+  return c;
+}
+
 catalog::Image image(const std::string& account, const std::string& id, const std::string& name) {
   catalog::Image i;
   i.image_id = id;
@@ -65,7 +79,7 @@ TEST_P(CatalogTest, MigratesPersistsAndIsolatesAccounts) {
     ASSERT_THAT(c, IsOk());
     EXPECT_EQ((*c)->backend(), GetParam());
     EXPECT_THAT((*c)->ping(), IsOk());
-    EXPECT_EQ((*c)->schema_version(), 2);
+    EXPECT_EQ((*c)->schema_version(), 3);
     ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
     ASSERT_THAT((*c)->create_import(image("1001", "img-bbbbbbbb", "b")), IsOk());
     ASSERT_THAT((*c)->create_import(image("1002", "img-cccccccc", "a")), IsOk());  // same name, other account
@@ -84,10 +98,18 @@ TEST_P(CatalogTest, MigratesPersistsAndIsolatesAccounts) {
   EXPECT_EQ((*c)->describe("1001", {}, {}, 1, 20)->images.size(), 1u);  // Offset
   EXPECT_FALSE((*c)->get("1002", "img-aaaaaaaa")->has_value());         // another account's image
   EXPECT_THAT((*c)->remove("1002", "img-aaaaaaaa"), HasError(ErrorCode::kNotFound, "img-aaaaaaaa"));
-  EXPECT_THAT((*c)->modify("1001", "img-aaaaaaaa", std::string("b"), std::nullopt),
-              HasError(ErrorCode::kAlreadyExists, "duplicate"));
-  ASSERT_THAT((*c)->modify("1001", "img-aaaaaaaa", std::string("renamed"), std::string("d")), IsOk());
+  EXPECT_THAT((*c)->modify("1001", "img-aaaaaaaa", renamed("b")), HasError(ErrorCode::kAlreadyExists, "duplicate"));
+  ASSERT_THAT((*c)->modify("1001", "img-aaaaaaaa", renamed("renamed", "d")), IsOk());
   EXPECT_EQ((*(*c)->get("1001", "img-aaaaaaaa"))->name, "renamed");
+  // Family and deprecation change alone; what is not set stays.
+  ASSERT_THAT((*c)->modify("1001", "img-aaaaaaaa", in_family("web", true)), IsOk());
+  const catalog::Image changed = **(*c)->get("1001", "img-aaaaaaaa");
+  EXPECT_EQ(changed.image_family, "web");
+  EXPECT_TRUE(changed.deprecated);
+  EXPECT_EQ(changed.description, "d");
+  EXPECT_EQ((*c)->describe("1001", {}, {{"image-family", {"web"}}}, 0, 20)->total, 1);
+  ASSERT_THAT((*c)->modify("1001", "img-aaaaaaaa", in_family(std::nullopt, false)), IsOk());
+  EXPECT_FALSE((*(*c)->get("1001", "img-aaaaaaaa"))->deprecated);
   ASSERT_THAT((*c)->remove("1001", "img-bbbbbbbb"), IsOk());
   EXPECT_EQ(*(*c)->count_images("1001"), 1);
   // The import tasks were queued with their images, and deleting an image removed its task.
@@ -233,17 +255,18 @@ TEST(Catalog, MigratesAVersionOneCatalogKeepingItsRows) {
     auto c = catalog::Catalog::open(path);
     ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
   }
-  // Back to version 1 as an older imagegate left it: without the version 2 tables and columns.
+  // Back to version 1 as an older imagegate left it: without the version 2 and 3 tables and columns.
   run_ok(
       "sqlite3 " + path +
-      " 'DROP INDEX import_tasks_image; DROP TABLE outbox; DROP TABLE subscriptions; DROP TABLE messages; ALTER "
+      " 'ALTER TABLE images DROP COLUMN deprecated; DROP INDEX import_tasks_image; DROP TABLE outbox; DROP TABLE "
+      "subscriptions; DROP TABLE messages; ALTER "
       "TABLE images DROP COLUMN "
       "language; ALTER TABLE images DROP COLUMN data_disks; ALTER TABLE images DROP COLUMN region; ALTER TABLE images "
       "DROP COLUMN source_sha256; PRAGMA "
       "user_version = 1'");
   auto c = catalog::Catalog::open(path);
   ASSERT_THAT(c, IsOk());
-  EXPECT_EQ((*c)->schema_version(), 2);
+  EXPECT_EQ((*c)->schema_version(), 3);
   auto img = (*c)->get("1001", "img-aaaaaaaa");
   ASSERT_TRUE(img->has_value());
   EXPECT_EQ((*img)->language, "en");
@@ -265,7 +288,7 @@ TEST_P(CatalogTest, CatalogsOpenedAtOnceMigrateOnce) {
     threads.emplace_back([&, i] {
       auto c = open();
       errors[static_cast<std::size_t>(i)] = c ? "" : c.error().message;
-      if (c && (*c)->schema_version() != 2) errors[static_cast<std::size_t>(i)] = "schema version not 2";
+      if (c && (*c)->schema_version() != 3) errors[static_cast<std::size_t>(i)] = "schema version not 3";
     });
   }
   for (std::thread& t : threads) t.join();
