@@ -84,8 +84,13 @@ bool parse_notify(const json& j, NotifyConfig& n, api::ConfigError& error) {
   for (const auto& [name, field] : {std::pair<const char*, std::int64_t*>{"retry_min_seconds", &n.retry_min_seconds},
                                     {"retry_max_seconds", &n.retry_max_seconds},
                                     {"max_attempts", &n.max_attempts},
-                                    {"timeout_seconds", &n.timeout_seconds}}) {
+                                    {"timeout_seconds", &n.timeout_seconds},
+                                    {"lease_seconds", &n.lease_seconds}}) {
     if (!positive(o, name, *field, error, "notify.")) return false;
+  }
+  if (n.lease_seconds <= n.timeout_seconds) {  // else a slow attempt is claimed again and sent twice
+    error.message = "\"notify.lease_seconds\" must be above \"notify.timeout_seconds\"";
+    return false;
   }
   if (n.retry_max_seconds < n.retry_min_seconds) {
     error.message = "\"notify.retry_max_seconds\" must not be below \"notify.retry_min_seconds\"";

@@ -188,7 +188,7 @@ cat > "$run/config.json" <<JSON
  "image_store": {"location": "s3://store/prod", "endpoint": "$s3", "region": "us-east-1",
                  "access_key": "test:tester", "secret_key": "testing", "part_size_bytes": 5242880},
  "notify": {"smtp_url": "smtp://127.0.0.1:$smtp_port", "mail_from": "imagegate@example.com",
-            "retry_min_seconds": 1, "retry_max_seconds": 2, "timeout_seconds": 5}}
+            "retry_min_seconds": 1, "retry_max_seconds": 2, "timeout_seconds": 5, "lease_seconds": 8}}
 JSON
 declare -A api_port=([a]=$(free_port) [b]=$(free_port))
 endpoint() { echo "http://127.0.0.1:${api_port[$1]}"; }

@@ -156,7 +156,10 @@ def verify(plan_path, pg, s3_endpoint, bucket, prefix, maildir, endpoints):
     mail_dups = sum(len(v) - 1 for v in mails.values())
     outbox = psql(pg, "SELECT state, COUNT(*) FROM outbox WHERE channel = 'EMAIL' GROUP BY state")
     if [r[0] for r in outbox] != ["SENT"]:
-        problems.append(f"e-mail deliveries: {outbox}")
+        stuck = psql(pg, "SELECT message_id, state, attempts, next_attempt - EXTRACT(EPOCH FROM now())::bigint, "
+                         "last_error FROM outbox WHERE channel = 'EMAIL' AND state <> 'SENT'")
+        problems.append(f"e-mail deliveries: {outbox}; not sent (message, state, attempts, "
+                        f"seconds to the next attempt, last error): {stuck}")
     print(json.dumps({"normal": normal, "failed": failed, "images": len(images), "objects": len(keys),
                       "messages": len(messages), "mails": sum(len(v) for v in mails.values()),
                       "mail_duplicates": mail_dups, "retried_tasks": retried}))

@@ -153,6 +153,7 @@ TEST(ServiceConfig, NamesEveryMistake) {
       {R"({"notify": {"mail_from": "nobody"}})", "\"notify.mail_from\" must be an e-mail address"},
       {R"({"notify": {"max_attempts": 0}})", "\"notify.max_attempts\" must be a positive integer"},
       {R"({"notify": {"retry_min_seconds": 60, "retry_max_seconds": 10}})", "must not be below"},
+      {R"({"notify": {"timeout_seconds": 30, "lease_seconds": 30}})", "\"notify.lease_seconds\" must be above"},
       {R"({"image_quota": -1})", "\"image_quota\" must be a positive integer"},
   };
   for (const auto& [patch, expected] : cases) {
@@ -165,12 +166,14 @@ TEST(ServiceConfig, NamesEveryMistake) {
   nlohmann::json j = base;
   j.merge_patch(nlohmann::json::parse(
       R"({"object_storage_hosts": ["127.0.0.1:9"], "object_storage": [{"host": "*.cos.ap-shanghai-fsi.myqcloud.com",
-          "region": "ap-shanghai-fsi"}], "notify": {"smtp_url": "smtp://127.0.0.1:25", "retry_min_seconds": 1}})"));
+          "region": "ap-shanghai-fsi"}], "notify": {"smtp_url": "smtp://127.0.0.1:25", "retry_min_seconds": 1,
+          "timeout_seconds": 5, "lease_seconds": 8}})"));
   auto full = service::parse_service_config(j, "/data", error);
   ASSERT_TRUE(full) << error.message;
   ASSERT_EQ(full->worker.storage.size(), 2u);
   EXPECT_EQ(full->worker.storage[1].region, "ap-shanghai-fsi");
   EXPECT_EQ(full->notify.retry_min_seconds, 1);
+  EXPECT_EQ(full->notify.lease_seconds, 8);
 }
 
 TEST(Worker, FinanceAndOverseasRegionsReadOnlyTheirOwnRegion) {
