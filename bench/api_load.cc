@@ -47,7 +47,7 @@ bool call(httplib::Client& client, const Target& t, const std::string& body) {
   const std::int64_t ts =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   const std::string content_type = "application/json; charset=utf-8";
-  ig::api::ReceivedRequest r{"POST", "/", "", content_type, t.host, body};
+  ig::api::ReceivedRequest r{"POST", "/", "", content_type, t.host, body, {}};
   const std::string date = ig::api::utc_date(ts);
   const std::string canonical = ig::api::canonical_request(r, {"content-type", "host"});
   const std::string signature = ig::api::tc3_signature(t.secret_key, ts, date, "cvm", canonical);

@@ -129,16 +129,20 @@ HttpResponse Api::handle(const HttpRequest& req) const {
   }
   call.action = header(req, "x-tc-action");
   if (call.action.empty()) return finish(Reply::error("MissingParameter", "the X-TC-Action header is missing"));
+  if (header(req, "x-tc-version").empty())
+    return finish(Reply::error("MissingParameter", "the X-TC-Version header is missing"));
   if (header(req, "x-tc-version") != "2017-03-12") {
-    return finish(Reply::error("InvalidParameterValue",
-                               fmt::format("X-TC-Version '{}' is not 2017-03-12", header(req, "x-tc-version"))));
+    return finish(
+        Reply::error("NoSuchVersion", fmt::format("the API version '{}' does not exist; this API is 2017-03-12",
+                                                  header(req, "x-tc-version").substr(0, 32))));
   }
   // Authentication: the Host's first label is an accepted service name, as the SDK signs it.
   std::vector<std::string> services = config_.services;
   std::string host = header(req, "host");
   services.push_back(host.substr(0, host.find_first_of(".:")));
   VerifyInput in;
-  in.request = ReceivedRequest{req.method, req.path, req.query, header(req, "content-type"), host, req.body};
+  in.request =
+      ReceivedRequest{req.method, req.path, req.query, header(req, "content-type"), host, req.body, req.headers};
   in.authorization = header(req, "authorization");
   in.timestamp = header(req, "x-tc-timestamp");
   in.now = clock_();

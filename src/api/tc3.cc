@@ -101,7 +101,18 @@ std::string canonical_request(const ReceivedRequest& r, const std::vector<std::s
   std::string headers;
   std::string names;
   for (const std::string& h : signed_headers) {
-    const std::string value = h == "content-type" ? r.content_type : h == "host" ? host : "";
+    std::string value;
+    if (h == "content-type") {
+      value = r.content_type;
+    } else if (h == "host") {
+      value = host;
+    } else if (const auto it = r.other_headers.find(h); it != r.other_headers.end()) {
+      // As the signature's documentation has it: the value in lower case, without surrounding spaces.
+      const auto first = it->second.find_first_not_of(" \t");
+      const auto last = it->second.find_last_not_of(" \t");
+      value = first == std::string::npos ? "" : it->second.substr(first, last - first + 1);
+      std::transform(value.begin(), value.end(), value.begin(), [](unsigned char c) { return std::tolower(c); });
+    }
     headers += h + ":" + value + "\n";
     names += (names.empty() ? "" : ";") + h;
   }
@@ -133,7 +144,9 @@ AuthError verify(const VerifyInput& in, const std::vector<std::string>& services
                  const void* context, std::string* secret_id) {
   const auto auth = parse_authorization(in.authorization);
   if (!auth) {
-    return {"AuthFailure.SignatureFailure", "the Authorization header is not a TC3-HMAC-SHA256 signature"};
+    return {"AuthFailure.InvalidAuthorization", in.authorization.empty()
+                                                    ? "the Authorization header is missing"
+                                                    : "the Authorization header is not a TC3-HMAC-SHA256 signature"};
   }
   std::int64_t ts = 0;
   if (in.timestamp.empty() || in.timestamp.size() > 12 ||
@@ -153,9 +166,15 @@ AuthError verify(const VerifyInput& in, const std::vector<std::string>& services
   if (std::find(services.begin(), services.end(), auth->service) == services.end()) {
     return {"AuthFailure.SignatureFailure", fmt::format("the credential names service '{}'", auth->service)};
   }
+  // Any set of signed headers that holds content-type and host, each one present in the request.
+  for (const char* needed : {"content-type", "host"}) {
+    if (std::find(auth->signed_headers.begin(), auth->signed_headers.end(), needed) == auth->signed_headers.end()) {
+      return {"AuthFailure.SignatureFailure", fmt::format("SignedHeaders must include {}", needed)};
+    }
+  }
   for (const std::string& h : auth->signed_headers) {
-    if (h != "content-type" && h != "host") {
-      return {"AuthFailure.SignatureFailure", fmt::format("signed header '{}' is not supported", h)};
+    if (h != "content-type" && h != "host" && !in.request.other_headers.contains(h)) {
+      return {"AuthFailure.SignatureFailure", fmt::format("signed header '{}' is not in the request", h.substr(0, 64))};
     }
   }
   if (auth->secret_id.size() < 4 || auth->secret_id.size() > 128) {

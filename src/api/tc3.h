@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,9 @@ struct ReceivedRequest {
   std::string content_type;  // as sent
   std::string host;          // the Host header, possibly with ":port"
   std::string body;          // raw bytes
+  // Every other header, by lower-case name: what a client may sign besides content-type and host
+  // (Tencent's own examples sign x-tc-action too).
+  std::map<std::string, std::string> other_headers;
 };
 
 std::string sha256_hex(std::string_view data);

@@ -47,5 +47,26 @@ TEST(UnflattenQuery, ListsObjectsTypesAndBounds) {
   EXPECT_EQ(big["Bad"], "%zz");
 }
 
+// The protocol's own codes, before any action runs (issue 13, point 6).
+TEST(ApiProtocol, VersionAndAuthorizationCodes) {
+  api::ApiConfig config;
+  config.accounts.push_back({"AKIDexample", "example-key", "1250000001", "en"});
+  const api::Api api(config);
+  const auto code_of = [&](std::map<std::string, std::string> headers) {
+    api::HttpRequest r{"POST", "/", "", std::move(headers), "{}"};
+    const auto body = nlohmann::json::parse(api.handle(r).body);
+    return body["Response"]["Error"].value("Code", "");
+  };
+  std::map<std::string, std::string> h = {
+      {"x-tc-action", "DescribeImages"}, {"host", "cvm.example"}, {"content-type", "application/json"}};
+  EXPECT_EQ(code_of(h), "MissingParameter");  // no X-TC-Version
+  h["x-tc-version"] = "2099-01-01";
+  EXPECT_EQ(code_of(h), "NoSuchVersion");
+  h["x-tc-version"] = "2017-03-12";
+  EXPECT_EQ(code_of(h), "AuthFailure.InvalidAuthorization");  // no Authorization
+  h["authorization"] = "Bearer something";
+  EXPECT_EQ(code_of(h), "AuthFailure.InvalidAuthorization");
+}
+
 }  // namespace
 }  // namespace ig

@@ -156,5 +156,39 @@ TEST(Tc3, MalformedAuthorizationHeaders) {
   EXPECT_EQ(api::verify(in, {"cvm"}, dummy_key, nullptr, nullptr).code, "AuthFailure.SecretIdNotFound");
 }
 
+// Tencent's own examples sign content-type;host;x-tc-action: any signed set that holds
+// content-type and host verifies, other headers canonicalised as documented (lower case, trimmed,
+// in the order SignedHeaders lists them). A missing or garbled Authorization is
+// AuthFailure.InvalidAuthorization; a set without host, or naming a header that was not sent,
+// fails.
+TEST(Tc3, AnySignedHeaderSetWithContentTypeAndHostVerifies) {
+  api::ReceivedRequest r{"POST", "/", "", "application/json; charset=utf-8", "cvm.tencentcloudapi.com", "{}", {}};
+  r.other_headers["x-tc-action"] = " DescribeInstances ";
+  const std::string canonical =
+      "POST\n/\n\ncontent-type:application/json; charset=utf-8\nhost:cvm.tencentcloudapi.com\n"
+      "x-tc-action:describeinstances\n\ncontent-type;host;x-tc-action\n" +
+      api::sha256_hex("{}");
+  const std::vector<std::string> names = {"content-type", "host", "x-tc-action"};
+  EXPECT_EQ(api::canonical_request(r, names), canonical);
+  const std::int64_t ts = 1700000000;
+  const std::string date = api::utc_date(ts);
+  const auto sign = [&](const std::string& signed_headers, const std::string& canon) {
+    return "TC3-HMAC-SHA256 Credential=AKIDexample/" + date + "/cvm/tc3_request, SignedHeaders=" + signed_headers +
+           ", Signature=" + api::tc3_signature("example-key", ts, date, "cvm", canon);
+  };
+  const auto key = [](const std::string&, const void*) -> std::optional<std::string> { return "example-key"; };
+  api::VerifyInput in{r, sign("content-type;host;x-tc-action", canonical), std::to_string(ts), ts, 300};
+  EXPECT_EQ(api::verify(in, {"cvm"}, key, nullptr, nullptr).code, "");
+  in.request.other_headers.clear();  // signed, but not sent
+  EXPECT_EQ(api::verify(in, {"cvm"}, key, nullptr, nullptr).code, "AuthFailure.SignatureFailure");
+  in.request = r;
+  in.authorization = sign("content-type;x-tc-action", canonical);  // no host
+  EXPECT_EQ(api::verify(in, {"cvm"}, key, nullptr, nullptr).code, "AuthFailure.SignatureFailure");
+  in.authorization = "";
+  EXPECT_EQ(api::verify(in, {"cvm"}, key, nullptr, nullptr).code, "AuthFailure.InvalidAuthorization");
+  in.authorization = "Basic abc";
+  EXPECT_EQ(api::verify(in, {"cvm"}, key, nullptr, nullptr).code, "AuthFailure.InvalidAuthorization");
+}
+
 }  // namespace
 }  // namespace ig::test
