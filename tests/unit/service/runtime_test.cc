@@ -82,12 +82,12 @@ TEST_F(Serve, HealthReadinessAndMetrics) {
   const std::string metrics = run_ok("curl -sf " + url("/metrics"));
   EXPECT_NE(metrics.find("# TYPE imagegate_imports_total counter"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("imagegate_import_queue_depth 0\n"), std::string::npos) << metrics;
-  EXPECT_NE(metrics.find("imagegate_requests_total{action=\"unknown\",code=\"InvalidParameterValue\"} 1\n"),
+  EXPECT_NE(metrics.find("imagegate_requests_total{action=\"unknown\",code=\"MissingParameter\"} 1\n"),
             std::string::npos)
       << metrics;
-  EXPECT_NE(
-      metrics.find("imagegate_requests_total{action=\"DescribeImages\",code=\"AuthFailure.SignatureFailure\"} 1\n"),
-      std::string::npos)
+  EXPECT_NE(metrics.find(
+                "imagegate_requests_total{action=\"DescribeImages\",code=\"AuthFailure.InvalidAuthorization\"} 1\n"),
+            std::string::npos)
       << metrics;
   EXPECT_EQ(metrics.find("<script>"), std::string::npos);
   EXPECT_NE(metrics.find("imagegate_request_duration_seconds_count 2\n"), std::string::npos) << metrics;
