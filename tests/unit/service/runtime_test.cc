@@ -85,9 +85,9 @@ TEST_F(Serve, HealthReadinessAndMetrics) {
   EXPECT_NE(metrics.find("imagegate_requests_total{action=\"unknown\",code=\"MissingParameter\"} 1\n"),
             std::string::npos)
       << metrics;
-  EXPECT_NE(metrics.find(
-                "imagegate_requests_total{action=\"DescribeImages\",code=\"AuthFailure.InvalidAuthorization\"} 1\n"),
-            std::string::npos)
+  EXPECT_NE(
+      metrics.find("imagegate_requests_total{action=\"DescribeImages\",code=\"AuthFailure.InvalidAuthorization\"} 1\n"),
+      std::string::npos)
       << metrics;
   EXPECT_EQ(metrics.find("<script>"), std::string::npos);
   EXPECT_NE(metrics.find("imagegate_request_duration_seconds_count 2\n"), std::string::npos) << metrics;
