@@ -60,7 +60,9 @@ std::optional<Reply> check_object(const json& object, std::span<const ParamSpec>
                                   int depth) {
   // Schemas nest two levels (TagSpecification.N.Tags.M); anything deeper is not ours.
   if (depth > 4) return Reply::error("InvalidParameter", fmt::format("parameter {} nests too deeply", where));
-  for (const auto& [name, value] : object.items()) {
+  for (const auto& item : object.items()) {
+    const std::string& name = item.key();
+    const json& value = item.value();
     const auto spec = std::find_if(schema.begin(), schema.end(), [&](const ParamSpec& s) { return s.name == name; });
     if (spec == schema.end()) {
       return Reply::error("UnknownParameter", fmt::format("unknown parameter {}{}", where, shown(name)));
@@ -81,7 +83,9 @@ std::optional<Reply> check_object(const json& object, std::span<const ParamSpec>
 json typed_from_query(const json& object, std::span<const ParamSpec> schema, int depth) {
   if (!object.is_object() || depth > 4) return object;
   json out = object;
-  for (auto& [name, value] : out.items()) {
+  for (auto item : out.items()) {
+    const std::string name = item.key();
+    json& value = item.value();
     const auto spec = std::find_if(schema.begin(), schema.end(), [&](const ParamSpec& s) { return s.name == name; });
     if (spec == schema.end() || !value.is_string()) {
       if (spec != schema.end() && spec->type == ParamType::kObjectList && value.is_array()) {
