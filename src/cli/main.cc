@@ -32,6 +32,7 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitRefused = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitUnverified = 3;  // check: no rule failed, but one could not be judged
 
 using nlohmann::ordered_json;
 
@@ -298,7 +299,7 @@ int cmd_convert(const std::string& src, const std::string& dst, const std::strin
   o.stop = interrupt.stop_token();
   if (progress && isatty(STDERR_FILENO)) o.progress = draw_progress;
   auto st = convert(*opened->image, **sink, o);
-  if (progress && isatty(STDERR_FILENO)) fmt::print(stderr, "    (100.00/100%)\n");
+  if (progress && isatty(STDERR_FILENO)) fmt::print(stderr, "{}", st ? "    (100.00/100%)\n" : "\n");
   if (!st && interrupt.signal_received() != 0) {
     report_error(src, st.error(), json);
     return 128 + interrupt.signal_received();
@@ -326,6 +327,8 @@ struct CheckArgs {
   std::string os_type;
   std::string os_version;
   std::string arch;
+  std::uint64_t max_virtual_size = 0;  // 0: the cloud's 500 GiB
+  std::uint64_t max_qcow2_size = 0;    // 0: the cloud's 50 GiB
 };
 
 int cmd_check(const CheckArgs& a, bool json) {
@@ -349,16 +352,31 @@ int cmd_check(const CheckArgs& a, bool json) {
   options.os_type = a.os_type;
   options.os_version = a.os_version;
   options.architecture = a.arch;
+  if (a.max_virtual_size != 0) options.max_virtual_size = a.max_virtual_size;
+  if (a.max_qcow2_size != 0) options.max_qcow2_size = a.max_qcow2_size;
   auto file = FileSource::open(a.path);
   if (!file) return report_error(a.path, file.error(), json);
+  // Over the qcow2 estimate, the exact size is computed by reading every allocated block: show
+  // its progress on a terminal (check writes nothing, so ^C simply ends it).
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  bool drew = false;
+  if (tty) {
+    options.assess.exact_progress = [&drew](std::uint64_t done, std::uint64_t total) {
+      const double pct = total == 0 ? 100.0 : 100.0 * static_cast<double>(done) / static_cast<double>(total);
+      fmt::print(stderr, "measuring the exact size as qcow2: {:.2f}%\r", pct);
+      std::fflush(stderr);
+      drew = true;
+    };
+  }
   auto report = check_image(SourcePtr(std::move(*file)), options);
+  if (drew) fmt::print(stderr, "\33[2K\r");
   if (!report) return report_error(a.path, report.error(), json);
   if (json) {
     std::cout << render_json(*report, lang).dump(2) << "\n";
   } else {
     std::cout << render_human(*report, lang, isatty(STDOUT_FILENO) != 0 && std::getenv("NO_COLOR") == nullptr);
   }
-  return report->pass ? kExitOk : kExitRefused;
+  return report->pass ? kExitOk : report->unverified ? kExitUnverified : kExitRefused;
 }
 
 // A service error names its subject itself (the configuration file, the address).
@@ -416,6 +434,14 @@ int run(int argc, char** argv) {
   check->add_option("--os-type", check_args.os_type, "The OsType you will declare (e.g. Linux, CentOS, Debian)");
   check->add_option("--os-version", check_args.os_version, "The OsVersion you will declare (e.g. 12, 7, -)");
   check->add_option("--arch", check_args.arch, "The Architecture you will declare (x86_64, i386, arm_64)");
+  check
+      ->add_option("--max-virtual-size", check_args.max_virtual_size,
+                   "A deployment's own virtual-size limit (default 500GiB; K, M, G, T suffixes are binary)")
+      ->transform(CLI::AsSizeValue(false));
+  check
+      ->add_option("--max-qcow2-size", check_args.max_qcow2_size,
+                   "A deployment's own limit on the size as qcow2 (default 50GiB)")
+      ->transform(CLI::AsSizeValue(false));
   check->add_option("image", check_args.path, "The image file")->required();
 
   std::string config_path;
