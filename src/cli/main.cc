@@ -16,6 +16,7 @@
 #include <thread>
 #include <variant>
 
+#include "api/os_list.h"
 #include "base/text.h"
 #include "cli/interrupt.h"
 #include "convert/convert.h"
@@ -144,7 +145,12 @@ int report_error(const std::string& path, const Error& e, bool json) {
     j["error"] = error_json(e);
     std::cout << j.dump(4) << "\n";
   } else {
-    std::cerr << "imagegate: " << path << ": " << e.message << "\n";
+    // Most messages name the file already ("open x.img: …", "x.img: is a directory …").
+    if (e.message.find(path) != std::string::npos) {
+      std::cerr << "imagegate: " << e.message << "\n";
+    } else {
+      std::cerr << "imagegate: " << path << ": " << e.message << "\n";
+    }
   }
   return e.code == ErrorCode::kInvalidArgument ? kExitUsage : kExitRefused;
 }
@@ -347,6 +353,15 @@ int cmd_check(const CheckArgs& a, bool json) {
     return report_error(
         a.path, Error::invalid_argument(fmt::format("unknown architecture '{}' (x86_64, i386, arm_64)", a.arch)), json);
   }
+  // The OsType ImportImage would take (its names are exact), or the generic Linux / Windows.
+  if (!a.os_type.empty() && a.os_type != "Linux" && a.os_type != "Windows" &&
+      api::find_import_os(a.os_type) == nullptr) {
+    std::string known;
+    for (const api::ImportOs& os : api::import_os_list()) known += (known.empty() ? "" : ", ") + os.name;
+    return report_error(
+        a.path, Error::invalid_argument(fmt::format("unknown OsType '{}' (Linux, Windows, {})", a.os_type, known)),
+        json);
+  }
   options.assess.file_name = a.path.substr(a.path.rfind('/') == std::string::npos ? 0 : a.path.rfind('/') + 1);
   options.force = a.force;
   options.os_type = a.os_type;
@@ -386,7 +401,12 @@ int service_error(const char* command, const Error& e) {
 }
 
 int run(int argc, char** argv) {
-  CLI::App app{"imagegate: will this disk image import into the cloud, and if not, why?"};
+  CLI::App app{"imagegate: will this disk image import into the cloud, and if not, why?", "imagegate"};
+  app.set_version_flag("--version", "imagegate " IG_VERSION);
+  app.footer(
+      "Exit codes: 0 the image is readable (check: it would import); 1 it was refused, cannot be read or\n"
+      "would not import; 2 a usage error; 3 (check) it cannot be verified: its root is on a volume\n"
+      "imagegate cannot read. Documentation: README.md, docs/check.md, docs/api.md.");
   app.require_subcommand(1);
   std::string output = "human";
   std::string path;
@@ -466,6 +486,8 @@ int run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);

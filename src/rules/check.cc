@@ -551,7 +551,11 @@ CheckReport& decide(CheckReport& r) {
     }
   }
   r.pass = true;
-  r.reason = {"verdict.pass", {}};
+  // Passing with warnings (an OS outside the list, a declared OS that disagrees) says so in the
+  // headline, so that it is not read as a clean pass.
+  const auto warnings = std::count_if(r.checks.begin(), r.checks.end(),
+                                      [](const CheckResult& c) { return c.status == CheckStatus::kWarn; });
+  r.reason = warnings == 0 ? Message{"verdict.pass", {}} : Message{"verdict.pass-warnings", {std::to_string(warnings)}};
   make_printable(r);
   return r;
 }

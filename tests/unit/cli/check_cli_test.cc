@@ -128,6 +128,20 @@ TEST_F(CheckCli, SizeLimitsAndUnits) {
   EXPECT_EQ(run(kCli + " check --max-qcow2-size lots " + good_).exit_code, 2);
 }
 
+// A declared OS that disagrees passes with a warning, and the headline says so; an OsType the
+// cloud's list does not know is a usage error, as an unknown --arch is.
+TEST_F(CheckCli, DeclaredMismatchHeadlinesItsWarningAndUnknownOsTypeIsUsage) {
+  const CommandResult r = run(kCli + " check --lang en --os-type CentOS " + good_);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.rfind("The image meets every import rule, with warnings (1): read them below.", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("! Declared OS:"), std::string::npos) << r.out;
+  EXPECT_EQ(run(kCli + " check --lang en --os-type Debian " + good_).out.rfind("The image meets every import rule.", 0),
+            0u);
+  const CommandResult bad = run(kCli + " check --os-type Debain " + good_ + " 2>&1");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.out.find("unknown OsType 'Debain' (Linux, Windows, CentOS, "), std::string::npos) << bad.out;
+}
+
 TEST_F(CheckCli, UsageErrors) {
   EXPECT_EQ(run(kCli + " check --lang fr " + good_).exit_code, 2);
   EXPECT_EQ(run(kCli + " check --arch sparc " + good_).exit_code, 2);
