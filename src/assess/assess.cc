@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "convert/convert.h"
 #include "convert/measure.h"
 #include "formats/open_image.h"
 #include "formats/probe.h"
@@ -51,6 +52,18 @@ Result<Assessment> assess(SourcePtr file, const AssessOptions& options) {
   } else {
     if (measured.error().code == ErrorCode::kIo) return measured.error();
     f.measure_refused = measured.error().message;
+  }
+  if (f.qcow2_size && options.exact_above != 0 && *f.qcow2_size > options.exact_above) {
+    ConvertOptions dry;
+    dry.progress = options.exact_progress;
+    dry.stop = options.stop;
+    auto exact = measure_exact(*a.image, dry);
+    if (exact) {
+      f.qcow2_exact_size = exact->output_size;
+    } else {
+      if (exact.error().code == ErrorCode::kIo || exact.error().code == ErrorCode::kCancelled) return exact.error();
+      f.exact_refused = exact.error().message;
+    }
   }
   if (!options.inspect_guest) return a;
   auto inspection = inspect_disk(a.image);

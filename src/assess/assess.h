@@ -10,8 +10,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,13 @@ struct AssessOptions {
   // An image larger than this is refused by its header alone: it is neither measured nor
   // inspected, whose work grows with the clusters it maps (0: no such cut-off).
   std::uint64_t max_virtual_size = 0;
+  // When qemu-img's estimate of the qcow2 size is above this, the exact size the converter would
+  // write is computed too (reading every allocated block; zeros are not written): a fixed VHD or
+  // a non-sparse raw file is over the estimate only (0: never).
+  std::uint64_t exact_above = 0;
+  // The exact scan's progress (bytes done, bytes in all) and its cancellation.
+  std::function<void(std::uint64_t, std::uint64_t)> exact_progress;
+  std::stop_token stop;
 };
 
 // One content match of the probe: "qcow2", "vhdx", "iso9660", "gzip" … and whether the format
@@ -51,6 +60,10 @@ struct Facts {
   // The size as qcow2 (qemu-img measure's `required`), or why it could not be computed.
   std::optional<std::uint64_t> qcow2_size;
   std::string measure_refused;
+  // The converter's exact output size, computed only when the estimate is over exact_above, or
+  // why it could not be.
+  std::optional<std::uint64_t> qcow2_exact_size;
+  std::string exact_refused;
   // The guest, or why the disk could not be read (set only when inspect_guest and the image opened).
   std::optional<Inspection> inspection;
   std::string inspection_refused;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <cstddef>
+#include <iterator>
 #include <span>
 #include <string>
 #include <string_view>
@@ -132,9 +133,18 @@ inline std::string to_lower(std::string s) {
   return s;
 }
 
-// A byte count in GiB with two decimals: "2.00 GiB".
-inline std::string gib_text(std::uint64_t bytes) {
-  return fmt::format("{:.2f} GiB", static_cast<double>(bytes) / static_cast<double>(1ULL << 30));
+// A byte count in the binary unit that fits, two decimals from KiB up: "512 bytes", "196.00 KiB",
+// "2.00 GiB", "1.50 TiB".
+inline std::string size_text(std::uint64_t bytes) {
+  if (bytes < 1024) return fmt::format("{} bytes", bytes);
+  const char* const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double v = static_cast<double>(bytes) / 1024.0;
+  std::size_t u = 0;
+  while (v >= 1024.0 && u + 1 < std::size(units)) {
+    v /= 1024.0;
+    ++u;
+  }
+  return fmt::format("{:.2f} {}", v, units[u]);
 }
 
 }  // namespace ig

@@ -16,6 +16,7 @@
 #include <thread>
 #include <variant>
 
+#include "api/os_list.h"
 #include "base/text.h"
 #include "cli/interrupt.h"
 #include "convert/convert.h"
@@ -32,6 +33,7 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitRefused = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitUnverified = 3;  // check: no rule failed, but one could not be judged
 
 using nlohmann::ordered_json;
 
@@ -143,7 +145,12 @@ int report_error(const std::string& path, const Error& e, bool json) {
     j["error"] = error_json(e);
     std::cout << j.dump(4) << "\n";
   } else {
-    std::cerr << "imagegate: " << path << ": " << e.message << "\n";
+    // Most messages name the file already ("open x.img: …", "x.img: is a directory …").
+    if (e.message.find(path) != std::string::npos) {
+      std::cerr << "imagegate: " << e.message << "\n";
+    } else {
+      std::cerr << "imagegate: " << path << ": " << e.message << "\n";
+    }
   }
   return e.code == ErrorCode::kInvalidArgument ? kExitUsage : kExitRefused;
 }
@@ -298,7 +305,7 @@ int cmd_convert(const std::string& src, const std::string& dst, const std::strin
   o.stop = interrupt.stop_token();
   if (progress && isatty(STDERR_FILENO)) o.progress = draw_progress;
   auto st = convert(*opened->image, **sink, o);
-  if (progress && isatty(STDERR_FILENO)) fmt::print(stderr, "    (100.00/100%)\n");
+  if (progress && isatty(STDERR_FILENO)) fmt::print(stderr, "{}", st ? "    (100.00/100%)\n" : "\n");
   if (!st && interrupt.signal_received() != 0) {
     report_error(src, st.error(), json);
     return 128 + interrupt.signal_received();
@@ -326,6 +333,8 @@ struct CheckArgs {
   std::string os_type;
   std::string os_version;
   std::string arch;
+  std::uint64_t max_virtual_size = 0;  // 0: the cloud's 500 GiB
+  std::uint64_t max_qcow2_size = 0;    // 0: the cloud's 50 GiB
 };
 
 int cmd_check(const CheckArgs& a, bool json) {
@@ -344,21 +353,45 @@ int cmd_check(const CheckArgs& a, bool json) {
     return report_error(
         a.path, Error::invalid_argument(fmt::format("unknown architecture '{}' (x86_64, i386, arm_64)", a.arch)), json);
   }
+  // The OsType ImportImage would take (its names are exact), or the generic Linux / Windows.
+  if (!a.os_type.empty() && a.os_type != "Linux" && a.os_type != "Windows" &&
+      api::find_import_os(a.os_type) == nullptr) {
+    std::string known;
+    for (const api::ImportOs& os : api::import_os_list()) known += (known.empty() ? "" : ", ") + os.name;
+    return report_error(
+        a.path, Error::invalid_argument(fmt::format("unknown OsType '{}' (Linux, Windows, {})", a.os_type, known)),
+        json);
+  }
   options.assess.file_name = a.path.substr(a.path.rfind('/') == std::string::npos ? 0 : a.path.rfind('/') + 1);
   options.force = a.force;
   options.os_type = a.os_type;
   options.os_version = a.os_version;
   options.architecture = a.arch;
+  if (a.max_virtual_size != 0) options.max_virtual_size = a.max_virtual_size;
+  if (a.max_qcow2_size != 0) options.max_qcow2_size = a.max_qcow2_size;
   auto file = FileSource::open(a.path);
   if (!file) return report_error(a.path, file.error(), json);
+  // Over the qcow2 estimate, the exact size is computed by reading every allocated block: show
+  // its progress on a terminal (check writes nothing, so ^C simply ends it).
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  bool drew = false;
+  if (tty) {
+    options.assess.exact_progress = [&drew](std::uint64_t done, std::uint64_t total) {
+      const double pct = total == 0 ? 100.0 : 100.0 * static_cast<double>(done) / static_cast<double>(total);
+      fmt::print(stderr, "measuring the exact size as qcow2: {:.2f}%\r", pct);
+      std::fflush(stderr);
+      drew = true;
+    };
+  }
   auto report = check_image(SourcePtr(std::move(*file)), options);
+  if (drew) fmt::print(stderr, "\33[2K\r");
   if (!report) return report_error(a.path, report.error(), json);
   if (json) {
     std::cout << render_json(*report, lang).dump(2) << "\n";
   } else {
     std::cout << render_human(*report, lang, isatty(STDOUT_FILENO) != 0 && std::getenv("NO_COLOR") == nullptr);
   }
-  return report->pass ? kExitOk : kExitRefused;
+  return report->pass ? kExitOk : report->unverified ? kExitUnverified : kExitRefused;
 }
 
 // A service error names its subject itself (the configuration file, the address).
@@ -368,7 +401,12 @@ int service_error(const char* command, const Error& e) {
 }
 
 int run(int argc, char** argv) {
-  CLI::App app{"imagegate: will this disk image import into the cloud, and if not, why?"};
+  CLI::App app{"imagegate: will this disk image import into the cloud, and if not, why?", "imagegate"};
+  app.set_version_flag("--version", "imagegate " IG_VERSION);
+  app.footer(
+      "Exit codes: 0 the image is readable (check: it would import); 1 it was refused, cannot be read or\n"
+      "would not import; 2 a usage error; 3 (check) it cannot be verified: its root is on a volume\n"
+      "imagegate cannot read. Documentation: README.md, docs/check.md, docs/api.md.");
   app.require_subcommand(1);
   std::string output = "human";
   std::string path;
@@ -416,6 +454,14 @@ int run(int argc, char** argv) {
   check->add_option("--os-type", check_args.os_type, "The OsType you will declare (e.g. Linux, CentOS, Debian)");
   check->add_option("--os-version", check_args.os_version, "The OsVersion you will declare (e.g. 12, 7, -)");
   check->add_option("--arch", check_args.arch, "The Architecture you will declare (x86_64, i386, arm_64)");
+  check
+      ->add_option("--max-virtual-size", check_args.max_virtual_size,
+                   "A deployment's own virtual-size limit (default 500GiB; K, M, G, T suffixes are binary)")
+      ->transform(CLI::AsSizeValue(false));
+  check
+      ->add_option("--max-qcow2-size", check_args.max_qcow2_size,
+                   "A deployment's own limit on the size as qcow2 (default 50GiB)")
+      ->transform(CLI::AsSizeValue(false));
   check->add_option("image", check_args.path, "The image file")->required();
 
   std::string config_path;
@@ -440,6 +486,8 @@ int run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);

@@ -39,7 +39,7 @@ Result<std::unique_ptr<FileSource>> FileSource::open(const std::string& path) {
   }
   if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
     ::close(fd);
-    return Error::invalid_argument(
+    return Error::unsupported(
         fmt::format("{}: is {}, not a regular file or block device", path, file_type_name(st.st_mode)));
   }
   const int flags = ::fcntl(fd, F_GETFL);

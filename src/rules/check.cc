@@ -30,6 +30,16 @@ CheckResult skipped(std::string name, std::string why_id) {
   return make(std::move(name), CheckStatus::kSkipped, {std::move(why_id), {}});
 }
 
+// Whether a volume imagegate did not open could be a Linux root: any file system or container
+// but swap, LVM PVs (their LVs are listed themselves), unrecognised bytes and the kinds no
+// Linux root is installed on.
+bool could_hold_root(std::string_view kind) {
+  for (std::string_view never : {"swap", "LVM2 PV", "unknown", "vfat", "exfat", "iso9660", "ntfs"}) {
+    if (kind == never) return false;
+  }
+  return kind.find("LDM") == std::string_view::npos;
+}
+
 std::string volume_name(const VolumeSummary& v) {
   std::string s = v.partition == 0 ? "the whole disk" : fmt::format("partition {}", v.partition);
   if (!v.lv.empty()) s += fmt::format(" (LVM {})", v.lv);
@@ -291,8 +301,8 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
     volume_evidence.push_back(line);
     if (!v.fs_kind.empty()) filesystems.push_back(fmt::format("{} {}", volume_name(v), v.fs_kind));
     if (v.boot_volume) boot_volumes.push_back(volume_name(v));
-    if (v.fs_kind.empty() && v.kind != "swap" && v.kind != "LVM2 PV" && v.kind != "unknown") {
-      unreadable.push_back(fmt::format("{} ({})", volume_name(v), v.kind));
+    if (v.fs_kind.empty() && could_hold_root(v.kind)) {
+      unreadable.push_back(fmt::format("{} ({}{})", volume_name(v), v.kind, v.error.empty() ? "" : ": " + v.error));
     }
   }
   auto join = [](const std::vector<std::string>& v) {
@@ -324,10 +334,13 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
         break;
       }
     }
+  } else if (!unreadable.empty()) {
+    // What imagegate cannot read may hold the root: that is not the user's mistake. Checked
+    // before "only /boot", since a separate ext4 /boot beside an unread root is the usual layout.
+    root = make("root", CheckStatus::kUnverified, {"root.cannot-read", {join(unreadable)}});
+    root.advice = Message{"advice.unverified", {}};
   } else if (!boot_volumes.empty()) {
     root = fail("root", kRootPartitionNotFound, {"root.boot-only", {join(boot_volumes)}}, Message{"advice.root", {}});
-  } else if (!unreadable.empty()) {
-    root = fail("root", kRootPartitionNotFound, {"root.unreadable", {join(unreadable)}}, Message{"advice.root", {}});
   } else if (!filesystems.empty()) {
     root = fail("root", kRootPartitionNotFound, {"root.data-disk", {join(filesystems)}}, Message{"advice.root", {}});
   } else {
@@ -343,8 +356,9 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
     return;
   }
   if (g == nullptr) {
+    const bool unverified = r.checks.back().status == CheckStatus::kUnverified;
     for (const char* name : {"os", "architecture", "declared", "virtio", "cloud-init"}) {
-      r.checks.push_back(skipped(name, "skipped.no-root"));
+      r.checks.push_back(skipped(name, unverified ? "skipped.unverified" : "skipped.no-root"));
     }
     return;
   }
@@ -507,6 +521,7 @@ std::string_view check_status_name(CheckStatus s) {
     case CheckStatus::kWarn: return "warn";
     case CheckStatus::kFail: return "fail";
     case CheckStatus::kSkipped: return "skipped";
+    case CheckStatus::kUnverified: return "unverified";
   }
   return "skipped";
 }
@@ -525,8 +540,22 @@ CheckReport& decide(CheckReport& r) {
       return r;
     }
   }
+  for (const CheckResult& c : r.checks) {
+    if (c.status == CheckStatus::kUnverified) {
+      r.pass = false;
+      r.unverified = true;
+      r.failed_check = c.name;
+      r.reason = c.message;
+      make_printable(r);
+      return r;
+    }
+  }
   r.pass = true;
-  r.reason = {"verdict.pass", {}};
+  // Passing with warnings (an OS outside the list, a declared OS that disagrees) says so in the
+  // headline, so that it is not read as a clean pass.
+  const auto warnings = std::count_if(r.checks.begin(), r.checks.end(),
+                                      [](const CheckResult& c) { return c.status == CheckStatus::kWarn; });
+  r.reason = warnings == 0 ? Message{"verdict.pass", {}} : Message{"verdict.pass-warnings", {std::to_string(warnings)}};
   make_printable(r);
   return r;
 }
@@ -559,11 +588,12 @@ bool judge_format_and_size(const Facts& f, const CheckOptions& options, CheckRep
   if (!info.subformat.empty()) format.evidence.push_back("subformat: " + info.subformat);
   for (const std::string& n : info.notes) format.evidence.push_back(n);
   r.checks.push_back(std::move(format));
-  const std::string vmax = gib_text(options.max_virtual_size);
-  r.checks.push_back(info.virtual_size > options.max_virtual_size
-                         ? fail("virtual-size", kInvalidFormatSize, {"vsize.fail", {gib_text(info.virtual_size), vmax}},
-                                Message{"advice.vsize", {}})
-                         : make("virtual-size", CheckStatus::kPass, {"vsize.ok", {gib_text(info.virtual_size), vmax}}));
+  const std::string vmax = size_text(options.max_virtual_size);
+  r.checks.push_back(
+      info.virtual_size > options.max_virtual_size
+          ? fail("virtual-size", kInvalidFormatSize, {"vsize.fail", {size_text(info.virtual_size), vmax}},
+                 Message{"advice.vsize", {}})
+          : make("virtual-size", CheckStatus::kPass, {"vsize.ok", {size_text(info.virtual_size), vmax}}));
   return true;
 }
 
@@ -584,12 +614,30 @@ CheckReport judge(const Facts& f, const CheckOptions& options) {
     return decide(r);
   }
   if (f.qcow2_size) {
+    // The estimate counts every allocated block; when it is over the limit, the exact size the
+    // conversion writes (zeros skipped, as the cloud's conversion does) decides, if assess
+    // computed it.
     r.qcow2_size = *f.qcow2_size;
-    const std::string qmax = gib_text(options.max_qcow2_size);
-    r.checks.push_back(*f.qcow2_size > options.max_qcow2_size
-                           ? fail("qcow2-size", kInvalidFormatSize, {"qsize.fail", {gib_text(*f.qcow2_size), qmax}},
-                                  Message{"advice.qsize", {}})
-                           : make("qcow2-size", CheckStatus::kPass, {"qsize.ok", {gib_text(*f.qcow2_size), qmax}}));
+    r.qcow2_exact_size = f.qcow2_exact_size;
+    const std::string qmax = size_text(options.max_qcow2_size);
+    const std::uint64_t judged = f.qcow2_exact_size.value_or(*f.qcow2_size);
+    const bool over = judged > options.max_qcow2_size;
+    CheckResult c;
+    if (f.qcow2_exact_size) {
+      const Message m{over ? "qsize.exact-fail" : "qsize.exact-ok",
+                      {size_text(*f.qcow2_exact_size), size_text(*f.qcow2_size), qmax}};
+      c = over ? fail("qcow2-size", kInvalidFormatSize, m, Message{"advice.qsize", {}})
+               : make("qcow2-size", CheckStatus::kPass, m);
+      c.evidence.push_back(
+          fmt::format("estimate (qemu-img measure): {} bytes; exact (imagegate measure --exact): {} bytes",
+                      *f.qcow2_size, *f.qcow2_exact_size));
+    } else {
+      const Message m{over ? "qsize.fail" : "qsize.ok", {size_text(*f.qcow2_size), qmax}};
+      c = over ? fail("qcow2-size", kInvalidFormatSize, m, Message{"advice.qsize", {}})
+               : make("qcow2-size", CheckStatus::kPass, m);
+    }
+    if (!f.exact_refused.empty()) c.evidence.push_back("the exact size could not be computed: " + f.exact_refused);
+    r.checks.push_back(std::move(c));
   } else {
     r.checks.push_back(fail("qcow2-size", kInvalidFormatSize, {"format.refused", {f.measure_refused}}));
   }
@@ -612,6 +660,7 @@ CheckReport judge_data_disk(const Facts& f, const CheckOptions& options) {
 Result<CheckReport> check_image(SourcePtr file, const CheckOptions& options) {
   AssessOptions a = options.assess;
   a.max_virtual_size = options.max_virtual_size;
+  a.exact_above = options.max_qcow2_size;
   const Assessment assessment = IG_TRY(assess(std::move(file), a));
   return judge(assessment.facts, options);
 }

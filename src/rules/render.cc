@@ -11,6 +11,7 @@ using nlohmann::ordered_json;
 
 std::string reason_text(const CheckReport& r, Lang lang) {
   if (r.pass) return render(r.reason, lang);
+  if (r.unverified) return render({"verdict.unverified", {render(r.reason, lang)}}, lang);
   return render({"verdict.fail", {r.error_code, render(r.reason, lang)}}, lang);
 }
 
@@ -21,11 +22,15 @@ std::string render_human(const CheckReport& r, Lang lang, bool color) {
     return color ? fmt::format("\x1b[{}m{}\x1b[0m", code, s) : s;
   };
   std::string out;
-  out += paint(r.pass ? "1;32" : "1;31", reason_text(r, lang)) + "\n";
+  out += paint(r.pass ? "1;32" : r.unverified ? "1;33" : "1;31", reason_text(r, lang)) + "\n";
   if (!r.format.empty()) {
     out += fmt::format("{}: {}, {} virtual, {} on disk", render({"report.image", {}}, lang), r.format,
-                       gib_text(r.virtual_size), gib_text(r.actual_size));
-    if (r.qcow2_size) out += fmt::format(", {} as qcow2", gib_text(*r.qcow2_size));
+                       size_text(r.virtual_size), size_text(r.actual_size));
+    if (r.qcow2_exact_size) {
+      out += fmt::format(", {} as qcow2 (estimated {})", size_text(*r.qcow2_exact_size), size_text(*r.qcow2_size));
+    } else if (r.qcow2_size) {
+      out += fmt::format(", {} as qcow2", size_text(*r.qcow2_size));
+    }
     out += "\n";
   }
   out += "\n";
@@ -49,6 +54,10 @@ std::string render_human(const CheckReport& r, Lang lang, bool color) {
         mark = "-";
         colour = "2";
         break;
+      case CheckStatus::kUnverified:
+        mark = "?";
+        colour = "33";
+        break;
     }
     out += fmt::format("{} {}: {}", paint(colour, mark), check_title(c.name, lang), render(c.message, lang));
     if (!c.error_code.empty()) out += " " + paint("1;31", "[" + c.error_code + "]");
@@ -63,7 +72,7 @@ std::string render_human(const CheckReport& r, Lang lang, bool color) {
 
 ordered_json render_json(const CheckReport& r, Lang lang) {
   ordered_json j;
-  j["result"] = r.pass ? "pass" : "fail";
+  j["result"] = r.pass ? "pass" : r.unverified ? "unverified" : "fail";
   j["error-code"] = r.error_code.empty() ? ordered_json(nullptr) : ordered_json(r.error_code);
   j["failed-check"] = r.failed_check.empty() ? ordered_json(nullptr) : ordered_json(r.failed_check);
   j["reason"] = reason_text(r, lang);
@@ -89,6 +98,7 @@ ordered_json render_json(const CheckReport& r, Lang lang) {
   image["virtual-size"] = r.virtual_size;
   image["actual-size"] = r.actual_size;
   image["qcow2-size"] = r.qcow2_size ? ordered_json(*r.qcow2_size) : ordered_json(nullptr);
+  image["qcow2-exact-size"] = r.qcow2_exact_size ? ordered_json(*r.qcow2_exact_size) : ordered_json(nullptr);
   j["image"] = std::move(image);
   j["partition-table"] = r.partition_table.empty() ? ordered_json(nullptr) : ordered_json(r.partition_table);
   ordered_json os;

@@ -14,8 +14,10 @@
 
 namespace ig {
 
-enum class CheckStatus { kPass, kWarn, kFail, kSkipped };
-std::string_view check_status_name(CheckStatus s);  // "pass", "warn", "fail", "skipped"
+// kUnverified: imagegate could not judge the rule (a volume it cannot read may hold the root); not
+// a failure the cloud would report, and not a pass either.
+enum class CheckStatus { kPass, kWarn, kFail, kSkipped, kUnverified };
+std::string_view check_status_name(CheckStatus s);  // "pass", "warn", "fail", "skipped", "unverified"
 
 // The error codes of SPEC.md §3.
 inline constexpr const char* kInvalidUrl = "InvalidUrl";
@@ -57,7 +59,10 @@ struct KernelReport {
 
 struct CheckReport {
   bool pass = false;
-  std::string error_code;  // "" when it passes
+  // Neither pass nor fail: no rule failed, but one could not be judged (the root may sit on a
+  // volume imagegate cannot read). `pass` is false and `error_code` empty.
+  bool unverified = false;
+  std::string error_code;  // "" when it passes or is unverified
   std::string failed_check;
   Message reason;
 
@@ -66,9 +71,10 @@ struct CheckReport {
   // image
   std::string format;  // "qcow2", "raw", ...; "" when it is not an image format the cloud takes
   std::uint64_t virtual_size = 0;
-  std::uint64_t actual_size = 0;  // bytes the file occupies
-  std::optional<std::uint64_t> qcow2_size;
-  std::string partition_table;  // "mbr", "gpt", "none", "" when not read
+  std::uint64_t actual_size = 0;                  // bytes the file occupies
+  std::optional<std::uint64_t> qcow2_size;        // the estimate (qemu-img measure's `required`)
+  std::optional<std::uint64_t> qcow2_exact_size;  // the converter's exact output, when the estimate was over
+  std::string partition_table;                    // "mbr", "gpt", "none", "" when not read
 
   // os
   std::string os_type;  // "linux", "windows", "" when none was found

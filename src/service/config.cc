@@ -159,6 +159,14 @@ std::optional<ServiceConfig> parse_service_config(const json& j, const std::stri
     return std::nullopt;
   }
   c.worker.max_download_bytes = static_cast<std::uint64_t>(max_download);
+  if (j.contains("unverified_images")) {
+    const json& u = j["unverified_images"];
+    if (!u.is_string() || (u != "refuse" && u != "import")) {
+      error.message = "\"unverified_images\" must be \"refuse\" or \"import\"";
+      return std::nullopt;
+    }
+    c.worker.import_unverified = u == "import";
+  }
   return c;
 }
 

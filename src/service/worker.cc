@@ -351,15 +351,20 @@ DiskOutcome Worker::import_disk(const DiskJob& job, const std::stop_token& stop,
   options.assess.file_name = file_name_of(job.url);
   options.assess.inspect_guest = job.system_disk;
   options.assess.max_virtual_size = options.max_virtual_size;
+  options.assess.exact_above = options.max_qcow2_size;
+  options.assess.stop = stop;
   auto assessed = assess(SourcePtr(std::move(*file)), options.assess);
   if (!assessed) return fail(kInternalError, {"import.internal", {assessed.error().message}});
   const CheckReport report =
       job.system_disk ? judge(assessed->facts, options) : judge_data_disk(assessed->facts, options);
-  if (!report.pass) return fail(report.error_code, report.reason);
+  if (report.unverified && !config_.import_unverified) {
+    return fail(kInternalError, {"import.unverified", {render(report.reason, Lang::kEn)}});
+  }
+  if (!report.pass && !report.unverified) return fail(report.error_code, report.reason);
   out.supports_cloudinit = report.cloud_init && report.cloud_init->enabled;
   out.virtual_size = assessed->image->info().virtual_size;
   progress(job.progress_from + span / 2 + span / 10);
-  auto sink = store_.put(job.key, assessed->facts.qcow2_size.value_or(0));
+  auto sink = store_.put(job.key, assessed->facts.qcow2_exact_size.value_or(assessed->facts.qcow2_size.value_or(0)));
   if (!sink) return fail(kInternalError, {"import.internal", {sink.error().message}});
   ConvertOptions co;
   co.stop = stop;

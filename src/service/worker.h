@@ -42,6 +42,10 @@ struct WorkerConfig {
   std::vector<StorageEndpoint> storage;
   std::uint64_t max_download_bytes = 600ULL << 30;
   std::int64_t lease_seconds = 20;  // renewed by a heartbeat every quarter of it while the task runs
+  // An image whose root imagegate cannot read (ZFS, LUKS, an unread file system) cannot be
+  // verified: refused with InternalError naming the volume (false, the default), or imported
+  // unverified (true). Config key "unverified_images": "refuse" | "import".
+  bool import_unverified = false;
 };
 
 // Whether an import asked in `import_region` may read an object of `object_region`: finance

@@ -89,6 +89,17 @@ truncate -s 64M "$work/store/data-disk.raw"
 printf 'label: dos\nstart=2048,type=83\n' | sfdisk -q "$work/store/data-disk.raw"
 mke2fs -q -F -t ext4 -d "$work/store/files" "$work/store/part.ext4" 40M > /dev/null 2>&1
 dd if="$work/store/part.ext4" of="$work/store/data-disk.raw" bs=512 seek=2048 conv=notrunc status=none
+# An encrypted system disk (LUKS made by cryptsetup): imagegate cannot read its root, so it
+# cannot verify it, and this service (unverified_images: the default "refuse") refuses it.
+printf pw > "$work/store/luks.key"
+truncate -s 20M "$work/store/luks.part"
+cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
+  --key-file "$work/store/luks.key" "$work/store/luks.part"
+truncate -s 32M "$work/store/encrypted.raw"
+printf 'label: dos\nstart=2048,type=83\n' | sfdisk -q "$work/store/encrypted.raw"
+dd if="$work/store/luks.part" of="$work/store/encrypted.raw" bs=512 seek=2048 conv=notrunc status=none
+s3tool put images encrypted.raw "$work/store/encrypted.raw"
+encrypted=$(s3tool presign images encrypted.raw 3600)
 s3tool put images debian12.qcow2 "$debian"
 for k in data-disk.raw doomed.raw private.raw; do s3tool put images "$k" "$work/store/data-disk.raw"; done
 good=$(s3tool presign images debian12.qcow2 3600)
@@ -120,6 +131,7 @@ cat > "$work/spec.json" <<JSON
   {"account": 1, "name": "private", "url": "$s3/images/private.raw"},
   {"account": 1, "name": "not-storage", "url": "$other_host"},
   {"account": 1, "name": "data-disk", "url": "$disk"},
+  {"account": 1, "name": "encrypted", "url": "$encrypted"},
   {"account": 2, "name": "elsewhere", "url": "$good"}]}
 JSON
 
@@ -163,6 +175,7 @@ expect deleted "IMPORTFAILED InvalidUrl" "deleted"
 expect private "IMPORTFAILED InvalidUrl" "private and the URL is not signed"
 expect not-storage "IMPORTFAILED InvalidUrl" "127.0.0.2:$swift_port is not an object-storage address"
 expect data-disk "IMPORTFAILED RootPartitionNotFound"
+expect encrypted "IMPORTFAILED InternalError" "could not be verified"
 expect elsewhere "IMPORTFAILED InvalidUrl" "ap-singapore"  # account 2 asks in ap-singapore, in Chinese
 q "d.get('message')" kind=image name=elsewhere | grep -q "地域" || fail "account 2's cause is not in Chinese"
 
@@ -188,33 +201,33 @@ failed_id=$(q "d['id']" kind=image name=data-disk)
 [ -z "$(ls -A "$work/data/scratch")" ] || fail "scratch files left: $(ls "$work/data/scratch")"
 
 # Messages: one per import, in the account's language; the webhook got account 1's, signed.
-[ "$(q "d['total']" kind=inbox account=1)" = 6 ] || fail "account 1 has $(q "d['total']" kind=inbox account=1) messages"
+[ "$(q "d['total']" kind=inbox account=1)" = 7 ] || fail "account 1 has $(q "d['total']" kind=inbox account=1) messages"
 [ "$(q "d['total']" kind=inbox account=2)" = 1 ] || fail "account 2's inbox"
 q "d['Title']" kind=message account=1 ImageId="$id" | grep -q "Image debian12 imported" || fail "the success message"
 q "d['Content']" kind=message account=2 | grep -q "错误码 InvalidUrl" || fail "account 2's message is not in Chinese"
 [ "$(q "d['verified']" kind=webhook | sort -u)" = True ] || fail "webhook signatures: $(q "d['verified']" kind=webhook)"
-[ "$(q "d['message']['MessageId']" kind=webhook | wc -l)" = 6 ] || fail "the webhook got $(q 1 kind=webhook | wc -l) messages"
-say "messages: account 1 has 6 (en), account 2 has 1 (zh: $(q "d['Title']" kind=message account=2)); 6 signed webhooks"
+[ "$(q "d['message']['MessageId']" kind=webhook | wc -l)" = 7 ] || fail "the webhook got $(q 1 kind=webhook | wc -l) messages"
+say "messages: account 1 has 7 (en), account 2 has 1 (zh: $(q "d['Title']" kind=message account=2)); 7 signed webhooks"
 
 # E-mail: the SMTP server has been down all along; the deliveries wait, naming the failure.
 pending=$(sql "SELECT COUNT(*) FROM outbox WHERE channel = 'EMAIL' AND state = 'PENDING' AND last_error LIKE 'SMTP%'")
-[ "$pending" = 6 ] || fail "e-mail deliveries pending with an SMTP error: $pending"
-say "SMTP down: 6 e-mails pending ($(sql "SELECT last_error FROM outbox WHERE channel = 'EMAIL' LIMIT 1"))"
+[ "$pending" = 7 ] || fail "e-mail deliveries pending with an SMTP error: $pending"
+say "SMTP down: 7 e-mails pending ($(sql "SELECT last_error FROM outbox WHERE channel = 'EMAIL' LIMIT 1"))"
 $py -m aiosmtpd -n -l "127.0.0.1:$smtp_port" -c aiosmtpd.handlers.Mailbox "$work/maildir" > "$work/smtp.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 300); do
-  [ "$(ls "$work/maildir/new" 2> /dev/null | wc -l)" -ge 6 ] && break
+  [ "$(ls "$work/maildir/new" 2> /dev/null | wc -l)" -ge 7 ] && break
   sleep 0.1
 done
-[ "$(ls "$work/maildir/new" 2> /dev/null | wc -l)" = 6 ] || fail "$(ls "$work/maildir/new" 2> /dev/null | wc -l) e-mails arrived, expected 6"
+[ "$(ls "$work/maildir/new" 2> /dev/null | wc -l)" = 7 ] || fail "$(ls "$work/maildir/new" 2> /dev/null | wc -l) e-mails arrived, expected 7"
 sleep 0.5
-[ "$(sql "SELECT COUNT(*) FROM outbox WHERE state = 'SENT'")" = 12 ] ||
+[ "$(sql "SELECT COUNT(*) FROM outbox WHERE state = 'SENT'")" = 14 ] ||
   fail "deliveries: $(sql "SELECT channel, state, last_error FROM outbox")"
 subjects=$(for m in "$work"/maildir/new/*; do
   $py -c "import email, email.policy, sys; print(email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)['Subject'])" "$m"
 done | sort)
 echo "$subjects" | grep -q "^Image debian12 imported$" || fail "no success e-mail: $subjects"
-say "SMTP back: all 6 e-mails delivered ($(echo "$subjects" | head -2 | paste -sd ';'))"
+say "SMTP back: all 7 e-mails delivered ($(echo "$subjects" | head -2 | paste -sd ';'))"
 
 # Phase B: kill -9 of the server in the middle of an import, then a restart.
 kill "$worker_pid" "$serve_pid"

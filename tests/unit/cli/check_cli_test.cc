@@ -84,6 +84,64 @@ TEST_F(CheckCli, HumanReportWithoutColourWhenPiped) {
   EXPECT_NE(r.out.find("What to do: Enable cloud-init"), std::string::npos) << r.out;
 }
 
+// A root imagegate cannot read (here a LUKS volume made by cryptsetup): exit 3, "unverified",
+// no error code, in JSON and in the human report.
+TEST_F(CheckCli, UnverifiableRootExitsThree) {
+  const std::string disk = dir_.file("luks.raw");
+  const std::string part = dir_.file("luks.part");
+  const std::string key = dir_.file("key");
+  run_ok("printf pw > " + key + " && truncate -s 20M " + part +
+         " && cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file " + key +
+         " " + part + " && truncate -s 32M " + disk + " && printf 'label: dos\\nstart=2048,type=83\\n' | sfdisk -q " +
+         disk + " && dd if=" + part + " of=" + disk + " bs=512 seek=2048 conv=notrunc status=none");
+  const CommandResult j = run(kCli + " check --output=json " + disk);
+  EXPECT_EQ(j.exit_code, 3) << j.out;
+  const auto report = nlohmann::json::parse(j.out);
+  EXPECT_EQ(report["result"], "unverified");
+  EXPECT_TRUE(report["error-code"].is_null());
+  EXPECT_EQ(report["failed-check"], "root");
+  EXPECT_EQ(report["reason-id"], "root.cannot-read");
+  const CommandResult h = run(kCli + " check --lang en " + disk);
+  EXPECT_EQ(h.exit_code, 3);
+  EXPECT_NE(h.out.find("? Root partition: no Linux root among the volumes imagegate reads, and it cannot read "
+                       "partition 1 (LUKS"),
+            std::string::npos)
+      << h.out;
+}
+
+// A deployment's own size limits; sizes print in the unit that fits.
+TEST_F(CheckCli, SizeLimitsAndUnits) {
+  const CommandResult human = run(kCli + " check --lang en " + good_);
+  EXPECT_NE(human.out.find("64.00 MiB virtual"), std::string::npos) << human.out;
+  EXPECT_EQ(human.out.find("0.06 GiB"), std::string::npos) << human.out;
+  // Under a 1 MiB qcow2 limit the estimate is over, so the exact size is computed and judged.
+  const CommandResult small = run(kCli + " check --output=json --max-qcow2-size 1M " + good_);
+  EXPECT_EQ(small.exit_code, 1) << small.out;
+  const auto j = nlohmann::json::parse(small.out);
+  EXPECT_EQ(j["failed-check"], "qcow2-size");
+  EXPECT_EQ(j["error-code"], "InvalidFormatSize");
+  EXPECT_TRUE(j["image"]["qcow2-exact-size"].is_number()) << j["image"];
+  EXPECT_NE(j["reason"].get<std::string>().find("1.00 MiB limit"), std::string::npos) << j["reason"];
+  const CommandResult vsize = run(kCli + " check --output=json --max-virtual-size 32M " + good_);
+  EXPECT_EQ(vsize.exit_code, 1);
+  EXPECT_EQ(nlohmann::json::parse(vsize.out)["failed-check"], "virtual-size");
+  EXPECT_EQ(run(kCli + " check --max-qcow2-size lots " + good_).exit_code, 2);
+}
+
+// A declared OS that disagrees passes with a warning, and the headline says so; an OsType the
+// cloud's list does not know is a usage error, as an unknown --arch is.
+TEST_F(CheckCli, DeclaredMismatchHeadlinesItsWarningAndUnknownOsTypeIsUsage) {
+  const CommandResult r = run(kCli + " check --lang en --os-type CentOS " + good_);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.rfind("The image meets every import rule, with warnings (1): read them below.", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("! Declared OS:"), std::string::npos) << r.out;
+  EXPECT_EQ(run(kCli + " check --lang en --os-type Debian " + good_).out.rfind("The image meets every import rule.", 0),
+            0u);
+  const CommandResult bad = run(kCli + " check --os-type Debain " + good_ + " 2>&1");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.out.find("unknown OsType 'Debain' (Linux, Windows, CentOS, "), std::string::npos) << bad.out;
+}
+
 TEST_F(CheckCli, UsageErrors) {
   EXPECT_EQ(run(kCli + " check --lang fr " + good_).exit_code, 2);
   EXPECT_EQ(run(kCli + " check --arch sparc " + good_).exit_code, 2);

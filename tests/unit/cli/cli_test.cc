@@ -85,9 +85,17 @@ TEST_F(Cli, FifoIsRefusedAtOnce) {
   run_ok("mkfifo " + fifo);
   for (const char* cmd : {" check ", " info "}) {
     const CommandResult r = run("timeout 10 " + kCli + cmd + fifo + " 2>&1");
-    EXPECT_EQ(r.exit_code, 2) << cmd << r.out;
+    EXPECT_EQ(r.exit_code, 1) << cmd << r.out;
     EXPECT_NE(r.out.find(fifo + ": is a FIFO, not a regular file"), std::string::npos) << r.out;
   }
+  // A directory is a file that cannot be read, as a missing one is (1), not a usage error (2);
+  // the name is printed once.
+  const CommandResult d = run(kCli + " check " + dir_.path().string() + " 2>&1");
+  EXPECT_EQ(d.exit_code, 1) << d.out;
+  EXPECT_EQ(d.out, "imagegate: " + dir_.path().string() + ": is a directory, not a regular file or block device\n");
+  const CommandResult missing = run(kCli + " info " + dir_.file("gone.img") + " 2>&1");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.out.find(dir_.file("gone.img")), missing.out.rfind(dir_.file("gone.img"))) << missing.out;
 }
 
 // Issue 15, finding 6: SIGINT or SIGTERM during `convert` leaves no temporary file behind. The
@@ -143,7 +151,13 @@ TEST_F(Cli, UsageErrorsAreExitTwo) {
   EXPECT_EQ(bad_opt.exit_code, 2);
   EXPECT_NE(bad_opt.out.find("cluster_size 3000 must be a power of two"), std::string::npos) << bad_opt.out;
   EXPECT_EQ(run(kCli + " measure -O vmdk " + qcow2_).exit_code, 2);
-  EXPECT_EQ(run(kCli + " --help").exit_code, 0);
+  const CommandResult help = run(kCli + " --help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("Usage: imagegate "), std::string::npos) << help.out;  // not the build path
+  EXPECT_NE(help.out.find("Exit codes: 0"), std::string::npos) << help.out;
+  const CommandResult version = run(kCli + " --version");
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.out.rfind("imagegate 0.", 0), 0u) << version.out;
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ TEST(FileSource, ReadsExactlyAndRefusesPastTheEnd) {
 TEST(FileSource, MissingFileIsNotFound) {
   EXPECT_THAT(FileSource::open("/nonexistent/imagegate/file"), HasError(ErrorCode::kNotFound, "/nonexistent"));
   TempDir dir;
-  EXPECT_THAT(FileSource::open(dir.path().string()), HasError(ErrorCode::kInvalidArgument, "not a regular file"));
+  EXPECT_THAT(FileSource::open(dir.path().string()), HasError(ErrorCode::kUnsupported, "not a regular file"));
 }
 
 // Issue 15, finding 5: a FIFO as IMAGE made open(2) wait for a writer forever. It is refused at
@@ -49,7 +49,7 @@ TEST(FileSource, FifoIsRefusedWithoutBlocking) {
       {
         ::alarm(10);
         auto r = FileSource::open(fifo);
-        const bool refused = !r && r.error().code == ErrorCode::kInvalidArgument &&
+        const bool refused = !r && r.error().code == ErrorCode::kUnsupported &&
                              r.error().message == fifo + ": is a FIFO, not a regular file or block device";
         std::_Exit(refused ? 0 : 1);
       },
@@ -59,9 +59,9 @@ TEST(FileSource, FifoIsRefusedWithoutBlocking) {
 TEST(FileSource, OtherNonFilesAreNamed) {
   TempDir dir;
   EXPECT_THAT(FileSource::open(dir.path().string()),
-              HasError(ErrorCode::kInvalidArgument, dir.path().string() + ": is a directory, not a regular file"));
+              HasError(ErrorCode::kUnsupported, dir.path().string() + ": is a directory, not a regular file"));
   EXPECT_THAT(FileSource::open("/dev/null"),
-              HasError(ErrorCode::kInvalidArgument, "/dev/null: is a character device, not a regular file"));
+              HasError(ErrorCode::kUnsupported, "/dev/null: is a character device, not a regular file"));
 }
 
 TEST(FileSource, ExtentsFollowHoles) {

@@ -6,8 +6,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/text.h"
 #include "io/sources.h"
 #include "rules/messages.h"
+#include "rules/render.h"
 #include "support/guest.h"
 #include "unit/rules/check_expect.h"
 
@@ -339,15 +341,103 @@ TEST_F(Check, FormatAndSizeViolations) {
   CheckOptions small;
   small.max_qcow2_size = 8 << 20;
   const CheckReport q = check(full, small);
-  expect_failure(q, kInvalidFormatSize, "qcow2-size", "qsize.fail");
+  // Over the estimate, the exact size decides: 12 MiB of data is over 8 MiB either way.
+  expect_failure(q, kInvalidFormatSize, "qcow2-size", "qsize.exact-fail");
   EXPECT_EQ(q.qcow2_size, std::stoull(run_ok("qemu-img measure -O qcow2 --output=json " + full +
                                              " | sed -n 's/.*\"required\": \\([0-9]*\\).*/\\1/p'")));
+  ASSERT_TRUE(q.qcow2_exact_size.has_value());
+  EXPECT_GT(*q.qcow2_exact_size, 12u << 20);
   // A qcow2 with a backing file: the format engine refuses it, naming why.
   const std::string child = dir_.file("child.qcow2");
   run_ok("qemu-img create -q -f qcow2 -b " + full + " -F qcow2 " + child);
   const CheckReport c = check(child);
   expect_failure(c, kInvalidFormatSize, "format", "format.refused");
   EXPECT_NE(c.reason.args.at(0).find("backing"), std::string::npos) << c.reason.args.at(0);
+}
+
+// The 50 GiB rule on what the conversion writes: a fixed VHD (every block allocated) of 256 MiB
+// holding 10 MiB of data is over a 64 MiB limit by qemu-img's estimate, but converts to ~10 MiB.
+TEST_F(Check, QcowSizeRuleJudgesTheExactConvertedSize) {
+  const std::string raw = dir_.file("full.raw");
+  const std::string vhd = dir_.file("fixed.vhd");
+  run_ok("dd if=/dev/zero of=" + raw + " bs=1M count=256 status=none && dd if=/dev/urandom of=" + raw +
+         " bs=1M seek=1 count=10 conv=notrunc status=none && qemu-img convert -S 0 -O vpc -o subformat=fixed " + raw +
+         " " + vhd);
+  CheckOptions small;
+  small.max_qcow2_size = 64 << 20;
+  const CheckReport r = check(vhd, small);
+  const CheckResult& q = result(r, "qcow2-size");
+  EXPECT_EQ(q.status, CheckStatus::kPass) << render(q.message, Lang::kEn);
+  EXPECT_EQ(q.message.id, "qsize.exact-ok");
+  const std::uint64_t estimate = std::stoull(run_ok("qemu-img measure -f vpc -O qcow2 --output=json " + vhd +
+                                                    " | sed -n 's/.*\"required\": \\([0-9]*\\).*/\\1/p'"));
+  EXPECT_EQ(r.qcow2_size, estimate);
+  EXPECT_GT(estimate, 256u << 20);
+  ASSERT_TRUE(r.qcow2_exact_size.has_value());
+  // The exact size is the size of the file the converter writes; qemu-img's own conversion of
+  // the same disk, which also skips zeros, is within a few clusters of it.
+  const std::string out = dir_.file("out.qcow2");
+  run_ok("qemu-img convert -f vpc -O qcow2 " + vhd + " " + out);
+  const auto qemu = static_cast<std::int64_t>(fs::file_size(out));
+  EXPECT_LT(std::abs(static_cast<std::int64_t>(*r.qcow2_exact_size) - qemu), 4 * 65536)
+      << *r.qcow2_exact_size << " vs qemu-img's " << qemu;
+  EXPECT_EQ(q.message.args.at(0), size_text(*r.qcow2_exact_size));
+  // Without a lowered limit the estimate is under it and nothing more is read.
+  EXPECT_FALSE(check(vhd).qcow2_exact_size.has_value());
+}
+
+// A root imagegate cannot read is not a missing root: a Fedora-like layout with an ext4 /boot
+// and an encrypted (LUKS, made by cryptsetup) root gets "cannot verify", not
+// RootPartitionNotFound with "upload the system disk"; the same /boot beside swap does.
+TEST_F(Check, RootThatCannotBeReadIsUnverifiedNotMissing) {
+  const fs::path boot = dir_.path() / "boot";
+  fs::create_directories(boot / "grub");
+  std::ofstream(boot / "vmlinuz-6.5.6-300.fc39.x86_64") << "kernel";
+  std::ofstream(boot / "grub/grub.cfg") << "set default=0\n";
+  const std::string boot_fs = dir_.file("boot.ext4");
+  const std::string second = dir_.file("second.img");
+  const std::string key = dir_.file("key");
+  std::ofstream(key) << "passphrase";
+  run_ok("mke2fs -q -t ext4 -d " + boot.string() + " " + boot_fs + " 16M");
+  auto disk_with = [&](const std::string& name, const std::string& make_second) {
+    const std::string disk = dir_.file(name);
+    run_ok("rm -f " + second + " && truncate -s 24M " + second + " && " + make_second);
+    run_ok("truncate -s 48M " + disk +
+           " && printf 'label: dos\nstart=2048,size=32768,type=83\nstart=36864,type=83\n' | sfdisk -q " + disk +
+           " && dd if=" + boot_fs + " of=" + disk + " bs=512 seek=2048 conv=notrunc status=none && dd if=" + second +
+           " of=" + disk + " bs=512 seek=36864 conv=notrunc status=none");
+    return disk;
+  };
+  const std::string luks = disk_with("luks.raw",
+                                     "cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 "
+                                     "--pbkdf-force-iterations 1000 --key-file " +
+                                         key + " " + second);
+  const CheckReport r = check(luks);
+  EXPECT_FALSE(r.pass);
+  EXPECT_TRUE(r.unverified);
+  EXPECT_EQ(r.error_code, "");
+  EXPECT_EQ(r.failed_check, "root");
+  EXPECT_EQ(r.reason.id, "root.cannot-read") << render(r.reason, Lang::kEn);
+  ASSERT_EQ(r.reason.args.size(), 1u);
+  EXPECT_EQ(r.reason.args[0].rfind("partition 2 (LUKS", 0), 0u) << r.reason.args[0];
+  const CheckResult& root = result(r, "root");
+  EXPECT_EQ(root.status, CheckStatus::kUnverified);
+  ASSERT_TRUE(root.advice.has_value());
+  EXPECT_EQ(root.advice->id, "advice.unverified");
+  for (const char* later : {"os", "architecture", "virtio", "cloud-init"}) {
+    EXPECT_EQ(result(r, later).status, CheckStatus::kSkipped) << later;
+    EXPECT_EQ(result(r, later).message.id, "skipped.unverified") << later;
+  }
+  EXPECT_EQ(render_json(r, Lang::kEn)["result"], "unverified");
+  EXPECT_EQ(render_json(r, Lang::kEn)["error-code"], nullptr);
+  const std::string human = render_human(r, Lang::kEn, false);
+  EXPECT_EQ(human.rfind("imagegate cannot verify this image", 0), 0u) << human;
+  EXPECT_EQ(human.find("Upload the system disk"), std::string::npos) << human;
+
+  // The same /boot beside swap: nothing could hold the root, so it is truly missing.
+  const CheckReport swap = check(disk_with("swap.raw", "mkswap -q " + second));
+  expect_failure(swap, kRootPartitionNotFound, "root", "root.boot-only");
+  EXPECT_FALSE(swap.unverified);
 }
 
 TEST_F(Check, DeclaredOsIsComparedWithTheImage) {

@@ -155,6 +155,7 @@ TEST(ServiceConfig, NamesEveryMistake) {
       {R"({"notify": {"retry_min_seconds": 60, "retry_max_seconds": 10}})", "must not be below"},
       {R"({"notify": {"timeout_seconds": 30, "lease_seconds": 30}})", "\"notify.lease_seconds\" must be above"},
       {R"({"image_quota": -1})", "\"image_quota\" must be a positive integer"},
+      {R"({"unverified_images": "maybe"})", "\"unverified_images\" must be \"refuse\" or \"import\""},
   };
   for (const auto& [patch, expected] : cases) {
     nlohmann::json j = base;
@@ -173,6 +174,9 @@ TEST(ServiceConfig, NamesEveryMistake) {
   ASSERT_EQ(full->worker.storage.size(), 2u);
   EXPECT_EQ(full->worker.storage[1].region, "ap-shanghai-fsi");
   EXPECT_EQ(full->notify.retry_min_seconds, 1);
+  EXPECT_FALSE(full->worker.import_unverified);
+  j.merge_patch(nlohmann::json::parse(R"({"unverified_images": "import"})"));
+  EXPECT_TRUE(service::parse_service_config(j, "/data", error)->worker.import_unverified);
   EXPECT_EQ(full->notify.lease_seconds, 8);
 }
 
