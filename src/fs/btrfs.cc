@@ -842,7 +842,9 @@ Result<FileStat> BtrfsFs::stat(std::uint64_t ino) const {
 }
 
 Result<std::vector<DirEntry>> BtrfsFs::list(std::uint64_t ino) const {
-  const auto [tree, objectid] = decode_inode(ino);
+  // Plain variables, not a structured binding: the lambda below captures them (clang < 16).
+  const std::uint64_t tree = decode_inode(ino).first;
+  const std::uint64_t objectid = decode_inode(ino).second;
   const Inode in = IG_TRY(vol_->inode(tree, objectid));
   if (type_of(in.mode) != FileType::kDirectory)
     return Error::invalid_argument(fmt::format("btrfs: subvolume {} inode {} is not a directory", tree, objectid));
