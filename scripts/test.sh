@@ -62,10 +62,13 @@ cmake --build --preset fuzz
 seeds=$(mktemp -d)
 trap 'rm -rf "$seeds"' EXIT
 tests/fuzz/make-seeds.sh "$seeds" > /dev/null
-for t in qcow2 vhd vmdk open_image partitions ext xfs lvm initramfs boot_config rpmdb ntfs hive; do
+for t in qcow2 vhd vmdk open_image partitions ext xfs btrfs lvm initramfs boot_config rpmdb ntfs hive; do
   mkdir -p "$seeds/corpus-$t"
-  # max_len covers the seeds: a qemu-made dynamic VHD holds one whole 2 MiB block.
-  if ! build/fuzz/tests/fuzz/fuzz_$t -max_total_time="${FUZZ_SECONDS:-30}" -rss_limit_mb=2048 -max_len=3000000 \
+  # max_len covers the seeds: a qemu-made dynamic VHD holds one whole 2 MiB block; a btrfs seed
+  # reaches its second chunk, 5 MiB in.
+  max_len=3000000
+  [ "$t" = btrfs ] && max_len=6000000
+  if ! build/fuzz/tests/fuzz/fuzz_$t -max_total_time="${FUZZ_SECONDS:-30}" -rss_limit_mb=2048 -max_len=$max_len \
       -artifact_prefix="build/fuzz/crash-$t-" "$seeds/corpus-$t" "$seeds/$t" > "build/fuzz/fuzz-$t.log" 2>&1; then
     echo "fuzz_$t found a crash; artifact and log under build/fuzz/:" >&2
     tail -40 "build/fuzz/fuzz-$t.log" >&2

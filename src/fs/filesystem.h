@@ -45,6 +45,7 @@ struct FsLimits {
   std::uint32_t max_symlink_hops = 40;           // as Linux's MAXSYMLINKS
   std::uint64_t max_symlink_bytes = 4096;
   std::uint64_t max_path_components = 4096;
+  std::uint64_t max_tree_nodes_per_walk = 1 << 16;  // btrfs: tree nodes read by one lookup or listing
 };
 
 class FileSystem {
@@ -54,7 +55,7 @@ class FileSystem {
   FileSystem& operator=(const FileSystem&) = delete;
   virtual ~FileSystem() = default;
 
-  virtual std::string kind() const = 0;  // "ext2", "ext3", "ext4", "xfs"
+  virtual std::string kind() const = 0;  // "ext2", "ext3", "ext4", "xfs", "ntfs", "btrfs"
   virtual std::uint64_t root_inode() const = 0;
   virtual std::string label() const = 0;
   virtual std::string uuid() const = 0;  // canonical lower-case form

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "fs/btrfs.h"
 #include "fs/ext.h"
 #include "fs/ntfs.h"
 #include "fs/xfs.h"
@@ -54,6 +55,10 @@ Result<std::unique_ptr<FileSystem>> open_filesystem(SourcePtr volume, const Volu
     case VolumeKind::kExt: return ext::open(std::move(volume), limits);
     case VolumeKind::kXfs: return xfs::open(std::move(volume), limits);
     case VolumeKind::kNtfs: return ntfs::open(std::move(volume), limits);
+    case VolumeKind::kBtrfs: {  // the default subvolume, as a mount without subvol= shows
+      auto fs = IG_TRY(btrfs::open(std::move(volume), limits));
+      return std::unique_ptr<FileSystem>(std::move(fs));
+    }
     default: return Error::unsupported(fmt::format("{} volumes are not read", id.name));
   }
 }

@@ -24,7 +24,7 @@ Result<VolumeId> identify(const ByteSource& volume);
 class FileSystem;
 struct FsLimits;
 
-// Opens the file system `id` names on `volume` (ext or xfs today). Other kinds are kUnsupported,
+// Opens the file system `id` names on `volume` (ext, xfs, ntfs, btrfs). Other kinds are kUnsupported,
 // naming the kind: the caller reports what the volume is even when it cannot look inside.
 Result<std::unique_ptr<FileSystem>> open_filesystem(SourcePtr volume, const VolumeId& id, const FsLimits& limits);
 

@@ -1,12 +1,14 @@
 #include "inspect/linux.h"
 
 #include <algorithm>
+#include <charconv>
 #include <functional>
 #include <map>
 
 #include "base/bytes.h"
 #include "base/guest_text.h"
 #include "base/text.h"
+#include "fs/btrfs.h"
 #include "fs/mounts.h"
 #include "fs/path.h"
 #include "inspect/initramfs.h"
@@ -384,6 +386,65 @@ LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition) {
   return g;
 }
 
+bool looks_like_linux_root(const FileSystem& fs) {
+  return is_dir(fs, "/etc") && (is_dir(fs, "/usr") || is_dir(fs, "/bin"));
+}
+
+// btrfs: the view to inspect. The default subvolume (what a mount without subvol= shows: openSUSE
+// sets its snapshot as default); when that holds no Linux root (Ubuntu and Fedora keep the top
+// level as default, the root in "@" or "root"), the first subvolume directly under the top level,
+// in name order, that does. Other file systems are returned as they are.
+std::shared_ptr<const FileSystem> root_view(std::shared_ptr<const FileSystem> fs) {
+  const auto* b = dynamic_cast<const btrfs::BtrfsFs*>(fs.get());
+  if (b == nullptr || looks_like_linux_root(*fs)) return fs;
+  auto top = b->open_subvolume(btrfs::kFsTreeObjectid);
+  if (!top) return fs;
+  auto entries = (*top)->list((*top)->root_inode());
+  if (!entries) return fs;
+  std::vector<std::string> names;
+  for (const auto& e : *entries) names.push_back(e.name);
+  std::sort(names.begin(), names.end());
+  constexpr std::size_t kMaxCandidates = 64;
+  if (names.size() > kMaxCandidates) names.resize(kMaxCandidates);
+  for (const std::string& name : names) {
+    auto sub = b->open_subvolume(name);  // kInvalidArgument for a plain directory
+    if (sub && looks_like_linux_root(**sub)) return std::shared_ptr<const FileSystem>(std::move(*sub));
+  }
+  return fs;
+}
+
+// The btrfs subvolume an fstab entry's options name (subvolid= before subvol=; the kernel wants
+// them to agree), as a view of the same volume; nothing when the volume is not btrfs or the
+// options name no subvolume.
+std::optional<Result<std::shared_ptr<const FileSystem>>> fstab_subvolume(const FileSystem& fs,
+                                                                         std::string_view options) {
+  const auto* b = dynamic_cast<const btrfs::BtrfsFs*>(&fs);
+  if (b == nullptr) return std::nullopt;
+  std::optional<std::string_view> subvol;
+  std::optional<std::string_view> subvolid;
+  while (!options.empty()) {
+    const auto comma = options.find(',');
+    const std::string_view o = options.substr(0, comma);
+    options = comma == std::string_view::npos ? std::string_view() : options.substr(comma + 1);
+    if (o.rfind("subvol=", 0) == 0) subvol = o.substr(7);
+    if (o.rfind("subvolid=", 0) == 0) subvolid = o.substr(9);
+  }
+  auto shared = [](Result<std::unique_ptr<btrfs::BtrfsFs>> r) -> Result<std::shared_ptr<const FileSystem>> {
+    if (!r) return r.error();
+    return std::shared_ptr<const FileSystem>(std::move(*r));
+  };
+  if (subvolid) {
+    std::uint64_t id = 0;
+    const auto [end, ec] = std::from_chars(subvolid->data(), subvolid->data() + subvolid->size(), id);
+    if (ec != std::errc() || end != subvolid->data() + subvolid->size())
+      return Result<std::shared_ptr<const FileSystem>>(
+          Error::invalid_argument(fmt::format("fstab: subvolid={}", printable(*subvolid))));
+    return shared(b->open_subvolume(id));
+  }
+  if (subvol) return shared(b->open_subvolume(*subvol));
+  return std::nullopt;
+}
+
 // The opened volume an fstab source names: UUID=, LABEL=, /dev/disk/by-uuid|by-label/…,
 // /dev/mapper/vg-lv, /dev/vg/lv, or a partition device (/dev/sda2, /dev/vda2, /dev/nvme0n1p2).
 std::optional<std::pair<std::size_t, std::shared_ptr<const FileSystem>>> find_volume(
@@ -570,12 +631,13 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
         return ok();
       }
     }
-    if (id.kind == VolumeKind::kExt || id.kind == VolumeKind::kXfs || id.kind == VolumeKind::kNtfs) {
+    if (id.kind == VolumeKind::kExt || id.kind == VolumeKind::kXfs || id.kind == VolumeKind::kNtfs ||
+        id.kind == VolumeKind::kBtrfs) {
       auto fs = open_filesystem(source, id, FsLimits{});
       if (!fs) {
         v.error = fs.error().message;
       } else {
-        std::shared_ptr<const FileSystem> opened(std::move(*fs));
+        const std::shared_ptr<const FileSystem> opened = root_view(std::shared_ptr<const FileSystem>(std::move(*fs)));
         v.fs_kind = opened->kind();
         v.label = opened->label();
         v.uuid = opened->uuid();
@@ -584,15 +646,14 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
           v.windows_system = windows.has_value();
           if (windows && !out.windows_guest) out.windows_guest = std::move(windows);
         }
-        v.linux_root = id.kind != VolumeKind::kNtfs && is_dir(*opened, "/etc") &&
-                       (is_dir(*opened, "/usr") || is_dir(*opened, "/bin"));
+        v.linux_root = id.kind != VolumeKind::kNtfs && looks_like_linux_root(*opened);
         if (!v.linux_root && !v.windows_system) {
           const auto top = list_names(*opened, "/");
           v.boot_volume = std::any_of(top.begin(), top.end(), [](const std::string& n) {
             return n.rfind("vmlinuz-", 0) == 0 || n == "grub" || n == "grub2" || n == "loader";
           });
         }
-        opened_fs.emplace_back(out.volumes.size(), std::move(opened));
+        opened_fs.emplace_back(out.volumes.size(), opened);
       }
     }
     out.volumes.push_back(std::move(v));
@@ -617,9 +678,30 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
                                         v.partition, v.lv.empty() ? "" : " (" + v.lv + ")"));
       }
     }
-    auto view = std::make_shared<MountedFs>(root->second);
+    std::shared_ptr<const FileSystem> root_fs = root->second;
     std::vector<FstabEntry> fstab;
-    if (auto text = read_guest_file(*root->second, "/etc/fstab", kMaxBootTextBytes)) fstab = parse_fstab(*text);
+    if (auto text = read_guest_file(*root_fs, "/etc/fstab", kMaxBootTextBytes)) fstab = parse_fstab(*text);
+    // A btrfs root whose fstab mounts "/" from another subvolume than the one found: the guest
+    // boots into that one (its kernel command line says the same, rootflags=subvol=), so it is
+    // inspected instead, with its own fstab. Only when it opens and looks like a root.
+    for (const FstabEntry& e : fstab) {
+      if (e.mount_point != "/") continue;
+      auto sub = fstab_subvolume(*root_fs, e.options);
+      if (!sub) break;
+      if (!*sub) {
+        out.notes.push_back(fmt::format("fstab mounts / from btrfs {}: {}", e.options, sub->error().message));
+        break;
+      }
+      const auto* now = dynamic_cast<const btrfs::BtrfsFs*>(root_fs.get());
+      const auto* named = dynamic_cast<const btrfs::BtrfsFs*>((*sub)->get());
+      if (now->subvolume() != named->subvolume() && looks_like_linux_root(***sub)) {
+        root_fs = **sub;
+        fstab.clear();
+        if (auto text = read_guest_file(*root_fs, "/etc/fstab", kMaxBootTextBytes)) fstab = parse_fstab(*text);
+      }
+      break;
+    }
+    auto view = std::make_shared<MountedFs>(root_fs);
     std::vector<MountInfo> mounts;
     for (const FstabEntry& e : fstab) {
       if (e.mount_point != "/boot" && e.mount_point != "/usr") continue;
@@ -634,7 +716,18 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
         m.partition = v.partition;
         m.lv = v.lv;
         m.found = true;
-        if (auto mounted = view->mount(e.mount_point, match->second); !mounted) {
+        std::shared_ptr<const FileSystem> volume_fs = match->second;
+        if (auto sub = fstab_subvolume(*volume_fs, e.options)) {
+          if (*sub) {
+            volume_fs = **sub;
+          } else {
+            m.error = sub->error().message;
+            m.found = false;
+            mounts.push_back(std::move(m));
+            continue;
+          }
+        }
+        if (auto mounted = view->mount(e.mount_point, volume_fs); !mounted) {
           m.error = mounted.error().message;
           m.found = false;
         }

@@ -13,7 +13,10 @@
 // the module files and its initramfs (inspect/initramfs.h). cloud-init: program, Python package,
 // dpkg or rpm database, and whether it is disabled.
 //
-// File systems read: ext2/3/4 and XFS, on partitions or linear LVM logical volumes.
+// File systems read: ext2/3/4, XFS, btrfs (and NTFS for Windows), on partitions or linear LVM
+// logical volumes. On btrfs the root is the default subvolume, or when that holds none, the
+// first subvolume under the top level that does ("@", "root"); fstab's subvol= / subvolid= are
+// honoured for /boot and /usr, and for / when it names another subvolume that looks like a root.
 // Thread safety: pure over the disk. Errors: the disk's read errors and a corrupt partition
 // table; a volume that cannot be read is recorded in its summary, not raised.
 #pragma once

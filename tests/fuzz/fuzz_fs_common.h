@@ -38,6 +38,7 @@ int run_fs(const std::uint8_t* data, std::size_t size, Open open) {
   FsLimits limits;
   limits.max_dir_entries = 4096;
   limits.max_extents_per_file = 4096;
+  limits.max_tree_nodes_per_walk = 1024;  // btrfs: keeps a hostile tree of shared nodes fast
   auto fs = open(SourcePtr(dev), limits);
   if (!fs) return 0;
   int budget = 256;

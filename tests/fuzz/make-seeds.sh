@@ -2,7 +2,7 @@
 # Writes small seed images for the fuzz targets into DIR/<target>/, made by qemu-img.
 set -euo pipefail
 out=$1
-mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext,xfs,lvm,initramfs,boot_config,rpmdb,ntfs,hive}
+mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext,xfs,btrfs,lvm,initramfs,boot_config,rpmdb,ntfs,hive}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 head -c 300000 < <(yes 'imagegate seed line') > "$tmp/src.raw"
@@ -38,6 +38,14 @@ mkfs.xfs -q -f -p "$tmp/xfs.proto" "$tmp/xfs.img"
 head -c 1M "$tmp/xfs.img" > "$out/xfs/v5.img"
 mkfs.xfs -q -f -m crc=0 -p "$tmp/xfs.proto" "$tmp/xfs.img" 2> /dev/null
 head -c 1M "$tmp/xfs.img" > "$out/xfs/v4.img"
+# btrfs (mixed data and metadata, 4 KiB nodes, shrunk): the fuzz target pads its input with zeros
+# to 32 MiB, so a seed is the image cut after its last non-zero byte (about 5 MiB).
+if command -v mkfs.btrfs > /dev/null; then
+  truncate -s 120M "$tmp/btrfs.img"
+  mkfs.btrfs -q -f --mixed --nodesize 4096 --sectorsize 4096 --rootdir "$tmp/tree" --shrink "$tmp/btrfs.img" > /dev/null 2>&1
+  python3 -c 'import sys; open(sys.argv[2], "wb").write(open(sys.argv[1], "rb").read().rstrip(b"\0"))' \
+    "$tmp/btrfs.img" "$out/btrfs/mixed.img"
+fi
 # An LVM2 PV with a VG: label and metadata area are in its first MiB (needs a loop device: root).
 truncate -s 64M "$tmp/pv.raw"
 if loop=$(losetup -f --show "$tmp/pv.raw" 2> /dev/null); then

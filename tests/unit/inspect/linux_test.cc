@@ -2,6 +2,8 @@
 // a merged-/usr tree whose /bin/sh is a real ELF binary, read through a qcow2.
 #include "inspect/linux.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <map>
 
@@ -190,6 +192,61 @@ TEST_F(LinuxInspect, XfsRoot) {
   ASSERT_TRUE(r->linux_guest.has_value());
   EXPECT_EQ(r->linux_guest->distribution.id, "debian");
   EXPECT_EQ(r->linux_guest->architecture, "x86_64");
+}
+
+TEST_F(LinuxInspect, BtrfsRootOnAnMbrDisk) {
+  if (run("command -v mkfs.btrfs").exit_code != 0) GTEST_SKIP() << "mkfs.btrfs (btrfs-progs) is not installed";
+  const std::string part = dir_.file("btrfs.img");
+  run_ok("truncate -s 200M " + part + " && mkfs.btrfs -q -f --rootdir " + root_.string() + " " + part + " 2>&1");
+  const std::string raw = dir_.file("disk.raw");
+  run_ok("truncate -s 202M " + raw + " && printf 'label: dos\\nstart=2048,type=83\\n' | sfdisk -q " + raw);
+  run_ok("dd if=" + part + " of=" + raw + " bs=1M seek=1 conv=notrunc status=none");
+  auto r = inspect(raw);
+  ASSERT_THAT(r, IsOk());
+  ASSERT_EQ(r->volumes.size(), 1u);
+  EXPECT_EQ(r->volumes[0].fs_kind, "btrfs");
+  EXPECT_TRUE(r->volumes[0].linux_root);
+  ASSERT_TRUE(r->linux_guest.has_value());
+  EXPECT_EQ(r->linux_guest->distribution.id, "debian");
+  EXPECT_EQ(r->linux_guest->architecture, "x86_64");
+  EXPECT_FALSE(r->linux_guest->kernels.empty());
+}
+
+// Subvolumes as installers lay them out: the default subvolume is a decoy root whose fstab mounts
+// / from "@" and /boot from "@boot" (subvolid=). Needs root and a kernel that mounts btrfs.
+TEST_F(LinuxInspect, BtrfsSubvolumesFromFstab) {
+  if (run("command -v mkfs.btrfs").exit_code != 0) GTEST_SKIP() << "mkfs.btrfs (btrfs-progs) is not installed";
+  if (geteuid() != 0) GTEST_SKIP() << "loop-mounting btrfs needs root";
+  const std::string img = dir_.file("btrfs.raw");
+  run_ok("truncate -s 300M " + img + " && mkfs.btrfs -q -f " + img + " 2>&1");
+  const std::string mnt = dir_.file("mnt");
+  fs::create_directories(mnt);
+  const auto m = run("mount -o loop " + img + " " + mnt);
+  if (m.exit_code != 0) GTEST_SKIP() << "mount -o loop of a btrfs image failed: " << m.out;
+  const std::string uuid = run_ok("blkid -o value -s UUID " + img).substr(0, 36);
+  auto body = [&]() {
+    run_ok("btrfs -q subvolume create " + mnt + "/@ && btrfs -q subvolume create " + mnt +
+           "/@boot && btrfs -q subvolume create " + mnt + "/decoy");
+    run_ok("cp -a " + root_.string() + "/. " + mnt + "/@/ && mv " + mnt + "/@/boot/* " + mnt + "/@boot/");
+    run_ok("mkdir -p " + mnt + "/decoy/etc " + mnt + "/decoy/usr && echo ID=decoy > " + mnt + "/decoy/etc/os-release");
+    const std::string boot_id = run_ok("btrfs inspect-internal rootid " + mnt + "/@boot");
+    run_ok("printf 'UUID=" + uuid + " / btrfs defaults,subvol=/@ 0 0\\nUUID=" + uuid +
+           " /boot btrfs subvolid=" + boot_id.substr(0, boot_id.find('\n')) + " 0 0\\n' | tee " + mnt +
+           "/decoy/etc/fstab > " + mnt + "/@/etc/fstab");
+    run_ok("btrfs subvolume set-default " + mnt + "/decoy");
+  };
+  body();
+  ASSERT_EQ(run("umount " + mnt).exit_code, 0);
+  auto r = inspect(img);
+  ASSERT_THAT(r, IsOk());
+  ASSERT_TRUE(r->linux_guest.has_value());
+  EXPECT_EQ(r->linux_guest->distribution.id, "debian");
+  ASSERT_EQ(r->linux_guest->mounts.size(), 1u);
+  EXPECT_TRUE(r->linux_guest->mounts[0].found) << r->linux_guest->mounts[0].error;
+  EXPECT_EQ(r->linux_guest->mounts[0].error, "");
+  // /boot/vmlinuz-* lives in @boot.
+  EXPECT_TRUE(std::any_of(r->linux_guest->kernels.begin(), r->linux_guest->kernels.end(),
+                          [](const KernelInfo& k) { return k.version == "6.1.0-13-amd64" && k.has_vmlinuz; }));
 }
 
 TEST_F(LinuxInspect, RootOnAnLvmLogicalVolume) {
