@@ -6,6 +6,7 @@
 #include "base/bytes.h"
 #include "fs/ext.h"
 #include "fs/ntfs.h"
+#include "fs/ufs.h"
 #include "fs/xfs.h"
 
 namespace ig {
@@ -33,6 +34,9 @@ Result<VolumeId> identify(const ByteSource& volume) {
   if (at(s, 0, "XFSB")) return VolumeId{VolumeKind::kXfs, "xfs"};
   if (at(s, 1080, "\x53\xef")) return VolumeId{VolumeKind::kExt, "ext"};
   if (at(s, 65536 + 64, "_BHRfS_M")) return VolumeId{VolumeKind::kBtrfs, "btrfs"};
+  // UFS: the superblock at 64 KiB (UFS2) or 8 KiB (UFS1, or UFS2 as makefs writes it); fs_magic
+  // sits 1372 bytes in. ufs::open() refuses UFS1 and big-endian UFS by name.
+  if (ufs::probe(volume) != ufs::Flavor::kNone) return VolumeId{VolumeKind::kUfs, "ufs"};
   if (at(s, 3, "NTFS    ")) return VolumeId{VolumeKind::kNtfs, "ntfs"};
   if (at(s, 3, "EXFAT   ")) return VolumeId{VolumeKind::kExfat, "exfat"};
   if (at(s, 0x8001, "CD001")) return VolumeId{VolumeKind::kIso9660, "iso9660"};
@@ -54,6 +58,7 @@ Result<std::unique_ptr<FileSystem>> open_filesystem(SourcePtr volume, const Volu
     case VolumeKind::kExt: return ext::open(std::move(volume), limits);
     case VolumeKind::kXfs: return xfs::open(std::move(volume), limits);
     case VolumeKind::kNtfs: return ntfs::open(std::move(volume), limits);
+    case VolumeKind::kUfs: return ufs::open(std::move(volume), limits);
     default: return Error::unsupported(fmt::format("{} volumes are not read", id.name));
   }
 }
