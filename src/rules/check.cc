@@ -31,7 +31,7 @@ CheckResult skipped(std::string name, std::string why_id) {
 }
 
 std::string volume_name(const VolumeSummary& v) {
-  std::string s = v.partition == 0 ? "the whole disk" : fmt::format("partition {}", v.partition);
+  std::string s = v.partition == 0 ? "the whole disk" : fmt::format("partition {}{}", v.partition, v.bsd_partition);
   if (!v.lv.empty()) s += fmt::format(" (LVM {})", v.lv);
   return s;
 }

@@ -11,58 +11,12 @@
 #include "fs/probe.h"
 #include "fs/ufs.h"
 #include "io/sources.h"
+#include "support/bsd_label.h"
 #include "support/test_support.h"
 #include "volumes/partition_table.h"
 
 namespace ig::test {
 namespace {
-
-constexpr std::uint64_t kSliceLba = 2048;
-constexpr std::uint64_t kSliceSectors = 40960;  // 20 MiB
-constexpr std::uint32_t kDiskMagic = 0x82564557;
-
-struct LabelPartition {
-  std::uint32_t size = 0;    // p_size, sectors
-  std::uint32_t offset = 0;  // p_offset, sectors
-  std::uint8_t fstype = 0;   // p_fstype
-};
-
-// struct disklabel, little-endian: d_magic 0, d_typename 8 ("amnesiac", as bsdlabel writes),
-// d_secsize 40, d_nsectors 44, d_ntracks 48, d_ncylinders 52, d_secpercyl 56, d_secperunit 60,
-// d_rpm 72, d_interleave 74, d_magic2 132, d_checksum 136, d_npartitions 138, d_bbsize 140,
-// d_sbsize 144, d_partitions 148 (p_size, p_offset, p_fsize, p_fstype, p_frag, p_cpg).
-std::vector<std::byte> disklabel(const std::vector<LabelPartition>& parts, std::uint16_t npartitions,
-                                 std::uint32_t secsize = 512) {
-  std::vector<std::byte> s(512);
-  store_le_ptr<std::uint32_t>(s.data() + 0, kDiskMagic);
-  for (std::size_t i = 0; i < 8; ++i) s[8 + i] = static_cast<std::byte>("amnesiac"[i]);
-  store_le_ptr<std::uint32_t>(s.data() + 40, secsize);
-  store_le_ptr<std::uint32_t>(s.data() + 44, 63);
-  store_le_ptr<std::uint32_t>(s.data() + 48, 255);
-  store_le_ptr<std::uint32_t>(s.data() + 56, 63 * 255);
-  store_le_ptr<std::uint32_t>(s.data() + 60, kSliceSectors);
-  store_le_ptr<std::uint16_t>(s.data() + 72, 3600);
-  store_le_ptr<std::uint16_t>(s.data() + 74, 1);
-  store_le_ptr<std::uint32_t>(s.data() + 132, kDiskMagic);
-  store_le_ptr<std::uint16_t>(s.data() + 138, npartitions);
-  store_le_ptr<std::uint32_t>(s.data() + 140, 8192);
-  for (std::size_t i = 0; i < parts.size() && 148 + (i + 1) * 16 <= s.size(); ++i) {
-    std::byte* p = s.data() + 148 + i * 16;
-    store_le_ptr<std::uint32_t>(p, parts[i].size);
-    store_le_ptr<std::uint32_t>(p + 4, parts[i].offset);
-    if (parts[i].fstype == 7) {
-      store_le_ptr<std::uint32_t>(p + 8, 4096);  // p_fsize
-      p[13] = std::byte{8};                      // p_frag
-    }
-    p[12] = static_cast<std::byte>(parts[i].fstype);
-  }
-  // d_checksum: the XOR of all 16-bit words up to the end of d_partitions[d_npartitions] is zero.
-  std::uint16_t sum = 0;
-  const std::size_t end = std::min<std::size_t>(148 + std::size_t{npartitions} * 16, 512);
-  for (std::size_t i = 0; i < end; i += 2) sum ^= load_le_ptr<std::uint16_t>(s.data() + i);
-  store_le_ptr<std::uint16_t>(s.data() + 136, sum);
-  return s;
-}
 
 class BsdLabel : public ::testing::Test {
  protected:
@@ -72,10 +26,6 @@ class BsdLabel : public ::testing::Test {
            " && printf 'label: dos\\nstart=2048, size=40960, type=a5, bootable\\n' | "
            "sfdisk -q " +
            disk_);
-  }
-  // Partition 'a' at sector 16 of the slice (the boot blocks before it), 12 MiB; 'b' swap after it.
-  std::vector<LabelPartition> standard(std::uint32_t base) const {
-    return {{12 * 2048, base + 16, 7}, {8 * 2048 - 16, base + 16 + 12 * 2048, 1}, {kSliceSectors, base, 0}};
   }
   void write_label(const std::vector<std::byte>& label) { patch_file(disk_, (kSliceLba + 1) * 512, label); }
   Result<std::optional<std::vector<BsdPartition>>> read_label() const {
@@ -93,7 +43,7 @@ class BsdLabel : public ::testing::Test {
 // Offsets from the slice (c at 0) and from the disk (c at the slice's first LBA) read the same.
 TEST_F(BsdLabel, BothOffsetConventionsAsFreeBsdReadsThem) {
   for (const std::uint32_t base : {0u, static_cast<std::uint32_t>(kSliceLba)}) {
-    write_label(disklabel(standard(base), 8));
+    write_label(disklabel(standard_label(base), 8));
     auto t = read_table();
     ASSERT_THAT(t, IsOk()) << base;
     ASSERT_EQ(t->partitions.size(), 1u);
@@ -125,7 +75,7 @@ TEST_F(BsdLabel, UfsInPartitionAOpens) {
   run_ok("makefs -t ffs -o version=2 -s 12m " + ufs_image + " " + tree);
   run_ok("dd if=" + ufs_image + " of=" + disk_ + " bs=512 seek=" + std::to_string(kSliceLba + 16) +
          " conv=notrunc 2>/dev/null");
-  write_label(disklabel(standard(0), 8));
+  write_label(disklabel(standard_label(0), 8));
   auto file = FileSource::open(disk_);
   ASSERT_THAT(file, IsOk());
   const SourcePtr disk(std::move(*file));
@@ -155,42 +105,42 @@ TEST_F(BsdLabel, NoLabelIsNothing) {
 }
 
 TEST_F(BsdLabel, TooManyPartitions) {
-  write_label(disklabel(standard(0), 200));
+  write_label(disklabel(standard_label(0), 200));
   EXPECT_THAT(read_label(), HasError(ErrorCode::kCorrupt, "d_npartitions 200 do not fit"));
   auto t = read_table();  // the table is still read; the label is a note
   ASSERT_THAT(t, IsOk());
   EXPECT_TRUE(t->partitions.at(0).bsd_partitions.empty());
   ASSERT_EQ(t->notes.size(), 1u);
   EXPECT_NE(t->notes[0].find("partition 1: bsd disklabel"), std::string::npos) << t->notes[0];
-  write_label(disklabel(standard(0), 21));
+  write_label(disklabel(standard_label(0), 21));
   EXPECT_THAT(read_label(), HasError(ErrorCode::kLimitExceeded, "d_npartitions 21 exceeds 20"));
 }
 
 TEST_F(BsdLabel, PartitionsOutsideTheSlice) {
-  auto parts = standard(0);
+  auto parts = standard_label(0);
   parts[1].size = kSliceSectors;  // 'b' runs past the slice's end
   write_label(disklabel(parts, 8));
   EXPECT_THAT(read_label(), HasError(ErrorCode::kCorrupt, "partition 'b'"));
-  parts = standard(static_cast<std::uint32_t>(kSliceLba));
+  parts = standard_label(static_cast<std::uint32_t>(kSliceLba));
   parts[0].offset = 100;  // absolute label: 'a' before the slice's start
   write_label(disklabel(parts, 8));
   EXPECT_THAT(read_label(), HasError(ErrorCode::kCorrupt, "partition 'a' (p_offset 100"));
-  parts = standard(0);
+  parts = standard_label(0);
   parts[2].offset = 0xffffffff;  // 'c' (the raw offset) far away: 'a' is below it
   write_label(disklabel(parts, 8));
   EXPECT_THAT(read_label(), HasError(ErrorCode::kCorrupt, "outside the slice"));
 }
 
 TEST_F(BsdLabel, ChecksumMagicAndSectorSize) {
-  auto label = disklabel(standard(0), 8);
+  auto label = disklabel(standard_label(0), 8);
   label[148] ^= std::byte{1};  // 'a' p_size changed, d_checksum not updated
   write_label(label);
   EXPECT_THAT(read_label(), HasError(ErrorCode::kCorrupt, "d_checksum"));
-  label = disklabel(standard(0), 8);
+  label = disklabel(standard_label(0), 8);
   store_le_ptr<std::uint32_t>(label.data() + 132, 0);
   write_label(label);
   EXPECT_THAT(read_label(), HasError(ErrorCode::kCorrupt, "d_magic2"));
-  write_label(disklabel(standard(0), 8, 4096));
+  write_label(disklabel(standard_label(0), 8, 4096));
   EXPECT_THAT(read_label(), HasError(ErrorCode::kUnsupported, "d_secsize 4096"));
 }
 
