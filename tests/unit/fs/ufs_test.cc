@@ -188,6 +188,48 @@ INSTANTIATE_TEST_SUITE_P(Makefs, UfsImages, ::testing::Values("version=2", "vers
                            return i.param == "version=2" ? std::string("Default") : std::string("Blocks4k");
                          });
 
+// makefs images small enough for a test never need a triple indirect block, so one is made: a
+// 3 MiB file (4 KiB blocks: 12 direct, 512 single, 244 double indirect) loses its direct and
+// single indirect blocks, and its double indirect block moves under a triple indirect block
+// written over its old first data block. Its last 244 blocks then read back from the file's
+// triple indirect range, and everything before reads as zeros.
+TEST(UfsTripleIndirect, ReadsThroughAllThreeLevels) {
+  if (!have_makefs()) GTEST_SKIP() << "makefs is not installed (Debian package makefs): no UFS2 fixture";
+  TempDir dir;
+  const fs::path root = dir.path() / "root";
+  fs::create_directories(root);
+  run_ok("head -c 3145728 /dev/urandom > " + (root / "f").string());
+  const std::string image = dir.file("ufs.img");
+  run_ok("makefs -t ffs -o version=2,bsize=4096,fsize=512 " + image + " " + root.string() + " 2>&1");
+  const Layout l = layout(image);
+  ASSERT_EQ(l.bsize, 4096u);
+  const std::uint64_t ino = resolve(**open_image(image), "/f")->inode;
+  const std::uint64_t inode = inode_offset(l, ino);
+  const std::uint64_t first_data = inode_u64(image, l, ino, 112);  // di_db[0]
+  const std::uint64_t double_indirect = inode_u64(image, l, ino, 208 + 8);
+  ASSERT_NE(double_indirect, 0u);
+  std::vector<std::byte> triple(4096);
+  store_le_ptr<std::uint64_t>(triple.data(), double_indirect);
+  patch_file(image, first_data * l.fsize, triple);
+  for (std::size_t i = 0; i < 12; ++i) patch_file(image, inode + 112 + i * 8, le64(0));
+  patch_file(image, inode + 208, le64(0));                // di_ib[0]
+  patch_file(image, inode + 208 + 8, le64(0));            // di_ib[1]
+  patch_file(image, inode + 208 + 16, le64(first_data));  // di_ib[2]
+  const std::uint64_t triple_first = 12 + 512 + 512 * 512;
+  patch_file(image, inode + 16, le64((triple_first + 244) * 4096));  // di_size
+  auto fs = open_image(image);
+  ASSERT_THAT(fs, IsOk());
+  auto file = (*fs)->open(ino);
+  ASSERT_THAT(file, IsOk());
+  std::vector<std::byte> tail(244 * 4096);
+  ASSERT_THAT((*file)->read_at(triple_first * 4096, tail), IsOk());
+  const std::vector<std::byte> host = read_file((root / "f").string());
+  EXPECT_TRUE(std::equal(tail.begin(), tail.end(), host.begin() + 524 * 4096));
+  std::vector<std::byte> head(1 << 20, std::byte{1});
+  ASSERT_THAT((*file)->read_at(0, head), IsOk());
+  EXPECT_TRUE(all_zero(head));
+}
+
 class UfsMalformed : public ::testing::Test {
  protected:
   void SetUp() override {
