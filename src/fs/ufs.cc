@@ -214,14 +214,17 @@ class UfsFs final : public FileSystem {
     return ok();
   }
 
-  // Checks that `frags` fragments at fragment address `addr` lie inside the file system and, for a
-  // whole block, on a block boundary, as FFS allocates them.
+  // Checks that `frags` fragments at fragment address `addr` lie inside the file system and inside
+  // one block (a whole block on a block boundary), as FFS allocates them.
   Result<void> check_extent(const Inode& in, std::uint64_t addr, std::uint64_t frags, std::string_view what) const {
     if (addr >= g_.size_frags || frags > g_.size_frags - addr)
       return Error::corrupt(fmt::format("ufs: inode {}: {} at fragment {} outside the file system ({} fragments)",
                                         in.number, what, addr, g_.size_frags));
     if (frags == g_.frag && addr % g_.frag != 0)
       return Error::corrupt(fmt::format("ufs: inode {}: {} at fragment {} not block-aligned", in.number, what, addr));
+    if (addr % g_.frag + frags > g_.frag)  // a file's tail fragments lie inside one block
+      return Error::corrupt(fmt::format("ufs: inode {}: {} of {} fragments at fragment {} crosses a block", in.number,
+                                        what, frags, addr));
     return ok();
   }
 

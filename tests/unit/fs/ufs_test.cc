@@ -310,6 +310,13 @@ TEST_F(UfsMalformed, DataBlockMisalignedOrOutside) {
   EXPECT_THAT((*fs)->open(big_), HasError(ErrorCode::kCorrupt, "not block-aligned"));
   patch_file(image_, inode_offset(l_, big_) + 112, le64(~0ULL));
   EXPECT_THAT((*open_image(image_))->open(big_), HasError(ErrorCode::kCorrupt, "outside the file system"));
+  // A 700-byte file's only block is 2 fragments; at the last fragment of a block it would cross.
+  auto fs2 = open_image(image_);
+  const std::uint64_t small = resolve(**fs2, "/dir/hi")->inode;
+  const std::uint64_t small_db0 = inode_u64(image_, l_, small, 112);
+  patch_file(image_, inode_offset(l_, small) + 16, le64(700));  // di_size: 2 fragments of 512
+  patch_file(image_, inode_offset(l_, small) + 112, le64(small_db0 - small_db0 % 8 + 7));
+  EXPECT_THAT((*open_image(image_))->open(small), HasError(ErrorCode::kCorrupt, "of 2 fragments"));
 }
 
 TEST_F(UfsMalformed, BlockCountsAgainstDiBlocks) {
