@@ -25,6 +25,8 @@ packages=(
   # the real tools the tests use as oracles and fixture makers
   qemu-utils strace bzip2 xz-utils zstd lz4 gzip tar cpio genisoimage python3 coreutils time bc
   fdisk gdisk e2fsprogs dosfstools xfsprogs ntfs-3g btrfs-progs lvm2 cryptsetup-bin exfatprogs
+  # FreeBSD UFS2 images (NetBSD's makefs, ported by Debian)
+  makefs
   # the Debian 12 tier: a real system from the mirror, and libguestfs's inspector as the oracle
   debootstrap libguestfs-tools
   # rpm databases for RHEL-family fixtures (rpmbuild, rpm --initdb; sqlite3 loads the corpus dump)

@@ -55,7 +55,7 @@ class FileSystem {
   FileSystem& operator=(const FileSystem&) = delete;
   virtual ~FileSystem() = default;
 
-  virtual std::string kind() const = 0;  // "ext2", "ext3", "ext4", "xfs", "ntfs", "btrfs"
+  virtual std::string kind() const = 0;  // "ext2", "ext3", "ext4", "xfs", "ntfs", "btrfs", "ufs2"
   virtual std::uint64_t root_inode() const = 0;
   virtual std::string label() const = 0;
   virtual std::string uuid() const = 0;  // canonical lower-case form

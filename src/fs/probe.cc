@@ -7,6 +7,7 @@
 #include "fs/btrfs.h"
 #include "fs/ext.h"
 #include "fs/ntfs.h"
+#include "fs/ufs.h"
 #include "fs/xfs.h"
 
 namespace ig {
@@ -34,6 +35,9 @@ Result<VolumeId> identify(const ByteSource& volume) {
   if (at(s, 0, "XFSB")) return VolumeId{VolumeKind::kXfs, "xfs"};
   if (at(s, 1080, "\x53\xef")) return VolumeId{VolumeKind::kExt, "ext"};
   if (at(s, 65536 + 64, "_BHRfS_M")) return VolumeId{VolumeKind::kBtrfs, "btrfs"};
+  // UFS: the superblock at 64 KiB (UFS2) or 8 KiB (UFS1, or UFS2 as makefs writes it); fs_magic
+  // sits 1372 bytes in. ufs::open() refuses UFS1 and big-endian UFS by name.
+  if (ufs::probe(volume) != ufs::Flavor::kNone) return VolumeId{VolumeKind::kUfs, "ufs"};
   if (at(s, 3, "NTFS    ")) return VolumeId{VolumeKind::kNtfs, "ntfs"};
   if (at(s, 3, "EXFAT   ")) return VolumeId{VolumeKind::kExfat, "exfat"};
   if (at(s, 0x8001, "CD001")) return VolumeId{VolumeKind::kIso9660, "iso9660"};
@@ -59,6 +63,7 @@ Result<std::unique_ptr<FileSystem>> open_filesystem(SourcePtr volume, const Volu
       auto fs = IG_TRY(btrfs::open(std::move(volume), limits));
       return std::unique_ptr<FileSystem>(std::move(fs));
     }
+    case VolumeKind::kUfs: return ufs::open(std::move(volume), limits);
     default: return Error::unsupported(fmt::format("{} volumes are not read", id.name));
   }
 }

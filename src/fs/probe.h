@@ -12,11 +12,25 @@
 
 namespace ig {
 
-enum class VolumeKind { kUnknown, kExt, kXfs, kBtrfs, kSwap, kFat, kNtfs, kExfat, kIso9660, kLvm2Pv, kLuks, kLdm };
+enum class VolumeKind {
+  kUnknown,
+  kExt,
+  kXfs,
+  kBtrfs,
+  kSwap,
+  kFat,
+  kNtfs,
+  kExfat,
+  kIso9660,
+  kLvm2Pv,
+  kLuks,
+  kLdm,
+  kUfs
+};
 
 struct VolumeId {
   VolumeKind kind = VolumeKind::kUnknown;
-  std::string name;  // "ext4"-agnostic family name: "ext", "xfs", "swap", "vfat", "ntfs", "LVM2 PV", ...
+  std::string name;  // "ext4"-agnostic family name: "ext", "xfs", "ufs", "swap", "vfat", "ntfs", "LVM2 PV", ...
 };
 
 Result<VolumeId> identify(const ByteSource& volume);
@@ -24,7 +38,7 @@ Result<VolumeId> identify(const ByteSource& volume);
 class FileSystem;
 struct FsLimits;
 
-// Opens the file system `id` names on `volume` (ext, xfs, ntfs, btrfs). Other kinds are kUnsupported,
+// Opens the file system `id` names on `volume` (ext, xfs, ntfs, btrfs, ufs). Other kinds are kUnsupported,
 // naming the kind: the caller reports what the volume is even when it cannot look inside.
 Result<std::unique_ptr<FileSystem>> open_filesystem(SourcePtr volume, const VolumeId& id, const FsLimits& limits);
 

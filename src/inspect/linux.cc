@@ -485,7 +485,7 @@ std::optional<std::pair<std::size_t, std::shared_ptr<const FileSystem>>> find_vo
     const auto digits = d->find_last_not_of("0123456789");
     if (digits == std::string::npos || digits + 1 >= d->size() || d->size() - digits > 4) return std::nullopt;
     const auto number = static_cast<std::uint32_t>(std::stoul(d->substr(digits + 1)));
-    return by([&](const VolumeSummary& v) { return v.lv.empty() && v.partition == number; });
+    return by([&](const VolumeSummary& v) { return v.lv.empty() && v.bsd_partition.empty() && v.partition == number; });
   }
   return std::nullopt;
 }
@@ -574,12 +574,41 @@ std::string elf_architecture(std::span<const std::byte> h) {
 Result<Inspection> inspect_disk(const SourcePtr& disk) {
   Inspection out;
   out.table = IG_TRY(read_partition_table(*disk));
-  std::vector<std::pair<std::uint32_t, SourcePtr>> volumes;
+  // What to examine: the whole disk, or each partition, or for an MBR FreeBSD slice with a BSD
+  // disklabel each partition of the label in its place (the slice only contains them, as an
+  // extended partition contains logical ones).
+  struct Candidate {
+    std::uint32_t number = 0;
+    std::string bsd_partition;  // "a", or ""
+    std::uint64_t first_byte = 0;
+    SourcePtr source;
+  };
+  std::vector<Candidate> volumes;
   if (out.table.scheme == PartitionScheme::kNone) {
-    volumes.emplace_back(0, disk);
+    volumes.push_back(Candidate{0, "", 0, disk});
   } else {
     for (const Partition& p : out.table.partitions) {
       if (p.mbr_type == 0x05 || p.mbr_type == 0x0f || p.mbr_type == 0x85) continue;  // extended container
+      if (!p.bsd_partitions.empty()) {
+        for (const BsdPartition& b : p.bsd_partitions) {
+          if (b.beyond_end) {
+            VolumeSummary v;
+            v.partition = p.number;
+            v.bsd_partition = std::string(1, b.letter);
+            v.first_byte = b.first_byte;
+            v.length_bytes = b.length_bytes;
+            v.kind = "unknown";
+            v.error = "the partition reaches past the end of the disk";
+            out.volumes.push_back(v);
+            continue;
+          }
+          auto slice = SliceSource::create(disk, b.first_byte, b.length_bytes,
+                                           fmt::format("partition {}", bsd_partition_name(p, b)));
+          if (!slice) return slice.error();
+          volumes.push_back(Candidate{p.number, std::string(1, b.letter), b.first_byte, SourcePtr(std::move(*slice))});
+        }
+        continue;
+      }
       if (p.beyond_end) {
         VolumeSummary v;
         v.partition = p.number;
@@ -592,7 +621,7 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
       }
       auto slice = SliceSource::create(disk, p.first_byte, p.length_bytes, fmt::format("partition {}", p.number));
       if (!slice) return slice.error();
-      volumes.emplace_back(p.number, SourcePtr(std::move(*slice)));
+      volumes.push_back(Candidate{p.number, "", p.first_byte, SourcePtr(std::move(*slice))});
     }
   }
   // Examines one volume (a partition, the whole disk, or an LV): names it, opens the file
@@ -659,12 +688,10 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
     out.volumes.push_back(std::move(v));
     return ok();
   };
-  for (auto& [number, source] : volumes) {
-    std::uint64_t first_byte = 0;
-    for (const Partition& p : out.table.partitions) {
-      if (p.number == number) first_byte = p.first_byte;
-    }
-    IG_TRY(examine(number, source, number == 0 ? 0 : first_byte, ""));
+  for (const Candidate& c : volumes) {
+    const std::size_t before = out.volumes.size();
+    IG_TRY(examine(c.number, c.source, c.first_byte, ""));
+    for (std::size_t i = before; i < out.volumes.size(); ++i) out.volumes[i].bsd_partition = c.bsd_partition;
   }
   // The root: the first volume that looks like one; its fstab mounts /boot and /usr.
   const auto root =

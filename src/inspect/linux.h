@@ -36,6 +36,7 @@ namespace ig {
 struct VolumeSummary {
   std::uint32_t partition = 0;  // 0: the whole disk (no partition table)
   std::string lv;               // "vg/lv" for an LVM logical volume on that partition
+  std::string bsd_partition;    // "a": partition 'a' of the BSD disklabel in MBR slice `partition` ("1a")
   std::uint64_t first_byte = 0;
   std::uint64_t length_bytes = 0;
   std::string kind;     // "ext", "xfs", "swap", "LVM2 PV", "unknown", ...

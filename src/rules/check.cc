@@ -41,7 +41,7 @@ bool could_hold_root(std::string_view kind) {
 }
 
 std::string volume_name(const VolumeSummary& v) {
-  std::string s = v.partition == 0 ? "the whole disk" : fmt::format("partition {}", v.partition);
+  std::string s = v.partition == 0 ? "the whole disk" : fmt::format("partition {}{}", v.partition, v.bsd_partition);
   if (!v.lv.empty()) s += fmt::format(" (LVM {})", v.lv);
   return s;
 }

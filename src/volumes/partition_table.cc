@@ -21,6 +21,7 @@ constexpr std::size_t kMbrEntrySize = 16;
 constexpr std::size_t kMbrSignature = 510;
 constexpr std::size_t kMbrDiskSignature = 440;
 constexpr std::uint8_t kTypeGptProtective = 0xee;
+constexpr std::uint8_t kTypeFreeBsd = 0xa5;
 
 struct MbrEntry {
   std::uint8_t status = 0;
@@ -267,6 +268,10 @@ std::string Guid::to_string() const {
                      std::to_integer<unsigned>(b[8]), std::to_integer<unsigned>(b[9]), tail);
 }
 
+std::string bsd_partition_name(const Partition& slice, const BsdPartition& p) {
+  return fmt::format("{}{}", slice.number, p.letter);
+}
+
 std::string mbr_type_name(std::uint8_t type) {
   switch (type) {
     case 0x01:
@@ -307,7 +312,12 @@ std::string gpt_type_name(const Guid& type) {
       {"DE94BBA4-06D1-4D40-A16A-BFD50179D6AC", "Windows recovery"},
       {"5808C8AA-7E8F-42E0-85D2-E1E90434CFB3", "Windows LDM metadata"},
       {"AF9B60A0-1431-4F62-BC68-3311714A69AD", "Windows LDM data"},
-      {"516E7CB4-6ECF-11D6-8FF8-00022D09712B", "FreeBSD"},
+      {"516E7CB4-6ECF-11D6-8FF8-00022D09712B", "FreeBSD data"},
+      {"83BD6B9D-7F41-11DC-BE0B-001560B84F0F", "FreeBSD boot"},
+      {"516E7CB5-6ECF-11D6-8FF8-00022D09712B", "FreeBSD swap"},
+      {"516E7CB6-6ECF-11D6-8FF8-00022D09712B", "FreeBSD UFS"},
+      {"516E7CB8-6ECF-11D6-8FF8-00022D09712B", "FreeBSD Vinum"},
+      {"516E7CBA-6ECF-11D6-8FF8-00022D09712B", "FreeBSD ZFS"},
   };
   const std::string s = type.to_string();
   for (const auto& [guid, name] : kNames) {
@@ -378,6 +388,14 @@ Result<PartitionTable> read_partition_table(const ByteSource& disk, const Partit
     p.mbr_type = e.type;
     p.bootable = e.status == 0x80;
     p.type_name = mbr_type_name(e.type);
+    if (e.type == kTypeFreeBsd) {
+      auto label = read_bsd_label(disk, p.first_byte, p.length_bytes, limits.bsd);
+      if (!label) {
+        table.notes.push_back(fmt::format("partition {}: {}", p.number, label.error().message));
+      } else if (*label) {
+        p.bsd_partitions = std::move(**label);
+      }
+    }
     table.partitions.push_back(std::move(p));
   }
   std::sort(table.partitions.begin(), table.partitions.end(),

@@ -11,7 +11,8 @@
 // 1 MiB; every LBA is checked against the disk before use.
 // Thread safety: pure over a const ByteSource. Errors: kCorrupt for unreadable structures (an EBR
 // chain that loops or runs past the disk, a GPT entry array out of bounds), kLimitExceeded for
-// the caps, the source's own read errors.
+// the caps, the source's own read errors. A BSD disklabel that cannot be believed is a note, not an
+// error: the slice is still listed, without partitions (read_bsd_label() says why).
 #pragma once
 
 #include <array>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "io/byte_source.h"
+#include "volumes/bsd_label.h"
 
 namespace ig {
 
@@ -45,7 +47,12 @@ struct Partition {
   bool logical = false;          // inside an MBR extended partition
   bool beyond_end = false;       // reaches past the end of the disk
   std::string type_name;         // "Linux", "Linux swap", "NTFS/exFAT", "EFI system", ...
+  // An MBR FreeBSD slice (type 0xA5): the partitions of its BSD disklabel, 'c' left out. They are
+  // volumes in their own right, named "<number><letter>" ("1a"); see bsd_partition_name().
+  std::vector<BsdPartition> bsd_partitions;
 };
+
+std::string bsd_partition_name(const Partition& slice, const BsdPartition& p);  // "1a"
 
 struct PartitionTable {
   PartitionScheme scheme = PartitionScheme::kNone;
@@ -61,6 +68,7 @@ struct PartitionTable {
 struct PartitionLimits {
   std::uint32_t max_logical_partitions = 128;  // EBR chain hops
   std::uint64_t max_gpt_entry_array_bytes = 1 << 20;
+  BsdLabelLimits bsd;
 };
 
 Result<PartitionTable> read_partition_table(const ByteSource& disk, const PartitionLimits& limits = {});

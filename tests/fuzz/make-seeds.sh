@@ -2,7 +2,7 @@
 # Writes small seed images for the fuzz targets into DIR/<target>/, made by qemu-img.
 set -euo pipefail
 out=$1
-mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext,xfs,btrfs,lvm,initramfs,boot_config,rpmdb,ntfs,hive}
+mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext,xfs,btrfs,ufs,lvm,initramfs,boot_config,rpmdb,ntfs,hive}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 head -c 300000 < <(yes 'imagegate seed line') > "$tmp/src.raw"
@@ -46,6 +46,36 @@ if command -v mkfs.btrfs > /dev/null; then
   python3 -c 'import sys; open(sys.argv[2], "wb").write(open(sys.argv[1], "rb").read().rstrip(b"\0"))' \
     "$tmp/btrfs.img" "$out/btrfs/mixed.img"
 fi
+# UFS2 by makefs (4 KiB blocks, 512-byte fragments keep it small): a 60 KiB file reaches the single
+# indirect block; a symlink of 150 bytes is a slow one, kept in a block.
+if command -v makefs > /dev/null; then
+  mkdir -p "$tmp/ufstree"
+  cp -r "$tmp/tree/." "$tmp/ufstree/"
+  head -c 61440 < <(yes 'ufs seed') > "$tmp/ufstree/indirect.bin"
+  ln -s "$(printf 'x%.0s' $(seq 1 150))/../etc/os-release" "$tmp/ufstree/slow-link"
+  makefs -t ffs -o version=2,bsize=4096,fsize=512 -s 1m "$out/ufs/ufs2.img" "$tmp/ufstree" > /dev/null
+fi
+# A FreeBSD MBR slice (type 0xA5) with a BSD disklabel at its sector 1: 'a' 4.2BSD, 'b' swap, 'c' raw.
+truncate -s 2M "$tmp/bsd.raw"
+printf 'label: dos\nstart=64, size=4032, type=a5\n' | sfdisk -q "$tmp/bsd.raw"
+python3 - "$tmp/bsd.raw" << 'PY'
+import struct, sys
+label = bytearray(512)
+struct.pack_into('<I', label, 0, 0x82564557)                   # d_magic
+struct.pack_into('<I', label, 40, 512)                         # d_secsize
+struct.pack_into('<I', label, 132, 0x82564557)                 # d_magic2
+struct.pack_into('<H', label, 138, 8)                          # d_npartitions
+for i, (size, offset, fstype) in enumerate([(2048, 16, 7), (1968, 2064, 1), (4032, 0, 0)]):
+    struct.pack_into('<IIIBBH', label, 148 + 16 * i, size, offset, 0, fstype, 0, 0)
+checksum = 0
+for i in range(0, 148 + 8 * 16, 2):
+    checksum ^= struct.unpack_from('<H', label, i)[0]
+struct.pack_into('<H', label, 136, checksum)                   # d_checksum: the XOR comes to zero
+with open(sys.argv[1], 'r+b') as f:
+    f.seek(65 * 512)
+    f.write(label)
+PY
+head -c 64K "$tmp/bsd.raw" > "$out/partitions/mbr-bsdlabel.bin"
 # An LVM2 PV with a VG: label and metadata area are in its first MiB (needs a loop device: root).
 truncate -s 64M "$tmp/pv.raw"
 if loop=$(losetup -f --show "$tmp/pv.raw" 2> /dev/null); then

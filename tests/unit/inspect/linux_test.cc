@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 
+#include "support/bsd_label.h"
 #include "support/fixtures.h"
 
 namespace ig::test {
@@ -90,6 +91,29 @@ class LinuxInspect : public ::testing::Test {
   TempDir dir_;
   fs::path root_;
 };
+
+// An MBR FreeBSD slice with a BSD disklabel: its partitions are the volumes, named "1a" and "1b";
+// the slice itself, a container, is not examined.
+TEST_F(LinuxInspect, BsdLabelPartitionsAreVolumes) {
+  if (run("command -v makefs").exit_code != 0) GTEST_SKIP() << "makefs is not installed (Debian package makefs)";
+  const std::string raw = dir_.file("freebsd.raw");
+  run_ok("truncate -s 24M " + raw + " && printf 'label: dos\\nstart=2048, size=40960, type=a5\\n' | sfdisk -q " + raw);
+  const std::string ufs = dir_.file("ufs.img");
+  run_ok("makefs -t ffs -o version=2 -s 12m " + ufs + " " + root_.string());
+  run_ok("dd if=" + ufs + " of=" + raw + " bs=512 seek=" + std::to_string(kSliceLba + 16) +
+         " conv=notrunc status=none");
+  patch_file(raw, (kSliceLba + 1) * 512, disklabel(standard_label(0), 8));
+  auto r = inspect(raw);
+  ASSERT_THAT(r, IsOk());
+  ASSERT_EQ(r->volumes.size(), 2u);
+  EXPECT_EQ(r->volumes[0].partition, 1u);
+  EXPECT_EQ(r->volumes[0].bsd_partition, "a");
+  EXPECT_EQ(r->volumes[0].first_byte, (kSliceLba + 16) * 512);
+  EXPECT_EQ(r->volumes[0].kind, "ufs");
+  EXPECT_EQ(r->volumes[1].bsd_partition, "b");
+  EXPECT_EQ(r->volumes[1].kind, "unknown");  // FreeBSD swap carries no signature
+  EXPECT_FALSE(r->linux_guest.has_value());
+}
 
 TEST_F(LinuxInspect, DebianRootOnAnMbrDiskThroughQcow2) {
   auto r = inspect(make_disk(root_));
