@@ -584,6 +584,17 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
     SourcePtr source;
   };
   std::vector<Candidate> volumes;
+  // A partition past the end of the disk is listed, not read.
+  auto past_end = [&out](std::uint32_t number, std::string bsd_partition, std::uint64_t first, std::uint64_t length) {
+    VolumeSummary v;
+    v.partition = number;
+    v.bsd_partition = std::move(bsd_partition);
+    v.first_byte = first;
+    v.length_bytes = length;
+    v.kind = "unknown";
+    v.error = "the partition reaches past the end of the disk";
+    out.volumes.push_back(std::move(v));
+  };
   if (out.table.scheme == PartitionScheme::kNone) {
     volumes.push_back(Candidate{0, "", 0, disk});
   } else {
@@ -592,14 +603,7 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
       if (!p.bsd_partitions.empty()) {
         for (const BsdPartition& b : p.bsd_partitions) {
           if (b.beyond_end) {
-            VolumeSummary v;
-            v.partition = p.number;
-            v.bsd_partition = std::string(1, b.letter);
-            v.first_byte = b.first_byte;
-            v.length_bytes = b.length_bytes;
-            v.kind = "unknown";
-            v.error = "the partition reaches past the end of the disk";
-            out.volumes.push_back(v);
+            past_end(p.number, std::string(1, b.letter), b.first_byte, b.length_bytes);
             continue;
           }
           auto slice = SliceSource::create(disk, b.first_byte, b.length_bytes,
@@ -610,13 +614,7 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
         continue;
       }
       if (p.beyond_end) {
-        VolumeSummary v;
-        v.partition = p.number;
-        v.first_byte = p.first_byte;
-        v.length_bytes = p.length_bytes;
-        v.kind = "unknown";
-        v.error = "the partition reaches past the end of the disk";
-        out.volumes.push_back(v);
+        past_end(p.number, "", p.first_byte, p.length_bytes);
         continue;
       }
       auto slice = SliceSource::create(disk, p.first_byte, p.length_bytes, fmt::format("partition {}", p.number));
