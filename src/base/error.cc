@@ -10,6 +10,7 @@ std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::kNotFound: return "not-found";
     case ErrorCode::kOutOfRange: return "out-of-range";
     case ErrorCode::kCorrupt: return "corrupt";
+    case ErrorCode::kTruncated: return "truncated";
     case ErrorCode::kUnsupported: return "unsupported";
     case ErrorCode::kLimitExceeded: return "limit-exceeded";
     case ErrorCode::kIo: return "io";

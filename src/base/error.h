@@ -27,6 +27,7 @@ enum class ErrorCode {
   kNotFound,          // a named thing does not exist
   kOutOfRange,        // a read past the end of a source
   kCorrupt,           // on-disk data violates its format
+  kTruncated,         // the file ends before a table or data its own metadata places in it (a cut upload)
   kUnsupported,       // valid, but not something imagegate reads or accepts (refused by policy)
   kLimitExceeded,     // one of our safety limits (Limits) was hit
   kIo,                // local I/O failure (errno)
@@ -49,6 +50,7 @@ struct Error {
   static Error not_found(std::string m) { return {ErrorCode::kNotFound, std::move(m)}; }
   static Error out_of_range(std::string m) { return {ErrorCode::kOutOfRange, std::move(m)}; }
   static Error corrupt(std::string m) { return {ErrorCode::kCorrupt, std::move(m)}; }
+  static Error truncated(std::string m) { return {ErrorCode::kTruncated, std::move(m)}; }
   static Error unsupported(std::string m) { return {ErrorCode::kUnsupported, std::move(m)}; }
   static Error limit_exceeded(std::string m) { return {ErrorCode::kLimitExceeded, std::move(m)}; }
   static Error io(std::string m) { return {ErrorCode::kIo, std::move(m)}; }

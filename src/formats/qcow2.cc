@@ -350,7 +350,7 @@ class Image final : public DiskImage {
       }
       m.host_offset = host + in_cluster;
       if (!range_within(m.host_offset, m.length, file_->size())) {
-        return Error::corrupt(fmt::format(
+        return Error::truncated(fmt::format(
             "qcow2: cluster {} data at host offset {:#x} lies past the end of the file ({} bytes): truncated image?",
             cluster_index, host, file_->size()));
       }
@@ -361,7 +361,7 @@ class Image final : public DiskImage {
   Result<TableCache<std::uint64_t>::Table> l2_table(std::uint64_t l2_offset) const {
     return l2_cache_.get(l2_offset, [&]() -> Result<std::vector<std::uint64_t>> {
       if (!range_within(l2_offset, cluster_size_, file_->size())) {
-        return Error::corrupt(
+        return Error::truncated(
             fmt::format("qcow2: L2 table at {:#x} lies past the end of the file ({} bytes)", l2_offset, file_->size()));
       }
       std::vector<std::byte> raw = IG_TRY(read_vector(*file_, l2_offset, cluster_size_));
@@ -374,7 +374,7 @@ class Image final : public DiskImage {
   // Decompresses the cluster `m` into `out`, which holds exactly one cluster.
   Result<void> decompress(const Mapping& m, std::span<std::byte> out) const {
     if (m.host_offset >= file_->size()) {
-      return Error::corrupt(
+      return Error::truncated(
           fmt::format("qcow2: compressed cluster at host offset {:#x} past the end of the file", m.host_offset));
     }
     // The descriptor's sector count may overshoot the data (and the file); read what exists.
@@ -560,8 +560,9 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
       return Error::corrupt(fmt::format("qcow2 header: l1_table_offset {:#x} not cluster-aligned", h.l1_table_offset));
     }
     if (!range_within(h.l1_table_offset, l1_bytes, file->size())) {
-      return Error::corrupt(fmt::format("qcow2 header: L1 table [{:#x}, +{}) lies past the end of the file ({} bytes)",
-                                        h.l1_table_offset, l1_bytes, file->size()));
+      return Error::truncated(
+          fmt::format("qcow2 header: L1 table [{:#x}, +{}) lies past the end of the file ({} bytes)", h.l1_table_offset,
+                      l1_bytes, file->size()));
     }
   }
   // Only the entries that cover the virtual size are read; the rest (vm state) is never used.

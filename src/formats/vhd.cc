@@ -165,7 +165,7 @@ class Image final : public DiskImage {
       // The last block may be cut short where the virtual size ends inside it.
       const std::uint64_t needed = std::min<std::uint64_t>(block_size_, virtual_size_ - index * block_size_);
       if (!range_within(start, needed, data_end_)) {
-        return Error::corrupt(
+        return Error::truncated(
             fmt::format("vhd: BAT entry {} points at sector {}, past the data end ({} bytes): "
                         "truncated image?",
                         index, bat_[index], data_end_));
@@ -296,7 +296,7 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
   // The header's own fields are judged first (as qemu reports them); then the end footer, whose
   // absence means the upload was cut short.
   if (!tail_cookie) {
-    return Error::corrupt(
+    return Error::truncated(
         "vhd: the footer at the end of the file is missing (the copy at offset 0 is intact): "
         "truncated upload?");
   }
@@ -305,8 +305,8 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
   }
   const std::uint64_t bat_entries = div_round_up(virtual_size, block_size);  // only those the disk uses
   if (!range_within(table_offset, bat_entries * 4, file_size)) {
-    return Error::corrupt(fmt::format("vhd: BAT [{:#x}, +{}) lies past the end of the file ({} bytes)", table_offset,
-                                      bat_entries * 4, file_size));
+    return Error::truncated(fmt::format("vhd: BAT [{:#x}, +{}) lies past the end of the file ({} bytes)", table_offset,
+                                        bat_entries * 4, file_size));
   }
   std::vector<std::byte> raw = IG_TRY(read_vector(*file, table_offset, static_cast<std::size_t>(bat_entries * 4)));
   std::vector<std::uint32_t> bat(static_cast<std::size_t>(bat_entries));

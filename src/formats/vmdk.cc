@@ -166,7 +166,7 @@ class Image final : public DiskImage {
       } else if (!compressed_) {
         const std::uint64_t host = g.sector * 512 + in_grain;
         if (!range_within(host, n, file_->size())) {
-          return Error::corrupt(
+          return Error::truncated(
               fmt::format("vmdk: grain {} at sector {} lies past the end of the file: truncated?", grain, g.sector));
         }
         IG_TRY(file_->read_at(host, dst));
@@ -210,7 +210,7 @@ class Image final : public DiskImage {
     auto table = IG_TRY(gt_cache_.get(gt_sector, [&]() -> Result<std::vector<std::uint32_t>> {
       const std::uint64_t bytes = std::uint64_t{h_.num_gtes_per_gt} * 4;
       if (!range_within(std::uint64_t{gt_sector} * 512, bytes, file_->size())) {
-        return Error::corrupt(fmt::format("vmdk: grain table at sector {} lies past the end of the file", gt_sector));
+        return Error::truncated(fmt::format("vmdk: grain table at sector {} lies past the end of the file", gt_sector));
       }
       std::vector<std::byte> raw = IG_TRY(read_vector(*file_, std::uint64_t{gt_sector} * 512, bytes));
       std::vector<std::uint32_t> entries(h_.num_gtes_per_gt);
@@ -226,7 +226,7 @@ class Image final : public DiskImage {
   Result<std::vector<std::byte>> inflate_grain(std::uint64_t grain, std::uint64_t sector) const {
     const std::uint64_t host = sector * 512;
     if (host >= file_->size()) {
-      return Error::corrupt(
+      return Error::truncated(
           fmt::format("vmdk: compressed grain {} at sector {} past the end of the file", grain, sector));
     }
     std::uint64_t data_offset = host;
@@ -245,8 +245,9 @@ class Image final : public DiskImage {
                                           data_len, grain_bytes_));
       }
       if (!range_within(data_offset, data_len, file_->size())) {
-        return Error::corrupt(fmt::format("vmdk: compressed grain {} ({} bytes at {:#x}) runs past the end of the file",
-                                          grain, data_len, data_offset));
+        return Error::truncated(
+            fmt::format("vmdk: compressed grain {} ({} bytes at {:#x}) runs past the end of the file", grain, data_len,
+                        data_offset));
       }
     } else {
       data_len = std::min<std::uint64_t>(file_->size() - host, 2 * grain_bytes_);
@@ -310,7 +311,7 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
                            text_at<512, 4>(f) == "KDMV" && load_le<std::uint64_t, 1024>(f) == 0 &&
                            load_le<std::uint32_t, 1032>(f) == 0 && load_le<std::uint32_t, 1036>(f) == kMarkerEos;
     if (!footer_ok) {
-      return Error::corrupt(
+      return Error::truncated(
           "vmdk: streamOptimized footer (footer marker, footer, end-of-stream marker) missing: "
           "truncated upload?");
     }
@@ -415,7 +416,7 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
   // The grain directory.
   const std::uint64_t gd_bytes = gd_entries * 4;
   if (!range_within(h.gd_offset * 512, gd_bytes, file_size) || h.gd_offset > file_size / 512) {
-    return Error::corrupt(
+    return Error::truncated(
         fmt::format("vmdk: grain directory at sector {} ({} bytes) lies past the end of the file "
                     "({} bytes)",
                     h.gd_offset, gd_bytes, file_size));

@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -72,6 +73,13 @@ class ByteSource {
 };
 
 using SourcePtr = std::shared_ptr<const ByteSource>;
+
+// The allocation map of `src` walked once, in order: visit(offset, extent) for every extent from
+// 0 to size(), stopping at the first error of extent_at or of `visit`. Over an image this
+// consults every allocation table once, so a table or data past the end of a cut file is found
+// (kTruncated). measure and `imagegate info` walk images with it.
+Result<void> for_each_extent(const ByteSource& src,
+                             const std::function<Result<void>(std::uint64_t offset, const Extent& extent)>& visit);
 
 // Reads `length` bytes at `offset` into a new vector (for bounded metadata reads).
 Result<std::vector<std::byte>> read_vector(const ByteSource& src, std::uint64_t offset, std::size_t length);

@@ -139,7 +139,7 @@ TEST_F(Malformed, Qcow2L1TableLimitAndPastTheEnd) {
   EXPECT_THAT(open_file(q), HasError(ErrorCode::kLimitExceeded, "L1 table of 2147483648 bytes exceeds the limit"));
   const std::string r = qcow2();
   patch_file(r, 40, be64(1ull << 40));  // l1_table_offset far past the end
-  EXPECT_THAT(open_file(r), HasError(ErrorCode::kCorrupt, "L1 table [0x10000000000, +8) lies past the end"));
+  EXPECT_THAT(open_file(r), HasError(ErrorCode::kTruncated, "L1 table [0x10000000000, +8) lies past the end"));
   const std::string s = qcow2();
   patch_file(s, 40, be64(0x30200));  // not cluster-aligned
   EXPECT_THAT(open_file(s), HasError(ErrorCode::kCorrupt, "l1_table_offset 0x30200 not cluster-aligned"));
@@ -151,8 +151,8 @@ TEST_F(Malformed, Qcow2L2TablePastTheEnd) {
   patch_file(q, l1, be64((1ull << 63) | (1ull << 40)));
   auto image = open_file(q);
   ASSERT_THAT(image, IsOk());
-  EXPECT_THAT(read_all(**image), HasError(ErrorCode::kCorrupt, "L2 table at 0x10000000000 lies past the end"));
-  EXPECT_THAT((*image)->extent_at(0), HasError(ErrorCode::kCorrupt, "L2 table"));
+  EXPECT_THAT(read_all(**image), HasError(ErrorCode::kTruncated, "L2 table at 0x10000000000 lies past the end"));
+  EXPECT_THAT((*image)->extent_at(0), HasError(ErrorCode::kTruncated, "L2 table"));
 }
 
 TEST_F(Malformed, Qcow2L1EntryReservedBits) {
@@ -171,7 +171,7 @@ TEST_F(Malformed, Qcow2DataClusterUnalignedOrPastTheEnd) {
   EXPECT_THAT(open_and_read(q), HasError(ErrorCode::kCorrupt, "is not cluster-aligned"));
   const std::string t = qcow2();
   run_ok("truncate -s 400000 " + t);  // cut through the data clusters
-  EXPECT_THAT(open_and_read(t), HasError(ErrorCode::kCorrupt, "lies past the end of the file"));
+  EXPECT_THAT(open_and_read(t), HasError(ErrorCode::kTruncated, "lies past the end of the file"));
 }
 
 TEST_F(Malformed, Qcow2RefusedFeatures) {
@@ -257,7 +257,7 @@ TEST_F(Malformed, Qcow2CompressedClusterPastTheEnd) {
   const std::uint64_t l2 = be64_at(q, be64_at(q, 40)) & 0x00fffffffffffe00ULL;
   patch_file(q, l2, be64((1ull << 62) | (1ull << 50)));
   EXPECT_THAT(open_and_read(q),
-              HasError(ErrorCode::kCorrupt, "compressed cluster at host offset 0x4000000000000 past the end"));
+              HasError(ErrorCode::kTruncated, "compressed cluster at host offset 0x4000000000000 past the end"));
 }
 
 TEST_F(Malformed, Qcow2ExtendedL2BitmapContradiction) {
@@ -297,7 +297,7 @@ TEST_F(Malformed, VhdTruncatedDynamicDisk) {
   const std::string v = made("vpc", ".vhd");
   const std::uint64_t size = read_file(v).size();
   run_ok("truncate -s " + std::to_string(size - 512) + " " + v);
-  EXPECT_THAT(open_file(v), HasError(ErrorCode::kCorrupt, "footer at the end of the file is missing"));
+  EXPECT_THAT(open_file(v), HasError(ErrorCode::kTruncated, "footer at the end of the file is missing"));
 }
 
 TEST_F(Malformed, VhdFooterCopyDiffers) {
@@ -338,14 +338,14 @@ TEST_F(Malformed, VhdDynamicHeaderFields) {
   const std::string t = made("vpc", ".vhd");
   patch_file(t, 512 + 16, be64(1ull << 40));  // table_offset
   fix_vhd_checksum(t, 512, 1024, 36);
-  EXPECT_THAT(open_file(t), HasError(ErrorCode::kCorrupt, "BAT [0x10000000000"));
+  EXPECT_THAT(open_file(t), HasError(ErrorCode::kTruncated, "BAT [0x10000000000"));
 }
 
 TEST_F(Malformed, VhdBatEntryPastTheEnd) {
   const std::string v = made("vpc", ".vhd");
   const std::uint64_t table = be64_at(v, 512 + 16);
   patch_file(v, table, be32(0x7ffffff0));
-  EXPECT_THAT(open_and_read(v), HasError(ErrorCode::kCorrupt, "BAT entry 0 points at sector 2147483632"));
+  EXPECT_THAT(open_and_read(v), HasError(ErrorCode::kTruncated, "BAT entry 0 points at sector 2147483632"));
 }
 
 // ---- VMDK ----
@@ -365,7 +365,7 @@ TEST_F(Malformed, VmdkHeaderFields) {
   EXPECT_THAT(open_file(v), HasError(ErrorCode::kUnsupported, "vmdk header: version 4"));
   const std::string d = made("vmdk", ".vmdk");
   patch_file(d, 56, le64(1ull << 40));
-  EXPECT_THAT(open_file(d), HasError(ErrorCode::kCorrupt, "grain directory at sector 1099511627776"));
+  EXPECT_THAT(open_file(d), HasError(ErrorCode::kTruncated, "grain directory at sector 1099511627776"));
   const std::string c = made("vmdk", ".vmdk");  // the corpus's afl9.vmdk, made here
   patch_file(c, 12, le64(1ull << 62));          // capacity in sectors
   EXPECT_THAT(open_file(c),
@@ -376,7 +376,7 @@ TEST_F(Malformed, VmdkGrainTablePastTheEnd) {
   const std::string v = made("vmdk", ".vmdk");
   const std::uint64_t gd = le32_at(v, 56) * 512ull;
   patch_file(v, gd, le32(0x7ffffff0));
-  EXPECT_THAT(open_and_read(v), HasError(ErrorCode::kCorrupt, "grain table at sector 2147483632"));
+  EXPECT_THAT(open_and_read(v), HasError(ErrorCode::kTruncated, "grain table at sector 2147483632"));
 }
 
 TEST_F(Malformed, VmdkStreamOptimizedTruncated) {
@@ -385,7 +385,7 @@ TEST_F(Malformed, VmdkStreamOptimizedTruncated) {
   const std::string v = made("vmdk", ".vmdk", "-o subformat=streamOptimized");
   const std::uint64_t size = read_file(v).size();
   run_ok("truncate -s " + std::to_string(size / 2 / 512 * 512) + " " + v);
-  EXPECT_THAT(open_and_read(v), HasError(ErrorCode::kCorrupt, "past the end of the file"));
+  EXPECT_THAT(open_and_read(v), HasError(ErrorCode::kTruncated, "past the end of the file"));
 }
 
 // A VMware stream keeps its grain directory only in the footer: a cut is seen at open. The
@@ -394,7 +394,7 @@ TEST_F(Malformed, VmwareStreamFromTheCorpusTruncated) {
   if (!corpus_available()) GTEST_SKIP() << corpus_absent("the VMware stream case");
   const std::string w = bunzip_to(corpus_path("qemu/sample_images/iotest-version3.vmdk.bz2"), dir_);
   run_ok("truncate -s -512 " + w);
-  EXPECT_THAT(open_file(w), HasError(ErrorCode::kCorrupt, "streamOptimized footer"));
+  EXPECT_THAT(open_file(w), HasError(ErrorCode::kTruncated, "streamOptimized footer"));
 }
 
 // VMware's stream layout, made from qemu's: the header's grain directory offset set to GD_AT_END
@@ -425,7 +425,7 @@ TEST_F(Malformed, VmdkStreamWithItsGrainDirectoryOnlyInTheFooter) {
   EXPECT_THAT((*image)->info().notes, ::testing::Contains("grain directory read from the stream footer"));
   // Cut by one sector, the end-of-stream marker is gone: seen at open.
   run_ok("truncate -s -512 " + w);
-  EXPECT_THAT(open_file(w), HasError(ErrorCode::kCorrupt, "streamOptimized footer"));
+  EXPECT_THAT(open_file(w), HasError(ErrorCode::kTruncated, "streamOptimized footer"));
 }
 
 TEST_F(Malformed, VmdkCompressedGrainGarbageAndOversizedMarker) {
