@@ -34,8 +34,9 @@ constexpr std::uint32_t kQcowMagic = 0x514649fb;
 constexpr std::uint32_t kHeaderLength = 112;
 constexpr std::uint64_t kOflagCopied = 1ULL << 63;
 constexpr std::uint64_t kOflagCompressed = 1ULL << 62;
-constexpr std::uint32_t kRefcountOrder = 4;  // 16-bit refcounts
-constexpr std::uint32_t kMaxRefcount = 0xffff;
+// The writer counts references in 16 bits whatever the file's refcount width: no host cluster
+// is referenced more often than once per 512-byte sector of a 2 MiB cluster (4096 times).
+constexpr std::uint64_t kMaxCountedRefcount = 0xffff;
 
 // ---- Planning: which target clusters hold data ----
 
@@ -192,12 +193,16 @@ Result<void> fill_batch(const DiskImage& image, std::uint64_t cs, Batch& b, Comp
 
 class Qcow2Writer {
  public:
-  Qcow2Writer(ByteSink& sink, std::uint64_t virtual_size, std::uint64_t cluster_size, Compression compression)
+  Qcow2Writer(ByteSink& sink, std::uint64_t virtual_size, std::uint64_t cluster_size, std::uint32_t refcount_bits,
+              Compression compression)
       : sink_(sink),
         virtual_size_(virtual_size),
         cs_(cluster_size),
         cluster_bits_(static_cast<std::uint32_t>(std::countr_zero(cluster_size))),
         l2_entries_(cluster_size / 8),
+        refcount_order_(static_cast<std::uint32_t>(std::countr_zero(refcount_bits))),
+        max_refcount_(
+            std::min(kMaxCountedRefcount, refcount_bits >= 64 ? UINT64_MAX : (std::uint64_t{1} << refcount_bits) - 1)),
         compression_(compression),
         next_(cluster_size) {  // cluster 0 is the header, written last
     l1_.assign(static_cast<std::size_t>(div_round_up(div_round_up(virtual_size, cs_), l2_entries_)), 0);
@@ -224,7 +229,8 @@ class Qcow2Writer {
     IG_TRY(switch_l2(cluster));
     // Compressed data is packed at byte granularity. Its descriptor counts 512-byte sectors from
     // the one holding its start; every host cluster that sector span touches is referenced once
-    // more. A 16-bit refcount is never allowed to overflow: move to a fresh cluster first.
+    // more. A refcount is never allowed past the width of the file's refcounts (a 1-bit refcount
+    // allows one reference): move to a fresh cluster first.
     std::uint64_t at = next_;
     std::uint64_t sectors = (at + data.size() - 1) / 512 - at / 512 + 1;
     if (!refs_fit(align_down(at, 512), sectors * 512)) {
@@ -255,7 +261,8 @@ class Qcow2Writer {
 
     // Refcount table and blocks go at the end and count themselves: qemu's fixed point.
     const std::uint64_t used = next_ / cs_;
-    const std::uint64_t per_block = cs_ * 8 / (1u << kRefcountOrder);
+    const std::uint64_t refcount_bits = std::uint64_t{1} << refcount_order_;
+    const std::uint64_t per_block = cs_ * 8 / refcount_bits;
     const std::uint64_t per_table_cluster = cs_ / 8;
     std::uint64_t blocks = 0;
     std::uint64_t table = 0;
@@ -280,7 +287,7 @@ class Qcow2Writer {
       for (std::uint64_t j = 0; j < per_block; ++j) {
         const std::uint64_t c = bi * per_block + j;
         if (c >= refs_.size()) break;
-        store_be_ptr(block.data() + j * 2, refs_[static_cast<std::size_t>(c)]);
+        put_refcount(block, j, refs_[static_cast<std::size_t>(c)]);
       }
       IG_TRY(write(blocks_offset + bi * cs_, block));
     }
@@ -299,7 +306,7 @@ class Qcow2Writer {
     put64(48, table_offset);
     put32(56, static_cast<std::uint32_t>(table));
     put64(72, compression_ == Compression::kZstd ? (1u << 3) : 0);  // incompatible: compression type
-    put32(96, kRefcountOrder);
+    put32(96, refcount_order_);
     put32(100, kHeaderLength);
     h[104] = std::byte{compression_ == Compression::kZstd ? std::uint8_t{1} : std::uint8_t{0}};
     // Bytes 112.. are zero: the header extension end marker.
@@ -317,9 +324,28 @@ class Qcow2Writer {
 
   bool refs_fit(std::uint64_t at, std::uint64_t length) const {
     for (std::uint64_t c = at / cs_; c <= (at + length - 1) / cs_; ++c) {
-      if (c < refs_.size() && refs_[static_cast<std::size_t>(c)] >= kMaxRefcount) return false;
+      if (c < refs_.size() && refs_[static_cast<std::size_t>(c)] >= max_refcount_) return false;
     }
     return true;
+  }
+
+  // Stores refcount `v` as entry `j` of a refcount block (qcow2.txt "Host cluster management"):
+  // entries narrower than a byte fill each byte from its least significant bit, as qemu reads
+  // them; wider ones are big-endian.
+  void put_refcount(std::vector<std::byte>& block, std::uint64_t j, std::uint64_t v) const {
+    const std::uint32_t bits = 1u << refcount_order_;
+    if (bits < 8) {
+      const std::uint64_t bit = j * bits;
+      block[static_cast<std::size_t>(bit / 8)] |= static_cast<std::byte>(v << (bit % 8));
+      return;
+    }
+    std::byte* p = block.data() + j * (bits / 8);
+    switch (bits) {
+      case 8: *p = static_cast<std::byte>(v); break;
+      case 16: store_be_ptr(p, static_cast<std::uint16_t>(v)); break;
+      case 32: store_be_ptr(p, static_cast<std::uint32_t>(v)); break;
+      default: store_be_ptr(p, v); break;
+    }
   }
 
   void add_refs(std::uint64_t at, std::uint64_t length) {
@@ -356,6 +382,8 @@ class Qcow2Writer {
   std::uint64_t cs_;
   std::uint32_t cluster_bits_;
   std::uint64_t l2_entries_;
+  std::uint32_t refcount_order_;
+  std::uint64_t max_refcount_;
   Compression compression_;
   std::uint64_t next_;  // where the next data lands
   std::vector<std::uint64_t> l1_;
@@ -503,7 +531,7 @@ Result<ConvertStats> convert_into(const DiskImage& image, ByteSink& sink, const 
   };
 
   if (o.format == TargetFormat::kQcow2) {
-    Qcow2Writer writer(sink, total, cs, o.compression);
+    Qcow2Writer writer(sink, total, cs, o.refcount_bits, o.compression);
     IG_TRY(pipeline.run([&](Batch& b) -> Result<void> {
       for (std::size_t i = 0; i < b.run.count;) {
         const std::uint64_t cluster = b.run.first_cluster + i;
@@ -578,6 +606,7 @@ Result<void> validate(const ConvertOptions& o) {
   if (o.format == TargetFormat::kQcow2) {
     Qcow2TargetOptions t;
     t.cluster_size = o.cluster_size;
+    t.refcount_bits = o.refcount_bits;
     IG_TRY(validate(t));
   } else if (o.compression != Compression::kNone) {
     return Error::invalid_argument("compression (-c) needs qcow2 output");

@@ -31,6 +31,7 @@ enum class Compression { kNone, kZlib, kZstd };
 struct ConvertOptions {
   TargetFormat format = TargetFormat::kQcow2;
   std::uint64_t cluster_size = 65536;  // qcow2: a power of two in [512, 2 MiB]
+  std::uint32_t refcount_bits = 16;    // qcow2: the width of a refcount, a power of two in [1, 64]
   Compression compression = Compression::kNone;
   unsigned threads = 0;  // worker threads; 0 = one per core
   // Called by the writer after each batch: (guest bytes done, guest bytes in all).

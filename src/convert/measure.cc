@@ -66,22 +66,20 @@ Result<MeasureResult> measure_qcow2(const DiskImage& image, const Qcow2TargetOpt
   const std::uint64_t ssize = image.size();
   MeasureResult r;
   std::uint64_t required = 0;
-  for (std::uint64_t offset = 0; offset < ssize;) {
-    Extent e = IG_TRY(image.extent_at(offset));
-    if (e.length == 0) return Error::internal(fmt::format("{}: empty extent at {}", image.name(), offset));
-    if (e.kind == ExtentKind::kData) {
-      r.data_bytes += e.length;
-      // Every target cluster the data touches is written; continue at the next cluster boundary.
-      const std::uint64_t end = align_up(offset + e.length, cs);
-      required += end - align_down(offset, cs);
-      offset = end;
-    } else {
-      offset += e.length;
-    }
-  }
+  std::uint64_t counted_to = 0;  // target clusters below this are counted
+  IG_TRY(for_each_extent(image, [&](std::uint64_t offset, const Extent& e) -> Result<void> {
+    if (e.kind != ExtentKind::kData) return ok();
+    r.data_bytes += e.length;
+    // Every target cluster the data touches is written, once.
+    const std::uint64_t end = align_up(offset + e.length, cs);
+    const std::uint64_t begin = std::max(align_down(offset, cs), counted_to);
+    if (end > begin) required += end - begin;
+    counted_to = std::max(counted_to, end);
+    return ok();
+  }));
   const std::uint64_t virtual_size = align_up(ssize, cs);
   r.fully_allocated = qcow2_fully_allocated_size(virtual_size, o);
-  r.required = r.fully_allocated - virtual_size + required;
+  r.required = o.preallocated ? r.fully_allocated : r.fully_allocated - virtual_size + required;
   // qemu reports bitmaps only for sources that can hold persistent bitmaps: qcow2 v3.
   if (image.info().format == Format::kQcow2 && image.info().subformat == "v3") r.bitmaps = 0;
   return r;

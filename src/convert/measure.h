@@ -22,6 +22,9 @@ struct Qcow2TargetOptions {
   std::uint64_t cluster_size = 65536;  // power of two in [512, 2 MiB]
   std::uint32_t refcount_bits = 16;    // power of two in [1, 64]
   bool extended_l2 = false;
+  // preallocation=falloc or full: every cluster is allocated, so `required` is the fully
+  // allocated size (qemu-img measure; preallocation=metadata leaves `required` as it is).
+  bool preallocated = false;
 };
 
 struct MeasureResult {
