@@ -22,22 +22,33 @@ Result<Assessment> assess(SourcePtr file, const AssessOptions& options) {
   const bool iso_only = f.iso && f.matches.size() == 1;
   if (!f.matches.empty() && !readable && !iso_only) return a;  // not a format the cloud takes
 
+  // Opened without its name, then the file-name rule is applied here, so that a mismatch is a
+  // fact the report can give the fix for (and an overriding -f a fact it can show).
   OpenOptions open;
   open.declared = options.declared_format;
-  open.file_name = options.file_name;
   open.limits = options.limits;
   auto image = open_image(file, open);
-  if (!image && iso_only) {
+  const bool as_iso = !image && iso_only;
+  if (as_iso) {
     // An ISO is raw to qemu-img; the cloud takes the bytes as a disk and finds no root in them.
     OpenOptions raw = open;
     raw.declared = Format::kRaw;
-    raw.file_name.clear();
     image = open_image(file, raw);
   }
   if (!image) {
     if (image.error().code == ErrorCode::kIo) return image.error();
     f.refused = image.error().message;
+    f.truncated = image.error().code == ErrorCode::kTruncated;
     return a;
+  }
+  if (!as_iso) {
+    OpenOptions named = open;
+    named.file_name = options.file_name;
+    f.name_mismatch = name_mismatch(named, (*image)->info().format);
+    if (f.name_mismatch && !f.name_mismatch->overridden) {
+      f.refused = f.name_mismatch->message;
+      return a;
+    }
   }
   a.image = std::shared_ptr<const DiskImage>(std::move(*image));
   f.info = a.image->info();
@@ -47,12 +58,13 @@ Result<Assessment> assess(SourcePtr file, const AssessOptions& options) {
   }
 
   auto measured = measure_qcow2(*a.image, Qcow2TargetOptions{});
-  if (measured) {
-    f.qcow2_size = measured->required;
-  } else {
+  if (!measured) {
     if (measured.error().code == ErrorCode::kIo) return measured.error();
-    f.measure_refused = measured.error().message;
+    f.damaged = measured.error().message;
+    f.truncated = measured.error().code == ErrorCode::kTruncated;
+    return a;
   }
+  f.qcow2_size = measured->required;
   if (f.qcow2_size && options.exact_above != 0 && *f.qcow2_size > options.exact_above) {
     ConvertOptions dry;
     dry.progress = options.exact_progress;

@@ -19,6 +19,7 @@
 
 #include "base/limits.h"
 #include "formats/disk_image.h"
+#include "formats/open_image.h"
 #include "inspect/linux.h"
 #include "io/byte_source.h"
 
@@ -56,10 +57,17 @@ struct Facts {
   // The image as opened, or why it was refused (both empty when no readable format matched).
   std::optional<ImageInfo> info;
   std::string refused;
+  // The file name claims another format: the refusal, unless a declared format overrode it.
+  std::optional<NameMismatch> name_mismatch;
   bool too_large = false;  // virtual size above options.max_virtual_size: not measured nor inspected
-  // The size as qcow2 (qemu-img measure's `required`), or why it could not be computed.
+  // The size as qcow2 (qemu-img measure's `required`). Measuring walks every allocation table
+  // of the image; when that fails, the image cannot be converted: `damaged` says where, and
+  // nothing after is computed.
   std::optional<std::uint64_t> qcow2_size;
-  std::string measure_refused;
+  std::string damaged;
+  // The refusal or the damage is a file that ends before what its own tables place in it (a
+  // cut upload: kTruncated).
+  bool truncated = false;
   // The converter's exact output size, computed only when the estimate is over exact_above, or
   // why it could not be.
   std::optional<std::uint64_t> qcow2_exact_size;

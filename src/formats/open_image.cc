@@ -21,6 +21,20 @@ std::optional<Format> format_claimed_by_name(std::string_view file_name) {
   return std::nullopt;
 }
 
+std::optional<NameMismatch> name_mismatch(const OpenOptions& options, Format content) {
+  const std::optional<Format> claimed = format_claimed_by_name(options.file_name);
+  if (!claimed || *claimed == content) return std::nullopt;
+  NameMismatch m;
+  m.file_name = options.file_name;
+  m.claimed = *claimed;
+  m.content = content;
+  m.renamed = options.file_name.substr(0, options.file_name.rfind('.') + 1) + std::string(format_name(content));
+  m.overridden = options.declared.has_value();
+  m.message = fmt::format("the file name '{}' says {}, but the content is {}: rename it to '{}', or declare it as {}",
+                          m.file_name, format_name(m.claimed), format_name(content), m.renamed, format_name(content));
+  return m;
+}
+
 namespace {
 
 Result<std::unique_ptr<DiskImage>> open_as(Format f, SourcePtr file, const Limits& limits) {
@@ -78,10 +92,7 @@ Result<std::unique_ptr<DiskImage>> open_image(SourcePtr file, const OpenOptions&
     }
   }
   const Format format = detected.value_or(Format::kRaw);
-  if (auto claimed = format_claimed_by_name(options.file_name); claimed && *claimed != format) {
-    return Error::unsupported(fmt::format("the file name '{}' says {}, but the content is {}", options.file_name,
-                                          format_name(*claimed), format_name(format)));
-  }
+  if (auto m = name_mismatch(options, format); m && !m->overridden) return Error::unsupported(m->message);
   return open_as(format, std::move(file), options.limits);
 }
 

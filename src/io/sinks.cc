@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "io/sources.h"
+
 namespace ig {
 
 namespace {
@@ -27,10 +29,16 @@ Result<std::unique_ptr<AtomicFileSink>> AtomicFileSink::create(const std::string
                                                                const std::string& source_path) {
   if (path.empty()) return Error::invalid_argument("output path is empty");
   struct stat dst {};
-  if (!source_path.empty() && ::stat(path.c_str(), &dst) == 0) {
+  if (::stat(path.c_str(), &dst) == 0) {
     struct stat src {};
-    if (::stat(source_path.c_str(), &src) == 0 && src.st_dev == dst.st_dev && src.st_ino == dst.st_ino) {
+    if (!source_path.empty() && ::stat(source_path.c_str(), &src) == 0 && src.st_dev == dst.st_dev &&
+        src.st_ino == dst.st_ino) {
       return Error::invalid_argument(fmt::format("{}: the output is the source file; refusing to overwrite it", path));
+    }
+    if (!S_ISREG(dst.st_mode)) {
+      return Error::unsupported(
+          fmt::format("{}: is {}; the output must be a file (it is written beside and renamed into place)", path,
+                      file_type_name(dst.st_mode)));
     }
   }
   std::string temp = path + ".imagegate-XXXXXX";

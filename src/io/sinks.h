@@ -39,8 +39,10 @@ class ByteSink {
 
 class AtomicFileSink final : public ByteSink {
  public:
-  // Creates the temporary file beside `path`. Refuses a `path` that is the same file as
-  // `source_path` (a conversion must never modify its source).
+  // Creates the temporary file beside `path`, so that an unwritable or missing directory is
+  // found before anything is converted. Refuses a `path` that is the same file as `source_path`
+  // (a conversion must never modify its source), and a `path` that exists but is not a regular
+  // file (a directory, a device: the commit's rename would replace it, or fail only at the end).
   static Result<std::unique_ptr<AtomicFileSink>> create(const std::string& path, const std::string& source_path = "");
   ~AtomicFileSink() override;
 

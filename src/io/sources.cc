@@ -12,9 +12,7 @@ namespace ig {
 
 // ---- FileSource ----
 
-namespace {
-
-std::string_view file_type_name(mode_t mode) {
+std::string_view file_type_name(unsigned mode) {
   if (S_ISFIFO(mode)) return "a FIFO";
   if (S_ISDIR(mode)) return "a directory";
   if (S_ISCHR(mode)) return "a character device";
@@ -22,8 +20,6 @@ std::string_view file_type_name(mode_t mode) {
   if (S_ISLNK(mode)) return "a symbolic link";
   return "not a file";
 }
-
-}  // namespace
 
 Result<std::unique_ptr<FileSource>> FileSource::open(const std::string& path) {
   // O_NONBLOCK: opening a FIFO for reading blocks until a writer appears (forever, for a

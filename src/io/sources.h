@@ -22,6 +22,10 @@
 
 namespace ig {
 
+// What a path is when it is not a regular file or block device ("a directory", "a FIFO"), from
+// its st_mode, for messages.
+std::string_view file_type_name(unsigned mode);
+
 class FileSource final : public ByteSource {
  public:
   // Opens `path` read-only (O_RDONLY | O_CLOEXEC | O_NOFOLLOW is not used: the user names the

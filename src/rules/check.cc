@@ -575,8 +575,18 @@ bool judge_format_and_size(const Facts& f, const CheckOptions& options, CheckRep
     return false;
   }
   if (!f.info) {
-    r.checks.push_back(
-        fail("format", kInvalidFormatSize, {"format.refused", {f.refused}}, Message{"advice.format", {}}));
+    if (const NameMismatch* m = f.name_mismatch ? &*f.name_mismatch : nullptr) {
+      r.checks.push_back(fail(
+          "format", kInvalidFormatSize,
+          {"format.name", {m->file_name, std::string(format_name(m->claimed)), std::string(format_name(m->content))}},
+          Message{"advice.rename", {m->renamed, std::string(format_name(m->content))}}));
+    } else if (f.truncated) {
+      r.checks.push_back(
+          fail("format", kInvalidFormatSize, {"format.truncated", {f.refused}}, Message{"advice.truncated", {}}));
+    } else {
+      r.checks.push_back(
+          fail("format", kInvalidFormatSize, {"format.refused", {f.refused}}, Message{"advice.format", {}}));
+    }
     skip_rest(r, after_format, "skipped.no-image");
     return false;
   }
@@ -585,8 +595,22 @@ bool judge_format_and_size(const Facts& f, const CheckOptions& options, CheckRep
   r.virtual_size = info.virtual_size;
   CheckResult format =
       make("format", CheckStatus::kPass, {f.iso ? "format.iso" : "format.ok", {std::string(format_name(info.format))}});
+  if (!f.damaged.empty()) {
+    // The image opened, but its allocation tables could not be walked to the end: it cannot be
+    // converted, so the cloud would refuse it as it refuses a corrupt image.
+    format =
+        f.truncated
+            ? fail("format", kInvalidFormatSize, {"format.truncated", {f.damaged}}, Message{"advice.truncated", {}})
+            : fail("format", kInvalidFormatSize, {"format.damaged", {f.damaged}}, Message{"advice.format", {}});
+  }
   if (!info.subformat.empty()) format.evidence.push_back("subformat: " + info.subformat);
   for (const std::string& n : info.notes) format.evidence.push_back(n);
+  if (f.name_mismatch) {
+    // Overridden by the declared format (a refusal returned above): say so.
+    const NameMismatch& m = *f.name_mismatch;
+    format.evidence.push_back(fmt::format("the file name {} says {}; the declared format {} overrides it", m.file_name,
+                                          format_name(m.claimed), format_name(m.content)));
+  }
   r.checks.push_back(std::move(format));
   const std::string vmax = size_text(options.max_virtual_size);
   r.checks.push_back(
@@ -608,8 +632,9 @@ CheckReport judge(const Facts& f, const CheckOptions& options) {
   }
   const char* const kAfterSize[] = {"qcow2-size",   "partition-table", "partitions", "root",      "os",
                                     "architecture", "declared",        "virtio",     "cloud-init"};
-  if (f.too_large) {
-    // Refused by its header: neither sized nor read (assess stopped there).
+  if (f.too_large || !f.damaged.empty()) {
+    // Refused by its header, or its tables cannot be walked: neither sized nor read (assess
+    // stopped there).
     for (const char* name : kAfterSize) r.checks.push_back(skipped(name, "skipped.no-image"));
     return decide(r);
   }
@@ -638,8 +663,6 @@ CheckReport judge(const Facts& f, const CheckOptions& options) {
     }
     if (!f.exact_refused.empty()) c.evidence.push_back("the exact size could not be computed: " + f.exact_refused);
     r.checks.push_back(std::move(c));
-  } else {
-    r.checks.push_back(fail("qcow2-size", kInvalidFormatSize, {"format.refused", {f.measure_refused}}));
   }
   if (f.inspection) {
     judge_guest(*f.inspection, options, f.iso, r);
