@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -73,11 +74,86 @@ Result<std::uint64_t> parse_size(std::string_view s) {
   return v * mult;
 }
 
-// Parses qemu-style target options: "cluster_size=64k,extended_l2=on,refcount_bits=16,
-// compression_type=zstd". `compression_type` is returned through `compression` when given.
-Result<Qcow2TargetOptions> parse_target_options(const std::vector<std::string>& opts,
-                                                Compression* compression = nullptr) {
-  Qcow2TargetOptions o;
+// The target options (-o) of convert and measure, in qemu-img's spelling. This one table gives
+// the parser, the --help text and the list of known options in every error.
+struct TargetSettings {
+  Qcow2TargetOptions qcow2;
+  std::optional<Compression> compression_type;  // when given
+};
+
+enum TargetUse : unsigned {
+  kMeasured = 1,  // measure: options that change qemu-img measure's numbers (or that it accepts)
+  kWritten = 2,   // convert, measure --exact: options the writer honours
+};
+
+struct TargetOption {
+  std::string_view name;
+  std::string_view values;  // as --help shows them
+  unsigned uses;
+  Result<void> (*apply)(const std::string& value, TargetSettings& s);
+};
+
+Result<bool> parse_on_off(std::string_view name, const std::string& value) {
+  if (value == "on") return true;
+  if (value == "off") return false;
+  return Error::invalid_argument(fmt::format("{} '{}': on or off", name, value));
+}
+
+constexpr TargetOption kTargetOptions[] = {
+    {"cluster_size", "N (512 to 2M)", kMeasured | kWritten,
+     [](const std::string& v, TargetSettings& s) -> Result<void> {
+       s.qcow2.cluster_size = IG_TRY(parse_size(v));
+       return ok();
+     }},
+    {"refcount_bits", "1|2|4|8|16|32|64", kMeasured | kWritten,
+     [](const std::string& v, TargetSettings& s) -> Result<void> {
+       const std::uint64_t bits = IG_TRY(parse_size(v));
+       if (bits > 64)
+         return Error::invalid_argument(fmt::format("refcount_bits {} must be a power of two up to 64", v));
+       s.qcow2.refcount_bits = static_cast<std::uint32_t>(bits);
+       return ok();
+     }},
+    {"compression_type", "zlib|zstd", kMeasured | kWritten,
+     [](const std::string& v, TargetSettings& s) -> Result<void> {
+       if (v == "zlib") {
+         s.compression_type = Compression::kZlib;
+       } else if (v == "zstd") {
+         s.compression_type = Compression::kZstd;
+       } else {
+         return Error::invalid_argument(fmt::format("compression_type '{}': zlib or zstd", v));
+       }
+       return ok();
+     }},
+    {"extended_l2", "on|off", kMeasured,
+     [](const std::string& v, TargetSettings& s) -> Result<void> {
+       s.qcow2.extended_l2 = IG_TRY(parse_on_off("extended_l2", v));
+       return ok();
+     }},
+    {"preallocation", "off|metadata|falloc|full", kMeasured,
+     [](const std::string& v, TargetSettings& s) -> Result<void> {
+       if (v != "off" && v != "metadata" && v != "falloc" && v != "full") {
+         return Error::invalid_argument(fmt::format("preallocation '{}': off, metadata, falloc or full", v));
+       }
+       s.qcow2.preallocated = v == "falloc" || v == "full";
+       return ok();
+     }},
+};
+
+// "cluster_size, refcount_bits, ..." for one use; with values, the --help form.
+std::string target_option_list(unsigned use, bool with_values) {
+  std::string s;
+  for (const TargetOption& o : kTargetOptions) {
+    if ((o.uses & use) == 0) continue;
+    s += fmt::format("{}{}{}{}", s.empty() ? "" : ", ", o.name, with_values ? "=" : "", with_values ? o.values : "");
+  }
+  return s;
+}
+
+// Parses qemu-style target options ("cluster_size=64k,refcount_bits=1") for `command`, which
+// takes the options of `use`.
+Result<TargetSettings> parse_target_options(const std::vector<std::string>& opts, unsigned use,
+                                            std::string_view command) {
+  TargetSettings settings;
   for (const std::string& group : opts) {
     std::size_t pos = 0;
     while (pos <= group.size()) {
@@ -89,29 +165,43 @@ Result<Qcow2TargetOptions> parse_target_options(const std::vector<std::string>& 
       const auto eq = item.find('=');
       const std::string key = item.substr(0, eq);
       const std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
-      if (key == "cluster_size") {
-        o.cluster_size = IG_TRY(parse_size(value));
-      } else if (key == "refcount_bits") {
-        o.refcount_bits = static_cast<std::uint32_t>(IG_TRY(parse_size(value)));
-      } else if (key == "compression_type" && compression != nullptr) {
-        if (value == "zlib") {
-          *compression = Compression::kZlib;
-        } else if (value == "zstd") {
-          *compression = Compression::kZstd;
-        } else {
-          return Error::invalid_argument(fmt::format("compression_type '{}' (zlib or zstd)", value));
-        }
-      } else if (key == "extended_l2") {
-        if (value != "on" && value != "off") return Error::invalid_argument("extended_l2 must be on or off");
-        o.extended_l2 = value == "on";
-      } else {
+      const auto* option = std::find_if(std::begin(kTargetOptions), std::end(kTargetOptions),
+                                        [&](const TargetOption& o) { return o.name == key; });
+      if (option == std::end(kTargetOptions)) {
         return Error::invalid_argument(
-            fmt::format("unknown option '{}' (known: cluster_size, refcount_bits, extended_l2)", key));
+            fmt::format("-o {}: unknown option ({} takes {})", key, command, target_option_list(use, false)));
       }
+      if ((option->uses & use) == 0) {
+        return Error::invalid_argument(fmt::format("-o {}: not supported by {} ({} takes {})", key, command, command,
+                                                   target_option_list(use, false)));
+      }
+      IG_TRY(option->apply(value, settings));
     }
   }
-  IG_TRY(validate(o));
-  return o;
+  IG_TRY(validate(settings.qcow2));
+  return settings;
+}
+
+// The compression of written output: -c compresses, with compression_type's algorithm (zlib
+// by default). compression_type alone names how compressed clusters are written, so without -c
+// there would be none: refused rather than ignored.
+Result<Compression> written_compression(const TargetSettings& t, bool compress) {
+  if (!compress && t.compression_type) {
+    return Error::invalid_argument("-o compression_type needs -c (it chooses how compressed clusters are written)");
+  }
+  return compress ? t.compression_type.value_or(Compression::kZlib) : Compression::kNone;
+}
+
+// -f: the format the user declares, if any.
+Result<std::optional<Format>> declared_format(const std::string& declared) {
+  if (declared.empty()) return std::optional<Format>{};
+  const std::optional<Format> f = parse_format_name(declared);
+  if (!f) return Error::invalid_argument(fmt::format("unknown format '{}' (raw, qcow2, vhd, vmdk)", declared));
+  return f;
+}
+
+std::string base_name(const std::string& path) {
+  return path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
 }
 
 struct Opened {
@@ -119,38 +209,36 @@ struct Opened {
   std::unique_ptr<DiskImage> image;
 };
 
-Result<Opened> open_path(const std::string& path, const std::string& declared) {
+Result<Opened> open_path(const std::string& path, std::optional<Format> declared) {
   OpenOptions options;
-  if (!declared.empty()) {
-    options.declared = parse_format_name(declared);
-    if (!options.declared) {
-      return Error::invalid_argument(fmt::format("unknown format '{}' (raw, qcow2, vhd, vmdk)", declared));
-    }
-  }
-  options.file_name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
+  options.declared = declared;
+  options.file_name = base_name(path);
   std::shared_ptr<const FileSource> file = IG_TRY(FileSource::open(path));
   std::unique_ptr<DiskImage> image = IG_TRY(open_image(file, options));
   return Opened{std::move(file), std::move(image)};
 }
 
-ordered_json error_json(const Error& e) {
-  return {{"code", std::string(error_code_name(e.code))}, {"message", e.message}};
+// The "error" member of every JSON document (docs/json.md): what went wrong and which file it
+// concerns (null for a usage error).
+ordered_json error_json(const Error& e, const std::string& subject) {
+  return {{"code", std::string(error_code_name(e.code))},
+          {"message", e.message},
+          {"path", subject.empty() ? ordered_json(nullptr) : ordered_json(subject)}};
 }
 
-int report_error(const std::string& path, const Error& e, bool json) {
+// Reports `e`, which concerns `subject` (the source, the destination, or "" for a usage error),
+// and returns the exit code. JSON: `document` — the command's own document with its facts null
+// when unknown (docs/json.md) — with "error" set. Otherwise one line on stderr that names the
+// subject once: most messages name their file already ("open x.img: …").
+int report_error(const std::string& subject, const Error& e, bool json,
+                 ordered_json document = ordered_json::object()) {
   if (json) {
-    ordered_json j;
-    j["filename"] = path;
-    j["refused"] = true;
-    j["error"] = error_json(e);
-    std::cout << j.dump(4) << "\n";
+    document["error"] = error_json(e, subject);
+    std::cout << document.dump(4) << "\n";
+  } else if (subject.empty() || e.message.find(subject) != std::string::npos) {
+    std::cerr << "imagegate: " << e.message << "\n";
   } else {
-    // Most messages name the file already ("open x.img: …", "x.img: is a directory …").
-    if (e.message.find(path) != std::string::npos) {
-      std::cerr << "imagegate: " << e.message << "\n";
-    } else {
-      std::cerr << "imagegate: " << path << ": " << e.message << "\n";
-    }
+    std::cerr << "imagegate: " << subject << ": " << e.message << "\n";
   }
   return e.code == ErrorCode::kInvalidArgument ? kExitUsage : kExitRefused;
 }
@@ -159,28 +247,45 @@ void add_field(ordered_json& j, const InfoField& f) {
   std::visit([&](const auto& v) { j[f.key] = v; }, f.value);
 }
 
+// `info --output=json`: qemu-img info's keys, each always present (null where the format has no
+// such fact, or nothing is known because the file could not be read), then "error".
+ordered_json info_json(const std::string& path, const ImageInfo* info, std::optional<std::uint64_t> actual) {
+  auto or_null = [](const std::string& s) { return s.empty() ? ordered_json(nullptr) : ordered_json(s); };
+  ordered_json j;
+  j["virtual-size"] = info != nullptr ? ordered_json(info->virtual_size) : ordered_json(nullptr);
+  j["filename"] = path;
+  j["cluster-size"] = info != nullptr && info->cluster_size ? ordered_json(*info->cluster_size) : ordered_json(nullptr);
+  j["format"] = info != nullptr ? ordered_json(std::string(format_name(info->format))) : ordered_json(nullptr);
+  j["actual-size"] = actual ? ordered_json(*actual) : ordered_json(nullptr);
+  j["subformat"] = info != nullptr ? or_null(info->subformat) : ordered_json(nullptr);
+  j["compression"] = info != nullptr ? or_null(info->compression) : ordered_json(nullptr);
+  j["creator"] = info != nullptr ? or_null(info->creator) : ordered_json(nullptr);
+  j["format-specific"] = nullptr;
+  if (info != nullptr && !info->format_specific.empty()) {
+    ordered_json data = ordered_json::object();
+    for (const auto& f : info->format_specific) add_field(data, f);
+    j["format-specific"] = {{"type", std::string(format_name(info->format))}, {"data", data}};
+  }
+  j["dirty-flag"] = info != nullptr ? ordered_json(info->dirty) : ordered_json(nullptr);
+  j["notes"] = info != nullptr ? ordered_json(info->notes) : ordered_json::array();
+  j["error"] = nullptr;
+  return j;
+}
+
 int cmd_info(const std::string& path, const std::string& declared, bool json) {
-  auto opened = open_path(path, declared);
-  if (!opened) return report_error(path, opened.error(), json);
+  auto format = declared_format(declared);
+  if (!format) return report_error("", format.error(), json, info_json(path, nullptr, std::nullopt));
+  auto opened = open_path(path, *format);
+  if (!opened) return report_error(path, opened.error(), json, info_json(path, nullptr, std::nullopt));
   const ImageInfo& info = opened->image->info();
   const std::uint64_t actual = opened->file->allocated_bytes();
+  // The whole allocation map, as measure reads it: a qcow2 has no end marker, so a cut file opens
+  // and only its tables tell that clusters lie past its end.
+  const Result<void> walked =
+      for_each_extent(*opened->image, [](std::uint64_t, const Extent&) -> Result<void> { return ok(); });
   if (json) {
-    ordered_json j;
-    j["virtual-size"] = info.virtual_size;
-    j["filename"] = path;
-    if (info.cluster_size) j["cluster-size"] = *info.cluster_size;
-    j["format"] = std::string(format_name(info.format));
-    j["actual-size"] = actual;
-    if (!info.subformat.empty()) j["subformat"] = info.subformat;
-    j["compression"] = info.compression;
-    if (!info.creator.empty()) j["creator"] = info.creator;
-    if (!info.format_specific.empty()) {
-      ordered_json data = ordered_json::object();
-      for (const auto& f : info.format_specific) add_field(data, f);
-      j["format-specific"] = {{"type", std::string(format_name(info.format))}, {"data", data}};
-    }
-    j["dirty-flag"] = info.dirty;
-    if (!info.notes.empty()) j["notes"] = info.notes;
+    ordered_json j = info_json(path, &info, actual);
+    if (!walked) return report_error(path, walked.error(), json, std::move(j));
     std::cout << j.dump(4) << "\n";
     return kExitOk;
   }
@@ -209,7 +314,8 @@ int cmd_info(const std::string& path, const std::string& declared, bool json) {
     }
   }
   for (const auto& n : info.notes) fmt::print("note: {}\n", n);
-  return kExitOk;
+  std::fflush(stdout);
+  return walked ? kExitOk : report_error(path, walked.error(), json);
 }
 
 void print_stats_json(const ConvertStats& st, const std::string& source, const std::string& destination) {
@@ -229,15 +335,18 @@ void print_stats_json(const ConvertStats& st, const std::string& source, const s
 
 int cmd_measure_exact(const std::string& path, const std::string& declared, const std::vector<std::string>& opts,
                       bool compress, bool json) {
-  Compression compression = compress ? Compression::kZlib : Compression::kNone;
-  auto t = parse_target_options(opts, &compression);
-  if (!t) return report_error(path, t.error(), json);
-  if (!compress) compression = Compression::kNone;
-  auto opened = open_path(path, declared);
+  auto t = parse_target_options(opts, kWritten, "measure --exact");
+  if (!t) return report_error("", t.error(), json);
+  auto compression = written_compression(*t, compress);
+  if (!compression) return report_error("", compression.error(), json);
+  auto format = declared_format(declared);
+  if (!format) return report_error("", format.error(), json);
+  auto opened = open_path(path, *format);
   if (!opened) return report_error(path, opened.error(), json);
   ConvertOptions o;
-  o.cluster_size = t->cluster_size;
-  o.compression = compression;
+  o.cluster_size = t->qcow2.cluster_size;
+  o.refcount_bits = t->qcow2.refcount_bits;
+  o.compression = *compression;
   auto st = measure_exact(*opened->image, o);
   if (!st) return report_error(path, st.error(), json);
   if (json) {
@@ -251,13 +360,15 @@ int cmd_measure_exact(const std::string& path, const std::string& declared, cons
 int cmd_measure(const std::string& path, const std::string& declared, const std::string& target,
                 const std::vector<std::string>& opts, bool json) {
   if (target != "qcow2") {
-    return report_error(path, Error::invalid_argument(fmt::format("-O {}: only qcow2 is measured", target)), json);
+    return report_error("", Error::invalid_argument(fmt::format("-O {}: only qcow2 is measured", target)), json);
   }
-  auto options = parse_target_options(opts);
-  if (!options) return report_error(path, options.error(), json);
-  auto opened = open_path(path, declared);
+  auto options = parse_target_options(opts, kMeasured, "measure");
+  if (!options) return report_error("", options.error(), json);
+  auto format = declared_format(declared);
+  if (!format) return report_error("", format.error(), json);
+  auto opened = open_path(path, *format);
   if (!opened) return report_error(path, opened.error(), json);
-  auto r = measure_qcow2(*opened->image, *options);
+  auto r = measure_qcow2(*opened->image, options->qcow2);
   if (!r) return report_error(path, r.error(), json);
   if (json) {
     ordered_json j;
@@ -282,35 +393,43 @@ void draw_progress(std::uint64_t done, std::uint64_t total) {
 
 int cmd_convert(const std::string& src, const std::string& dst, const std::string& declared, const std::string& target,
                 const std::vector<std::string>& opts, bool compress, bool progress, bool json) {
+  // Usage first, then the destination, then the source: nothing is read before the output is
+  // known to be writable.
   ConvertOptions o;
   if (target == "qcow2") {
     o.format = TargetFormat::kQcow2;
   } else if (target == "raw") {
     o.format = TargetFormat::kRaw;
   } else {
-    return report_error(src, Error::invalid_argument(fmt::format("-O {}: qcow2 or raw", target)), json);
+    return report_error("", Error::invalid_argument(fmt::format("-O {}: qcow2 or raw", target)), json);
   }
-  Compression compression = Compression::kZlib;
-  auto t = parse_target_options(opts, &compression);
-  if (!t) return report_error(src, t.error(), json);
-  o.cluster_size = t->cluster_size;
-  o.compression = compress ? compression : Compression::kNone;
-  if (auto v = validate(o); !v) return report_error(src, v.error(), json);
-  auto opened = open_path(src, declared);
-  if (!opened) return report_error(src, opened.error(), json);
+  auto t = parse_target_options(opts, kWritten, "convert");
+  if (!t) return report_error("", t.error(), json);
+  auto compression = written_compression(*t, compress);
+  if (!compression) return report_error("", compression.error(), json);
+  o.cluster_size = t->qcow2.cluster_size;
+  o.refcount_bits = t->qcow2.refcount_bits;
+  o.compression = *compression;
+  if (auto v = validate(o); !v) return report_error("", v.error(), json);
+  auto format = declared_format(declared);
+  if (!format) return report_error("", format.error(), json);
   InterruptGuard interrupt;  // SIGINT/SIGTERM stop the conversion; the sink removes its temp file
   auto sink = AtomicFileSink::create(dst, src);
   if (!sink) return report_error(dst, sink.error(), json);
   interrupt.set_temp_path((*sink)->temp_path());
+  auto opened = open_path(src, *format);
+  if (!opened) return report_error(src, opened.error(), json);
   o.stop = interrupt.stop_token();
   if (progress && isatty(STDERR_FILENO)) o.progress = draw_progress;
   auto st = convert(*opened->image, **sink, o);
   if (progress && isatty(STDERR_FILENO)) fmt::print(stderr, "{}", st ? "    (100.00/100%)\n" : "\n");
+  // A write error names the destination (ENOSPC); a read error belongs to the source.
+  const std::string& subject = !st && st.error().message.find(dst) != std::string::npos ? dst : src;
   if (!st && interrupt.signal_received() != 0) {
-    report_error(src, st.error(), json);
+    report_error(subject, st.error(), json);
     return 128 + interrupt.signal_received();
   }
-  if (!st) return report_error(src, st.error(), json);
+  if (!st) return report_error(subject, st.error(), json);
   if (json) print_stats_json(*st, src, dst);
   return kExitOk;
 }
@@ -340,29 +459,27 @@ struct CheckArgs {
 int cmd_check(const CheckArgs& a, bool json) {
   Lang lang = lang_from_environment();
   if (!a.lang.empty()) lang = *parse_lang(a.lang);  // validated by the option's check
+  // Errors print the report's JSON keys too, with "result": "error" (docs/json.md).
+  auto check_error = [&](const std::string& subject, const Error& e) {
+    return report_error(subject, e, json, render_json_error(e.message, lang));
+  };
   CheckOptions options;
-  if (!a.declared.empty()) {
-    options.assess.declared_format = parse_format_name(a.declared);
-    if (!options.assess.declared_format) {
-      return report_error(
-          a.path, Error::invalid_argument(fmt::format("unknown format '{}' (raw, qcow2, vhd, vmdk)", a.declared)),
-          json);
-    }
-  }
+  auto format = declared_format(a.declared);
+  if (!format) return check_error("", format.error());
+  options.assess.declared_format = *format;
   if (!a.arch.empty() && a.arch != "x86_64" && a.arch != "i386" && a.arch != "arm_64") {
-    return report_error(
-        a.path, Error::invalid_argument(fmt::format("unknown architecture '{}' (x86_64, i386, arm_64)", a.arch)), json);
+    return check_error(
+        "", Error::invalid_argument(fmt::format("unknown architecture '{}' (x86_64, i386, arm_64)", a.arch)));
   }
   // The OsType ImportImage would take (its names are exact), or the generic Linux / Windows.
   if (!a.os_type.empty() && a.os_type != "Linux" && a.os_type != "Windows" &&
       api::find_import_os(a.os_type) == nullptr) {
     std::string known;
     for (const api::ImportOs& os : api::import_os_list()) known += (known.empty() ? "" : ", ") + os.name;
-    return report_error(
-        a.path, Error::invalid_argument(fmt::format("unknown OsType '{}' (Linux, Windows, {})", a.os_type, known)),
-        json);
+    return check_error(
+        "", Error::invalid_argument(fmt::format("unknown OsType '{}' (Linux, Windows, {})", a.os_type, known)));
   }
-  options.assess.file_name = a.path.substr(a.path.rfind('/') == std::string::npos ? 0 : a.path.rfind('/') + 1);
+  options.assess.file_name = base_name(a.path);
   options.force = a.force;
   options.os_type = a.os_type;
   options.os_version = a.os_version;
@@ -370,7 +487,7 @@ int cmd_check(const CheckArgs& a, bool json) {
   if (a.max_virtual_size != 0) options.max_virtual_size = a.max_virtual_size;
   if (a.max_qcow2_size != 0) options.max_qcow2_size = a.max_qcow2_size;
   auto file = FileSource::open(a.path);
-  if (!file) return report_error(a.path, file.error(), json);
+  if (!file) return check_error(a.path, file.error());
   // Over the qcow2 estimate, the exact size is computed by reading every allocated block: show
   // its progress on a terminal (check writes nothing, so ^C simply ends it).
   const bool tty = isatty(STDERR_FILENO) != 0;
@@ -385,7 +502,7 @@ int cmd_check(const CheckArgs& a, bool json) {
   }
   auto report = check_image(SourcePtr(std::move(*file)), options);
   if (drew) fmt::print(stderr, "\33[2K\r");
-  if (!report) return report_error(a.path, report.error(), json);
+  if (!report) return check_error(a.path, report.error());
   if (json) {
     std::cout << render_json(*report, lang).dump(2) << "\n";
   } else {
@@ -423,7 +540,10 @@ int run(int argc, char** argv) {
       app.add_subcommand("measure", "Compute the size of the image converted to qcow2 (as qemu-img measure)");
   measure->add_option("-f,--format", declared, "The format the image is declared as (raw, qcow2, vhd, vmdk)");
   measure->add_option("-O", target, "Target format (qcow2)");
-  measure->add_option("-o", target_opts, "Target options: cluster_size=N, refcount_bits=N, extended_l2=on|off");
+  const std::string measured_help = "Target options: " + target_option_list(kMeasured, true);
+  const std::string written_help = "Target options: " + target_option_list(kWritten, true);
+  measure->add_option("-o", target_opts,
+                      measured_help + " (with --exact: " + target_option_list(kWritten, false) + ")");
   measure->add_option("--output", output, "human or json")->check(CLI::IsMember({"human", "json"}));
   bool exact = false;
   bool compress = false;
@@ -436,7 +556,7 @@ int run(int argc, char** argv) {
   auto* conv = app.add_subcommand("convert", "Convert an image to qcow2 or sparse raw; the output appears atomically");
   conv->add_option("-f,--format", declared, "The format the source is declared as (raw, qcow2, vhd, vmdk)");
   conv->add_option("-O", target, "Target format: qcow2 (default) or raw");
-  conv->add_option("-o", target_opts, "Target options: cluster_size=N, compression_type=zlib|zstd");
+  conv->add_option("-o", target_opts, written_help);
   conv->add_flag("-c", compress, "Compress the qcow2 output (zlib unless compression_type=zstd)");
   conv->add_flag("-p", progress, "Show progress on a terminal");
   conv->add_option("--output", output, "human or json (json prints the statistics)")

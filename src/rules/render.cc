@@ -134,6 +134,22 @@ ordered_json render_json(const CheckReport& r, Lang lang) {
     os["cloud-init"] = nullptr;
   }
   j["os"] = std::move(os);
+  j["error"] = nullptr;
+  return j;
+}
+
+ordered_json render_json_error(std::string_view message, Lang lang) {
+  // The keys of render_json(), in its order, so that one schema reads both (docs/json.md).
+  ordered_json j = render_json(CheckReport{}, lang);
+  j["result"] = "error";
+  j["error-code"] = nullptr;
+  j["failed-check"] = nullptr;
+  j["reason"] = render({"verdict.error", {std::string(message)}}, lang);
+  j["reason-id"] = "verdict.error";
+  j["checks"] = ordered_json::array();
+  j["image"] = nullptr;
+  j["partition-table"] = nullptr;
+  j["os"] = nullptr;
   return j;
 }
 

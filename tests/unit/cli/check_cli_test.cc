@@ -142,6 +142,87 @@ TEST_F(CheckCli, DeclaredMismatchHeadlinesItsWarningAndUnknownOsTypeIsUsage) {
   EXPECT_NE(bad.out.find("unknown OsType 'Debain' (Linux, Windows, CentOS, "), std::string::npos) << bad.out;
 }
 
+// The file-name rule: a name that claims another format gives the fix (the name to rename to) in
+// every language; a declared format (-f) is the user's word and overrides the name.
+TEST_F(CheckCli, FileNameRuleGivesTheFixAndYieldsToTheDeclaredFormat) {
+  const std::string vhd = dir_.file("system.vhd");
+  fs::copy_file(good_, vhd);
+  std::set<std::string> advice;
+  for (const char* lang : {"en", "zh", "ja", "id", "pt"}) {
+    const CommandResult r = run_split(kCli + " check --output=json --lang " + lang + " " + vhd);
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["failed-check"], "format");
+    EXPECT_EQ(j["error-code"], "InvalidFormatSize");
+    EXPECT_EQ(j["reason-id"], "format.name");
+    const std::string a = j["checks"][0]["advice"];
+    EXPECT_NE(a.find("system.qcow2"), std::string::npos) << lang << ": " << a;
+    advice.insert(a);
+  }
+  EXPECT_EQ(advice.size(), 5u);
+  const CommandResult declared = run_split(kCli + " check --output=json --lang en -f qcow2 " + vhd);
+  EXPECT_EQ(declared.exit_code, 0) << declared.out;
+  const auto d = nlohmann::json::parse(declared.out);
+  EXPECT_EQ(d["checks"][0]["status"], "pass");
+  EXPECT_EQ(d["checks"][0]["evidence"].back(),
+            "the file name system.vhd says vhd; the declared format qcow2 overrides it");
+  // info and convert follow the same rule.
+  const CommandResult info = run(kCli + " info " + vhd);
+  EXPECT_EQ(info.exit_code, 1);
+  EXPECT_NE(info.out.find("rename it to 'system.qcow2', or declare it as qcow2"), std::string::npos) << info.out;
+  EXPECT_EQ(run(kCli + " info -f qcow2 " + vhd).exit_code, 0);
+  EXPECT_EQ(run(kCli + " convert -f qcow2 " + vhd + " " + dir_.file("out.qcow2")).exit_code, 0);
+  // A declared format that disagrees with the content is still refused: -f overrides the name,
+  // not the content.
+  EXPECT_EQ(run(kCli + " check -f vmdk " + vhd).exit_code, 1);
+}
+
+// One JSON schema per command for its report and its errors (docs/json.md): a file that cannot
+// be opened, a usage error and a report have the same top-level keys; "error" is null in a
+// report and names code, message and path otherwise. Every key is documented.
+TEST_F(CheckCli, OneJsonSchemaForReportsAndErrors) {
+  auto keys = [](const nlohmann::json& j) {
+    std::vector<std::string> k;
+    for (const auto& [key, value] : j.items()) k.push_back(key);
+    return k;
+  };
+  const std::string doc = run_ok("cat " + std::string(IG_SOURCE_DIR) + "/docs/json.md");
+  const std::string missing = dir_.file("missing.qcow2");
+  for (const std::string& command : {std::string("check"), std::string("info")}) {
+    SCOPED_TRACE(command);
+    const CommandResult ok = run_split(kCli + " " + command + " --output=json " + good_);
+    ASSERT_EQ(ok.exit_code, 0) << ok.out;
+    const auto report = nlohmann::json::parse(ok.out);
+    EXPECT_TRUE(report["error"].is_null());
+    const CommandResult gone = run_split(kCli + " " + command + " --output=json " + missing);
+    EXPECT_EQ(gone.exit_code, 1);
+    const auto error = nlohmann::json::parse(gone.out);
+    const CommandResult bad = run_split(kCli + " " + command + " --output=json -f vdi " + good_);
+    EXPECT_EQ(bad.exit_code, 2);
+    const auto usage = nlohmann::json::parse(bad.out);
+    EXPECT_EQ(keys(error), keys(report));
+    EXPECT_EQ(keys(usage), keys(report));
+    EXPECT_EQ(keys(error["error"]), (std::vector<std::string>{"code", "message", "path"}));
+    EXPECT_EQ(error["error"]["code"], "not-found");
+    EXPECT_EQ(error["error"]["path"], missing);
+    EXPECT_NE(error["error"]["message"].get<std::string>().find("No such file or directory"), std::string::npos);
+    EXPECT_EQ(usage["error"]["code"], "invalid-argument");
+    EXPECT_TRUE(usage["error"]["path"].is_null());
+    for (const std::string& k : keys(report)) {
+      EXPECT_NE(doc.find("\"" + k + "\""), std::string::npos) << "docs/json.md does not document " << k;
+    }
+  }
+  const auto e = nlohmann::json::parse(run_split(kCli + " check --output=json " + missing).out);
+  EXPECT_EQ(e["result"], "error");
+  EXPECT_EQ(e["reason-id"], "verdict.error");
+  EXPECT_TRUE(e["checks"].empty());
+  // Python's json module (any consumer's) reads both shapes too.
+  EXPECT_EQ(
+      run(kCli + " check --output=json " + missing + " | /usr/bin/python3 -c 'import json, sys; json.load(sys.stdin)'")
+          .exit_code,
+      0);
+}
+
 TEST_F(CheckCli, UsageErrors) {
   EXPECT_EQ(run(kCli + " check --lang fr " + good_).exit_code, 2);
   EXPECT_EQ(run(kCli + " check --arch sparc " + good_).exit_code, 2);
