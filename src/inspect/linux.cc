@@ -48,7 +48,7 @@ std::optional<std::string> architecture_of(const FileSystem& fs, std::string& so
     if (!(*src)->read_at(0, header)) continue;
     const std::string arch = elf_architecture(header);
     if (!arch.empty()) {
-      source = fmt::format("ELF header of {}", path);
+      source = path;
       return arch;
     }
   }
@@ -167,7 +167,8 @@ CloudInitInfo describe_cloud_init(const FileSystem& fs) {
         c.version =
             std::string(stanza.substr(v + 10, e == std::string_view::npos ? std::string_view::npos : e - v - 10));
       }
-      c.evidence.push_back(fmt::format("dpkg: cloud-init {} installed", c.version));
+      c.evidence.emplace_back("/var/lib/dpkg/status");
+      c.packages.push_back({"dpkg", c.version, "/var/lib/dpkg/status"});
     }
   }
   // rpm 4.16+: the SQLite database (Fedora 36+ moved it to /usr/lib/sysimage, with a symlink).
@@ -188,7 +189,8 @@ CloudInitInfo describe_cloud_init(const FileSystem& fs) {
       c.notes.push_back(fmt::format("{}: {}", path, found.error().message));
     } else if (*found) {
       if (c.version.empty()) c.version = (*found)->evr();
-      c.evidence.push_back(fmt::format("rpm: cloud-init {} installed", (*found)->evr()));
+      c.evidence.emplace_back(path);
+      c.packages.push_back({"rpm", (*found)->evr(), path});
     }
     break;
   }
@@ -200,9 +202,9 @@ CloudInitInfo describe_cloud_init(const FileSystem& fs) {
     auto link = resolve(fs, std::string("/etc/systemd/system/") + unit, false);
     if (!link || link->stat.type != FileType::kSymlink) continue;
     auto target = fs.read_link(link->inode);
-    if (target && *target == "/dev/null") c.disabled_by.push_back(fmt::format("{} masked", unit));
+    if (target && *target == "/dev/null") c.masked_units.emplace_back(unit);
   }
-  c.disabled = !c.disabled_by.empty();
+  c.disabled = !c.disabled_by.empty() || !c.masked_units.empty();
   return c;
 }
 
@@ -529,6 +531,7 @@ void make_printable(LinuxGuest& g) {
   make_guest_text(g.cloud_init.version);
   make_printable(g.cloud_init.evidence);
   make_printable(g.cloud_init.disabled_by);
+  for (CloudInitInfo::Package& p : g.cloud_init.packages) make_guest_text(p.version);
   make_printable(g.cloud_init.notes);
 }
 
@@ -734,9 +737,7 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
       m.mount_point = e.mount_point;
       m.spec = e.spec;
       const auto match = find_volume(out.volumes, opened_fs, e.spec);
-      if (!match) {
-        m.error = "no volume of this disk matches it";
-      } else {
+      if (match) {
         const VolumeSummary& v = out.volumes[match->first];
         m.partition = v.partition;
         m.lv = v.lv;

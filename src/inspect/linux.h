@@ -89,11 +89,20 @@ struct KernelInfo {
 // cloud-init, as the guest has it (SPEC §2: required unless the import is forced).
 struct CloudInitInfo {
   bool installed = false;
-  std::vector<std::string> evidence;  // "/usr/bin/cloud-init", "dpkg: cloud-init 22.4.2-1 installed", ...
-  std::string version;                // from the package database, when known
+  // Where it was found: its program and Python package ("/usr/bin/cloud-init"), and the package
+  // databases that list it installed ("/var/lib/dpkg/status").
+  std::vector<std::string> evidence;
+  struct Package {
+    std::string manager;   // "dpkg" or "rpm"
+    std::string version;   // as the database gives it
+    std::string database;  // its path, also in `evidence`
+  };
+  std::vector<Package> packages;
+  std::string version;  // from the package database, when known
   bool disabled = false;
-  std::vector<std::string> disabled_by;  // "/etc/cloud/cloud-init.disabled", "cloud-init.service masked", ...
-  std::vector<std::string> notes;        // a package database that could not be read, and why
+  std::vector<std::string> disabled_by;   // the marker file: "/etc/cloud/cloud-init.disabled"
+  std::vector<std::string> masked_units;  // units linked to /dev/null: "cloud-init.service"
+  std::vector<std::string> notes;         // a package database that could not be read, and why
 };
 
 // A mount of the guest's /etc/fstab that matters to the inspection (/boot, /usr).
@@ -103,7 +112,7 @@ struct MountInfo {
   bool found = false;  // a volume of this disk matches it
   std::uint32_t partition = 0;
   std::string lv;
-  std::string error;  // why it was not mounted
+  std::string error;  // why a volume that matches could not be mounted ("" when none matches)
 };
 
 struct BootLoaderInfo {
@@ -125,8 +134,8 @@ struct LinuxGuest {
   // bytes than are read): corruption, as opposed to absence.
   std::vector<std::string> os_release_errors;
   Distribution distribution;
-  std::string architecture;  // "x86_64", "i386", "arm_64", or "" when unknown
-  std::string architecture_source;
+  std::string architecture;         // "x86_64", "i386", "arm_64", or "" when unknown
+  std::string architecture_source;  // the program whose ELF header told it: "/bin/sh"
   std::vector<FstabEntry> fstab;
   std::vector<MountInfo> mounts;
   BootLoaderInfo boot;

@@ -140,7 +140,7 @@ std::optional<WindowsGuest> describe_windows(const FileSystem& fs, std::uint32_t
       std::vector<std::byte> head(static_cast<std::size_t>(std::min<std::uint64_t>((*src)->size(), 4096)));
       if ((*src)->read_at(0, head)) {
         g.architecture = pe_architecture(head);
-        if (!g.architecture.empty()) g.architecture_source = "PE header of /Windows/System32/ntoskrnl.exe";
+        if (!g.architecture.empty()) g.architecture_source = "/Windows/System32/ntoskrnl.exe";
       }
     }
   }
@@ -175,7 +175,9 @@ std::optional<WindowsGuest> describe_windows(const FileSystem& fs, std::uint32_t
       if (auto env = system->find(g.control_set + "\\Control\\Session Manager\\Environment"); env && *env) {
         const std::string a = string_value(*system, **env, "PROCESSOR_ARCHITECTURE");
         g.architecture = a == "AMD64" ? "x86_64" : a == "x86" ? "i386" : a == "ARM64" ? "arm_64" : "";
-        if (!g.architecture.empty()) g.architecture_source = "PROCESSOR_ARCHITECTURE in the SYSTEM hive";
+        if (!g.architecture.empty()) {
+          g.architecture_source = g.control_set + "\\Control\\Session Manager\\Environment\\PROCESSOR_ARCHITECTURE";
+        }
       }
     }
   } else {

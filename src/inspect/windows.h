@@ -40,6 +40,8 @@ struct WindowsGuest {
   std::string release;       // "Windows Server 2022", "Windows Server 2012 R2", ... or "" when not one
   std::string version;       // what the report calls the version: "2022", "2012 R2", "10.0.19045"
   std::string architecture;  // "x86_64", "i386", "arm_64", or ""
+  // Where it was read: the PE header of this file ("/Windows/System32/ntoskrnl.exe"), or
+  // when it is a registry path, that value.
   std::string architecture_source;
   std::string control_set;             // "ControlSet001"
   std::vector<WindowsDriver> drivers;  // viostor, vioscsi, netkvm

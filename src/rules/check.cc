@@ -40,10 +40,27 @@ bool could_hold_root(std::string_view kind) {
   return kind.find("LDM") == std::string_view::npos;
 }
 
-std::string volume_name(const VolumeSummary& v) {
-  std::string s = v.partition == 0 ? "the whole disk" : fmt::format("partition {}{}", v.partition, v.bsd_partition);
-  if (!v.lv.empty()) s += fmt::format(" (LVM {})", v.lv);
-  return s;
+// "partition 2a (LVM vg/root)", in the report's language.
+Message volume_name(std::uint32_t partition, std::string_view bsd_partition, const std::string& lv) {
+  Message base = partition == 0 ? Message{"vol.disk", {}}
+                                : Message{"vol.partition", {fmt::format("{}{}", partition, bsd_partition)}};
+  if (lv.empty()) return base;
+  return Message{"vol.lv", {std::move(base), lv}};
+}
+
+Message volume_name(const VolumeSummary& v) {
+  return volume_name(v.partition, v.bsd_partition, v.lv);
+}
+
+// A diagnostic of a reader below the rules (a format, partition or file-system reader, an
+// inspector), quoted as it was written: in English, like the error messages it often is.
+Message note(std::string text) {
+  return Message{"ev.note", {std::move(text)}};
+}
+
+// A value shown as it is: a path, a name from the guest.
+Message value(std::string text) {
+  return Message{"ev.value", {std::move(text)}};
 }
 
 // The kernel the virtio rule judges: the boot loader's default, else the newest with a vmlinuz.
@@ -91,21 +108,21 @@ std::optional<Message> virtio_problem(const KernelInfo& k) {
   return std::nullopt;
 }
 
-std::vector<std::string> driver_evidence(const KernelInfo& k) {
-  std::vector<std::string> out;
+std::vector<Message> driver_evidence(const KernelInfo& k) {
+  std::vector<Message> out;
   for (const DriverInfo& d : k.virtio) {
-    std::string line = fmt::format("{} {}: {}", k.version, d.name, driver_state_name(d.state));
-    if (!d.config.empty()) line += fmt::format(" ({})", d.config);
-    if (!d.module.empty()) line += fmt::format(", {}", d.module);
-    if (d.in_initramfs) line += *d.in_initramfs ? ", in the initramfs" : ", not in the initramfs";
-    out.push_back(std::move(line));
+    std::vector<MessageArg> facts{Message{"drv." + std::string(driver_state_name(d.state)), {}}};
+    if (!d.config.empty()) facts.emplace_back(d.config);
+    if (!d.module.empty()) facts.emplace_back(d.module);
+    if (d.in_initramfs) facts.emplace_back(Message{*d.in_initramfs ? "drv.in-initramfs" : "drv.not-in-initramfs", {}});
+    out.push_back({"ev.driver", {k.version, d.name, list_of(std::move(facts))}});
   }
   if (!k.initramfs.path.empty()) {
     std::string archives;
     for (const std::string& a : k.initramfs.archives) archives += (archives.empty() ? "" : " + ") + a;
-    out.push_back(fmt::format(
-        "initramfs {}: {}", k.initramfs.path,
-        k.initramfs.error.empty() ? fmt::format("{} entries, {}", k.initramfs.entries, archives) : k.initramfs.error));
+    out.push_back(k.initramfs.error.empty()
+                      ? Message{"ev.initramfs", {k.initramfs.path, std::to_string(k.initramfs.entries), archives}}
+                      : Message{"ev.initramfs-unreadable", {k.initramfs.path, k.initramfs.error}});
   }
   return out;
 }
@@ -129,17 +146,21 @@ void judge_windows(const WindowsGuest& w, const CheckOptions& options, CheckRepo
     os =
         fail("os", kInternalError, {"os.windows-unknown", {w.product_name, w.build}}, Message{"advice.windows-os", {}});
   }
+  // Registry value names and their values: names, shown as they are.
   os.evidence.push_back(
-      fmt::format("SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion: ProductName \"{}\", EditionID \"{}\", "
-                  "InstallationType \"{}\", CurrentVersion {}, CurrentBuildNumber {}{}",
-                  w.product_name, w.edition_id, w.installation_type, w.current_version, w.build,
-                  w.major ? fmt::format(", CurrentMajorVersionNumber {}", *w.major) : ""));
-  if (w.software_dirty) os.evidence.emplace_back("the SOFTWARE hive is dirty (its transaction log was not replayed)");
-  for (const std::string& n : w.notes) os.evidence.push_back(n);
+      value(fmt::format("SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion: ProductName \"{}\", EditionID \"{}\", "
+                        "InstallationType \"{}\", CurrentVersion {}, CurrentBuildNumber {}{}",
+                        w.product_name, w.edition_id, w.installation_type, w.current_version, w.build,
+                        w.major ? fmt::format(", CurrentMajorVersionNumber {}", *w.major) : "")));
+  if (w.software_dirty) os.evidence.push_back({"ev.hive-dirty", {"SOFTWARE"}});
+  for (const std::string& n : w.notes) os.evidence.push_back(note(n));
   r.checks.push_back(std::move(os));
   CheckResult arch = w.architecture.empty() ? make("architecture", CheckStatus::kWarn, {"arch.unknown", {}})
                                             : make("architecture", CheckStatus::kPass, {"arch.ok", {w.architecture}});
-  if (!w.architecture_source.empty()) arch.evidence.push_back(w.architecture_source);
+  if (!w.architecture_source.empty()) {
+    arch.evidence.push_back(
+        {w.architecture_source.front() == '/' ? "ev.arch-pe" : "ev.arch-registry", {w.architecture_source}});
+  }
   r.checks.push_back(std::move(arch));
   if (options.os_type.empty() && options.os_version.empty() && options.architecture.empty()) {
     r.checks.push_back(skipped("declared", "skipped.nothing-declared"));
@@ -187,16 +208,20 @@ void judge_windows(const WindowsGuest& w, const CheckOptions& options, CheckRepo
     if (!problem) problem = Message{"virtio.win-storage-missing", {}};
   } else if (const WindowsDriver* net = w.driver("netkvm"); net == nullptr || net->file.empty() || !net->service) {
     problem = Message{"virtio.win-netkvm-missing",
-                      {net != nullptr && !net->file.empty() ? "service"
-                       : net != nullptr && net->service     ? "file"
-                                                            : "both"}};
+                      {Message{net != nullptr && !net->file.empty() ? "part.service"
+                               : net != nullptr && net->service     ? "part.driver-file"
+                                                                    : "part.driver-file-and-service",
+                               {}}}};
   }
   virtio = problem ? fail("virtio", kVirtioNotInstall, *problem, Message{"advice.win-virtio", {}})
                    : make("virtio", CheckStatus::kPass, {"virtio.win-ok", {storage->name}});
   for (const WindowsDriver& d : w.drivers) {
-    virtio.evidence.push_back(fmt::format("{}: file {}, service {}{}", d.name, d.file.empty() ? "absent" : d.file,
-                                          d.service ? w.control_set + "\\Services\\" + d.name : "absent",
-                                          d.start ? fmt::format(" (Start {})", *d.start) : ""));
+    const MessageArg file = d.file.empty() ? MessageArg(Message{"ev.absent", {}}) : MessageArg(d.file);
+    const MessageArg service =
+        d.service ? MessageArg(w.control_set + "\\Services\\" + d.name) : MessageArg(Message{"ev.absent", {}});
+    virtio.evidence.push_back(d.start
+                                  ? Message{"ev.win-driver-start", {d.name, file, service, std::to_string(*d.start)}}
+                                  : Message{"ev.win-driver", {d.name, file, service}});
   }
   r.checks.push_back(std::move(virtio));
   // cloudbase-init
@@ -210,14 +235,15 @@ void judge_windows(const WindowsGuest& w, const CheckOptions& options, CheckRepo
   } else if (!w.cloudbase_service || w.cloudbase_dir.empty()) {
     cloud = fail("cloud-init", kCloudInitNotInstalled,
                  {"cbinit.missing",
-                  {!w.cloudbase_service && w.cloudbase_dir.empty() ? "both"
-                   : !w.cloudbase_service                          ? "service"
-                                                                   : "directory"}},
+                  {Message{!w.cloudbase_service && w.cloudbase_dir.empty() ? "part.directory-and-service"
+                           : !w.cloudbase_service                          ? "part.service"
+                                                                           : "part.directory",
+                           {}}}},
                  Message{"advice.cloudbase-init", {}});
   } else {
     cloud = make("cloud-init", CheckStatus::kPass, {"cbinit.ok", {}});
   }
-  cloud.evidence = r.cloud_init->evidence;
+  for (const std::string& e : r.cloud_init->evidence) cloud.evidence.push_back(value(e));
   r.checks.push_back(std::move(cloud));
 }
 
@@ -233,14 +259,15 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
     table = make("partition-table", CheckStatus::kPass, {"ptable.mbr", {}});
   } else if (t.scheme == PartitionScheme::kGpt) {
     table = fail("partition-table", kPartitionNotPresent, {"ptable.gpt", {}}, Message{"advice.gpt", {}});
-    if (t.hybrid_mbr) table.evidence.emplace_back("hybrid MBR: the MBR also lists partitions");
+    if (t.hybrid_mbr) table.evidence.push_back({"ev.hybrid-mbr", {}});
   } else {
     table = fail("partition-table", kPartitionNotPresent, {"ptable.none", {}}, Message{"advice.no-table", {}});
   }
-  for (const std::string& n : t.notes) table.evidence.push_back(n);
+  for (const std::string& n : t.notes) table.evidence.push_back(note(n));
   for (const Partition& p : t.partitions) {
-    table.evidence.push_back(fmt::format("partition {}: {} at byte {}, {} bytes{}", p.number, p.type_name, p.first_byte,
-                                         p.length_bytes, p.bootable ? ", bootable" : ""));
+    table.evidence.push_back(
+        {p.bootable ? "ev.partition-bootable" : "ev.partition",
+         {std::to_string(p.number), p.type_name, std::to_string(p.first_byte), std::to_string(p.length_bytes)}});
   }
   // partitions
   CheckResult parts;
@@ -251,16 +278,16 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   const LinuxGuest* g = in.linux_guest ? &*in.linux_guest : nullptr;
   const WindowsGuest* win = g == nullptr && in.windows_guest ? &*in.windows_guest : nullptr;
   // A dynamic disk: an MBR entry of type 0x42, or the LDM database a volume starts with.
-  std::optional<std::string> dynamic_found;
+  std::optional<Message> dynamic_found;
   for (const Partition& p : t.partitions) {
-    if (p.mbr_type == 0x42 && !dynamic_found) dynamic_found = fmt::format("partition {} has MBR type 0x42", p.number);
+    if (p.mbr_type == 0x42 && !dynamic_found) dynamic_found = Message{"ev.mbr-type-42", {std::to_string(p.number)}};
   }
   for (const VolumeSummary& v : in.volumes) {
     if (v.kind.find("LDM") != std::string::npos && !dynamic_found) {
-      dynamic_found = fmt::format("{} holds an LDM database", volume_name(v));
+      dynamic_found = Message{"ev.ldm", {volume_name(v)}};
     }
   }
-  const std::string* dynamic = dynamic_found ? &*dynamic_found : nullptr;
+  const Message* dynamic = dynamic_found ? &*dynamic_found : nullptr;
   const MountInfo* boot_missing = nullptr;
   if (g != nullptr) {
     bool kernels_on_root = false;
@@ -291,41 +318,41 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   }
   // root
   CheckResult root;
-  std::vector<std::string> volume_evidence;
-  std::vector<std::string> filesystems, unreadable, boot_volumes;
+  std::vector<Message> volume_evidence;
+  std::vector<MessageArg> filesystems, unreadable, boot_volumes;
   for (const VolumeSummary& v : in.volumes) {
-    std::string line = fmt::format("{}: {}", volume_name(v), v.fs_kind.empty() ? v.kind : v.fs_kind);
-    if (!v.label.empty()) line += fmt::format(", label {}", v.label);
-    if (!v.uuid.empty()) line += fmt::format(", UUID {}", v.uuid);
-    if (!v.error.empty()) line += fmt::format(" ({})", v.error);
-    volume_evidence.push_back(line);
-    if (!v.fs_kind.empty()) filesystems.push_back(fmt::format("{} {}", volume_name(v), v.fs_kind));
-    if (v.boot_volume) boot_volumes.push_back(volume_name(v));
+    // What the volume holds: a file-system or container name ("ext4", "LUKS"), which is the same
+    // in every language, or nothing recognised.
+    const std::string& held = v.fs_kind.empty() ? v.kind : v.fs_kind;
+    const MessageArg kind = held == "unknown" ? MessageArg(Message{"vol.unknown", {}}) : MessageArg(held);
+    std::vector<MessageArg> facts{kind};
+    if (!v.label.empty()) facts.emplace_back(Message{"vol.label", {v.label}});
+    if (!v.uuid.empty()) facts.emplace_back(Message{"vol.uuid", {v.uuid}});
+    if (!v.error.empty()) facts.emplace_back(note(v.error));
+    volume_evidence.push_back({"ev.volume", {volume_name(v), list_of(std::move(facts))}});
+    if (!v.fs_kind.empty()) filesystems.emplace_back(Message{"vol.holding", {volume_name(v), v.fs_kind}});
+    if (v.boot_volume) boot_volumes.emplace_back(volume_name(v));
     if (v.fs_kind.empty() && could_hold_root(v.kind)) {
-      unreadable.push_back(fmt::format("{} ({}{})", volume_name(v), v.kind, v.error.empty() ? "" : ": " + v.error));
+      unreadable.emplace_back(v.error.empty() ? Message{"vol.unread", {volume_name(v), kind}}
+                                              : Message{"vol.unread-because", {volume_name(v), kind, v.error}});
     }
   }
-  auto join = [](const std::vector<std::string>& v) {
-    std::string s;
-    for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
-    return s;
-  };
   if (iso) {
     root = options.force ? make("root", CheckStatus::kWarn, {"root.iso-forced", {}})
                          : fail("root", kRootPartitionNotFound, {"root.iso", {}}, Message{"advice.iso", {}});
   } else if (g != nullptr) {
-    std::string where;
     for (const VolumeSummary& v : in.volumes) {
       if (v.linux_root && v.partition == g->root_partition && v.lv == g->root_lv) {
-        where = volume_name(v);
-        root = make("root", CheckStatus::kPass, {"root.ok", {where, v.fs_kind}});
+        root = make("root", CheckStatus::kPass, {"root.ok", {volume_name(v), v.fs_kind}});
         break;
       }
     }
     for (const MountInfo& m : g->mounts) {
-      root.evidence.push_back(fmt::format(
-          "fstab: {} on {}: {}", m.spec, m.mount_point,
-          m.found ? fmt::format("partition {}{}", m.partition, m.lv.empty() ? "" : " (LVM " + m.lv + ")") : m.error));
+      root.evidence.push_back(
+          m.found ? Message{"ev.fstab", {m.spec, m.mount_point, volume_name(m.partition, "", m.lv)}}
+          : m.error.empty()
+              ? Message{"ev.fstab-missing", {m.spec, m.mount_point}}
+              : Message{"ev.fstab-unmounted", {m.spec, m.mount_point, volume_name(m.partition, "", m.lv), m.error}});
     }
   } else if (win != nullptr) {
     for (const VolumeSummary& v : in.volumes) {
@@ -337,17 +364,18 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   } else if (!unreadable.empty()) {
     // What imagegate cannot read may hold the root: that is not the user's mistake. Checked
     // before "only /boot", since a separate ext4 /boot beside an unread root is the usual layout.
-    root = make("root", CheckStatus::kUnverified, {"root.cannot-read", {join(unreadable)}});
+    root = make("root", CheckStatus::kUnverified, {"root.cannot-read", {list_of(unreadable)}});
     root.advice = Message{"advice.unverified", {}};
   } else if (!boot_volumes.empty()) {
-    root = fail("root", kRootPartitionNotFound, {"root.boot-only", {join(boot_volumes)}}, Message{"advice.root", {}});
+    root =
+        fail("root", kRootPartitionNotFound, {"root.boot-only", {list_of(boot_volumes)}}, Message{"advice.root", {}});
   } else if (!filesystems.empty()) {
-    root = fail("root", kRootPartitionNotFound, {"root.data-disk", {join(filesystems)}}, Message{"advice.root", {}});
+    root = fail("root", kRootPartitionNotFound, {"root.data-disk", {list_of(filesystems)}}, Message{"advice.root", {}});
   } else {
     root = fail("root", kRootPartitionNotFound, {"root.nothing", {}}, Message{"advice.root", {}});
   }
   root.evidence.insert(root.evidence.begin(), volume_evidence.begin(), volume_evidence.end());
-  for (const std::string& n : in.notes) root.evidence.push_back(n);
+  for (const std::string& n : in.notes) root.evidence.push_back(note(n));
   r.checks.push_back(std::move(table));
   r.checks.push_back(std::move(parts));
   r.checks.push_back(std::move(root));
@@ -382,17 +410,17 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   if (!g->os_release_source.empty()) {
     const auto pretty = g->os_release.find("PRETTY_NAME");
     const auto name = g->os_release.find("NAME");
-    os.evidence.push_back(fmt::format("{}: {}", g->os_release_source,
-                                      pretty != g->os_release.end() ? pretty->second
-                                      : name != g->os_release.end() ? name->second
-                                                                    : ""));
+    os.evidence.push_back({"ev.release",
+                           {g->os_release_source, pretty != g->os_release.end() ? pretty->second
+                                                  : name != g->os_release.end() ? name->second
+                                                                                : ""}});
   }
-  for (const std::string& e : g->os_release_errors) os.evidence.push_back("unreadable: " + e);
+  for (const std::string& e : g->os_release_errors) os.evidence.push_back({"ev.unreadable", {e}});
   r.checks.push_back(std::move(os));
   // architecture
   CheckResult arch = g->architecture.empty() ? make("architecture", CheckStatus::kWarn, {"arch.unknown", {}})
                                              : make("architecture", CheckStatus::kPass, {"arch.ok", {g->architecture}});
-  if (!g->architecture_source.empty()) arch.evidence.push_back(g->architecture_source);
+  if (!g->architecture_source.empty()) arch.evidence.push_back({"ev.arch-elf", {g->architecture_source}});
   r.checks.push_back(std::move(arch));
   // declared: what the user will put in ImportImage, against what the image holds.
   if (options.os_type.empty() && options.os_version.empty() && options.architecture.empty()) {
@@ -440,23 +468,23 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
     virtio = fail("virtio", kVirtioNotInstall, *problem, Message{"advice.virtio", {}});
   } else {
     virtio = make("virtio", CheckStatus::kPass, {"virtio.ok", {k->version}});
-    std::vector<std::string> others;
+    std::vector<MessageArg> others;
     for (const KernelInfo& o : g->kernels) {
-      if (&o != k && o.has_vmlinuz && virtio_problem(o)) others.push_back(o.version);
+      if (&o != k && o.has_vmlinuz && virtio_problem(o)) others.emplace_back(o.version);
     }
     if (!others.empty()) {
       virtio.status = CheckStatus::kWarn;
-      virtio.message = {"virtio.other-kernels", {k->version, join(others)}};
+      virtio.message = {"virtio.other-kernels", {k->version, list_of(std::move(others))}};
     }
   }
   if (k != nullptr) {
-    virtio.evidence.push_back(from_menu
-                                  ? fmt::format("{} {}: default entry \"{}\" boots {}", g->boot.loader, g->boot.config,
-                                                g->boot.default_title, g->boot.default_kernel)
-                                  : fmt::format("no boot loader default found{}; judged the newest kernel, {}",
-                                                g->boot.config.empty() ? "" : " in " + g->boot.config, k->version));
+    virtio.evidence.push_back(
+        from_menu                ? Message{"ev.boot-default",
+                            {g->boot.loader, g->boot.config, g->boot.default_title, g->boot.default_kernel}}
+        : g->boot.config.empty() ? Message{"ev.boot-no-menu", {k->version}}
+                                 : Message{"ev.boot-no-default", {g->boot.config, k->version}});
     for (const KernelInfo& each : g->kernels) {
-      for (std::string& e : driver_evidence(each)) virtio.evidence.push_back(std::move(e));
+      for (Message& e : driver_evidence(each)) virtio.evidence.push_back(std::move(e));
     }
   }
   r.checks.push_back(std::move(virtio));
@@ -469,20 +497,41 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   } else if (!ci.installed) {
     cloud = fail("cloud-init", kCloudInitNotInstalled, {"cinit.missing", {}}, Message{"advice.cloud-init", {}});
   } else if (ci.disabled) {
-    cloud = fail("cloud-init", kCloudInitNotInstalled, {"cinit.disabled", {join(ci.disabled_by)}},
+    std::vector<MessageArg> by(ci.disabled_by.begin(), ci.disabled_by.end());
+    for (const std::string& unit : ci.masked_units) by.emplace_back(Message{"cinit.masked", {unit}});
+    cloud = fail("cloud-init", kCloudInitNotInstalled, {"cinit.disabled", {list_of(std::move(by))}},
                  Message{"advice.cloud-init-enable", {}});
   } else {
     cloud = make("cloud-init", CheckStatus::kPass, {"cinit.ok", {ci.version.empty() ? "" : ci.version}});
   }
-  cloud.evidence = ci.evidence;
-  for (const std::string& d : ci.disabled_by) cloud.evidence.push_back("disabled by " + d);
-  for (const std::string& n : ci.notes) cloud.evidence.push_back(n);
+  for (const std::string& e : ci.evidence) {
+    if (std::none_of(ci.packages.begin(), ci.packages.end(),
+                     [&](const CloudInitInfo::Package& p) { return p.database == e; })) {
+      cloud.evidence.push_back(value(e));
+    }
+  }
+  for (const CloudInitInfo::Package& p : ci.packages) {
+    cloud.evidence.push_back({"ev.package", {p.manager, p.version, p.database}});
+  }
+  for (const std::string& d : ci.disabled_by) cloud.evidence.push_back({"ev.disabled-by", {d}});
+  for (const std::string& u : ci.masked_units) cloud.evidence.push_back({"ev.masked", {u}});
+  for (const std::string& n : ci.notes) cloud.evidence.push_back(note(n));
   r.checks.push_back(std::move(cloud));
 }
 
 // The last guard before a report leaves the rules: the inspectors already made guest text
 // printable (capped), but error messages of the format and partition readers may quote the
 // image's bytes too. Uncapped, so it never shortens what was already made safe.
+void make_printable(Message& m) {  // NOLINT(misc-no-recursion): sentences nest three levels at most
+  for (MessageArg& a : m.args) {
+    if (a.is_sentence()) {
+      make_printable(a.sentence());
+    } else {
+      make_guest_text(a.text(), kGuestTextUncapped);
+    }
+  }
+}
+
 void make_printable(CheckReport& r) {
   auto fix = [](std::string& s) { make_guest_text(s, kGuestTextUncapped); };
   auto fix_all = [&](std::vector<std::string>& v) {
@@ -492,11 +541,11 @@ void make_printable(CheckReport& r) {
                          &r.product_name, &r.version, &r.architecture, &r.failed_check, &r.error_code}) {
     fix(*s);
   }
-  fix_all(r.reason.args);
+  make_printable(r.reason);
   for (CheckResult& c : r.checks) {
-    fix_all(c.message.args);
-    if (c.advice) fix_all(c.advice->args);
-    fix_all(c.evidence);
+    make_printable(c.message);
+    if (c.advice) make_printable(*c.advice);
+    for (Message& e : c.evidence) make_printable(e);
   }
   for (KernelReport& k : r.kernels) {
     fix(k.version);
@@ -560,6 +609,44 @@ CheckReport& decide(CheckReport& r) {
   return r;
 }
 
+// What a file the cloud does not take holds, from the probe's name of it, as a phrase of the
+// report's language ("a VHDX (Hyper-V) image"); the probe's English description otherwise.
+MessageArg content_kind(const ContentMatch& m) {
+  struct Kind {
+    std::string_view name;
+    const char* id;
+    const char* shown;
+  };
+  static constexpr Kind kKinds[] = {
+      {"qcow", "kind.qcow1", ""},
+      {"qcow2", "kind.image", "qcow2"},
+      {"vmdk", "kind.image", "VMDK"},
+      {"vhd", "kind.image", "VHD"},
+      {"vhdx", "kind.image", "VHDX (Hyper-V)"},
+      {"vdi", "kind.image", "VDI (VirtualBox)"},
+      {"qed", "kind.image", "QED"},
+      {"vmdk-cowd", "kind.image", "VMDK ESX sparse (COWD)"},
+      {"vmdk-descriptor", "kind.vmdk-descriptor", ""},
+      {"parallels", "kind.image", "Parallels"},
+      {"bochs", "kind.image", "Bochs"},
+      {"cloop", "kind.image", "cloop"},
+      {"iso9660", "kind.image", "ISO 9660 CD/DVD"},
+      {"dmg", "kind.image", "Apple DMG"},
+      {"gzip", "kind.compressed", "gzip"},
+      {"xz", "kind.compressed", "xz"},
+      {"bzip2", "kind.compressed", "bzip2"},
+      {"zstd", "kind.compressed", "zstd"},
+      {"lz4", "kind.compressed", "lz4"},
+      {"tar", "kind.tar", ""},
+      {"zip", "kind.archive", "zip"},
+      {"7z", "kind.archive", "7-Zip"},
+  };
+  for (const Kind& k : kKinds) {
+    if (k.name == m.name) return Message{k.id, {k.shown}};
+  }
+  return m.description;
+}
+
 // The format and size rows, shared by system and data disks: true when the image was read and
 // the rest of the rules may look at it.
 bool judge_format_and_size(const Facts& f, const CheckOptions& options, CheckReport& r,
@@ -568,8 +655,8 @@ bool judge_format_and_size(const Facts& f, const CheckOptions& options, CheckRep
   if (!f.info && f.refused.empty()) {
     const ContentMatch& first = f.matches.front();
     CheckResult c =
-        fail("format", kInvalidFormatSize, {"format.unsupported", {first.description}}, Message{"advice.format", {}});
-    for (const ContentMatch& m : f.matches) c.evidence.push_back(fmt::format("{}: {}", m.name, m.description));
+        fail("format", kInvalidFormatSize, {"format.unsupported", {content_kind(first)}}, Message{"advice.format", {}});
+    for (const ContentMatch& m : f.matches) c.evidence.push_back({"ev.content", {m.name, content_kind(m)}});
     r.checks.push_back(std::move(c));
     skip_rest(r, after_format, "skipped.no-image");
     return false;
@@ -603,13 +690,14 @@ bool judge_format_and_size(const Facts& f, const CheckOptions& options, CheckRep
             ? fail("format", kInvalidFormatSize, {"format.truncated", {f.damaged}}, Message{"advice.truncated", {}})
             : fail("format", kInvalidFormatSize, {"format.damaged", {f.damaged}}, Message{"advice.format", {}});
   }
-  if (!info.subformat.empty()) format.evidence.push_back("subformat: " + info.subformat);
-  for (const std::string& n : info.notes) format.evidence.push_back(n);
+  if (!info.subformat.empty()) format.evidence.push_back({"ev.subformat", {info.subformat}});
+  for (const std::string& n : info.notes) format.evidence.push_back(note(n));
   if (f.name_mismatch) {
     // Overridden by the declared format (a refusal returned above): say so.
     const NameMismatch& m = *f.name_mismatch;
-    format.evidence.push_back(fmt::format("the file name {} says {}; the declared format {} overrides it", m.file_name,
-                                          format_name(m.claimed), format_name(m.content)));
+    format.evidence.push_back(
+        {"ev.name-overridden",
+         {m.file_name, std::string(format_name(m.claimed)), std::string(format_name(m.content))}});
   }
   r.checks.push_back(std::move(format));
   const std::string vmax = size_text(options.max_virtual_size);
@@ -653,15 +741,13 @@ CheckReport judge(const Facts& f, const CheckOptions& options) {
                       {size_text(*f.qcow2_exact_size), size_text(*f.qcow2_size), qmax}};
       c = over ? fail("qcow2-size", kInvalidFormatSize, m, Message{"advice.qsize", {}})
                : make("qcow2-size", CheckStatus::kPass, m);
-      c.evidence.push_back(
-          fmt::format("estimate (qemu-img measure): {} bytes; exact (imagegate measure --exact): {} bytes",
-                      *f.qcow2_size, *f.qcow2_exact_size));
+      c.evidence.push_back({"ev.qsize-figures", {std::to_string(*f.qcow2_size), std::to_string(*f.qcow2_exact_size)}});
     } else {
       const Message m{over ? "qsize.fail" : "qsize.ok", {size_text(*f.qcow2_size), qmax}};
       c = over ? fail("qcow2-size", kInvalidFormatSize, m, Message{"advice.qsize", {}})
                : make("qcow2-size", CheckStatus::kPass, m);
     }
-    if (!f.exact_refused.empty()) c.evidence.push_back("the exact size could not be computed: " + f.exact_refused);
+    if (!f.exact_refused.empty()) c.evidence.push_back({"ev.exact-refused", {f.exact_refused}});
     r.checks.push_back(std::move(c));
   }
   if (f.inspection) {

@@ -17,7 +17,9 @@ const std::map<std::string_view, Texts>& table() {
     // Check titles.
     {"title.format", {"Image format", "镜像格式", "イメージ形式", "Format citra", "Formato da imagem"}},
     {"title.virtual-size", {"Virtual size", "虚拟大小", "仮想サイズ", "Ukuran virtual", "Tamanho virtual"}},
-    {"title.qcow2-size", {"Size as qcow2", "转换为 qcow2 后的大小", "qcow2 変換後のサイズ", "Ukuran sebagai qcow2", "Tamanho como qcow2"}},
+    // Short where the row's own sentence says "once converted to qcow2" (zh, ja): a row must not
+    // say its title twice.
+    {"title.qcow2-size", {"Size as qcow2", "qcow2 大小", "qcow2 サイズ", "Ukuran sebagai qcow2", "Tamanho como qcow2"}},
     {"title.partition-table", {"Partition table", "分区表", "パーティションテーブル", "Tabel partisi", "Tabela de partições"}},
     {"title.partitions", {"Partitions", "分区", "パーティション", "Partisi", "Partições"}},
     {"title.root", {"Root partition", "根分区", "ルートパーティション", "Partisi root", "Partição raiz"}},
@@ -58,8 +60,24 @@ const std::map<std::string_view, Texts>& table() {
                        "imagegate はこのファイルを検査できませんでした: {0}",
                        "imagegate tidak dapat memeriksa berkas ini: {0}",
                        "o imagegate não conseguiu verificar o arquivo: {0}"}},
-    {"report.image", {"Image", "镜像", "イメージ", "Citra", "Imagem"}},
-    {"report.advice", {"What to do", "处理建议", "対処方法", "Yang perlu dilakukan", "O que fazer"}},
+    // The human report's frame: its summary line, a check's row and its advice.
+    {"report.summary", {"Image: {0}, {1} virtual, {2} on disk",
+                        "镜像：{0}，虚拟大小 {1}，占用磁盘 {2}",
+                        "イメージ: {0}、仮想サイズ {1}、ディスク上 {2}",
+                        "Citra: {0}, virtual {1}, di disk {2}",
+                        "Imagem: {0}, {1} virtuais, {2} em disco"}},
+    {"report.summary-qcow2", {"Image: {0}, {1} virtual, {2} on disk, {3} as qcow2",
+                              "镜像：{0}，虚拟大小 {1}，占用磁盘 {2}，转换为 qcow2 后 {3}",
+                              "イメージ: {0}、仮想サイズ {1}、ディスク上 {2}、qcow2 変換後 {3}",
+                              "Citra: {0}, virtual {1}, di disk {2}, sebagai qcow2 {3}",
+                              "Imagem: {0}, {1} virtuais, {2} em disco, {3} como qcow2"}},
+    {"report.summary-exact", {"Image: {0}, {1} virtual, {2} on disk, {3} as qcow2 (estimated {4})",
+                              "镜像：{0}，虚拟大小 {1}，占用磁盘 {2}，转换为 qcow2 后 {3}（估算 {4}）",
+                              "イメージ: {0}、仮想サイズ {1}、ディスク上 {2}、qcow2 変換後 {3}（見積もり {4}）",
+                              "Citra: {0}, virtual {1}, di disk {2}, sebagai qcow2 {3} (perkiraan {4})",
+                              "Imagem: {0}, {1} virtuais, {2} em disco, {3} como qcow2 (estimativa de {4})"}},
+    {"report.row", {"{0}: {1}", "{0}：{1}", "{0}: {1}", "{0}: {1}", "{0}: {1}"}},
+    {"report.advice", {"What to do: {0}", "处理建议：{0}", "対処方法: {0}", "Yang perlu dilakukan: {0}", "O que fazer: {0}"}},
     // format
     {"format.ok", {"{0}, a format the cloud accepts", "{0}，是云平台支持的格式", "{0}（クラウドが受け付ける形式）",
                    "{0}, format yang diterima cloud", "{0}, um formato aceito pela nuvem"}},
@@ -71,7 +89,24 @@ const std::map<std::string_view, Texts>& table() {
                             "该文件是 {0}，不是 RAW、VHD、QCOW2 或 VMDK 格式",
                             "このファイルは {0} であり、RAW・VHD・QCOW2・VMDK のいずれでもありません",
                             "berkas ini adalah {0}, bukan RAW, VHD, QCOW2, atau VMDK",
-                            "o arquivo é {0}, não RAW, VHD, QCOW2 ou VMDK"}},
+                            "o arquivo é do tipo {0}, não RAW, VHD, QCOW2 ou VMDK"}},
+    // What a file the cloud does not take holds (the argument of format.unsupported).
+    {"kind.image", {"{0} image", "{0} 镜像", "{0} イメージ", "citra {0}", "imagem {0}"}},
+    {"kind.qcow1", {"qcow version 1 image (only qcow2 is accepted)",
+                    "qcow 第 1 版镜像（只接受 qcow2）",
+                    "qcow バージョン 1 のイメージ（qcow2 のみ受け付けます）",
+                    "citra qcow versi 1 (hanya qcow2 yang diterima)",
+                    "imagem qcow versão 1 (só o qcow2 é aceito)"}},
+    {"kind.vmdk-descriptor", {"VMDK descriptor file (it names other files)",
+                              "VMDK 描述符文件（引用了其他文件）",
+                              "VMDK 記述子ファイル（他のファイルを参照しています）",
+                              "berkas deskriptor VMDK (merujuk ke berkas lain)",
+                              "arquivo descritor VMDK (ele referencia outros arquivos)"}},
+    {"kind.compressed", {"{0}-compressed file", "{0} 压缩文件", "{0} で圧縮されたファイル", "berkas terkompresi {0}",
+                         "arquivo compactado com {0}"}},
+    {"kind.tar", {"tar archive (an OVA is one)", "tar 归档文件（OVA 就是这种格式）", "tar アーカイブ（OVA もこの形式です）",
+                  "arsip tar (OVA termasuk jenis ini)", "arquivo tar (um OVA é um deles)"}},
+    {"kind.archive", {"{0} archive", "{0} 归档文件", "{0} アーカイブ", "arsip {0}", "arquivo {0}"}},
     {"format.refused", {"the image cannot be used: {0}", "无法使用该镜像：{0}", "このイメージは使用できません: {0}",
                         "citra tidak dapat digunakan: {0}", "a imagem não pode ser usada: {0}"}},
     {"format.truncated", {"the file ends before what its own tables place in it: the upload was cut short ({0})",
@@ -301,6 +336,15 @@ const std::map<std::string_view, Texts>& table() {
                              "ストレージドライバー {0} の Start は {1} で、0（ブート）ではありません: Windows はシステムディスクを見つけられません",
                              "driver penyimpanan {0} memiliki Start={1}, bukan 0 (boot): Windows tidak dapat menemukan disk sistemnya",
                              "o driver de armazenamento {0} tem Start={1}, não 0 (boot): o Windows não encontra o disco de sistema"}},
+    {"part.service", {"its service", "服务", "サービス", "layanannya", "o serviço"}},
+    {"part.driver-file", {"its driver file", "驱动文件", "ドライバーファイル", "berkas drivernya", "o arquivo do driver"}},
+    {"part.driver-file-and-service", {"its driver file and its service", "驱动文件和服务", "ドライバーファイルとサービス",
+                                      "berkas driver dan layanannya", "o arquivo do driver e o serviço"}},
+    {"part.directory", {"its program directory", "程序目录", "プログラムディレクトリ", "direktori programnya",
+                        "o diretório do programa"}},
+    {"part.directory-and-service", {"its program directory and its service", "程序目录和服务",
+                                    "プログラムディレクトリとサービス", "direktori program dan layanannya",
+                                    "o diretório do programa e o serviço"}},
     {"virtio.win-netkvm-missing", {"the virtio network driver netkvm is not installed (missing: {0})",
                                    "未安装 virtio 网络驱动 netkvm（缺少：{0}）",
                                    "virtio ネットワークドライバー netkvm がインストールされていません（欠落: {0}）",
@@ -331,6 +375,124 @@ const std::map<std::string_view, Texts>& table() {
                                "システムに cloudbase-init をインストールするか、Force でインポートしてインスタンスを自分で設定してください。",
                                "Pasang cloudbase-init di sistem, atau impor dengan Force dan konfigurasikan instans sendiri.",
                                "Instale o cloudbase-init no sistema ou importe com Force e configure a instância você mesmo."}},
+    // Volumes, as the report names them.
+    {"vol.disk", {"the whole disk", "整个磁盘", "ディスク全体", "seluruh disk", "o disco inteiro"}},
+    {"vol.partition", {"partition {0}", "分区 {0}", "パーティション {0}", "partisi {0}", "partição {0}"}},
+    {"vol.lv", {"{0} (LVM {1})", "{0}（LVM {1}）", "{0}（LVM {1}）", "{0} (LVM {1})", "{0} (LVM {1})"}},
+    {"vol.unknown", {"no recognised content", "无可识别的内容", "認識できる内容なし", "tidak ada isi yang dikenali",
+                     "nenhum conteúdo reconhecido"}},
+    {"vol.label", {"label {0}", "卷标 {0}", "ラベル {0}", "label volume {0}", "rótulo {0}"}},
+    {"vol.uuid", {"UUID {0}", "UUID {0}", "UUID {0}", "UUID {0}", "UUID {0}"}},
+    {"vol.holding", {"{0} ({1})", "{0}（{1}）", "{0}（{1}）", "{0} ({1})", "{0} ({1})"}},
+    {"vol.unread", {"{0} ({1})", "{0}（{1}）", "{0}（{1}）", "{0} ({1})", "{0} ({1})"}},
+    {"vol.unread-because", {"{0} ({1}: {2})", "{0}（{1}：{2}）", "{0}（{1}: {2}）", "{0} ({1}: {2})", "{0} ({1}: {2})"}},
+    // Driver states (virtio rows).
+    {"drv.built-in", {"built-in", "内置", "組み込み", "bawaan", "embutido"}},
+    {"drv.module", {"module", "模块", "モジュール", "modul", "módulo"}},
+    {"drv.module-missing", {"module missing", "模块文件缺失", "モジュールファイルなし", "berkas modul hilang",
+                            "arquivo do módulo ausente"}},
+    {"drv.absent", {"absent", "不存在", "なし", "tidak ada", "ausente"}},
+    {"drv.in-initramfs", {"in the initramfs", "在 initramfs 中", "initramfs に含まれる", "ada di initramfs",
+                          "no initramfs"}},
+    {"drv.not-in-initramfs", {"not in the initramfs", "不在 initramfs 中", "initramfs に含まれない",
+                              "tidak ada di initramfs", "fora do initramfs"}},
+    // Evidence: the facts under a check, one line each.
+    {"ev.note", {"note: {0}", "附注（英文原文）：{0}", "注記（英語の原文）: {0}", "catatan (teks asli berbahasa Inggris): {0}",
+                 "observação (texto original em inglês): {0}"}},
+    {"ev.value", {"{0}", "{0}", "{0}", "{0}", "{0}"}},
+    {"ev.subformat", {"subformat: {0}", "子格式：{0}", "サブフォーマット: {0}", "jenis subformat: {0}", "subformato: {0}"}},
+    {"ev.content", {"{0}: {1}", "{0}：{1}", "{0}: {1}", "{0}: {1}", "{0}: {1}"}},
+    {"ev.name-overridden", {"the file name {0} says {1}; the declared format {2} overrides it",
+                            "文件名 {0} 表示格式为 {1}；以声明的格式 {2} 为准",
+                            "ファイル名 {0} は {1} を示していますが、申告された形式 {2} が優先されます",
+                            "nama berkas {0} menyatakan {1}; format yang dinyatakan, {2}, yang berlaku",
+                            "o nome do arquivo {0} indica {1}; prevalece o formato declarado, {2}"}},
+    {"ev.qsize-figures", {"estimate (qemu-img measure): {0} bytes; exact (imagegate measure --exact): {1} bytes",
+                          "估算值（qemu-img measure）：{0} 字节；精确值（imagegate measure --exact）：{1} 字节",
+                          "見積もり（qemu-img measure）: {0} バイト、正確な値（imagegate measure --exact）: {1} バイト",
+                          "perkiraan (qemu-img measure): {0} byte; tepat (imagegate measure --exact): {1} byte",
+                          "estimativa (qemu-img measure): {0} bytes; exato (imagegate measure --exact): {1} bytes"}},
+    {"ev.exact-refused", {"the exact size could not be computed: {0}", "无法计算精确大小：{0}",
+                          "正確なサイズを計算できませんでした: {0}", "ukuran tepat tidak dapat dihitung: {0}",
+                          "não foi possível calcular o tamanho exato: {0}"}},
+    {"ev.hybrid-mbr", {"hybrid MBR: the MBR also lists partitions", "混合 MBR：MBR 中也列出了分区",
+                       "ハイブリッド MBR: MBR にもパーティションが記載されています", "MBR hibrida: MBR juga mencantumkan partisi",
+                       "MBR híbrido: o MBR também lista partições"}},
+    {"ev.partition", {"partition {0}: {1} at byte {2}, {3} bytes", "分区 {0}：{1}，起始于第 {2} 字节，共 {3} 字节",
+                      "パーティション {0}: {1}、{2} バイト目から {3} バイト", "partisi {0}: {1} pada byte {2}, {3} byte",
+                      "partição {0}: {1} no byte {2}, {3} bytes"}},
+    {"ev.partition-bootable", {"partition {0}: {1} at byte {2}, {3} bytes, bootable",
+                               "分区 {0}：{1}，起始于第 {2} 字节，共 {3} 字节，可引导",
+                               "パーティション {0}: {1}、{2} バイト目から {3} バイト、ブート可能",
+                               "partisi {0}: {1} pada byte {2}, {3} byte, dapat di-boot",
+                               "partição {0}: {1} no byte {2}, {3} bytes, inicializável"}},
+    {"ev.mbr-type-42", {"partition {0} has MBR type 0x42", "分区 {0} 的 MBR 类型为 0x42",
+                        "パーティション {0} の MBR タイプは 0x42 です", "partisi {0} bertipe MBR 0x42",
+                        "a partição {0} tem o tipo MBR 0x42"}},
+    {"ev.ldm", {"{0} holds an LDM database", "{0} 包含 LDM 数据库", "{0} に LDM データベースがあります",
+                "{0} berisi basis data LDM", "{0} contém um banco de dados LDM"}},
+    {"ev.volume", {"{0}: {1}", "{0}：{1}", "{0}: {1}", "{0}: {1}", "{0}: {1}"}},
+    {"ev.fstab", {"fstab mounts {0} on {1}: {2}", "fstab 将 {0} 挂载到 {1}：{2}", "fstab は {0} を {1} にマウントします: {2}",
+                  "fstab memasang {0} di {1}: {2}", "o fstab monta {0} em {1}: {2}"}},
+    {"ev.fstab-missing", {"fstab mounts {0} on {1}: no volume of this disk matches it",
+                          "fstab 将 {0} 挂载到 {1}：此磁盘上没有与之匹配的卷",
+                          "fstab は {0} を {1} にマウントします: このディスクに一致するボリュームはありません",
+                          "fstab memasang {0} di {1}: tidak ada volume di disk ini yang cocok",
+                          "o fstab monta {0} em {1}: nenhum volume deste disco corresponde"}},
+    {"ev.fstab-unmounted", {"fstab mounts {0} on {1}: {2} cannot be mounted: {3}",
+                            "fstab 将 {0} 挂载到 {1}：无法挂载{2}：{3}",
+                            "fstab は {0} を {1} にマウントします: {2} をマウントできません: {3}",
+                            "fstab memasang {0} di {1}: {2} tidak dapat dipasang: {3}",
+                            "o fstab monta {0} em {1}: não é possível montar {2}: {3}"}},
+    {"ev.release", {"{0}: {1}", "{0}：{1}", "{0}: {1}", "{0}: {1}", "{0}: {1}"}},
+    {"ev.unreadable", {"unreadable: {0}", "无法读取：{0}", "読み取れません: {0}", "tidak dapat dibaca: {0}", "ilegível: {0}"}},
+    {"ev.arch-elf", {"from the ELF header of {0}", "依据 {0} 的 ELF 头", "{0} の ELF ヘッダーによる",
+                     "dari header ELF {0}", "pelo cabeçalho ELF de {0}"}},
+    {"ev.arch-pe", {"from the PE header of {0}", "依据 {0} 的 PE 头", "{0} の PE ヘッダーによる", "dari header PE {0}",
+                    "pelo cabeçalho PE de {0}"}},
+    {"ev.arch-registry", {"from the registry value {0}", "依据注册表值 {0}", "レジストリ値 {0} による",
+                          "dari nilai registri {0}", "pelo valor do registro {0}"}},
+    {"ev.hive-dirty", {"the {0} hive is dirty (its transaction log was not replayed)",
+                       "{0} 配置单元处于脏状态（其事务日志未重放）",
+                       "{0} ハイブはダーティです（トランザクションログは再生されていません）",
+                       "hive {0} dalam keadaan kotor (log transaksinya tidak diputar ulang)",
+                       "a hive {0} está suja (o log de transações não foi reaplicado)"}},
+    {"ev.absent", {"absent", "不存在", "なし", "tidak ada", "ausente"}},
+    {"ev.win-driver", {"{0}: file {1}, service {2}", "{0}：文件 {1}，服务 {2}", "{0}: ファイル {1}、サービス {2}",
+                       "{0}: berkas {1}, layanan {2}", "{0}: arquivo {1}, serviço {2}"}},
+    {"ev.win-driver-start", {"{0}: file {1}, service {2} (Start {3})", "{0}：文件 {1}，服务 {2}（Start {3}）",
+                             "{0}: ファイル {1}、サービス {2}（Start {3}）", "{0}: berkas {1}, layanan {2} (Start {3})",
+                             "{0}: arquivo {1}, serviço {2} (Start {3})"}},
+    {"ev.boot-default", {"{0} {1}: the default entry \"{2}\" boots {3}", "{0} {1}：默认启动项“{2}”启动 {3}",
+                         "{0} {1}: 既定のエントリ「{2}」は {3} を起動します", "{0} {1}: entri bawaan \"{2}\" mem-boot {3}",
+                         "{0} {1}: a entrada padrão \"{2}\" inicia {3}"}},
+    {"ev.boot-no-menu", {"no boot loader menu found; judged the newest kernel, {0}",
+                         "未找到引导程序菜单；按最新的内核 {0} 判断",
+                         "ブートローダーのメニューが見つからないため、最新のカーネル {0} で判定しました",
+                         "menu boot loader tidak ditemukan; yang dinilai adalah kernel terbaru, {0}",
+                         "nenhum menu do carregador de boot encontrado; foi avaliado o kernel mais recente, {0}"}},
+    {"ev.boot-no-default", {"no default entry found in {0}; judged the newest kernel, {1}",
+                            "{0} 中未找到默认启动项；按最新的内核 {1} 判断",
+                            "{0} に既定のエントリがないため、最新のカーネル {1} で判定しました",
+                            "entri bawaan tidak ditemukan di {0}; yang dinilai adalah kernel terbaru, {1}",
+                            "nenhuma entrada padrão encontrada em {0}; foi avaliado o kernel mais recente, {1}"}},
+    {"ev.driver", {"kernel {0}, {1}: {2}", "内核 {0}，{1}：{2}", "カーネル {0}、{1}: {2}", "kernel {0}, {1}: {2}",
+                   "kernel {0}, {1}: {2}"}},
+    {"ev.initramfs", {"initramfs {0}: {1} entries, {2}", "initramfs {0}：{1} 个条目，{2}",
+                      "initramfs {0}: {1} 個のエントリ、{2}", "initramfs {0}: {1} entri, {2}",
+                      "initramfs {0}: {1} entradas, {2}"}},
+    {"ev.initramfs-unreadable", {"initramfs {0} cannot be read: {1}", "无法读取 initramfs {0}：{1}",
+                                 "initramfs {0} を読み取れません: {1}", "initramfs {0} tidak dapat dibaca: {1}",
+                                 "o initramfs {0} não pode ser lido: {1}"}},
+    {"ev.package", {"{0} lists cloud-init {1} as installed ({2})", "{0} 记录已安装 cloud-init {1}（{2}）",
+                    "{0} にインストール済みの cloud-init {1} が記録されています（{2}）",
+                    "{0} mencatat cloud-init {1} terpasang ({2})", "o {0} registra o cloud-init {1} como instalado ({2})"}},
+    {"ev.disabled-by", {"disabled by {0}", "被 {0} 禁用", "{0} により無効化", "dinonaktifkan oleh {0}",
+                        "desativado por {0}"}},
+    {"ev.masked", {"{0} is masked (linked to /dev/null)", "{0} 已被屏蔽（链接到 /dev/null）",
+                   "{0} はマスクされています（/dev/null へのリンク）", "{0} di-mask (ditautkan ke /dev/null)",
+                   "{0} está mascarada (ligada a /dev/null)"}},
+    {"cinit.masked", {"{0} masked", "{0} 已被屏蔽", "{0} はマスク済み", "{0} di-mask", "{0} mascarada"}},
     // skipped
     {"skipped.no-image", {"not checked: the file is not a usable image", "未检查：该文件不是可用的镜像",
                           "未確認: 使用できるイメージではありません", "tidak diperiksa: berkas bukan citra yang dapat digunakan",
@@ -542,15 +704,27 @@ std::string_view lang_code(Lang lang) {
   return kCodes[static_cast<std::size_t>(lang)];
 }
 
-std::string render(const Message& m, Lang lang) {
+// Sentences nest only as deep as rules/check.cc builds them (three levels), never from the
+// image's bytes.
+std::string render_arg(const MessageArg& a, Lang lang) {
+  return a.is_sentence() ? render(a.sentence(), lang) : a.text();  // NOLINT(misc-no-recursion): see above
+}
+
+std::string render(const Message& m, Lang lang) {  // NOLINT(misc-no-recursion): see render_arg
+  if (m.id == "list") {
+    const char* separator = lang == Lang::kZh || lang == Lang::kJa ? "、" : ", ";
+    std::string s;
+    for (const MessageArg& a : m.args) s += (s.empty() ? "" : separator) + render_arg(a, lang);
+    return s;
+  }
   const auto it = table().find(m.id);
   if (it == table().end()) {
     std::string s = m.id;
-    for (const std::string& a : m.args) s += " " + a;
+    for (const MessageArg& a : m.args) s += " " + render_arg(a, lang);
     return s;
   }
   fmt::dynamic_format_arg_store<fmt::format_context> args;
-  for (const std::string& a : m.args) args.push_back(a);
+  for (const MessageArg& a : m.args) args.push_back(render_arg(a, lang));
   // A template names at most the arguments its id takes; extra arguments are ignored, and a
   // missing one is a programming error caught by the completeness test, so fall back to the id.
   try {
@@ -558,6 +732,10 @@ std::string render(const Message& m, Lang lang) {
   } catch (const fmt::format_error&) {
     return m.id;
   }
+}
+
+std::ostream& operator<<(std::ostream& os, const MessageArg& a) {
+  return os << render_arg(a, Lang::kEn);
 }
 
 std::string check_title(std::string_view check, Lang lang) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,7 +23,12 @@ inline constexpr std::size_t kLangCount = 5;
 std::optional<Lang> parse_lang(std::string_view code);  // "en", "zh", "ja", "id", "pt" (and "zh-CN", "pt-BR", ...)
 std::string_view lang_code(Lang lang);
 
+// The sentence in `lang`, its sentence arguments rendered in `lang` too. The id "list" joins its
+// arguments with the language's list separator (list_of in report.h).
 std::string render(const Message& m, Lang lang);
+std::string render_arg(const MessageArg& a, Lang lang);
+// For test failures: the English rendering.
+std::ostream& operator<<(std::ostream& os, const MessageArg& a);
 // The title of a check ("format" -> "Image format").
 std::string check_title(std::string_view check, Lang lang);
 std::string status_label(CheckStatus s, Lang lang);

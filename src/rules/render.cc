@@ -24,14 +24,15 @@ std::string render_human(const CheckReport& r, Lang lang, bool color) {
   std::string out;
   out += paint(r.pass ? "1;32" : r.unverified ? "1;33" : "1;31", reason_text(r, lang)) + "\n";
   if (!r.format.empty()) {
-    out += fmt::format("{}: {}, {} virtual, {} on disk", render({"report.image", {}}, lang), r.format,
-                       size_text(r.virtual_size), size_text(r.actual_size));
-    if (r.qcow2_exact_size) {
-      out += fmt::format(", {} as qcow2 (estimated {})", size_text(*r.qcow2_exact_size), size_text(*r.qcow2_size));
-    } else if (r.qcow2_size) {
-      out += fmt::format(", {} as qcow2", size_text(*r.qcow2_size));
-    }
-    out += "\n";
+    const std::string vsize = size_text(r.virtual_size);
+    const std::string actual = size_text(r.actual_size);
+    const Message summary =
+        r.qcow2_exact_size
+            ? Message{"report.summary-exact",
+                      {r.format, vsize, actual, size_text(*r.qcow2_exact_size), size_text(*r.qcow2_size)}}
+        : r.qcow2_size ? Message{"report.summary-qcow2", {r.format, vsize, actual, size_text(*r.qcow2_size)}}
+                       : Message{"report.summary", {r.format, vsize, actual}};
+    out += render(summary, lang) + "\n";
   }
   out += "\n";
   for (const CheckResult& c : r.checks) {
@@ -59,13 +60,12 @@ std::string render_human(const CheckReport& r, Lang lang, bool color) {
         colour = "33";
         break;
     }
-    out += fmt::format("{} {}: {}", paint(colour, mark), check_title(c.name, lang), render(c.message, lang));
+    out +=
+        paint(colour, mark) + " " + render({"report.row", {check_title(c.name, lang), render(c.message, lang)}}, lang);
     if (!c.error_code.empty()) out += " " + paint("1;31", "[" + c.error_code + "]");
     out += "\n";
-    for (const std::string& e : c.evidence) out += paint("2", "    " + e) + "\n";
-    if (c.advice && c.status != CheckStatus::kPass) {
-      out += fmt::format("    {}: {}\n", render({"report.advice", {}}, lang), render(*c.advice, lang));
-    }
+    for (const Message& e : c.evidence) out += paint("2", "    " + render(e, lang)) + "\n";
+    if (c.advice && c.status != CheckStatus::kPass) out += "    " + render({"report.advice", {*c.advice}}, lang) + "\n";
   }
   return out;
 }
@@ -87,9 +87,13 @@ ordered_json render_json(const CheckReport& r, Lang lang) {
     cj["error-code"] = c.error_code.empty() ? ordered_json(nullptr) : ordered_json(c.error_code);
     cj["message"] = render(c.message, lang);
     cj["message-id"] = c.message.id;
-    cj["message-args"] = c.message.args;
+    ordered_json args = ordered_json::array();
+    for (const MessageArg& a : c.message.args) args.push_back(render_arg(a, lang));
+    cj["message-args"] = std::move(args);
     cj["advice"] = c.advice ? ordered_json(render(*c.advice, lang)) : ordered_json(nullptr);
-    cj["evidence"] = c.evidence;
+    ordered_json evidence = ordered_json::array();
+    for (const Message& e : c.evidence) evidence.push_back(render(e, lang));
+    cj["evidence"] = std::move(evidence);
     checks.push_back(std::move(cj));
   }
   j["checks"] = std::move(checks);

@@ -28,11 +28,53 @@ inline constexpr const char* kPartitionNotPresent = "PartitionNotPresent";
 inline constexpr const char* kRootPartitionNotFound = "RootPartitionNotFound";
 inline constexpr const char* kInternalError = "InternalError";
 
+struct Message;
+
+// An argument of a sentence: a value shown as it is (a number, a size, a path, a name the guest
+// gave), or a sentence of its own ("partition 2", "built-in"), rendered in the report's
+// language with the sentence that holds it. Converts implicitly from both, so a Message is
+// written `{"id", {value, Message{...}}}`.
+class MessageArg {
+ public:
+  MessageArg(std::string text) : text_(std::move(text)) {}  // NOLINT(google-explicit-constructor): a value
+  MessageArg(const char* text) : text_(text) {}             // NOLINT(google-explicit-constructor): a value
+  MessageArg(Message sentence);                             // NOLINT(google-explicit-constructor): a sentence
+
+  bool is_sentence() const { return !sentence_.empty(); }
+  // The value; empty for a sentence.
+  const std::string& text() const { return text_; }
+  std::string& text() { return text_; }
+  // The sentence; only when is_sentence().
+  const Message& sentence() const { return sentence_.front(); }
+  Message& sentence() { return sentence_.front(); }
+
+  friend bool operator==(const MessageArg& a, const MessageArg& b);
+
+ private:
+  std::string text_;
+  std::vector<Message> sentence_;  // none, or the one sentence
+};
+
 // A sentence to render: an id of rules/messages.cc and its arguments ({0}, {1}, ...).
 struct Message {
   std::string id;
-  std::vector<std::string> args;
+  std::vector<MessageArg> args;
+
+  friend bool operator==(const Message& a, const Message& b) { return a.id == b.id && a.args == b.args; }
 };
+
+inline MessageArg::MessageArg(Message sentence) {
+  sentence_.push_back(std::move(sentence));
+}
+
+inline bool operator==(const MessageArg& a, const MessageArg& b) {
+  return a.text_ == b.text_ && a.sentence_ == b.sentence_;
+}
+
+// The arguments joined as a list in the report's language ("a, b" or "a、b").
+inline Message list_of(std::vector<MessageArg> items) {
+  return Message{"list", std::move(items)};
+}
 
 struct CheckResult {
   std::string name;  // "format", "virtual-size", "qcow2-size", "partition-table", "partitions", "root",
@@ -41,7 +83,7 @@ struct CheckResult {
   std::string error_code;         // set when failed
   Message message;                // what was found
   std::optional<Message> advice;  // what to do about it
-  std::vector<std::string> evidence;
+  std::vector<Message> evidence;  // the facts behind it, one line each
 };
 
 struct KernelReport {

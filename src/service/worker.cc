@@ -358,7 +358,7 @@ DiskOutcome Worker::import_disk(const DiskJob& job, const std::stop_token& stop,
   const CheckReport report =
       job.system_disk ? judge(assessed->facts, options) : judge_data_disk(assessed->facts, options);
   if (report.unverified && !config_.import_unverified) {
-    return fail(kInternalError, {"import.unverified", {render(report.reason, Lang::kEn)}});
+    return fail(kInternalError, {"import.unverified", {report.reason}});
   }
   if (!report.pass && !report.unverified) return fail(report.error_code, report.reason);
   out.supports_cloudinit = report.cloud_init && report.cloud_init->enabled;
@@ -425,11 +425,10 @@ catalog::Outcome Worker::import(const catalog::Task& task, const std::stop_token
   for (const DiskJob& job : jobs) {
     const DiskOutcome d = import_disk(job, stop, progress);
     if (!d.ok) {
-      out = failure(d.error_code,
-                    job.system_disk
-                        ? d.cause
-                        : ig::Message{"import.data-disk", {std::to_string(&job - jobs.data()), render(d.cause, lang)}},
-                    lang);
+      out = failure(
+          d.error_code,
+          job.system_disk ? d.cause : ig::Message{"import.data-disk", {std::to_string(&job - jobs.data()), d.cause}},
+          lang);
       return out;
     }
     const std::int64_t gib = static_cast<std::int64_t>((d.virtual_size + (1ULL << 30) - 1) >> 30);

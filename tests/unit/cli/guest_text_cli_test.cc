@@ -62,9 +62,10 @@ TEST_F(HostileGuestText, JsonReportIsValidAndShowsEscapes) {
   for (const auto& c : j["checks"]) evidence[c["name"]] = c["evidence"].get<std::vector<std::string>>();
   EXPECT_THAT(evidence["os"], ::testing::ElementsAre("/etc/os-release: \\x1B]0;PWNED\\x07\\x1B[2J\\xFF"));
   EXPECT_THAT(evidence["root"],
-              ::testing::Contains("fstab: UUID=\\xFF\\x1B[2J on /boot: no volume of this disk matches it"));
-  EXPECT_THAT(evidence["virtio"], ::testing::Contains("grub2 /boot/grub/grub.cfg: default entry \"Debian\\xFF\\x1B[2J "
-                                                      "GNU/Linux\" boots /boot/vmlinuz-6.1.0-13-amd64"));
+              ::testing::Contains("fstab mounts UUID=\\xFF\\x1B[2J on /boot: no volume of this disk matches it"));
+  EXPECT_THAT(evidence["virtio"],
+              ::testing::Contains("grub2 /boot/grub/grub.cfg: the default entry \"Debian\\xFF\\x1B[2J "
+                                  "GNU/Linux\" boots /boot/vmlinuz-6.1.0-13-amd64"));
   expect_printable(r.out);
 }
 

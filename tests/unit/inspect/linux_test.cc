@@ -133,7 +133,7 @@ TEST_F(LinuxInspect, DebianRootOnAnMbrDiskThroughQcow2) {
   EXPECT_EQ(g.distribution.cloud_name, "Debian");
   EXPECT_EQ(g.distribution.version, "12");
   EXPECT_EQ(g.architecture, "x86_64");  // the host's own dash, reached through /bin -> usr/bin, sh -> dash
-  EXPECT_EQ(g.architecture_source, "ELF header of /bin/sh");
+  EXPECT_EQ(g.architecture_source, "/bin/sh");
   ASSERT_EQ(g.kernels.size(), 2u);
   EXPECT_EQ(g.kernels[0].version, "6.1.0-12-amd64");
   EXPECT_FALSE(g.kernels[0].has_vmlinuz);
@@ -157,9 +157,13 @@ TEST_F(LinuxInspect, DebianRootOnAnMbrDiskThroughQcow2) {
   EXPECT_EQ(g.cloud_init.version, "22.4.2-1");
   EXPECT_EQ(g.cloud_init.evidence,
             (std::vector<std::string>{"/usr/bin/cloud-init", "/usr/lib/python3/dist-packages/cloudinit",
-                                      "dpkg: cloud-init 22.4.2-1 installed"}));
+                                      "/var/lib/dpkg/status"}));
+  ASSERT_EQ(g.cloud_init.packages.size(), 1u);
+  EXPECT_EQ(g.cloud_init.packages[0].manager, "dpkg");
+  EXPECT_EQ(g.cloud_init.packages[0].version, "22.4.2-1");
   EXPECT_TRUE(g.cloud_init.disabled);
-  EXPECT_EQ(g.cloud_init.disabled_by, std::vector<std::string>{"cloud-final.service masked"});
+  EXPECT_TRUE(g.cloud_init.disabled_by.empty());
+  EXPECT_EQ(g.cloud_init.masked_units, std::vector<std::string>{"cloud-final.service"});
 }
 
 TEST_F(LinuxInspect, WholeDiskFileSystemDataDiskAndTruncatedRoot) {
@@ -186,8 +190,8 @@ TEST_F(LinuxInspect, WholeDiskFileSystemDataDiskAndTruncatedRoot) {
   run_ok("touch " + (root_ / "etc/cloud/cloud-init.disabled").string());
   auto off = inspect(make_disk(root_));
   ASSERT_THAT(off, IsOk());
-  EXPECT_EQ(off->linux_guest->cloud_init.disabled_by,
-            (std::vector<std::string>{"/etc/cloud/cloud-init.disabled", "cloud-final.service masked"}));
+  EXPECT_EQ(off->linux_guest->cloud_init.disabled_by, std::vector<std::string>{"/etc/cloud/cloud-init.disabled"});
+  EXPECT_EQ(off->linux_guest->cloud_init.masked_units, std::vector<std::string>{"cloud-final.service"});
 
   auto d = inspect(make_disk(data));
   ASSERT_THAT(d, IsOk());

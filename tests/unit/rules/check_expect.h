@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "rules/messages.h"
 #include "rules/report.h"
@@ -18,6 +19,20 @@ inline const CheckResult& result(const CheckReport& r, const std::string& name) 
   ADD_FAILURE() << "no check " << name;
   static const CheckResult none;
   return none;
+}
+
+// The arguments of `m` as they render in English (a sentence argument rendered too).
+inline std::vector<std::string> args_en(const Message& m) {
+  std::vector<std::string> out;
+  for (const MessageArg& a : m.args) out.push_back(render_arg(a, Lang::kEn));
+  return out;
+}
+
+// The evidence lines of `c` as they render in English.
+inline std::vector<std::string> evidence_en(const CheckResult& c) {
+  std::vector<std::string> out;
+  for (const Message& e : c.evidence) out.push_back(render(e, Lang::kEn));
+  return out;
 }
 
 // The verdict: failed with `code` at `check_name`, for the cause `id`.

@@ -71,8 +71,8 @@ TEST_F(Check, HealthyDebianPasses) {
   EXPECT_EQ(result(r, "declared").status, CheckStatus::kSkipped);
   EXPECT_EQ(result(r, "virtio").message.id, "virtio.ok");
   // The boot loader's choice is the evidence for which kernel was judged.
-  EXPECT_EQ(result(r, "virtio").evidence.at(0),
-            "grub2 /boot/grub/grub.cfg: default entry \"Debian GNU/Linux, with Linux 6.1.0-13-amd64\" boots "
+  EXPECT_EQ(evidence_en(result(r, "virtio")).at(0),
+            "grub2 /boot/grub/grub.cfg: the default entry \"Debian GNU/Linux, with Linux 6.1.0-13-amd64\" boots "
             "/boot/vmlinuz-6.1.0-13-amd64");
 }
 
@@ -108,7 +108,7 @@ TEST_F(Check, PartitionPastTheEndIsATruncatedUpload) {
   spec.format = "raw";
   const CheckReport r = check_disk(spec);
   expect_failure(r, kPartitionNotPresent, "partitions", "parts.truncated");
-  EXPECT_EQ(r.reason.args, (std::vector<std::string>{"1", std::to_string((2048 + 81920) * 512), "31457280"}));
+  EXPECT_EQ(args_en(r.reason), (std::vector<std::string>{"1", std::to_string((2048 + 81920) * 512), "31457280"}));
 }
 
 TEST_F(Check, SeparateBootPartitionMountedThroughFstab) {
@@ -129,16 +129,16 @@ TEST_F(Check, SeparateBootPartitionMountedThroughFstab) {
   ASSERT_EQ(r.kernels.size(), 1u);
   EXPECT_TRUE(r.kernels[0].is_default);
   EXPECT_EQ(r.kernels[0].initramfs, "/boot/initrd.img-6.1.0-13-amd64");
-  const auto& root_evidence = result(r, "root").evidence;
+  const auto root_evidence = evidence_en(result(r, "root"));
   EXPECT_NE(std::find(root_evidence.begin(), root_evidence.end(),
-                      std::string("fstab: UUID=") + kBootUuid + " on /boot: partition 1"),
+                      std::string("fstab mounts UUID=") + kBootUuid + " on /boot: partition 1"),
             root_evidence.end());
 
   // The same root exported without its /boot partition: the boot partition is missing.
   DiskSpec alone;
   const CheckReport missing = check_disk(alone);
   expect_failure(missing, kPartitionNotPresent, "partitions", "parts.boot-missing");
-  EXPECT_EQ(missing.reason.args, std::vector<std::string>{std::string("UUID=") + kBootUuid});
+  EXPECT_EQ(args_en(missing.reason), std::vector<std::string>{std::string("UUID=") + kBootUuid});
 
   // And only the /boot partition, without the root: a boot-partition-only image.
   const std::string boot_only = dir_.file("boot-only.raw");
@@ -146,7 +146,7 @@ TEST_F(Check, SeparateBootPartitionMountedThroughFstab) {
   run_ok("dd if=" + dir_.file("guest-boot.ext4") + " of=" + boot_only + " bs=512 seek=2048 conv=notrunc status=none");
   const CheckReport b = check(boot_only);
   expect_failure(b, kRootPartitionNotFound, "root", "root.boot-only");
-  EXPECT_EQ(b.reason.args, std::vector<std::string>{"partition 1"});
+  EXPECT_EQ(args_en(b.reason), std::vector<std::string>{"partition 1"});
 }
 
 TEST_F(Check, FstabFindsBootByLabelDeviceAndUuidPath) {
@@ -162,8 +162,8 @@ TEST_F(Check, FstabFindsBootByLabelDeviceAndUuidPath) {
                  std::string("UUID=") + kRootUuid + " / ext4 defaults 0 1\n" + source + " /boot ext4 defaults 0 2\n");
     const CheckReport r = check_disk(spec);
     EXPECT_TRUE(r.pass) << source << ": " << render(r.reason, Lang::kEn);
-    const auto& evidence = result(r, "root").evidence;
-    EXPECT_NE(std::find(evidence.begin(), evidence.end(), "fstab: " + source + " on /boot: partition 1"),
+    const auto evidence = evidence_en(result(r, "root"));
+    EXPECT_NE(std::find(evidence.begin(), evidence.end(), "fstab mounts " + source + " on /boot: partition 1"),
               evidence.end())
         << source;
   }
@@ -180,7 +180,7 @@ TEST_F(Check, DataDiskHasNoRoot) {
   const std::string disk = make_guest_disk(dir_, data.string());
   const CheckReport r = check(disk);
   expect_failure(r, kRootPartitionNotFound, "root", "root.data-disk");
-  EXPECT_EQ(r.reason.args, std::vector<std::string>{"partition 1 ext4"});
+  EXPECT_EQ(args_en(r.reason), std::vector<std::string>{"partition 1 (ext4)"});
   EXPECT_EQ(result(r, "virtio").status, CheckStatus::kSkipped);
 }
 
@@ -218,7 +218,7 @@ TEST_F(Check, VirtioModuleMissingFromTheKernel) {
                     {"kernel/drivers/virtio/virtio_pci.ko"});
   const CheckReport r = check_disk();
   expect_failure(r, kVirtioNotInstall, "virtio", "virtio.absent");
-  EXPECT_EQ(r.reason.args, (std::vector<std::string>{LinuxTree::kKernel, "virtio_blk"}));
+  EXPECT_EQ(args_en(r.reason), (std::vector<std::string>{LinuxTree::kKernel, "virtio_blk"}));
 }
 
 TEST_F(Check, VirtioModuleOnDiskButNotInTheInitramfs) {
@@ -229,7 +229,7 @@ TEST_F(Check, VirtioModuleOnDiskButNotInTheInitramfs) {
       {"kernel/drivers/block/virtio_blk.ko", "kernel/drivers/net/virtio_net.ko"}, {"kernel/drivers/net/virtio_net.ko"});
   const CheckReport r = check_disk();
   expect_failure(r, kVirtioNotInstall, "virtio", "virtio.not-in-initramfs");
-  EXPECT_EQ(r.reason.args,
+  EXPECT_EQ(args_en(r.reason),
             (std::vector<std::string>{LinuxTree::kKernel, "virtio_blk", "/boot/initrd.img-6.1.0-13-amd64"}));
 }
 
@@ -237,7 +237,7 @@ TEST_F(Check, VirtioModuleFileDeleted) {
   tree_->remove("/usr/lib/modules/6.1.0-13-amd64/kernel/drivers/net/virtio_net.ko");
   const CheckReport r = check_disk();
   expect_failure(r, kVirtioNotInstall, "virtio", "virtio.module-missing");
-  EXPECT_EQ(r.reason.args, (std::vector<std::string>{LinuxTree::kKernel, "virtio_net"}));
+  EXPECT_EQ(args_en(r.reason), (std::vector<std::string>{LinuxTree::kKernel, "virtio_net"}));
 }
 
 TEST_F(Check, NoInitramfsForAModularKernel) {
@@ -264,7 +264,7 @@ TEST_F(Check, TheDefaultKernelIsTheOneJudged) {
   const CheckReport r = check_disk();
   EXPECT_TRUE(r.pass) << render(r.reason, Lang::kEn);
   EXPECT_EQ(result(r, "virtio").status, CheckStatus::kWarn);
-  EXPECT_EQ(result(r, "virtio").message.args, (std::vector<std::string>{LinuxTree::kKernel, "6.1.0-14-amd64"}));
+  EXPECT_EQ(args_en(result(r, "virtio").message), (std::vector<std::string>{LinuxTree::kKernel, "6.1.0-14-amd64"}));
   // grubenv's saved_entry makes the broken one the default: now the import fails on it.
   std::string cfg = run_ok("cat " + (tree_path_ / "boot/grub/grub.cfg").string());
   cfg.replace(cfg.find("set default=\"0\""), 15, "set default=\"${saved_entry}\"");
@@ -272,7 +272,7 @@ TEST_F(Check, TheDefaultKernelIsTheOneJudged) {
   tree_->write("/boot/grub/grubenv", "# GRUB Environment Block\nsaved_entry=gnulinux-6.1.0-14-amd64\n");
   const CheckReport saved = check_disk();
   expect_failure(saved, kVirtioNotInstall, "virtio", "virtio.not-in-initramfs");
-  EXPECT_EQ(saved.reason.args.at(0), "6.1.0-14-amd64");
+  EXPECT_EQ(args_en(saved.reason).at(0), "6.1.0-14-amd64");
 }
 
 TEST_F(Check, CloudInitMissingOrDisabledAndForce) {
@@ -307,7 +307,9 @@ TEST_F(Check, RockyWithCloudInitOnlyInTheRpmDatabase) {
   EXPECT_EQ(r.version, "9.3");
   ASSERT_TRUE(r.cloud_init.has_value());
   EXPECT_EQ(r.cloud_init->version, "23.4-7.el9");
-  EXPECT_EQ(r.cloud_init->evidence, std::vector<std::string>{"rpm: cloud-init 23.4-7.el9 installed"});
+  EXPECT_EQ(r.cloud_init->evidence, std::vector<std::string>{"/var/lib/rpm/rpmdb.sqlite"});
+  EXPECT_EQ(evidence_en(result(r, "cloud-init")),
+            std::vector<std::string>{"rpm lists cloud-init 23.4-7.el9 as installed (/var/lib/rpm/rpmdb.sqlite)"});
   // The same guest whose database lacks cloud-init.
   const std::string other = make_rpmdb(dir_, {"bash-5.1.8-6.el9"});
   fs::copy_file(other, tree_path_ / "var/lib/rpm/rpmdb.sqlite", fs::copy_options::overwrite_existing);
@@ -318,7 +320,7 @@ TEST_F(Check, CloudInitDisabled) {
   tree_->write("/etc/cloud/cloud-init.disabled", "");
   const CheckReport r = check_disk();
   expect_failure(r, kCloudInitNotInstalled, "cloud-init", "cinit.disabled");
-  EXPECT_EQ(r.reason.args, std::vector<std::string>{"/etc/cloud/cloud-init.disabled"});
+  EXPECT_EQ(args_en(r.reason), std::vector<std::string>{"/etc/cloud/cloud-init.disabled"});
 }
 
 TEST_F(Check, FormatAndSizeViolations) {
@@ -327,13 +329,13 @@ TEST_F(Check, FormatAndSizeViolations) {
   run_ok("gzip -1 -k " + raw);
   const CheckReport gz = check(raw + ".gz");
   expect_failure(gz, kInvalidFormatSize, "format", "format.unsupported");
-  EXPECT_EQ(gz.reason.args.at(0).find("gzip") != std::string::npos, true) << gz.reason.args.at(0);
+  EXPECT_EQ(args_en(gz.reason).at(0).find("gzip") != std::string::npos, true) << args_en(gz.reason).at(0);
   // More than 500 GiB virtual.
   const std::string big = dir_.file("big.qcow2");
   run_ok("qemu-img create -q -f qcow2 " + big + " 600G");
   const CheckReport v = check(big);
   expect_failure(v, kInvalidFormatSize, "virtual-size", "vsize.fail");
-  EXPECT_EQ(v.reason.args, (std::vector<std::string>{"600.00 GiB", "500.00 GiB"}));
+  EXPECT_EQ(args_en(v.reason), (std::vector<std::string>{"600.00 GiB", "500.00 GiB"}));
   // The qcow2-size rule, with the limit lowered to 8 MiB (writing 50 GiB of data here would prove
   // nothing more): 12 MiB of data is too much, and the size is qemu-img measure's.
   const std::string full = dir_.file("full.qcow2");
@@ -352,7 +354,7 @@ TEST_F(Check, FormatAndSizeViolations) {
   run_ok("qemu-img create -q -f qcow2 -b " + full + " -F qcow2 " + child);
   const CheckReport c = check(child);
   expect_failure(c, kInvalidFormatSize, "format", "format.refused");
-  EXPECT_NE(c.reason.args.at(0).find("backing"), std::string::npos) << c.reason.args.at(0);
+  EXPECT_NE(args_en(c.reason).at(0).find("backing"), std::string::npos) << args_en(c.reason).at(0);
 }
 
 // The 50 GiB rule on what the conversion writes: a fixed VHD (every block allocated) of 256 MiB
@@ -381,7 +383,7 @@ TEST_F(Check, QcowSizeRuleJudgesTheExactConvertedSize) {
   const auto qemu = static_cast<std::int64_t>(fs::file_size(out));
   EXPECT_LT(std::abs(static_cast<std::int64_t>(*r.qcow2_exact_size) - qemu), 4 * 65536)
       << *r.qcow2_exact_size << " vs qemu-img's " << qemu;
-  EXPECT_EQ(q.message.args.at(0), size_text(*r.qcow2_exact_size));
+  EXPECT_EQ(args_en(q.message).at(0), size_text(*r.qcow2_exact_size));
   // Without a lowered limit the estimate is under it and nothing more is read.
   EXPECT_FALSE(check(vhd).qcow2_exact_size.has_value());
 }
@@ -418,8 +420,8 @@ TEST_F(Check, RootThatCannotBeReadIsUnverifiedNotMissing) {
   EXPECT_EQ(r.error_code, "");
   EXPECT_EQ(r.failed_check, "root");
   EXPECT_EQ(r.reason.id, "root.cannot-read") << render(r.reason, Lang::kEn);
-  ASSERT_EQ(r.reason.args.size(), 1u);
-  EXPECT_EQ(r.reason.args[0].rfind("partition 2 (LUKS", 0), 0u) << r.reason.args[0];
+  ASSERT_EQ(args_en(r.reason).size(), 1u);
+  EXPECT_EQ(args_en(r.reason)[0].rfind("partition 2 (LUKS", 0), 0u) << args_en(r.reason)[0];
   const CheckResult& root = result(r, "root");
   EXPECT_EQ(root.status, CheckStatus::kUnverified);
   ASSERT_TRUE(root.advice.has_value());

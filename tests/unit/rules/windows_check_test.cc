@@ -39,7 +39,7 @@ TEST_F(WindowsCheck, Server2022WithVirtioAndCloudbaseInitPasses) {
   EXPECT_EQ(r.version, "2022");
   EXPECT_EQ(r.architecture, "x86_64");
   EXPECT_EQ(result(r, "root").message.id, "root.windows");
-  EXPECT_EQ(result(r, "virtio").message.args, std::vector<std::string>{"viostor"});
+  EXPECT_EQ(args_en(result(r, "virtio").message), std::vector<std::string>{"viostor"});
   EXPECT_EQ(result(r, "cloud-init").message.id, "cbinit.ok");
 }
 
@@ -55,7 +55,7 @@ TEST_F(WindowsCheck, StorageDriverFileWithoutItsService) {
   s.viostor_service = false;
   const CheckReport r = check(s);
   expect_failure(r, kVirtioNotInstall, "virtio", "virtio.win-no-service");
-  EXPECT_EQ(r.reason.args, (std::vector<std::string>{"viostor", "ControlSet001"}));
+  EXPECT_EQ(args_en(r.reason), (std::vector<std::string>{"viostor", "ControlSet001"}));
 }
 
 TEST_F(WindowsCheck, StorageDriverThatDoesNotStartAtBoot) {
@@ -63,7 +63,7 @@ TEST_F(WindowsCheck, StorageDriverThatDoesNotStartAtBoot) {
   s.viostor_start = 3;
   const CheckReport r = check(s);
   expect_failure(r, kVirtioNotInstall, "virtio", "virtio.win-not-boot");
-  EXPECT_EQ(r.reason.args, (std::vector<std::string>{"viostor", "3"}));
+  EXPECT_EQ(args_en(r.reason), (std::vector<std::string>{"viostor", "3"}));
 }
 
 TEST_F(WindowsCheck, NoNetkvm) {
@@ -71,7 +71,7 @@ TEST_F(WindowsCheck, NoNetkvm) {
   s.netkvm = false;
   const CheckReport r = check(s);
   expect_failure(r, kVirtioNotInstall, "virtio", "virtio.win-netkvm-missing");
-  EXPECT_EQ(r.reason.args, std::vector<std::string>{"both"});
+  EXPECT_EQ(args_en(r.reason), std::vector<std::string>{"its driver file and its service"});
 }
 
 TEST_F(WindowsCheck, NoCloudbaseInitUnlessForced) {
@@ -96,7 +96,7 @@ TEST_F(WindowsCheck, DynamicDisk) {
   s.mbr_type = 0x42;
   const CheckReport r = check(s);
   expect_failure(r, kPartitionNotPresent, "partitions", "parts.dynamic");
-  EXPECT_EQ(r.reason.args, std::vector<std::string>{"partition 1 has MBR type 0x42"});
+  EXPECT_EQ(args_en(r.reason), std::vector<std::string>{"partition 1 has MBR type 0x42"});
 }
 
 TEST_F(WindowsCheck, ClientWindowsIsNotSupported) {
@@ -104,7 +104,7 @@ TEST_F(WindowsCheck, ClientWindowsIsNotSupported) {
   s.release = WindowsRelease::kWindows10;
   const CheckReport r = check(s);
   expect_failure(r, kInternalError, "os", "os.windows-client");
-  EXPECT_NE(r.reason.args.at(0).find("Windows 10"), std::string::npos) << r.reason.args.at(0);
+  EXPECT_NE(args_en(r.reason).at(0).find("Windows 10"), std::string::npos) << args_en(r.reason).at(0);
 }
 
 TEST_F(WindowsCheck, ThirtyTwoBitKernel) {

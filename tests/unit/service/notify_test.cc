@@ -197,12 +197,12 @@ TEST(Worker, UrlsOutsideTheObjectStorageOrItsRegionAreRefusedBeforeAnyRequest) {
   auto f = service::fetch_object("http://203.0.113.9/a.qcow2", "ap-guangzhou", dest, config);
   EXPECT_EQ(f.error_code, "InvalidUrl");
   EXPECT_EQ(f.cause.id, "url.not-storage");
-  EXPECT_EQ(f.cause.args.at(0), "203.0.113.9");
+  EXPECT_EQ(f.cause.args.at(0).text(), "203.0.113.9");
   // A bucket subdomain of the finance zone's endpoint, read from another region.
   f = service::fetch_object("https://b-1250000001.cos.ap-shanghai-fsi.myqcloud.com/a.qcow2", "ap-singapore", dest,
                             config);
   EXPECT_EQ(f.cause.id, "url.region");
-  EXPECT_EQ(f.cause.args, (std::vector<std::string>{"ap-shanghai-fsi", "ap-singapore"}));
+  EXPECT_EQ(f.cause.args, (std::vector<MessageArg>{"ap-shanghai-fsi", "ap-singapore"}));
   // A configured host with nothing listening: unreachable, and no scratch file is left.
   f = service::fetch_object("http://127.0.0.1:1/a.qcow2", "ap-guangzhou", dest, config);
   EXPECT_EQ(f.error_code, "InvalidUrl");
