@@ -36,17 +36,19 @@ struct Message;
 // written `{"id", {value, Message{...}}}`.
 class MessageArg {
  public:
-  MessageArg(std::string text) : text_(std::move(text)) {}  // NOLINT(google-explicit-constructor): a value
-  MessageArg(const char* text) : text_(text) {}             // NOLINT(google-explicit-constructor): a value
-  MessageArg(Message sentence);                             // NOLINT(google-explicit-constructor): a sentence
+  // Every member that touches `sentence_` is defined below Message: std::vector<Message> needs
+  // it complete there (clang instantiates it in a constructor's body).
+  MessageArg(std::string text);  // NOLINT(google-explicit-constructor): a value
+  MessageArg(const char* text);  // NOLINT(google-explicit-constructor): a value
+  MessageArg(Message sentence);  // NOLINT(google-explicit-constructor): a sentence
 
-  bool is_sentence() const { return !sentence_.empty(); }
+  bool is_sentence() const;
   // The value; empty for a sentence.
   const std::string& text() const { return text_; }
   std::string& text() { return text_; }
   // The sentence; only when is_sentence().
-  const Message& sentence() const { return sentence_.front(); }
-  Message& sentence() { return sentence_.front(); }
+  const Message& sentence() const;
+  Message& sentence();
 
   friend bool operator==(const MessageArg& a, const MessageArg& b);
 
@@ -63,8 +65,19 @@ struct Message {
   friend bool operator==(const Message& a, const Message& b) { return a.id == b.id && a.args == b.args; }
 };
 
+inline MessageArg::MessageArg(std::string text) : text_(std::move(text)) {}
+inline MessageArg::MessageArg(const char* text) : text_(text) {}
 inline MessageArg::MessageArg(Message sentence) {
   sentence_.push_back(std::move(sentence));
+}
+inline bool MessageArg::is_sentence() const {
+  return !sentence_.empty();
+}
+inline const Message& MessageArg::sentence() const {
+  return sentence_.front();
+}
+inline Message& MessageArg::sentence() {
+  return sentence_.front();
 }
 
 inline bool operator==(const MessageArg& a, const MessageArg& b) {
