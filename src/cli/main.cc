@@ -504,7 +504,7 @@ int cmd_check(const CheckArgs& a, bool json) {
   if (drew) fmt::print(stderr, "\33[2K\r");
   if (!report) return check_error(a.path, report.error());
   if (json) {
-    std::cout << render_json(*report, lang).dump(2) << "\n";
+    std::cout << render_json(*report, lang).dump(4) << "\n";
   } else {
     std::cout << render_human(*report, lang, isatty(STDOUT_FILENO) != 0 && std::getenv("NO_COLOR") == nullptr);
   }
