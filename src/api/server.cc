@@ -7,7 +7,6 @@
 #include <random>
 
 #include "api/os_list.h"
-#include "api/tc3.h"
 
 namespace ig::api {
 namespace {
@@ -104,67 +103,108 @@ std::vector<std::string> Api::actions() const {
   return out;
 }
 
-HttpResponse Api::handle(const HttpRequest& req) const {
+HttpResponse Api::reply(const HttpRequest& req, const Call& call, const Reply& reply) const {
   HttpResponse res;
   res.headers["Content-Type"] = "application/json";
   const std::string trace = header(req, "x-tc-traceid");
   if (!trace.empty()) res.headers["X-TC-TraceId"] = trace;
+  ordered_json response = reply.fields;
+  if (!reply.error_code.empty()) {
+    response = ordered_json::object();
+    response["Error"] = {{"Code", reply.error_code}, {"Message", reply.error_message}};
+  }
+  response["RequestId"] = call.request_id;
+  res.action = call.action;
+  res.error_code = reply.error_code;
+  res.request_id = call.request_id;
+  res.body = ordered_json{{"Response", response}}.dump();
+  return res;
+}
+
+HttpResponse Api::refuse(const HttpRequest& head, std::string code, std::string message) const {
   Call call;
   call.request_id = new_request_id();
-  auto finish = [&](const Reply& reply) {
-    ordered_json response = reply.fields;
-    if (!reply.error_code.empty()) {
-      response = ordered_json::object();
-      response["Error"] = {{"Code", reply.error_code}, {"Message", reply.error_message}};
-    }
-    response["RequestId"] = call.request_id;
-    res.action = call.action;
-    res.error_code = reply.error_code;
-    res.request_id = call.request_id;
-    res.body = ordered_json{{"Response", response}}.dump();
-    return res;
-  };
-  if (req.method != "POST" && req.method != "GET") {
-    return finish(Reply::error("UnsupportedProtocol", fmt::format("HTTP method {} is not supported", req.method)));
-  }
-  call.action = header(req, "x-tc-action");
-  if (call.action.empty()) return finish(Reply::error("MissingParameter", "the X-TC-Action header is missing"));
-  if (header(req, "x-tc-version").empty())
-    return finish(Reply::error("MissingParameter", "the X-TC-Version header is missing"));
-  if (header(req, "x-tc-version") != "2017-03-12") {
-    return finish(
-        Reply::error("NoSuchVersion", fmt::format("the API version '{}' does not exist; this API is 2017-03-12",
-                                                  header(req, "x-tc-version").substr(0, 32))));
-  }
+  call.action = header(head, "x-tc-action").substr(0, 64);
+  return reply(head, call, Reply::error(std::move(code), std::move(message)));
+}
+
+VerifyInput Api::verify_input(const HttpRequest& req, std::string body, std::vector<std::string>& services) const {
   // Authentication: the Host's first label is an accepted service name, as the SDK signs it.
-  std::vector<std::string> services = config_.services;
-  std::string host = header(req, "host");
+  services = config_.services;
+  const std::string host = header(req, "host");
   services.push_back(host.substr(0, host.find_first_of(".:")));
   VerifyInput in;
   in.request =
-      ReceivedRequest{req.method, req.path, req.query, header(req, "content-type"), host, req.body, req.headers};
+      ReceivedRequest{req.method, req.path, req.query, header(req, "content-type"), host, std::move(body), req.headers};
   in.authorization = header(req, "authorization");
   in.timestamp = header(req, "x-tc-timestamp");
   in.now = clock_();
   in.window = config_.timestamp_window;
-  auto lookup = [](const std::string& id, const void* ctx) -> std::optional<std::string> {
-    for (const Account& a : static_cast<const ApiConfig*>(ctx)->accounts) {
-      if (a.secret_id == id) return a.secret_key;
-    }
-    return std::nullopt;
-  };
+  return in;
+}
+
+namespace {
+
+std::optional<std::string> secret_of(const std::string& id, const void* ctx) {
+  for (const Account& a : static_cast<const ApiConfig*>(ctx)->accounts) {
+    if (a.secret_id == id) return a.secret_key;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Reply> Api::head_error(const HttpRequest& req, Call& call) const {
+  if (req.method != "POST" && req.method != "GET") {
+    return Reply::error("UnsupportedProtocol",
+                        fmt::format("HTTP method {} is not supported; use POST or GET", req.method.substr(0, 16)));
+  }
+  if (req.query.size() > config_.max_query_bytes) {
+    return Reply::error("RequestSizeLimitExceeded",
+                        fmt::format("the query string has {} bytes, over the limit of {}; send large requests as POST",
+                                    req.query.size(), config_.max_query_bytes));
+  }
+  call.action = header(req, "x-tc-action").substr(0, 64);
+  if (call.action.empty()) return Reply::error("MissingParameter", "the X-TC-Action header is missing");
+  if (header(req, "x-tc-version").empty())
+    return Reply::error("MissingParameter", "the X-TC-Version header is missing");
+  if (header(req, "x-tc-version") != "2017-03-12") {
+    return Reply::error("NoSuchVersion", fmt::format("the API version '{}' does not exist; this API is 2017-03-12",
+                                                     header(req, "x-tc-version").substr(0, 32)));
+  }
+  return std::nullopt;
+}
+
+std::optional<HttpResponse> Api::screen(const HttpRequest& head) const {
+  Call call;
+  call.request_id = new_request_id();
+  if (auto error = head_error(head, call)) return reply(head, call, *error);
+  std::vector<std::string> services;
+  const AuthError auth = verify_head(verify_input(head, "", services), services, secret_of, &config_);
+  if (!auth.code.empty()) return reply(head, call, Reply::error(auth.code, auth.message));
+  return std::nullopt;
+}
+
+HttpResponse Api::handle(HttpRequest req) const {
+  Call call;
+  call.request_id = new_request_id();
+  if (auto error = head_error(req, call)) return reply(req, call, *error);
+  std::vector<std::string> services;
   std::string secret_id;
-  const AuthError auth = verify(in, services, lookup, &config_, &secret_id);
-  if (!auth.code.empty()) return finish(Reply::error(auth.code, auth.message));
+  // The body moves into the verifier's input: a request's body is held once.
+  const VerifyInput in = verify_input(req, std::move(req.body), services);
+  const std::string& body = in.request.body;
+  const AuthError auth = verify(in, services, secret_of, &config_, &secret_id);
+  if (!auth.code.empty()) return reply(req, call, Reply::error(auth.code, auth.message));
   for (const Account& a : config_.accounts) {
     if (a.secret_id == secret_id) call.account = &a;
   }
   call.region = header(req, "x-tc-region");
   call.language = header(req, "x-tc-language");
   if (req.method == "POST") {
-    call.params = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+    call.params = json::parse(body.empty() ? "{}" : body, nullptr, false);
     if (call.params.is_discarded() || !call.params.is_object()) {
-      return finish(Reply::error("InvalidParameter", "the request body is not a JSON object"));
+      return reply(req, call, Reply::error("InvalidParameter", "the request body is not a JSON object"));
     }
   } else {
     call.params = unflatten_query(req.query);
@@ -172,9 +212,9 @@ HttpResponse Api::handle(const HttpRequest& req) const {
   }
   const auto h = handlers_.find(call.action);
   if (h == handlers_.end()) {
-    return finish(Reply::error("InvalidAction", fmt::format("the action {} does not exist", call.action)));
+    return reply(req, call, Reply::error("InvalidAction", fmt::format("the action {} does not exist", call.action)));
   }
-  return finish(h->second(call));
+  return reply(req, call, h->second(call));
 }
 
 std::optional<ApiConfig> parse_api_config(const json& j, ConfigError& error) {

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "api/tc3.h"
+
 namespace ig::api {
 
 struct Account {
@@ -28,6 +30,7 @@ struct ApiConfig {
   std::vector<Account> accounts;
   std::vector<std::string> services = {"cvm"};  // accepted credential-scope services besides the Host's first label
   std::int64_t timestamp_window = 300;
+  std::size_t max_query_bytes = 32 * 1024;  // a GET's query string (the real API's limit)
 };
 
 // A request as the handler sees it: authenticated caller, action, parameters.
@@ -79,11 +82,20 @@ class Api {
  public:
   explicit Api(ApiConfig config, std::function<std::int64_t()> clock = {});
   void on(std::string action, Handler handler);
-  HttpResponse handle(const HttpRequest& request) const;
+  HttpResponse handle(HttpRequest request) const;
+  // The checks that need no body (method, query size, action, version, and the Authorization
+  // header up to its signature): an answer refuses the request before its body is read.
+  std::optional<HttpResponse> screen(const HttpRequest& head) const;
+  // An error envelope for a request refused outside the API's own checks (its body too large).
+  HttpResponse refuse(const HttpRequest& head, std::string code, std::string message) const;
   // The names of the registered actions.
   std::vector<std::string> actions() const;
 
  private:
+  HttpResponse reply(const HttpRequest& req, const Call& call, const Reply& reply) const;
+  std::optional<Reply> head_error(const HttpRequest& req, Call& call) const;
+  VerifyInput verify_input(const HttpRequest& req, std::string body, std::vector<std::string>& services) const;
+
   ApiConfig config_;
   std::function<std::int64_t()> clock_;
   std::map<std::string, Handler> handlers_;

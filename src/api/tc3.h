@@ -70,6 +70,11 @@ struct VerifyInput {
 // Looks up a secret key by SecretId (nothing: unknown id).
 using SecretLookup = std::optional<std::string> (*)(const std::string& secret_id, const void* context);
 
+// Everything verify() checks that the body does not enter: the Authorization header's form, the
+// timestamp, the scope, the signed headers and the SecretId. A request that fails it can be
+// refused before its body is read.
+AuthError verify_head(const VerifyInput& in, const std::vector<std::string>& services, SecretLookup lookup,
+                      const void* context);
 // Verifies the signature; on success `secret_id` names the caller.
 AuthError verify(const VerifyInput& in, const std::vector<std::string>& services, SecretLookup lookup,
                  const void* context, std::string* secret_id);

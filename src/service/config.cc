@@ -99,6 +99,39 @@ bool parse_notify(const json& j, NotifyConfig& n, api::ConfigError& error) {
   return true;
 }
 
+// "http": {"max_body_bytes", "request_memory_bytes", "max_connections", "idle_timeout_seconds"}.
+bool parse_http(const json& j, HttpLimits& h, api::ConfigError& error) {
+  if (!j.contains("http")) return true;
+  const json& o = j["http"];
+  if (!o.is_object()) {
+    error.message = "\"http\" must be an object";
+    return false;
+  }
+  std::int64_t body = static_cast<std::int64_t>(h.max_body);
+  std::int64_t memory = static_cast<std::int64_t>(h.request_memory);
+  std::int64_t connections = h.max_connections;
+  std::int64_t idle = h.idle_timeout_seconds;
+  if (!positive(o, "max_body_bytes", body, error, "http.") ||
+      !positive(o, "request_memory_bytes", memory, error, "http.") ||
+      !positive(o, "max_connections", connections, error, "http.") ||
+      !positive(o, "idle_timeout_seconds", idle, error, "http.")) {
+    return false;
+  }
+  if (memory < body) {  // else a body within the limit could never be held
+    error.message = "\"http.request_memory_bytes\" must not be below \"http.max_body_bytes\"";
+    return false;
+  }
+  if (connections > 65536 || idle > 86400) {
+    error.message = "\"http.max_connections\" must be at most 65536 and \"http.idle_timeout_seconds\" at most 86400";
+    return false;
+  }
+  h.max_body = static_cast<std::size_t>(body);
+  h.request_memory = static_cast<std::size_t>(memory);
+  h.max_connections = static_cast<unsigned>(connections);
+  h.idle_timeout_seconds = static_cast<unsigned>(idle);
+  return true;
+}
+
 // "catalog": a SQLite file or a postgresql:// URL; "image_store": {"location": DIR or
 // "s3://bucket/prefix", "endpoint", "region", "access_key", "secret_key", "part_size_bytes"}.
 bool parse_backends(const json& j, const std::string& data_dir, ServiceConfig& c, api::ConfigError& error) {
@@ -147,7 +180,7 @@ std::optional<ServiceConfig> parse_service_config(const json& j, const std::stri
     }
   }
   c.worker.data_dir = data_dir;
-  if (!parse_storage(j, c.worker, error) || !parse_notify(j, c.notify, error) ||
+  if (!parse_storage(j, c.worker, error) || !parse_notify(j, c.notify, error) || !parse_http(j, c.http, error) ||
       !parse_backends(j, data_dir, c, error)) {
     return std::nullopt;
   }

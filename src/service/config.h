@@ -13,6 +13,8 @@
 //   "notify": {"smtp_url": "smtp://127.0.0.1:2525", "mail_from": "imagegate@example.com",
 //              "smtp_user": "", "smtp_password": "", "retry_min_seconds": 10,
 //              "retry_max_seconds": 900, "max_attempts": 200}
+//   "http": {"max_body_bytes": 10485760, "request_memory_bytes": 67108864,
+//            "max_connections": 256, "idle_timeout_seconds": 30}    (service/http.h)
 //
 // Every mistake is named: the field, and what it must be.
 #pragma once
@@ -23,6 +25,7 @@
 
 #include "api/server.h"
 #include "service/actions.h"
+#include "service/http.h"
 #include "service/notify.h"
 #include "service/worker.h"
 #include "store/image_store.h"
@@ -33,6 +36,7 @@ struct ServiceConfig {
   api::ApiConfig api;
   WorkerConfig worker;
   NotifyConfig notify;
+  HttpLimits http;
   ServiceLimits limits;
   std::string catalog;       // a SQLite file or a postgresql:// URL
   store::StoreConfig store;  // the image repository

@@ -6,6 +6,7 @@
 #
 # Then ImportImage's validation, the catalog's isolation between accounts, the message center's
 # refusals, and the catalog across a restart. Imports themselves: tests/integration/service.sh.
+# Last, the request limits under load (api_limits.py).
 #
 #   tests/integration/api_sdk.sh IMAGEGATE [WORKDIR]
 set -euo pipefail
@@ -16,7 +17,7 @@ mkdir -p "$work"
 fail() { echo "api-sdk: FAIL: $*" >&2; exit 1; }
 
 "$here/sdk/install.sh" "$work"
-rm -rf "$work/data"
+rm -rf "$work/data" "$work/data-limits"
 cp "$here/sdk/calls.js" "$work/"
 cat > "$work/config.json" <<'JSON'
 {"accounts": [{"secret_id": "AKIDtest0000000000000000000000000001", "secret_key": "secret-one", "app_id": "1250000001"},
@@ -126,4 +127,18 @@ for _ in $(seq 1 50); do grep -q listening "$work/serve.log" && break; sleep 0.1
 state=$(sqlite3 "$work/data/catalog.sqlite" "SELECT name || ' ' || state FROM images WHERE image_id = '$first'")
 [ "$state" = "debian-web-2 IMPORTING" ] || fail "after the restart: $state"
 echo "api-sdk: after a restart $first is still there ($state); imports run in tests/integration/service.sh"
+
+# Request limits and the load test (api_limits.py): refused from the headers, bodies dropped
+# unheld, serve's peak RSS under 150 MiB. Its own server, on a fresh data directory, with ASan's
+# quarantine off: the quarantine keeps freed bodies resident and would measure ASan, not serve.
+kill "$pid"
+wait "$pid" 2> /dev/null || true
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0" \
+  "$imagegate" serve --config "$work/config.json" --data "$work/data-limits" --listen "127.0.0.1:$port" \
+  --workers 0 > "$work/serve-limits.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 50); do grep -q listening "$work/serve-limits.log" && break; sleep 0.1; done
+grep -q listening "$work/serve-limits.log" || { cat "$work/serve-limits.log"; fail "the server did not start"; }
+/usr/bin/python3 "$here/api_limits.py" "http://127.0.0.1:$port" "$pid" AKIDtest0000000000000000000000000001 \
+  secret-one 150 || fail "request limits (serve's log: $work/serve-limits.log)"
 echo "api-sdk: all cases passed"

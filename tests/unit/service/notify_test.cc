@@ -156,6 +156,11 @@ TEST(ServiceConfig, NamesEveryMistake) {
       {R"({"notify": {"timeout_seconds": 30, "lease_seconds": 30}})", "\"notify.lease_seconds\" must be above"},
       {R"({"image_quota": -1})", "\"image_quota\" must be a positive integer"},
       {R"({"unverified_images": "maybe"})", "\"unverified_images\" must be \"refuse\" or \"import\""},
+      {R"({"http": 5})", "\"http\" must be an object"},
+      {R"({"http": {"max_body_bytes": 0}})", "\"http.max_body_bytes\" must be a positive integer"},
+      {R"({"http": {"max_body_bytes": 100, "request_memory_bytes": 99}})",
+       "\"http.request_memory_bytes\" must not be below \"http.max_body_bytes\""},
+      {R"({"http": {"max_connections": 100000}})", "\"http.max_connections\" must be at most 65536"},
   };
   for (const auto& [patch, expected] : cases) {
     nlohmann::json j = base;
@@ -178,6 +183,15 @@ TEST(ServiceConfig, NamesEveryMistake) {
   j.merge_patch(nlohmann::json::parse(R"({"unverified_images": "import"})"));
   EXPECT_TRUE(service::parse_service_config(j, "/data", error)->worker.import_unverified);
   EXPECT_EQ(full->notify.lease_seconds, 8);
+  EXPECT_EQ(full->http.max_body, 10u * 1024 * 1024);  // the defaults: the real API's 10 MiB
+  j.merge_patch(nlohmann::json::parse(R"({"http": {"max_body_bytes": 1000, "request_memory_bytes": 5000,
+      "max_connections": 7, "idle_timeout_seconds": 9}})"));
+  auto http = service::parse_service_config(j, "/data", error);
+  ASSERT_TRUE(http) << error.message;
+  EXPECT_EQ(http->http.max_body, 1000u);
+  EXPECT_EQ(http->http.request_memory, 5000u);
+  EXPECT_EQ(http->http.max_connections, 7u);
+  EXPECT_EQ(http->http.idle_timeout_seconds, 9u);
 }
 
 TEST(Worker, FinanceAndOverseasRegionsReadOnlyTheirOwnRegion) {
