@@ -43,6 +43,13 @@ std::string header(const HttpRequest& r, const std::string& name) {
 
 }  // namespace
 
+std::vector<std::string> default_regions() {
+  return {"ap-guangzhou", "ap-shanghai",     "ap-nanjing",       "ap-beijing",    "ap-chengdu",
+          "ap-chongqing", "ap-hongkong",     "ap-singapore",     "ap-jakarta",    "ap-seoul",
+          "ap-tokyo",     "ap-bangkok",      "na-siliconvalley", "na-ashburn",    "sa-saopaulo",
+          "eu-frankfurt", "ap-shanghai-fsi", "ap-shenzhen-fsi",  "ap-beijing-fsi"};
+}
+
 json unflatten_query(std::string_view query) {
   json root = json::object();
   std::size_t pos = 0;
@@ -172,6 +179,12 @@ std::optional<Reply> Api::head_error(const HttpRequest& req, Call& call) const {
     return Reply::error("NoSuchVersion", fmt::format("the API version '{}' does not exist; this API is 2017-03-12",
                                                      header(req, "x-tc-version").substr(0, 32)));
   }
+  // A token comes only with a temporary credential, and this service issues none.
+  if (!header(req, "x-tc-token").empty()) {
+    return Reply::error("AuthFailure.TokenFailure",
+                        "X-TC-Token is not valid here: this service issues no temporary credentials; sign with a "
+                        "permanent SecretId and SecretKey, without a token");
+  }
   return std::nullopt;
 }
 
@@ -200,6 +213,14 @@ HttpResponse Api::handle(HttpRequest req) const {
     if (a.secret_id == secret_id) call.account = &a;
   }
   call.region = header(req, "x-tc-region");
+  if (call.region.empty()) {
+    return reply(req, call, Reply::error("MissingParameter", "the X-TC-Region header is missing: name the region"));
+  }
+  if (std::find(config_.regions.begin(), config_.regions.end(), call.region) == config_.regions.end()) {
+    return reply(req, call,
+                 Reply::error("UnsupportedRegion",
+                              fmt::format("the region '{}' is not served here", call.region.substr(0, 64))));
+  }
   call.language = header(req, "x-tc-language");
   if (req.method == "POST") {
     call.params = json::parse(body.empty() ? "{}" : body, nullptr, false);
@@ -256,6 +277,16 @@ std::optional<ApiConfig> parse_api_config(const json& j, ConfigError& error) {
       }
       c.services.push_back(s);
     }
+  }
+  if (j.contains("regions")) {
+    const json& r = j["regions"];
+    if (!r.is_array() || r.empty() || !std::all_of(r.begin(), r.end(), [](const json& x) {
+          return x.is_string() && !x.get<std::string>().empty();
+        })) {
+      error.message = "\"regions\" must be a non-empty array of region names";
+      return std::nullopt;
+    }
+    c.regions = r.get<std::vector<std::string>>();
   }
   if (j.contains("timestamp_window")) {
     if (!j["timestamp_window"].is_number_integer() || j["timestamp_window"].get<std::int64_t>() <= 0) {

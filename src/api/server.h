@@ -26,11 +26,16 @@ struct Account {
   std::string language = "en";  // the account's message language
 };
 
+// The cloud's public regions, as X-TC-Region names them.
+std::vector<std::string> default_regions();
+
 struct ApiConfig {
   std::vector<Account> accounts;
   std::vector<std::string> services = {"cvm"};  // accepted credential-scope services besides the Host's first label
   std::int64_t timestamp_window = 300;
   std::size_t max_query_bytes = 32 * 1024;  // a GET's query string (the real API's limit)
+  // The regions this deployment serves (X-TC-Region): by default the cloud's public regions.
+  std::vector<std::string> regions = default_regions();
 };
 
 // A request as the handler sees it: authenticated caller, action, parameters.
@@ -102,7 +107,8 @@ class Api {
 };
 
 // The API part of the service's configuration file (JSON): {"accounts": [{"secret_id",
-// "secret_key", "app_id", "language"}], "services": ["cvm"], "timestamp_window": 300}.
+// "secret_key", "app_id", "language"}], "services": ["cvm"], "timestamp_window": 300,
+// "regions": ["ap-guangzhou", …]}.
 // Errors name the field.
 struct ConfigError {
   std::string message;
