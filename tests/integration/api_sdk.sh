@@ -117,6 +117,10 @@ done
 [ "$(get other-subscriptions "d['response']['TotalCount']")" = 0 ] || fail "another account sees the subscription"
 [ "$(get unsubscribe "d['ok']")" = True ] || fail "unsubscribe: $(get unsubscribe d)"
 echo "api-sdk: message center: subscriptions checked and isolated; 8 refusals with their codes"
+# The SDK's own models (cvm_models.d.ts): every request field of each implemented action accepted,
+# every response field present with its type (sdk/conformance.js).
+cp "$here/sdk/conformance.js" "$work/"
+(cd "$work" && unset http_proxy https_proxy && node conformance.js "$port") || fail "conformance to the SDK's models"
 # The catalog survives a restart: the same data directory served again.
 kill "$pid"
 wait "$pid" 2> /dev/null || true
