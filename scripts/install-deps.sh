@@ -9,7 +9,7 @@ set -euo pipefail
 run_packages=(
   g++ cmake ninja-build pkg-config
   libexpected-dev libfmt-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libdeflate-dev libzstd-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libarchive-dev libsqlite3-dev libssl-dev libcpp-httplib-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libarchive-dev libsqlite3-dev libssl-dev libmicrohttpd-dev
   libcurl4-openssl-dev libpq-dev
   qemu-utils python3 fdisk e2fsprogs cpio gzip zstd
 )
@@ -19,7 +19,7 @@ packages=(
   g++ clang libclang-rt-14-dev cmake ninja-build pkg-config clang-format
   # libraries
   libexpected-dev libfmt-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libdeflate-dev libzstd-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libarchive-dev libsqlite3-dev libssl-dev libcpp-httplib-dev libmicrohttpd-dev libcurl4-openssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libarchive-dev libsqlite3-dev libssl-dev libmicrohttpd-dev libcurl4-openssl-dev
   # the catalog on PostgreSQL: the client library, and the server its tests start
   libpq-dev postgresql
   # the real tools the tests use as oracles and fixture makers
