@@ -110,8 +110,7 @@ void FreeBsdTree::write_kernel(const std::vector<std::string>& strings, const st
     std::ofstream f(section, std::ios::binary | std::ios::trunc);
     for (const std::string& s : strings) f << s << '\0';
   }
-  run_ok("objcopy --add-section .kernel_strings=" + section.string() +
-         " --set-section-flags .kernel_strings=alloc,readonly,data /bin/true " + shell_quote(out.string()));
+  run_ok("objcopy --add-section .kernel_strings=" + section.string() + " /bin/true " + shell_quote(out.string()));
   fs::remove(section);
   std::vector<std::byte> m(2);
   store_le_ptr<std::uint16_t>(m.data(), machine);

@@ -40,7 +40,7 @@ class FreeBsdTree {
   void write(const std::string& guest_path, const std::string& content) const;
   void remove(const std::string& guest_path) const;  // a file or a whole tree
   // `guest_path` becomes the host's /bin/true with the strings (each NUL-terminated) added as a
-  // read-only data section by objcopy, and its ELF e_machine set to `machine` (0x3e x86-64,
+  // read-only section by objcopy, and its ELF e_machine set to `machine` (0x3e x86-64,
   // 0xb7 AArch64).
   void write_kernel(const std::vector<std::string>& strings, const std::string& guest_path = "/boot/kernel/kernel",
                     std::uint16_t machine = 0x3e) const;
