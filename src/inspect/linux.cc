@@ -22,22 +22,6 @@ namespace {
 
 constexpr std::uint64_t kMaxOsReleaseBytes = 64 * 1024;
 
-bool is_dir(const FileSystem& fs, std::string_view path) {
-  auto r = resolve(fs, path);
-  return r && r->stat.type == FileType::kDirectory;
-}
-
-std::vector<std::string> list_names(const FileSystem& fs, std::string_view path) {
-  std::vector<std::string> names;
-  auto r = resolve(fs, path);
-  if (!r || r->stat.type != FileType::kDirectory) return names;
-  auto entries = fs.list(r->inode);
-  if (!entries) return names;
-  for (const auto& e : *entries) names.push_back(e.name);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 std::optional<std::string> architecture_of(const FileSystem& fs, std::string& source) {
   for (const char* path : {"/bin/sh", "/sbin/init", "/usr/lib/systemd/systemd", "/bin/bash", "/usr/bin/env"}) {
     auto r = resolve(fs, path);
@@ -127,11 +111,6 @@ void describe_drivers(const FileSystem& fs, KernelInfo& k) {
     }
     k.virtio.push_back(std::move(info));
   }
-}
-
-bool is_regular(const FileSystem& fs, std::string_view path) {
-  auto r = resolve(fs, path);
-  return r && r->stat.type == FileType::kRegular;
 }
 
 // cloud-init: installed (program, Python package, dpkg or rpm database) and not disabled (no
@@ -582,6 +561,7 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
     std::string bsd_partition;  // "a", or ""
     std::uint64_t first_byte = 0;
     SourcePtr source;
+    bool zfs_type = false;  // its partition type says ZFS
   };
   std::vector<Candidate> volumes;
   // A partition past the end of the disk is listed, not read.
@@ -596,7 +576,7 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
     out.volumes.push_back(std::move(v));
   };
   if (out.table.scheme == PartitionScheme::kNone) {
-    volumes.push_back(Candidate{0, "", 0, disk});
+    volumes.push_back(Candidate{0, "", 0, disk, false});
   } else {
     for (const Partition& p : out.table.partitions) {
       if (p.mbr_type == 0x05 || p.mbr_type == 0x0f || p.mbr_type == 0x85) continue;  // extended container
@@ -609,7 +589,8 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
           auto slice = SliceSource::create(disk, b.first_byte, b.length_bytes,
                                            fmt::format("partition {}", bsd_partition_name(p, b)));
           if (!slice) return slice.error();
-          volumes.push_back(Candidate{p.number, std::string(1, b.letter), b.first_byte, SourcePtr(std::move(*slice))});
+          volumes.push_back(Candidate{p.number, std::string(1, b.letter), b.first_byte, SourcePtr(std::move(*slice)),
+                                      b.type_name == "ZFS"});
         }
         continue;
       }
@@ -619,7 +600,8 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
       }
       auto slice = SliceSource::create(disk, p.first_byte, p.length_bytes, fmt::format("partition {}", p.number));
       if (!slice) return slice.error();
-      volumes.push_back(Candidate{p.number, "", p.first_byte, SourcePtr(std::move(*slice))});
+      volumes.push_back(
+          Candidate{p.number, "", p.first_byte, SourcePtr(std::move(*slice)), p.type_name == "FreeBSD ZFS"});
     }
   }
   // Examines one volume (a partition, the whole disk, or an LV): names it, opens the file
@@ -659,7 +641,7 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
       }
     }
     if (id.kind == VolumeKind::kExt || id.kind == VolumeKind::kXfs || id.kind == VolumeKind::kNtfs ||
-        id.kind == VolumeKind::kBtrfs) {
+        id.kind == VolumeKind::kBtrfs || id.kind == VolumeKind::kUfs) {
       auto fs = open_filesystem(source, id, FsLimits{});
       if (!fs) {
         v.error = fs.error().message;
@@ -673,8 +655,17 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
           v.windows_system = windows.has_value();
           if (windows && !out.windows_guest) out.windows_guest = std::move(windows);
         }
-        v.linux_root = id.kind != VolumeKind::kNtfs && looks_like_linux_root(*opened);
-        if (!v.linux_root && !v.windows_system) {
+        if (id.kind == VolumeKind::kUfs) {
+          // UFS2 holds FreeBSD, never a Linux root.
+          auto freebsd = describe_freebsd(*opened);
+          v.freebsd_root = freebsd.has_value();
+          if (freebsd && !out.freebsd_guest) {
+            freebsd->root_partition = number;
+            out.freebsd_guest = std::move(freebsd);
+          }
+        }
+        v.linux_root = id.kind != VolumeKind::kNtfs && id.kind != VolumeKind::kUfs && looks_like_linux_root(*opened);
+        if (!v.linux_root && !v.windows_system && !v.freebsd_root) {
           const auto top = list_names(*opened, "/");
           v.boot_volume = std::any_of(top.begin(), top.end(), [](const std::string& n) {
             return n.rfind("vmlinuz-", 0) == 0 || n == "grub" || n == "grub2" || n == "loader";
@@ -688,8 +679,15 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
   };
   for (const Candidate& c : volumes) {
     const std::size_t before = out.volumes.size();
+    const bool freebsd_before = out.freebsd_guest.has_value();
     IG_TRY(examine(c.number, c.source, c.first_byte, ""));
-    for (std::size_t i = before; i < out.volumes.size(); ++i) out.volumes[i].bsd_partition = c.bsd_partition;
+    for (std::size_t i = before; i < out.volumes.size(); ++i) {
+      VolumeSummary& v = out.volumes[i];
+      v.bsd_partition = c.bsd_partition;
+      // ZFS writes no signature in the first 68 KiB identify() reads; its partition type names it.
+      if (c.zfs_type && v.kind == "unknown") v.kind = "zfs";
+    }
+    if (!freebsd_before && out.freebsd_guest) out.freebsd_guest->root_bsd_partition = c.bsd_partition;
   }
   // The root: the first volume that looks like one; its fstab mounts /boot and /usr.
   const auto root =

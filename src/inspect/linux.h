@@ -13,12 +13,14 @@
 // the module files and its initramfs (inspect/initramfs.h). cloud-init: program, Python package,
 // dpkg or rpm database, and whether it is disabled.
 //
-// File systems read: ext2/3/4, XFS, btrfs (and NTFS for Windows), on partitions or linear LVM
-// logical volumes. On btrfs the root is the default subvolume, or when that holds none, the
-// first subvolume under the top level that does ("@", "root"); fstab's subvol= / subvolid= are
-// honoured for /boot and /usr, and for / when it names another subvolume that looks like a root.
-// Thread safety: pure over the disk. Errors: the disk's read errors and a corrupt partition
-// table; a volume that cannot be read is recorded in its summary, not raised.
+// File systems read: ext2/3/4, XFS, btrfs (NTFS for Windows, UFS2 for FreeBSD: inspect/windows.h,
+// inspect/freebsd.h), on partitions, BSD label partitions or linear LVM logical volumes. A volume
+// whose content is not recognised but whose partition type says ZFS (GPT "FreeBSD ZFS", BSD label
+// fstype ZFS) is named "zfs": a root imagegate cannot read, not an empty partition. On btrfs the root is the default
+// subvolume, or when that holds none, the first subvolume under the top level that does ("@", "root"); fstab's subvol=
+// / subvolid= are honoured for /boot and /usr, and for / when it names another subvolume that looks like a root. Thread
+// safety: pure over the disk. Errors: the disk's read errors and a corrupt partition table; a volume that cannot be
+// read is recorded in its summary, not raised.
 #pragma once
 
 #include <optional>
@@ -27,6 +29,8 @@
 
 #include "fs/probe.h"
 #include "inspect/boot_config.h"
+#include "inspect/freebsd.h"
+#include "inspect/guest_facts.h"
 #include "inspect/os_release.h"
 #include "inspect/windows.h"
 #include "volumes/partition_table.h"
@@ -47,24 +51,7 @@ struct VolumeSummary {
   bool linux_root = false;
   bool boot_volume = false;     // no root, but kernels or a boot loader at its top: a separate /boot
   bool windows_system = false;  // an NTFS volume holding Windows\System32\config
-};
-
-// How one kernel provides a driver.
-enum class DriverState {
-  kBuiltIn,        // CONFIG_...=y, or listed in modules.builtin
-  kModule,         // a module: listed in modules.dep and its file is present
-  kModuleMissing,  // CONFIG_...=m or listed in modules.dep, but the module file is absent
-  kAbsent,         // not configured, not built in, no module
-};
-std::string_view driver_state_name(DriverState s);  // "built-in", "module", "module-missing", "absent"
-
-struct DriverInfo {
-  std::string name;  // "virtio_blk"
-  DriverState state = DriverState::kAbsent;
-  std::string config;  // "CONFIG_VIRTIO_BLK=m" as found in /boot/config-<version>, or ""
-  std::string module;  // the module's path under /lib/modules/<version>/, when a module
-  // For a module: whether the kernel's initramfs holds it (unset when the initramfs was not read).
-  std::optional<bool> in_initramfs;
+  bool freebsd_root = false;    // a UFS2 volume holding a FreeBSD root (inspect/freebsd.h)
 };
 
 struct InitramfsInfo {
@@ -84,16 +71,6 @@ struct KernelInfo {
   InitramfsInfo initramfs;
   // virtio_blk, virtio_net, virtio_pci, virtio_ring, virtio: what the import rule needs (SPEC §2).
   std::vector<DriverInfo> virtio;
-};
-
-// cloud-init, as the guest has it (SPEC §2: required unless the import is forced).
-struct CloudInitInfo {
-  bool installed = false;
-  std::vector<std::string> evidence;  // "/usr/bin/cloud-init", "dpkg: cloud-init 22.4.2-1 installed", ...
-  std::string version;                // from the package database, when known
-  bool disabled = false;
-  std::vector<std::string> disabled_by;  // "/etc/cloud/cloud-init.disabled", "cloud-init.service masked", ...
-  std::vector<std::string> notes;        // a package database that could not be read, and why
 };
 
 // A mount of the guest's /etc/fstab that matters to the inspection (/boot, /usr).
@@ -140,6 +117,7 @@ struct Inspection {
   std::vector<VolumeSummary> volumes;
   std::optional<LinuxGuest> linux_guest;
   std::optional<WindowsGuest> windows_guest;  // the first Windows system volume found
+  std::optional<FreeBsdGuest> freebsd_guest;  // the first FreeBSD root found
   std::vector<std::string> notes;
 };
 

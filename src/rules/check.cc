@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cstring>
 
+#include "api/os_list.h"
 #include "base/guest_text.h"
 #include "base/text.h"
+#include "inspect/freebsd.h"
 #include "inspect/linux.h"
 #include "inspect/windows.h"
 
@@ -108,6 +110,153 @@ std::vector<std::string> driver_evidence(const KernelInfo& k) {
         k.initramfs.error.empty() ? fmt::format("{} entries, {}", k.initramfs.entries, archives) : k.initramfs.error));
   }
   return out;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+// What the user will declare in ImportImage (--os-type, --os-version, --arch) against what a
+// Linux or FreeBSD image holds: a warning naming the first mismatch. `generic` is an OsType that
+// covers the guest too ("linux" for any distribution).
+CheckResult judge_declared(const CheckOptions& options, const std::string& cloud_name, const std::string& id,
+                           const std::string& version, const std::string& architecture, std::string_view generic) {
+  if (options.os_type.empty() && options.os_version.empty() && options.architecture.empty()) {
+    return skipped("declared", "skipped.nothing-declared");
+  }
+  std::vector<Message> mismatches;
+  if (!options.os_type.empty()) {
+    const std::string d = to_lower(options.os_type);
+    if (d != generic && d != to_lower(cloud_name) && d != id) {
+      mismatches.push_back({"declared.type", {options.os_type, cloud_name}});
+    }
+  }
+  if (!options.os_version.empty() && !version.empty() && options.os_version != "-" &&
+      version.rfind(options.os_version, 0) != 0) {
+    mismatches.push_back({"declared.version", {options.os_version, version}});
+  }
+  if (!options.architecture.empty() && !architecture.empty() && options.architecture != architecture) {
+    mismatches.push_back({"declared.arch", {options.architecture, architecture}});
+  }
+  if (mismatches.empty()) return make("declared", CheckStatus::kPass, {"declared.ok", {}});
+  CheckResult c = make("declared", CheckStatus::kWarn, mismatches.front());
+  c.advice = Message{"advice.declared", {}};
+  return c;
+}
+
+// cloud-init installed and not disabled, unless the import is forced. The advice ids are the
+// guest family's (how to install and enable it there).
+CheckResult judge_cloud_init(const CloudInitInfo& ci, const CheckOptions& options, CheckReport& r,
+                             const char* install_advice, const char* enable_advice) {
+  r.cloud_init = CheckReport::CloudInit{ci.installed, ci.installed && !ci.disabled, ci.version, ci.evidence};
+  CheckResult cloud;
+  if (options.force) {
+    cloud = skipped("cloud-init", "cinit.forced");
+  } else if (!ci.installed) {
+    cloud = fail("cloud-init", kCloudInitNotInstalled, {"cinit.missing", {}}, Message{install_advice, {}});
+  } else if (ci.disabled) {
+    cloud = fail("cloud-init", kCloudInitNotInstalled, {"cinit.disabled", {join(ci.disabled_by)}},
+                 Message{enable_advice, {}});
+  } else {
+    cloud = make("cloud-init", CheckStatus::kPass, {"cinit.ok", {ci.version.empty() ? "" : ci.version}});
+  }
+  cloud.evidence = ci.evidence;
+  for (const std::string& d : ci.disabled_by) cloud.evidence.push_back("disabled by " + d);
+  for (const std::string& n : ci.notes) cloud.evidence.push_back(n);
+  return cloud;
+}
+
+// The FreeBSD rows, after the partition and root checks: a release of the cloud's FreeBSD list
+// (api/os_list.cc), its architecture, the virtio drivers of the kernel the loader boots (compiled
+// in, or modules loader.conf loads), and cloud-init or bsd-cloudinit.
+void judge_freebsd(const FreeBsdGuest& b, const CheckOptions& options, CheckReport& r) {
+  r.os_type = "freebsd";
+  r.distribution = "freebsd";
+  r.distribution_name = "FreeBSD";
+  r.version = b.version;
+  r.architecture = b.architecture;
+  const api::ImportOs* listed = api::find_import_os("FreeBSD");
+  // os
+  CheckResult os;
+  const std::string major = b.version.substr(0, b.version.find('.'));
+  if (b.version.empty()) {
+    os = make("os", CheckStatus::kWarn, {"os.freebsd-no-version", {}});
+  } else if (listed != nullptr &&
+             std::find(listed->versions.begin(), listed->versions.end(), major) == listed->versions.end()) {
+    os = make("os", CheckStatus::kWarn, {"os.freebsd-unlisted", {b.version, join(listed->versions)}});
+  } else {
+    os = make("os", CheckStatus::kPass, {"os.named", {"FreeBSD", b.version}});
+  }
+  if (!b.userland_version.empty()) {
+    os.evidence.push_back(fmt::format("/bin/freebsd-version: USERLAND_VERSION=\"{}\"", b.userland_version));
+  }
+  if (const auto pretty = b.os_release.find("PRETTY_NAME"); pretty != b.os_release.end()) {
+    os.evidence.push_back("/etc/os-release: " + pretty->second);
+  }
+  for (const std::string& n : b.notes) os.evidence.push_back(n);
+  r.checks.push_back(std::move(os));
+  // architecture
+  CheckResult arch;
+  if (b.architecture.empty()) {
+    arch = make("architecture", CheckStatus::kWarn, {"arch.unknown", {}});
+  } else if (listed != nullptr && std::find(listed->architectures.begin(), listed->architectures.end(),
+                                            b.architecture) == listed->architectures.end()) {
+    arch = make("architecture", CheckStatus::kWarn,
+                {"arch.unlisted", {b.architecture, "FreeBSD", join(listed->architectures)}});
+  } else {
+    arch = make("architecture", CheckStatus::kPass, {"arch.ok", {b.architecture}});
+  }
+  if (!b.architecture_source.empty()) arch.evidence.push_back(b.architecture_source);
+  r.checks.push_back(std::move(arch));
+  r.checks.push_back(judge_declared(options, "FreeBSD", "freebsd", b.version, b.architecture, "freebsd"));
+  // virtio
+  const FreeBsdKernel& k = b.kernel;
+  KernelReport kr;
+  kr.version = k.version.empty() ? k.path : k.version;
+  kr.is_default = true;
+  for (const DriverInfo& d : k.virtio) kr.virtio.push_back({d.name, std::string(driver_state_name(d.state)), {}});
+  r.kernels.push_back(std::move(kr));
+  const std::string kernel = k.version.empty() ? k.path : fmt::format("{} ({})", k.path, k.version);
+  std::optional<Message> problem;
+  if (!k.found) {
+    problem = Message{"virtio.bsd-no-kernel", {k.path, k.error}};
+  } else {
+    for (const DriverInfo& d : k.virtio) {
+      if (problem) break;
+      if (d.state == DriverState::kModuleMissing) {
+        problem = Message{"virtio.bsd-module-missing", {kernel, d.name, d.config}};
+      } else if (d.state == DriverState::kAbsent && d.name != "virtio") {
+        // The core is absent only when no driver needs it; a driver that is absent fails first.
+        problem = d.module.empty() ? Message{"virtio.bsd-absent", {kernel, d.name}}
+                                   : Message{"virtio.bsd-not-loaded", {kernel, d.name, d.module}};
+      }
+    }
+  }
+  CheckResult virtio = problem ? fail("virtio", kVirtioNotInstall, *problem,
+                                      Message{k.found ? "advice.bsd-virtio" : "advice.bsd-no-kernel", {}})
+                               : make("virtio", CheckStatus::kPass, {"virtio.bsd-ok", {kernel}});
+  if (k.found) {
+    virtio.evidence.push_back(
+        fmt::format("{}: {}{} bytes searched{}", k.path, k.ident.empty() ? "no @(#) ident, " : "\"" + k.ident + "\", ",
+                    k.scanned_bytes, k.path_source.empty() ? "" : ", chosen by " + k.path_source));
+  }
+  if (!k.error.empty() && k.found) virtio.evidence.push_back(k.error);
+  for (const DriverInfo& d : k.virtio) {
+    std::string line = fmt::format("{}: {}", d.name, driver_state_name(d.state));
+    if (d.state == DriverState::kBuiltIn) line += fmt::format(" (compiled into {})", k.path);
+    if (!d.config.empty()) line += fmt::format(" ({})", d.config);
+    if (!d.module.empty() && d.state != DriverState::kBuiltIn) {
+      line += d.state == DriverState::kAbsent ? fmt::format(", {} is there but nothing loads it", d.module)
+                                              : fmt::format(", {}", d.module);
+    }
+    virtio.evidence.push_back(std::move(line));
+  }
+  if (!b.loader_conf.empty()) virtio.evidence.push_back("loader configuration read: " + join(b.loader_conf));
+  r.checks.push_back(std::move(virtio));
+  r.checks.push_back(
+      judge_cloud_init(b.cloud_init, options, r, "advice.bsd-cloud-init", "advice.bsd-cloud-init-enable"));
 }
 
 // The Windows rows of SPEC §2, after the partition and root checks: a supported Windows Server
@@ -250,6 +399,7 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   }
   const LinuxGuest* g = in.linux_guest ? &*in.linux_guest : nullptr;
   const WindowsGuest* win = g == nullptr && in.windows_guest ? &*in.windows_guest : nullptr;
+  const FreeBsdGuest* bsd = g == nullptr && win == nullptr && in.freebsd_guest ? &*in.freebsd_guest : nullptr;
   // A dynamic disk: an MBR entry of type 0x42, or the LDM database a volume starts with.
   std::optional<std::string> dynamic_found;
   for (const Partition& p : t.partitions) {
@@ -305,11 +455,6 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
       unreadable.push_back(fmt::format("{} ({}{})", volume_name(v), v.kind, v.error.empty() ? "" : ": " + v.error));
     }
   }
-  auto join = [](const std::vector<std::string>& v) {
-    std::string s;
-    for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
-    return s;
-  };
   if (iso) {
     root = options.force ? make("root", CheckStatus::kWarn, {"root.iso-forced", {}})
                          : fail("root", kRootPartitionNotFound, {"root.iso", {}}, Message{"advice.iso", {}});
@@ -334,6 +479,13 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
         break;
       }
     }
+  } else if (bsd != nullptr) {
+    for (const VolumeSummary& v : in.volumes) {
+      if (v.freebsd_root && v.partition == bsd->root_partition && v.bsd_partition == bsd->root_bsd_partition) {
+        root = make("root", CheckStatus::kPass, {"root.ok", {volume_name(v), v.fs_kind}});
+        break;
+      }
+    }
   } else if (!unreadable.empty()) {
     // What imagegate cannot read may hold the root: that is not the user's mistake. Checked
     // before "only /boot", since a separate ext4 /boot beside an unread root is the usual layout.
@@ -353,6 +505,10 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   r.checks.push_back(std::move(root));
   if (win != nullptr) {
     judge_windows(*win, options, r);
+    return;
+  }
+  if (bsd != nullptr) {
+    judge_freebsd(*bsd, options, r);
     return;
   }
   if (g == nullptr) {
@@ -395,31 +551,8 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   if (!g->architecture_source.empty()) arch.evidence.push_back(g->architecture_source);
   r.checks.push_back(std::move(arch));
   // declared: what the user will put in ImportImage, against what the image holds.
-  if (options.os_type.empty() && options.os_version.empty() && options.architecture.empty()) {
-    r.checks.push_back(skipped("declared", "skipped.nothing-declared"));
-  } else {
-    std::vector<Message> mismatches;
-    if (!options.os_type.empty()) {
-      const std::string d = to_lower(options.os_type);
-      if (d != "linux" && d != to_lower(g->distribution.cloud_name) && d != g->distribution.id) {
-        mismatches.push_back({"declared.type", {options.os_type, g->distribution.cloud_name}});
-      }
-    }
-    if (!options.os_version.empty() && !g->distribution.version.empty() && options.os_version != "-" &&
-        g->distribution.version.rfind(options.os_version, 0) != 0) {
-      mismatches.push_back({"declared.version", {options.os_version, g->distribution.version}});
-    }
-    if (!options.architecture.empty() && !g->architecture.empty() && options.architecture != g->architecture) {
-      mismatches.push_back({"declared.arch", {options.architecture, g->architecture}});
-    }
-    if (mismatches.empty()) {
-      r.checks.push_back(make("declared", CheckStatus::kPass, {"declared.ok", {}}));
-    } else {
-      CheckResult c = make("declared", CheckStatus::kWarn, mismatches.front());
-      c.advice = Message{"advice.declared", {}};
-      r.checks.push_back(std::move(c));
-    }
-  }
+  r.checks.push_back(judge_declared(options, g->distribution.cloud_name, g->distribution.id, g->distribution.version,
+                                    g->architecture, "linux"));
   // virtio
   for (const KernelInfo& k : g->kernels) {
     KernelReport kr;
@@ -460,24 +593,7 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
     }
   }
   r.checks.push_back(std::move(virtio));
-  // cloud-init
-  const CloudInitInfo& ci = g->cloud_init;
-  r.cloud_init = CheckReport::CloudInit{ci.installed, ci.installed && !ci.disabled, ci.version, ci.evidence};
-  CheckResult cloud;
-  if (options.force) {
-    cloud = skipped("cloud-init", "cinit.forced");
-  } else if (!ci.installed) {
-    cloud = fail("cloud-init", kCloudInitNotInstalled, {"cinit.missing", {}}, Message{"advice.cloud-init", {}});
-  } else if (ci.disabled) {
-    cloud = fail("cloud-init", kCloudInitNotInstalled, {"cinit.disabled", {join(ci.disabled_by)}},
-                 Message{"advice.cloud-init-enable", {}});
-  } else {
-    cloud = make("cloud-init", CheckStatus::kPass, {"cinit.ok", {ci.version.empty() ? "" : ci.version}});
-  }
-  cloud.evidence = ci.evidence;
-  for (const std::string& d : ci.disabled_by) cloud.evidence.push_back("disabled by " + d);
-  for (const std::string& n : ci.notes) cloud.evidence.push_back(n);
-  r.checks.push_back(std::move(cloud));
+  r.checks.push_back(judge_cloud_init(g->cloud_init, options, r, "advice.cloud-init", "advice.cloud-init-enable"));
 }
 
 // The last guard before a report leaves the rules: the inspectors already made guest text

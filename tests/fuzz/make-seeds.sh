@@ -2,7 +2,7 @@
 # Writes small seed images for the fuzz targets into DIR/<target>/, made by qemu-img.
 set -euo pipefail
 out=$1
-mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext,xfs,btrfs,ufs,lvm,initramfs,boot_config,rpmdb,ntfs,hive}
+mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext,xfs,btrfs,ufs,freebsd,lvm,initramfs,boot_config,rpmdb,ntfs,hive}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 head -c 300000 < <(yes 'imagegate seed line') > "$tmp/src.raw"
@@ -54,6 +54,24 @@ if command -v makefs > /dev/null; then
   head -c 61440 < <(yes 'ufs seed') > "$tmp/ufstree/indirect.bin"
   ln -s "$(printf 'x%.0s' $(seq 1 150))/../etc/os-release" "$tmp/ufstree/slow-link"
   makefs -t ffs -o version=2,bsize=4096,fsize=512 -s 1m "$out/ufs/ufs2.img" "$tmp/ufstree" > /dev/null
+  # A FreeBSD root for the inspector: the files it reads, the kernel holding the strings it
+  # searches for (docs/inspect.md), small.
+  b="$tmp/bsdtree"
+  mkdir -p "$b/bin" "$b/etc" "$b/boot/kernel" "$b/boot/loader.conf.d" "$b/usr/local/bin" \
+    "$b/usr/local/lib/python3.11/site-packages/cloudinit" "$b/root/bsd-cloudinit"
+  printf 'set -e\nUSERLAND_VERSION="14.1-RELEASE-p5"\n' > "$b/bin/freebsd-version"
+  printf 'NAME=FreeBSD\nVERSION_ID="14.1"\nID=freebsd\n' > "$b/etc/os-release"
+  printf '@(#)FreeBSD 14.1-RELEASE-p5 GENERIC\n\0virtio_pci/virtio_blk\0virtio_pci/vtnet\0pci/virtio_pci_modern\0' \
+    > "$b/boot/kernel/kernel"
+  printf 'kernel="kernel"\nvirtio_blk_load="YES"\nmodule_path="/boot/modules;/boot/kernel"\n' > "$b/boot/loader.conf"
+  printf 'if_vtnet_load="YES"\n' > "$b/boot/loader.conf.d/virtio.conf"
+  printf 'ELF' > "$b/boot/kernel/virtio_blk.ko"
+  printf 'cloudinit_enable="YES"\n' > "$b/etc/rc.conf"
+  printf '/root/bsd-cloudinit/run.py\n' > "$b/etc/rc.local"
+  : > "$b/root/bsd-cloudinit/run.py"
+  printf '#!/usr/local/bin/python3.11\n' > "$b/usr/local/bin/cloud-init"
+  printf '__VERSION__ = "24.1.4"\n' > "$b/usr/local/lib/python3.11/site-packages/cloudinit/version.py"
+  makefs -t ffs -o version=2,bsize=4096,fsize=512 -s 1m "$out/freebsd/root.img" "$b" > /dev/null
 fi
 # A FreeBSD MBR slice (type 0xA5) with a BSD disklabel at its sector 1: 'a' 4.2BSD, 'b' swap, 'c' raw.
 truncate -s 2M "$tmp/bsd.raw"

@@ -103,7 +103,7 @@ TEST_F(CheckCli, UnverifiableRootExitsThree) {
   EXPECT_EQ(report["reason-id"], "root.cannot-read");
   const CommandResult h = run(kCli + " check --lang en " + disk);
   EXPECT_EQ(h.exit_code, 3);
-  EXPECT_NE(h.out.find("? Root partition: no Linux root among the volumes imagegate reads, and it cannot read "
+  EXPECT_NE(h.out.find("? Root partition: no system root among the volumes imagegate reads, and it cannot read "
                        "partition 1 (LUKS"),
             std::string::npos)
       << h.out;
