@@ -151,7 +151,7 @@ Result<void> serve(const ServeOptions& options) {
   api::Api api(parts.config.api);
   api::register_static_actions(api);
   register_catalog_actions(api, *parts.catalog, parts.config.limits);
-  register_message_actions(api, *parts.catalog, parts.config.limits);
+  register_message_actions(api, *parts.catalog, parts.config.limits, parts.config.notify);
   metrics.set_known_actions(api.actions());
 
   // The API, three plain-text pages for operators (/healthz, /readyz, /metrics) and the web
