@@ -237,6 +237,8 @@ export async function renderImages(ctx, main) {
     }
     const importing = images.some((i) => i.ImageState === "IMPORTING");
     if (importing) timer = setTimeout(load, REFRESH_MS);
+    // A finished import has left a message: the unread count follows the list.
+    ctx.refreshUnread();
     if (announce) ctx.announce(t("images.refreshed", total));
   }
   await load();
