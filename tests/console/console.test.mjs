@@ -129,6 +129,25 @@ await step("the console's files come with their types, a strict CSP and nosniff;
   check(post.status === 405, `POST /console/: ${post.status}`);
 });
 
+await step("five catalogs with the same keys, none empty, holding every key the pages name", async () => {
+  const catalogs = {};
+  for (const code of ["en", "zh", "ja", "id", "pt"]) {
+    catalogs[code] = await (await fetch(`${base}/console/lang/${code}.json`)).json();
+    const rules = await (await fetch(`${base}/console/lang/rules.${code}.json`)).json();
+    check(rules["title.virtio"] && rules["report.advice"], `rules.${code}.json lacks check titles`);
+  }
+  const keys = Object.keys(catalogs.en).sort().join(" ");
+  for (const [code, c] of Object.entries(catalogs)) {
+    check(Object.keys(c).sort().join(" ") === keys, `${code}.json has other keys than en.json`);
+    const empty = Object.entries(c).filter(([, v]) => typeof v !== "string" || !v.trim()).map(([k]) => k);
+    check(empty.length === 0, `${code}.json: empty ${empty}`);
+  }
+  for (const file of ["app.js", "dom.js", "images.js", "wizard.js", "messages.js"]) {
+    const source = await (await fetch(`${base}/console/${file}`)).text();
+    for (const [, key] of source.matchAll(/\bt\("([a-z0-9.-]+)"/g)) check(key in catalogs.en, `${file} names ${key}, not in en.json`);
+  }
+});
+
 await step("sign-in page: labelled, accessible, in English", async () => {
   await page.goto(`${base}/console/`);
   await page.waitForSelector("h1");
