@@ -36,6 +36,9 @@ packages=(
   # the service's real peers on loopback: an SMTP server writing a Maildir, OpenStack Swift with
   # s3api (../shared/tools/start-swift.sh) and botocore to upload and presign URLs
   python3-aiosmtpd swift swift-proxy swift-object swift-container swift-account memcached python3-botocore
+  # the web console's end-to-end tests: Debian's Chromium, which playwright-core (npm) drives
+  # headless, so that no browser is downloaded; a CJK font for the Chinese and Japanese screenshots
+  chromium fonts-droid-fallback
 )
 
 # Node and npm drive the API tests with the official SDK; an existing Node (e.g. from NodeSource)

@@ -556,6 +556,16 @@ const std::map<std::string_view, Texts>& table() {
                             "イメージ {0}（{1}）を {2} からインポートできませんでした。エラーコード {3}: {4}",
                             "Citra Anda {0} ({1}) tidak dapat diimpor dari {2}. Kode kesalahan {3}: {4}",
                             "Não foi possível importar sua imagem {0} ({1}) de {2}. Código de erro {3}: {4}"}},
+    {"notice.test.title", {"Test message from imagegate",
+                           "imagegate 测试消息",
+                           "imagegate からのテストメッセージ",
+                           "Pesan uji dari imagegate",
+                           "Mensagem de teste do imagegate"}},
+    {"notice.test.body", {"This is a test of your {0} subscription {1}. Import results will arrive here the same way.",
+                          "这是对您的 {0} 订阅 {1} 的测试。镜像导入的结果将以同样的方式发送到这里。",
+                          "{0} のサブスクリプション {1} のテストです。イメージのインポート結果も同じ方法でここに届きます。",
+                          "Ini adalah uji langganan {0} Anda, {1}. Hasil impor citra akan dikirim ke sini dengan cara yang sama.",
+                          "Este é um teste da sua assinatura {0} {1}. Os resultados das importações chegarão aqui da mesma forma."}},
   };
   return t;
 }

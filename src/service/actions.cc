@@ -6,6 +6,7 @@
 
 #include "api/os_list.h"
 #include "base/text.h"
+#include "rules/messages.h"
 #include "service/notify.h"
 #include "service/params.h"
 #include "service/worker.h"
@@ -574,6 +575,40 @@ Reply delete_subscription(const Call& c, catalog::Catalog& catalog) {
   return Reply{};
 }
 
+// TestMessageSubscription: one test message sent at once to one subscription, outside the outbox
+// (no retry): the answer says whether it arrived, as DescribeMessages' Deliveries would.
+Reply test_subscription(const Call& c, catalog::Catalog& catalog, const NotifyConfig& notify) {
+  std::optional<Reply> error;
+  const auto id = str(c.params, "SubscriptionId", error);
+  if (error) return *error;
+  if (!id) return Reply::error("MissingParameter", "SubscriptionId is required");
+  auto subs = catalog.describe_subscriptions(account_of(c));
+  if (!subs) return Reply::error("InternalError", subs.error().message);
+  const auto sub = std::find_if(subs->begin(), subs->end(),
+                                [&id](const catalog::Subscription& s) { return s.subscription_id == *id; });
+  if (sub == subs->end()) {
+    return Reply::error("InvalidSubscriptionId.NotFound", fmt::format("subscription {} does not exist", *id));
+  }
+  const Lang lang = parse_lang(c.account->language).value_or(Lang::kEn);
+  catalog::Delivery d;
+  d.subscription_id = sub->subscription_id;
+  d.channel = sub->channel;
+  d.endpoint = sub->endpoint;
+  d.secret = sub->secret;
+  d.message.message_id = "msg-test";
+  d.message.account = sub->account;
+  d.message.kind = "TEST";
+  d.message.language = std::string(lang_code(lang));
+  d.message.title = render({"notice.test.title", {}}, lang);
+  d.message.content = render({"notice.test.body", {sub->channel, sub->endpoint}}, lang);
+  const std::string failed = d.channel == "EMAIL" ? send_mail(notify, d) : post_webhook(notify, d);
+  Reply r;
+  r.fields["SubscriptionId"] = sub->subscription_id;
+  r.fields["State"] = failed.empty() ? "SENT" : "FAILED";
+  r.fields["LastError"] = failed;
+  return r;
+}
+
 // The parameters of each action, as the SDK's models (cvm_models.d.ts) declare them; our own
 // actions as docs/api.md does. DescribeImages' InstanceType is accepted and has no effect:
 // every imported image fits every instance type the import offers.
@@ -637,7 +672,7 @@ void register_catalog_actions(api::Api& api, catalog::Catalog& catalog, ServiceL
          }));
 }
 
-void register_message_actions(api::Api& api, catalog::Catalog& catalog, ServiceLimits limits) {
+void register_message_actions(api::Api& api, catalog::Catalog& catalog, ServiceLimits limits, NotifyConfig notify) {
   api.on("DescribeMessages",
          with_schema(kDescribeMessages, [&catalog](const Call& c) { return describe_messages(c, catalog); }));
   api.on("MarkMessagesRead",
@@ -651,6 +686,9 @@ void register_message_actions(api::Api& api, catalog::Catalog& catalog, ServiceL
          with_schema({}, [&catalog](const Call& c) { return describe_subscriptions(c, catalog); }));
   api.on("DeleteMessageSubscription",
          with_schema(kSubscriptionId, [&catalog](const Call& c) { return delete_subscription(c, catalog); }));
+  api.on("TestMessageSubscription", with_schema(kSubscriptionId, [&catalog, notify](const Call& c) {
+           return test_subscription(c, catalog, notify);
+         }));
 }
 
 }  // namespace ig::service

@@ -6,6 +6,7 @@
 
 #include "api/server.h"
 #include "catalog/catalog.h"
+#include "service/notify.h"
 #include "store/image_store.h"
 
 namespace ig::service {
@@ -20,7 +21,9 @@ void register_catalog_actions(api::Api& api, catalog::Catalog& catalog, ServiceL
 
 // The message center, actions of our own (docs/api.md): DescribeMessages, MarkMessagesRead,
 // DeleteMessages, CreateMessageSubscription, DescribeMessageSubscriptions,
-// DeleteMessageSubscription. An account sees only its own messages and subscriptions.
-void register_message_actions(api::Api& api, catalog::Catalog& catalog, ServiceLimits limits = {});
+// DeleteMessageSubscription, and TestMessageSubscription (a test message sent at once with
+// `notify`'s SMTP server and timeout). An account sees only its own messages and subscriptions.
+void register_message_actions(api::Api& api, catalog::Catalog& catalog, ServiceLimits limits = {},
+                              NotifyConfig notify = {});
 
 }  // namespace ig::service

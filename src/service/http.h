@@ -41,7 +41,8 @@ enum class Overflow {
 };
 
 struct HttpHandlers {
-  // The request without its body: an answer refuses it.
+  // The request without its body: an answer is sent (a refusal, or a page that needs no body) and
+  // the body is dropped.
   std::function<std::optional<api::HttpResponse>(const api::HttpRequest& head)> screen;
   std::function<api::HttpResponse(const api::HttpRequest& head, Overflow why)> overflow;
   std::function<api::HttpResponse(api::HttpRequest request)> handle;  // the request moves in

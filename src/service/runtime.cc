@@ -15,6 +15,7 @@
 #include "base/text.h"
 #include "service/actions.h"
 #include "service/config.h"
+#include "service/console.h"
 #include "service/http.h"
 #include "service/metrics.h"
 #include "service/notify.h"
@@ -150,10 +151,11 @@ Result<void> serve(const ServeOptions& options) {
   api::Api api(parts.config.api);
   api::register_static_actions(api);
   register_catalog_actions(api, *parts.catalog, parts.config.limits);
-  register_message_actions(api, *parts.catalog, parts.config.limits);
+  register_message_actions(api, *parts.catalog, parts.config.limits, parts.config.notify);
   metrics.set_known_actions(api.actions());
 
-  // The API, and three plain-text pages for operators: /healthz, /readyz, /metrics.
+  // The API, three plain-text pages for operators (/healthz, /readyz, /metrics) and the web
+  // console's files under /console/.
   auto text = [](int status, std::string body, const char* type = "text/plain") {
     api::HttpResponse r;
     r.status = status;
@@ -187,6 +189,8 @@ Result<void> serve(const ServeOptions& options) {
     if (operator_page(head) || head.path == "/healthz" || head.path == "/readyz" || head.path == "/metrics") {
       return std::nullopt;
     }
+    // The console's pages are answered from the head: a body sent to them is never held.
+    if (is_console_path(head.path)) return console_page(head);
     const auto start = std::chrono::steady_clock::now();
     if (auto refused = api.screen(head)) return counted(std::move(*refused), start);
     return std::nullopt;
