@@ -25,13 +25,7 @@ class Check : public ::testing::Test {
     tree_ = std::make_unique<LinuxTree>(tree_path_);
   }
 
-  static CheckReport check(const std::string& path, CheckOptions options = {}) {
-    auto file = FileSource::open(path);
-    EXPECT_THAT(file, IsOk());
-    auto r = check_image(SourcePtr(std::move(*file)), options);
-    EXPECT_THAT(r, IsOk());
-    return r ? *r : CheckReport{};
-  }
+  static CheckReport check(const std::string& path, CheckOptions options = {}) { return check_file(path, options); }
 
   CheckReport check_disk(const DiskSpec& spec = {}, CheckOptions options = {}) {
     return check(make_guest_disk(dir_, tree_path_.string(), spec), options);

@@ -22,13 +22,7 @@ class FreeBsdCheck : public ::testing::Test {
     if (run("command -v makefs").exit_code != 0) GTEST_SKIP() << "makefs is not installed (Debian package makefs)";
     tree_ = std::make_unique<FreeBsdTree>(dir_.path() / "tree");
   }
-  static CheckReport check(const std::string& path, CheckOptions options = {}) {
-    auto file = FileSource::open(path);
-    EXPECT_THAT(file, IsOk());
-    auto r = check_image(SourcePtr(std::move(*file)), options);
-    EXPECT_THAT(r, IsOk());
-    return r ? *r : CheckReport{};
-  }
+  static CheckReport check(const std::string& path, CheckOptions options = {}) { return check_file(path, options); }
   CheckReport check_disk(const FreeBsdDiskSpec& spec = {}, CheckOptions options = {}) {
     return check(make_freebsd_disk(dir_, tree_->root().string(), spec), options);
   }
