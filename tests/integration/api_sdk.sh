@@ -104,6 +104,21 @@ done
 [ "$(get family-long "d['code']")" = InvalidParameterValue.TooLarge ] || fail "a 61-character ImageFamily: $(get family-long d)"
 [ "$(get quota-unknown "d['code']")" = UnknownParameter ] || fail "DescribeImageQuota with a parameter: $(get quota-unknown d)"
 echo "api-sdk: ImportImage $id (IMPORTING); 13 refusals with their codes; another account sees nothing"
+# Signature v1 (HmacSHA256, HmacSHA1; GET query and form POST) from the SDK's own signer.
+for c in v1-sha256-get v1-sha256-post v1-sha1-get v1-sha1-post-modify v1-sha1-post-read; do
+  [ "$(get "$c" "d['ok']")" = True ] || fail "$c: $(get "$c" d)"
+done
+[ "$(get v1-sha256-get "d['response']['TotalCount']")" = 1 ] || fail "v1 GET with filters: $(get v1-sha256-get d)"
+[ "$(get v1-sha1-get "d['response']['ImageSet'][0]['ImageId']")" = "$id" ] || fail "v1 GET by id"
+[ "$(get v1-sha256-post "len(d['response']['ImportImageOsVersionSet']) > 0")" = True ] || fail "v1 POST"
+[ "$(get v1-sha1-post-read "d['response']['ImageSet'][0]['ImageDescription']")" = "描述 a+b&c=d%e" ] ||
+  fail "v1 form POST of escaped characters: $(get v1-sha1-post-read d)"
+for c in "v1-sha256-post-dry-run DryRunOperation" "v1-sha256-post-wrong-key AuthFailure.SignatureFailure" \
+         "v1-sha1-get-wrong-key AuthFailure.SignatureFailure"; do
+  set -- $c
+  [ "$(get "$1" "d.get('code')")" = "$2" ] || fail "$1: got $(get "$1" "d.get('code')") ($(get "$1" "d.get('message')")), expected $2"
+done
+echo "api-sdk: signature v1: HmacSHA256 and HmacSHA1, GET and form POST, verified; a wrong key is AuthFailure.SignatureFailure"
 for c in "messages-bad-limit InvalidParameterValue" "messages-unknown InvalidMessageId.NotFound" \
          "messages-missing MissingParameter" "subscribe-bad-channel InvalidParameterValue" \
          "subscribe-bad-mail InvalidParameterValue" "subscribe-bad-hook InvalidParameterValue" \

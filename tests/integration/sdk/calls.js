@@ -5,11 +5,16 @@ const http = require("http");
 const cvm = require("tencentcloud-sdk-nodejs-cvm").cvm.v20170312;
 
 const port = process.argv[2];
-function client(secretId, secretKey) {
+// `signMethod` "HmacSHA1" or "HmacSHA256" signs with signature v1 (parameters in the query or a
+// form body); the default is TC3-HMAC-SHA256.
+function client(secretId, secretKey, signMethod, reqMethod = "POST") {
   return new cvm.Client({
     credential: { secretId, secretKey },
     region: "ap-guangzhou",
-    profile: { httpProfile: { protocol: "http://", endpoint: `127.0.0.1:${port}`, reqTimeout: 10, agent: new http.Agent() } },
+    profile: {
+      signMethod,
+      httpProfile: { protocol: "http://", endpoint: `127.0.0.1:${port}`, reqMethod, reqTimeout: 10, agent: new http.Agent() },
+    },
   });
 }
 async function run(name, fn) {
@@ -80,6 +85,16 @@ async function run(name, fn) {
   await run("quota", () => good.DescribeImageQuota({}));
   await run("quota-unknown", () => good.DescribeImageQuota({ Limit: 1 }));
   await run("describe-arm", () => good.DescribeImages({ Filters: [{ Name: "image-name", Values: ["debian-arm"] }] }));
+  // Signature v1 (issue 13, point 3): HmacSHA256 and HmacSHA1, GET query and form POST.
+  const v1 = (method, verb, key = "secret-one") => client("AKIDtest0000000000000000000000000001", key, method, verb);
+  await run("v1-sha256-get", () => v1("HmacSHA256", "GET").DescribeImages({ Filters: [{ Name: "image-name", Values: ["debian-web"] }], Limit: 5 }));
+  await run("v1-sha256-post", () => v1("HmacSHA256", "POST").DescribeImportImageOs({}));
+  await run("v1-sha1-get", () => v1("HmacSHA1", "GET").DescribeImages({ ImageIds: [id] }));
+  await run("v1-sha1-post-modify", () => v1("HmacSHA1", "POST").ModifyImageAttribute({ ImageId: id, ImageDescription: "描述 a+b&c=d%e" }));
+  await run("v1-sha1-post-read", () => v1("HmacSHA1", "POST").DescribeImages({ ImageIds: [id] }));
+  await run("v1-sha256-post-dry-run", () => v1("HmacSHA256", "POST").ImportImage({ ...req, ImageName: "v1-dry", DryRun: true }));
+  await run("v1-sha256-post-wrong-key", () => v1("HmacSHA256", "POST", "not-the-key").DescribeImportImageOs({}));
+  await run("v1-sha1-get-wrong-key", () => v1("HmacSHA1", "GET", "not-the-key").DescribeImages({}));
   // The message center (our own actions, through the SDK's generic request()).
   await run("messages-empty", () => good.request("DescribeMessages", {}));
   await run("messages-bad-limit", () => good.request("DescribeMessages", { Limit: 500 }));
