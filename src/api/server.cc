@@ -141,10 +141,11 @@ std::optional<std::string> secret_of(const std::string& id, const void* ctx) {
   return std::nullopt;
 }
 
-// A request signed with signature v1: no Authorization header, and the common parameters in the
-// query of a GET (with its Signature) or in a form body.
+// A request signed with signature v1: neither an Authorization nor an X-TC-Action header (a
+// client that sends those speaks TC3), and the common parameters in the query of a GET (with its
+// Signature) or in a form body.
 bool is_v1(const HttpRequest& req) {
-  if (req.headers.contains("authorization")) return false;
+  if (req.headers.contains("authorization") || req.headers.contains("x-tc-action")) return false;
   if (req.method == "GET") return find_pair(parse_query(req.query), "Signature") != nullptr;
   const std::string type = to_lower(header(req, "content-type"));
   return req.method == "POST" && trim(type.substr(0, type.find(';'))) == "application/x-www-form-urlencoded";

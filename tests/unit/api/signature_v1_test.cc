@@ -200,6 +200,13 @@ TEST(SignatureV1, ProtocolCodes) {
   EXPECT_EQ(code_of(edit(post, "body", "&SecretId=AKIDdummy", "&SecretId=AKIDother")), "AuthFailure.SecretIdNotFound");
   EXPECT_EQ(code_of(edit(post, "body", "Architecture=x86_64&", "Architecture=x86_64&Architecture=arm_64&")),
             "InvalidParameter");
+  // A form POST naming its action in X-TC-Action speaks TC3 (curl -d sends this content type
+  // unasked): without Authorization it is AuthFailure.InvalidAuthorization.
+  api::HttpRequest tc3_form = echo.request(post);
+  tc3_form.headers["x-tc-action"] = "ImportImage";
+  tc3_form.headers["x-tc-version"] = "2017-03-12";
+  EXPECT_EQ(json::parse(echo.api.handle(tc3_form).body)["Response"]["Error"]["Code"],
+            "AuthFailure.InvalidAuthorization");
   // The region is checked once the signature holds: the form re-signed without it, or with one
   // not served.
   const auto resigned = [&](const std::string& region) {
