@@ -30,6 +30,11 @@ std::string header(const HttpRequest& r, const std::string& name) {
 
 }  // namespace
 
+bool well_formed_account_id(std::string_view id) {
+  return !id.empty() && id.size() <= 20 &&
+         std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 std::vector<std::string> default_regions() {
   return {"ap-guangzhou", "ap-shanghai",     "ap-nanjing",       "ap-beijing",    "ap-chengdu",
           "ap-chongqing", "ap-hongkong",     "ap-singapore",     "ap-jakarta",    "ap-seoul",
@@ -308,7 +313,16 @@ std::optional<ApiConfig> parse_api_config(const json& j, ConfigError& error) {
     }
     acc.secret_id = a["secret_id"];
     acc.secret_key = a["secret_key"];
-    acc.app_id = a.value("app_id", "");
+    // The account's id, as the cloud writes account ids: digits (ModifyImageSharePermission names
+    // accounts by it).
+    if (a.contains("app_id")) {
+      const json& id = a["app_id"];
+      if (!id.is_string() || !well_formed_account_id(id.get<std::string>())) {
+        error.message = fmt::format("account {}: \"app_id\" must be a string of 1 to 20 digits", acc.secret_id);
+        return std::nullopt;
+      }
+      acc.app_id = id;
+    }
     acc.language = a.value("language", "en");
     for (const Account& other : c.accounts) {
       if (other.secret_id == acc.secret_id) {

@@ -26,9 +26,12 @@ namespace ig::api {
 struct Account {
   std::string secret_id;
   std::string secret_key;
-  std::string app_id;
+  std::string app_id;           // the account's id (digits); its images' owner, ImageCreator and AccountId
   std::string language = "en";  // the account's message language
 };
+
+// An account id as the cloud writes them: 1 to 20 digits.
+bool well_formed_account_id(std::string_view id);
 
 // The cloud's public regions, as X-TC-Region names them.
 std::vector<std::string> default_regions();
@@ -111,6 +114,7 @@ class Api {
   HttpResponse refuse(const HttpRequest& head, std::string code, std::string message) const;
   // The names of the registered actions.
   std::vector<std::string> actions() const;
+  const std::vector<Account>& accounts() const { return config_.accounts; }
 
  private:
   HttpResponse reply(const HttpRequest& req, const Call& call, const Reply& reply) const;
