@@ -7,6 +7,7 @@
 #include <random>
 
 #include "api/os_list.h"
+#include "base/text.h"
 
 namespace ig::api {
 namespace {
@@ -22,26 +23,17 @@ std::string new_request_id() {
                      0x8000 | (b >> 48 & 0x3FFF), b & 0xFFFFFFFFFFFFULL);
 }
 
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) != 0 &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2])) != 0) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i] == '+' ? ' ' : s[i];
-    }
-  }
-  return out;
-}
-
 std::string header(const HttpRequest& r, const std::string& name) {
   const auto it = r.headers.find(name);
   return it == r.headers.end() ? "" : it->second;
 }
 
 }  // namespace
+
+bool well_formed_account_id(std::string_view id) {
+  return !id.empty() && id.size() <= 20 &&
+         std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
 
 std::vector<std::string> default_regions() {
   return {"ap-guangzhou", "ap-shanghai",     "ap-nanjing",       "ap-beijing",    "ap-chengdu",
@@ -50,18 +42,9 @@ std::vector<std::string> default_regions() {
           "eu-frankfurt", "ap-shanghai-fsi", "ap-shenzhen-fsi",  "ap-beijing-fsi"};
 }
 
-json unflatten_query(std::string_view query) {
+json unflatten(const QueryPairs& pairs) {
   json root = json::object();
-  std::size_t pos = 0;
-  int pairs = 0;
-  while (pos < query.size() && ++pairs <= 1000) {
-    auto amp = query.find('&', pos);
-    if (amp == std::string_view::npos) amp = query.size();
-    const std::string_view pair = query.substr(pos, amp - pos);
-    pos = amp + 1;
-    const auto eq = pair.find('=');
-    const std::string key = percent_decode(pair.substr(0, eq));
-    const std::string value = eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1));
+  for (const auto& [key, value] : pairs) {
     json* at = &root;
     std::size_t k = 0;
     int depth = 0;
@@ -89,6 +72,10 @@ json unflatten_query(std::string_view query) {
     }
   }
   return root;
+}
+
+json unflatten_query(std::string_view query) {
+  return unflatten(parse_query(query));
 }
 
 Api::Api(ApiConfig config, std::function<std::int64_t()> clock) : config_(std::move(config)), clock_(std::move(clock)) {
@@ -159,9 +146,32 @@ std::optional<std::string> secret_of(const std::string& id, const void* ctx) {
   return std::nullopt;
 }
 
+// A request signed with signature v1: neither an Authorization nor an X-TC-Action header (a
+// client that sends those speaks TC3), and the common parameters in the query of a GET (with its
+// Signature) or in a form body.
+bool is_v1(const HttpRequest& req) {
+  if (req.headers.contains("authorization") || req.headers.contains("x-tc-action")) return false;
+  if (req.method == "GET") return find_pair(parse_query(req.query), "Signature") != nullptr;
+  const std::string type = to_lower(header(req, "content-type"));
+  return req.method == "POST" && trim(type.substr(0, type.find(';'))) == "application/x-www-form-urlencoded";
+}
+
 }  // namespace
 
-std::optional<Reply> Api::head_error(const HttpRequest& req, Call& call) const {
+Envelope Api::envelope_of(const HttpRequest& req) {
+  return {header(req, "x-tc-action"), header(req, "x-tc-version"),  header(req, "x-tc-region"),
+          header(req, "x-tc-token"),  header(req, "x-tc-language"), false};
+}
+
+Envelope Api::envelope_of(const QueryPairs& pairs) {
+  const auto value = [&](const char* name) {
+    const std::string* v = find_pair(pairs, name);
+    return v != nullptr ? *v : std::string();
+  };
+  return {value("Action"), value("Version"), value("Region"), value("Token"), value("Language"), true};
+}
+
+std::optional<Reply> Api::transport_error(const HttpRequest& req) const {
   if (req.method != "POST" && req.method != "GET") {
     return Reply::error("UnsupportedProtocol",
                         fmt::format("HTTP method {} is not supported; use POST or GET", req.method.substr(0, 16)));
@@ -171,19 +181,27 @@ std::optional<Reply> Api::head_error(const HttpRequest& req, Call& call) const {
                         fmt::format("the query string has {} bytes, over the limit of {}; send large requests as POST",
                                     req.query.size(), config_.max_query_bytes));
   }
-  call.action = header(req, "x-tc-action").substr(0, 64);
-  if (call.action.empty()) return Reply::error("MissingParameter", "the X-TC-Action header is missing");
-  if (header(req, "x-tc-version").empty())
-    return Reply::error("MissingParameter", "the X-TC-Version header is missing");
-  if (header(req, "x-tc-version") != "2017-03-12") {
+  return std::nullopt;
+}
+
+std::optional<Reply> Api::envelope_error(const Envelope& env, Call& call) const {
+  // TC3 carries these in headers, v1 in parameters: the messages name what the client sent.
+  const auto named = [&](const char* what) {
+    return env.v1 ? fmt::format("the {} parameter", what) : fmt::format("the X-TC-{} header", what);
+  };
+  call.action = env.action.substr(0, 64);
+  if (call.action.empty()) return Reply::error("MissingParameter", named("Action") + " is missing");
+  if (env.version.empty()) return Reply::error("MissingParameter", named("Version") + " is missing");
+  if (env.version != "2017-03-12") {
     return Reply::error("NoSuchVersion", fmt::format("the API version '{}' does not exist; this API is 2017-03-12",
-                                                     header(req, "x-tc-version").substr(0, 32)));
+                                                     env.version.substr(0, 32)));
   }
   // A token comes only with a temporary credential, and this service issues none.
-  if (!header(req, "x-tc-token").empty()) {
+  if (!env.token.empty()) {
     return Reply::error("AuthFailure.TokenFailure",
-                        "X-TC-Token is not valid here: this service issues no temporary credentials; sign with a "
-                        "permanent SecretId and SecretKey, without a token");
+                        fmt::format("{} is not valid here: this service issues no temporary credentials; sign with a "
+                                    "permanent SecretId and SecretKey, without a token",
+                                    env.v1 ? "Token" : "X-TC-Token"));
   }
   return std::nullopt;
 }
@@ -191,7 +209,19 @@ std::optional<Reply> Api::head_error(const HttpRequest& req, Call& call) const {
 std::optional<HttpResponse> Api::screen(const HttpRequest& head) const {
   Call call;
   call.request_id = new_request_id();
-  if (auto error = head_error(head, call)) return reply(head, call, *error);
+  if (auto error = transport_error(head)) return reply(head, call, *error);
+  if (is_v1(head)) {
+    // A form POST carries its envelope and signature in the body: nothing more to see yet.
+    if (head.method != "GET") return std::nullopt;
+    const QueryPairs pairs = parse_query(head.query);
+    if (auto error = envelope_error(envelope_of(pairs), call)) return reply(head, call, *error);
+    const AuthError auth =
+        verify_v1({head.method, header(head, "host"), head.path, pairs, clock_(), config_.timestamp_window}, secret_of,
+                  &config_, nullptr);
+    if (!auth.code.empty()) return reply(head, call, Reply::error(auth.code, auth.message));
+    return std::nullopt;
+  }
+  if (auto error = envelope_error(envelope_of(head), call)) return reply(head, call, *error);
   std::vector<std::string> services;
   const AuthError auth = verify_head(verify_input(head, "", services), services, secret_of, &config_);
   if (!auth.code.empty()) return reply(head, call, Reply::error(auth.code, auth.message));
@@ -201,28 +231,57 @@ std::optional<HttpResponse> Api::screen(const HttpRequest& head) const {
 HttpResponse Api::handle(HttpRequest req) const {
   Call call;
   call.request_id = new_request_id();
-  if (auto error = head_error(req, call)) return reply(req, call, *error);
-  std::vector<std::string> services;
+  if (auto error = transport_error(req)) return reply(req, call, *error);
+  const bool v1 = is_v1(req);
+  QueryPairs pairs;
+  if (v1) pairs = parse_query(req.method == "GET" ? req.query : req.body);
+  const Envelope env = v1 ? envelope_of(pairs) : envelope_of(req);
+  if (auto error = envelope_error(env, call)) return reply(req, call, *error);
   std::string secret_id;
-  // The body moves into the verifier's input: a request's body is held once.
-  const VerifyInput in = verify_input(req, std::move(req.body), services);
-  const std::string& body = in.request.body;
-  const AuthError auth = verify(in, services, secret_of, &config_, &secret_id);
-  if (!auth.code.empty()) return reply(req, call, Reply::error(auth.code, auth.message));
+  std::string body;
+  if (v1) {
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+      for (std::size_t j = 0; j < i; ++j) {
+        if (pairs[i].first == pairs[j].first) {
+          return reply(req, call,
+                       Reply::error("InvalidParameter",
+                                    fmt::format("parameter {} appears twice", pairs[i].first.substr(0, 64))));
+        }
+      }
+    }
+    const AuthError auth =
+        verify_v1({req.method, header(req, "host"), req.path, pairs, clock_(), config_.timestamp_window}, secret_of,
+                  &config_, &secret_id);
+    if (!auth.code.empty()) return reply(req, call, Reply::error(auth.code, auth.message));
+  } else {
+    std::vector<std::string> services;
+    // The body moves into the verifier's input: a request's body is held once.
+    VerifyInput in = verify_input(req, std::move(req.body), services);
+    const AuthError auth = verify(in, services, secret_of, &config_, &secret_id);
+    if (!auth.code.empty()) return reply(req, call, Reply::error(auth.code, auth.message));
+    body = std::move(in.request.body);
+  }
   for (const Account& a : config_.accounts) {
     if (a.secret_id == secret_id) call.account = &a;
   }
-  call.region = header(req, "x-tc-region");
+  call.region = env.region;
   if (call.region.empty()) {
-    return reply(req, call, Reply::error("MissingParameter", "the X-TC-Region header is missing: name the region"));
+    return reply(req, call,
+                 Reply::error("MissingParameter", fmt::format("{} is missing: name the region",
+                                                              v1 ? "the Region parameter" : "the X-TC-Region header")));
   }
   if (std::find(config_.regions.begin(), config_.regions.end(), call.region) == config_.regions.end()) {
     return reply(req, call,
                  Reply::error("UnsupportedRegion",
                               fmt::format("the region '{}' is not served here", call.region.substr(0, 64))));
   }
-  call.language = header(req, "x-tc-language");
-  if (req.method == "POST") {
+  call.language = env.language;
+  if (v1) {
+    // The common parameters are the protocol's; the rest are the action's, flattened.
+    std::erase_if(pairs, [](const auto& p) { return is_common_parameter(p.first); });
+    call.params = unflatten(pairs);
+    call.from_query = true;
+  } else if (req.method == "POST") {
     call.params = json::parse(body.empty() ? "{}" : body, nullptr, false);
     if (call.params.is_discarded() || !call.params.is_object()) {
       return reply(req, call, Reply::error("InvalidParameter", "the request body is not a JSON object"));
@@ -254,7 +313,16 @@ std::optional<ApiConfig> parse_api_config(const json& j, ConfigError& error) {
     }
     acc.secret_id = a["secret_id"];
     acc.secret_key = a["secret_key"];
-    acc.app_id = a.value("app_id", "");
+    // The account's id, as the cloud writes account ids: digits (ModifyImageSharePermission names
+    // accounts by it).
+    if (a.contains("app_id")) {
+      const json& id = a["app_id"];
+      if (!id.is_string() || !well_formed_account_id(id.get<std::string>())) {
+        error.message = fmt::format("account {}: \"app_id\" must be a string of 1 to 20 digits", acc.secret_id);
+        return std::nullopt;
+      }
+      acc.app_id = id;
+    }
     acc.language = a.value("language", "en");
     for (const Account& other : c.accounts) {
       if (other.secret_id == acc.secret_id) {

@@ -21,14 +21,6 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b + 1));
 }
 
-// Constant-time comparison of two hex signatures.
-bool same(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
 }  // namespace
 
 std::optional<Authorization> parse_authorization(std::string_view header) {
@@ -91,6 +83,29 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
        data.size(), out.data(), &n);
   return std::string(reinterpret_cast<const char*>(out.data()), n);
+}
+
+std::string hmac_sha1(std::string_view key, std::string_view data) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
+  unsigned int n = 0;
+  HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), out.data(), &n);
+  return std::string(reinterpret_cast<const char*>(out.data()), n);
+}
+
+std::string base64(std::string_view data) {
+  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+bool same_signature(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned>(a[i] ^ b[i]);
+  return diff == 0;
 }
 
 std::string canonical_request(const ReceivedRequest& r, const std::vector<std::string>& signed_headers) {
@@ -188,7 +203,7 @@ AuthError verify_parts(const VerifyInput& in, const std::vector<std::string>& se
   if (!signature) return {};
   const std::string expected =
       tc3_signature(*key, ts, auth->date, auth->service, canonical_request(in.request, auth->signed_headers));
-  if (!same(expected, auth->signature)) {
+  if (!same_signature(expected, auth->signature)) {
     return {"AuthFailure.SignatureFailure", "the signature does not match; check the SecretKey and the request"};
   }
   if (secret_id != nullptr) *secret_id = auth->secret_id;

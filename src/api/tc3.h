@@ -44,6 +44,10 @@ struct ReceivedRequest {
 
 std::string sha256_hex(std::string_view data);
 std::string hmac_sha256(std::string_view key, std::string_view data);  // raw 32 bytes
+std::string hmac_sha1(std::string_view key, std::string_view data);    // raw 20 bytes (signature v1)
+std::string base64(std::string_view data);                             // RFC 4648, padded
+// Whether two signatures are equal, in a time that does not depend on where they differ.
+bool same_signature(std::string_view a, std::string_view b);
 std::string canonical_request(const ReceivedRequest& r, const std::vector<std::string>& signed_headers);
 std::string string_to_sign(std::int64_t timestamp, std::string_view date, std::string_view service,
                            std::string_view canonical);

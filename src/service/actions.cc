@@ -77,7 +77,7 @@ ordered_json image_json(const catalog::Image& i) {
   }
   return {{"ImageId", i.image_id},
           {"OsName", i.os_name + (i.os_version == "-" || i.os_version.empty() ? "" : " " + i.os_version)},
-          {"ImageType", "PRIVATE_IMAGE"},
+          {"ImageType", i.shared ? "SHARED_IMAGE" : "PRIVATE_IMAGE"},
           {"CreatedTime", i.created_time},
           {"ImageName", i.name},
           {"ImageDescription", i.description},
@@ -336,6 +336,18 @@ Reply delete_images(const Call& c, catalog::Catalog& catalog, const ServiceLimit
     if (!img) return Reply::error("InternalError", img.error().message);
     if (!*img)
       return Reply::error("InvalidImageId.NotFound", fmt::format("image {} does not exist", id.get<std::string>()));
+    if ((*img)->shared) {
+      return Reply::error(
+          "InvalidParameterValue.InvalidImageIdIsShared",
+          fmt::format("image {} is shared with this account by account {}: only its owner can delete it",
+                      id.get<std::string>(), (*img)->account));
+    }
+    if ((*img)->share_count > 0) {
+      return Reply::error("InvalidImageId.InShared",
+                          fmt::format("image {} is shared with {} account(s): cancel the sharing first "
+                                      "(ModifyImageSharePermission, CANCEL)",
+                                      id.get<std::string>(), (*img)->share_count));
+    }
     if ((*img)->state == "IMPORTING") {
       return Reply::error("InvalidImageId.IncorrectState",
                           fmt::format("image {} is still importing", id.get<std::string>()));
@@ -343,8 +355,13 @@ Reply delete_images(const Call& c, catalog::Catalog& catalog, const ServiceLimit
   }
   if (boolean(p, "DryRun")) return Reply::error("DryRunOperation", "the request would have succeeded; DryRun is set");
   for (const json& id : p["ImageIds"]) {
-    if (auto removed = catalog.remove(account, id); !removed)
+    if (auto removed = catalog.remove(account, id); !removed) {
+      // Shared since it was checked above.
+      if (removed.error().code == ErrorCode::kUnsupported) {
+        return Reply::error("InvalidImageId.InShared", removed.error().message);
+      }
       return Reply::error("InternalError", removed.error().message);
+    }
     if (limits.store != nullptr) {
       const std::string image_id = id.get<std::string>();
       for (const std::string& prefix : {image_id + ".", image_id + "-"}) {
@@ -385,6 +402,14 @@ Reply modify_image(const Call& c, catalog::Catalog& catalog) {
   auto done = catalog.modify(account_of(c), *id, changes);
   if (!done) {
     if (done.error().code == ErrorCode::kNotFound) {
+      // Not the caller's: shared with it, or not there at all.
+      auto seen = catalog.get(account_of(c), *id);
+      if (seen && *seen && (*seen)->shared) {
+        return Reply::error("InvalidImageId.IncorrectState",
+                            fmt::format("image {} is shared with this account by account {}: only its owner can "
+                                        "change it",
+                                        *id, (*seen)->account));
+      }
       return Reply::error("InvalidImageId.NotFound", fmt::format("image {} does not exist", *id));
     }
     if (done.error().code == ErrorCode::kAlreadyExists) {
@@ -408,7 +433,7 @@ Reply describe_image_from_family(const Call& c, catalog::Catalog& catalog) {
   Reply r;
   r.fields["Image"] = nullptr;
   for (const catalog::Image& i : page->images) {
-    if (i.state == "NORMAL" && !i.deprecated) {
+    if (i.state == "NORMAL" && !i.deprecated && !i.shared) {
       r.fields["Image"] = image_json(i);
       break;
     }
@@ -609,6 +634,116 @@ Reply test_subscription(const Call& c, catalog::Catalog& catalog, const NotifyCo
   return r;
 }
 
+// The image a share action names, when the caller owns it; the error reply otherwise: a malformed
+// id, an image it does not see, or one only shared with it.
+std::optional<Reply> owned_image(const Call& c, catalog::Catalog& catalog, const std::string& id,
+                                 std::optional<catalog::Image>& image) {
+  if (!well_formed_image_id(id)) {
+    return Reply::error("InvalidImageId.Malformed",
+                        fmt::format("'{}' is not an image id (img- and 8 letters or digits)", id.substr(0, 64)));
+  }
+  auto img = catalog.get(account_of(c), id);
+  if (!img) return Reply::error("InternalError", img.error().message);
+  if (!*img) return Reply::error("InvalidImageId.NotFound", fmt::format("image {} does not exist", id));
+  if ((*img)->shared) {
+    return Reply::error("UnauthorizedOperation.ImageNotBelongToAccount",
+                        fmt::format("image {} belongs to account {}, which shared it with this account: only its "
+                                    "owner can share it or see with whom",
+                                    id, (*img)->account));
+  }
+  image = std::move(*img);
+  return std::nullopt;
+}
+
+// ModifyImageSharePermission: SHARE or CANCEL the caller's image with other configured accounts,
+// named by their AccountId (app_id). All or nothing.
+Reply modify_share(const Call& c, catalog::Catalog& catalog, const ServiceLimits& limits,
+                   const std::vector<std::string>& account_ids) {
+  const json& p = c.params;
+  const std::string id = p["ImageId"];
+  const std::string permission = p["Permission"];
+  if (permission != "SHARE" && permission != "CANCEL") {
+    return Reply::error("InvalidParameterValue",
+                        fmt::format("Permission '{}' is not SHARE or CANCEL", permission.substr(0, 64)));
+  }
+  if (p["AccountIds"].empty()) return Reply::error("MissingParameter", "AccountIds must name at least one account");
+  if (static_cast<std::int64_t>(p["AccountIds"].size()) > limits.share_quota) {
+    return Reply::error("InvalidParameterValue.LimitExceeded",
+                        fmt::format("AccountIds has {} accounts; an image is shared with at most {}",
+                                    p["AccountIds"].size(), limits.share_quota));
+  }
+  std::vector<std::string> accounts;
+  for (const json& a : p["AccountIds"]) {
+    const std::string& account = a.get_ref<const std::string&>();
+    if (!api::well_formed_account_id(account)) {
+      return Reply::error("InvalidParameterValue.InvalidAppIdFormat",
+                          fmt::format("'{}' is not an account id (1 to 20 digits)", account.substr(0, 64)));
+    }
+    if (std::find(accounts.begin(), accounts.end(), account) == accounts.end()) accounts.push_back(account);
+  }
+  if (c.account->app_id.empty()) {
+    return Reply::error("FailedOperation.NotMasterAccount",
+                        "this account has no account id (app_id in the configuration): it cannot share images");
+  }
+  std::optional<catalog::Image> image;
+  if (auto error = owned_image(c, catalog, id, image)) return *error;
+  for (const std::string& account : accounts) {
+    if (account == c.account->app_id) {
+      return Reply::error("InvalidAccountIs.YourSelf", "an image cannot be shared with its own account");
+    }
+    if (std::find(account_ids.begin(), account_ids.end(), account) == account_ids.end()) {
+      return Reply::error("InvalidAccountId.NotFound", fmt::format("account {} does not exist", account));
+    }
+  }
+  if (permission == "CANCEL") {
+    if (auto done = catalog.unshare_image(account_of(c), id, accounts); !done) {
+      return Reply::error("InternalError", done.error().message);
+    }
+    return Reply{};
+  }
+  if (image->state != "NORMAL") {
+    return Reply::error("InvalidParameterValue.InvalidImageState",
+                        fmt::format("image {} is {}: only a NORMAL image can be shared", id, image->state));
+  }
+  if (image->license_type == "BYOL") {
+    return Reply::error("FailedOperation.BYOLImageShareFailed",
+                        fmt::format("image {} brings its own license (BYOL), which cannot be shared", id));
+  }
+  if (auto done = catalog.share_image(account_of(c), id, accounts, limits.share_quota); !done) {
+    switch (done.error().code) {
+      case ErrorCode::kAlreadyExists:
+        return Reply::error("FailedOperation.AccountAlreadyExists",
+                            fmt::format("image {} is already shared with account {}", id, done.error().message));
+      case ErrorCode::kLimitExceeded: return Reply::error("OverQuota", done.error().message);
+      case ErrorCode::kUnsupported:
+        return Reply::error("InvalidParameterValue.InvalidImageState", done.error().message);
+      case ErrorCode::kNotFound:
+        return Reply::error("InvalidImageId.NotFound", fmt::format("image {} does not exist", id));
+      default: return Reply::error("InternalError", done.error().message);
+    }
+  }
+  return Reply{};
+}
+
+// DescribeImageSharePermission: the accounts the caller's image is shared with.
+Reply describe_share(const Call& c, catalog::Catalog& catalog) {
+  const std::string id = c.params["ImageId"];
+  std::optional<catalog::Image> image;
+  if (auto error = owned_image(c, catalog, id, image)) return *error;
+  auto shares = catalog.image_shares(account_of(c), id);
+  if (!shares) {
+    if (shares.error().code == ErrorCode::kNotFound) {
+      return Reply::error("InvalidImageId.NotFound", fmt::format("image {} does not exist", id));
+    }
+    return Reply::error("InternalError", shares.error().message);
+  }
+  ordered_json set = ordered_json::array();
+  for (const catalog::Share& s : *shares) set.push_back({{"CreatedTime", s.created_time}, {"AccountId", s.account}});
+  Reply r;
+  r.fields["SharePermissionSet"] = set;
+  return r;
+}
+
 // The parameters of each action, as the SDK's models (cvm_models.d.ts) declare them; our own
 // actions as docs/api.md does. DescribeImages' InstanceType is accepted and has no effect:
 // every imported image fits every instance type the import offers.
@@ -643,6 +778,9 @@ constexpr ParamSpec kModifyImageAttribute[] = {{"ImageId", kString, true},
                                                {"ImageFamily", kString},
                                                {"ImageDeprecated", kBoolean}};
 constexpr ParamSpec kDescribeImageFromFamily[] = {{"ImageFamily", kString, true}};
+constexpr ParamSpec kModifyImageSharePermission[] = {
+    {"ImageId", kString, true}, {"AccountIds", kStringList, true}, {"Permission", kString, true}};
+constexpr ParamSpec kDescribeImageSharePermission[] = {{"ImageId", kString, true}};
 constexpr ParamSpec kDescribeMessages[] = {
     {"MessageIds", kStringList}, {"UnreadOnly", kBoolean}, {"Offset", kInteger}, {"Limit", kInteger}};
 constexpr ParamSpec kMessageIds[] = {{"MessageIds", kStringList, true}};
@@ -664,6 +802,17 @@ void register_catalog_actions(api::Api& api, catalog::Catalog& catalog, ServiceL
   api.on("DescribeImageFromFamily", with_schema(kDescribeImageFromFamily, [&catalog](const Call& c) {
            return describe_image_from_family(c, catalog);
          }));
+  // Sharing between the configured accounts, named by their app_id (issue 13, point 9).
+  std::vector<std::string> account_ids;
+  for (const api::Account& a : api.accounts()) {
+    if (!a.app_id.empty()) account_ids.push_back(a.app_id);
+  }
+  api.on("ModifyImageSharePermission",
+         with_schema(kModifyImageSharePermission, [&catalog, limits, account_ids](const Call& c) {
+           return modify_share(c, catalog, limits, account_ids);
+         }));
+  api.on("DescribeImageSharePermission",
+         with_schema(kDescribeImageSharePermission, [&catalog](const Call& c) { return describe_share(c, catalog); }));
   // The account's custom-image quota, the one ImportImage enforces (issue 13, point 9).
   api.on("DescribeImageQuota", with_schema({}, [limits](const Call&) {
            Reply r;

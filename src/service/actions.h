@@ -1,7 +1,10 @@
 // The catalog actions of the API: ImportImage (validation, DryRun, the synchronous error codes
-// of SPEC §4), DescribeImages (ImageIds or Filters, Offset/Limit), DeleteImages and
-// ModifyImageAttribute; and the message center. Every action works in the caller's account only: another account's
-// ImageId is simply not found.
+// of SPEC §4), DescribeImages (ImageIds or Filters, Offset/Limit), DeleteImages,
+// ModifyImageAttribute, DescribeImageQuota, DescribeImageFromFamily, ModifyImageSharePermission
+// and DescribeImageSharePermission; and the message center. Every action works in the caller's
+// account only: another account's ImageId is simply not found, unless its owner shared the image
+// with the caller, who then sees it (SHARED_IMAGE) but may not change, delete or share it.
+// An account's AccountId, for sharing, is its configured app_id (the ImageCreator of its images).
 #pragma once
 
 #include "api/server.h"
@@ -14,6 +17,7 @@ namespace ig::service {
 struct ServiceLimits {
   std::int64_t image_quota = 500;        // custom images per account
   std::int64_t subscription_quota = 10;  // message subscriptions per account
+  std::int64_t share_quota = 500;        // accounts one image may be shared with
   store::ImageStore* store = nullptr;    // the image repository: DeleteImages removes the images there
 };
 

@@ -188,6 +188,7 @@ std::optional<ServiceConfig> parse_service_config(const json& j, const std::stri
   if (!positive(j, "max_download_bytes", max_download, error) ||
       !positive(j, "image_quota", c.limits.image_quota, error) ||
       !positive(j, "subscription_quota", c.limits.subscription_quota, error) ||
+      !positive(j, "share_quota", c.limits.share_quota, error) ||
       !positive(j, "task_lease_seconds", c.worker.lease_seconds, error)) {
     return std::nullopt;
   }

@@ -4,7 +4,7 @@
 //                      {"host": "*.cos.ap-shanghai-fsi.myqcloud.com", "region": "ap-shanghai-fsi"}],
 //   "object_storage_hosts": ["host:port"],          (the same without regions)
 //   "max_download_bytes": 644245094400,
-//   "image_quota": 500, "subscription_quota": 10,
+//   "image_quota": 500, "subscription_quota": 10, "share_quota": 500,
 //   "task_lease_seconds": 20,      (a crashed worker's task is taken again after this)
 //   "catalog": "postgresql://user@127.0.0.1:5432/imagegate",   (default DATA/catalog.sqlite)
 //   "image_store": {"location": "s3://images/prod", "endpoint": "http://127.0.0.1:18080",

@@ -154,9 +154,11 @@ dd if="$work/store/freebsd.ufs" of="$work/store/freebsd.raw" bs=512 seek=$((2048
 qemu-img convert -f raw -O vmdk "$work/store/freebsd.raw" "$work/store/freebsd.vmdk"
 s3tool put images freebsd14.vmdk "$work/store/freebsd.vmdk"
 freebsd=$(s3tool presign images freebsd14.vmdk 3600)
-# openSUSE Leap 15.5 on btrfs: the root file system made by mkfs.btrfs --rootdir from a tree with
-# openSUSE's os-release, a real ELF /bin/sh, a kernel whose config has the virtio drivers built in
-# (=y) and cloud-init; one MBR partition, uploaded as qcow2.
+# openSUSE Leap 15.5 on btrfs: a tree with openSUSE's os-release, a real ELF /bin/sh, a kernel
+# whose config has the virtio drivers built in (=y) and cloud-init, in snapper's layout: the
+# system in @/.snapshots/1/snapshot, the default subvolume, written under compress=zstd on a
+# loop mount (as root; elsewhere mkfs.btrfs --rootdir puts it at the top level). One MBR
+# partition, uploaded as qcow2.
 suse="$work/store/opensuse-tree"
 kver=5.14.21-150500.55.39-default
 rm -rf "$suse"
@@ -176,7 +178,25 @@ printf '#!/usr/bin/python3\n' > "$suse/usr/bin/cloud-init"
 printf 'UUID=0f0e0d0c-0b0a-4908-8706-050403020100 / btrfs defaults 0 0\n' > "$suse/etc/fstab"
 rm -f "$work/store/opensuse.btrfs" "$work/store/opensuse.raw" "$work/store/opensuse.qcow2"
 truncate -s 200M "$work/store/opensuse.btrfs"
-mkfs.btrfs -q -f -U 0f0e0d0c-0b0a-4908-8706-050403020100 --rootdir "$suse" "$work/store/opensuse.btrfs" > /dev/null 2>&1
+suse_layout="top level (mkfs.btrfs --rootdir)"
+if [ "$(id -u)" = 0 ]; then
+  mkfs.btrfs -q -f -U 0f0e0d0c-0b0a-4908-8706-050403020100 "$work/store/opensuse.btrfs" > /dev/null 2>&1
+  mkdir -p "$work/store/opensuse-mnt"
+  if mount -o loop,compress=zstd "$work/store/opensuse.btrfs" "$work/store/opensuse-mnt" 2> /dev/null; then
+    made=0
+    (cd "$work/store/opensuse-mnt" && btrfs -q subvolume create @ && btrfs -q subvolume create @/.snapshots &&
+      mkdir @/.snapshots/1 && btrfs -q subvolume create @/.snapshots/1/snapshot && btrfs -q subvolume create @/home &&
+      cp -a "$suse/." @/.snapshots/1/snapshot/ &&
+      printf 'UUID=0f0e0d0c-0b0a-4908-8706-050403020100 /home btrfs subvol=/@/home 0 0\n' \
+        >> @/.snapshots/1/snapshot/etc/fstab &&
+      btrfs subvolume set-default @/.snapshots/1/snapshot) || made=$?
+    umount "$work/store/opensuse-mnt"
+    [ "$made" = 0 ] || fail "the openSUSE snapper layout could not be made on the loop mount"
+    suse_layout="snapper's default snapshot, zstd extents"
+  fi
+fi
+[ "$suse_layout" = "snapper's default snapshot, zstd extents" ] ||
+  mkfs.btrfs -q -f -U 0f0e0d0c-0b0a-4908-8706-050403020100 --rootdir "$suse" "$work/store/opensuse.btrfs" > /dev/null 2>&1
 truncate -s 220M "$work/store/opensuse.raw"
 printf 'label: dos\nstart=2048,type=83,bootable\n' | sfdisk -q "$work/store/opensuse.raw"
 dd if="$work/store/opensuse.btrfs" of="$work/store/opensuse.raw" bs=512 seek=2048 conv=notrunc,sparse status=none
@@ -287,6 +307,7 @@ for pair in freebsd14:freebsd.vmdk opensuse-btrfs:opensuse.qcow2; do
   [ "$(q "d['cloudinit']" kind=image name="$name")" = True ] || fail "$name: IsSupportCloudinit is not true"
   say "$name ($other): stored, qemu-img compare identical to the upload, IsSupportCloudinit true"
 done
+say "opensuse-btrfs's root: $suse_layout"
 rm -f "$work/got/"*
 family=$(cd "$work" && unset http_proxy https_proxy && node service.js family "$api_port" "$id")
 [ "$family" = "{\"kind\":\"family\",\"chosen\":\"$id\",\"deprecated_chosen\":null,\"family\":\"debian-web\",\"deprecated\":true}" ] ||

@@ -56,7 +56,7 @@ const sdk = client("AKIDtest0000000000000000000000000001", "secret-one");
 const VALUES = {
   Architecture: "x86_64", OsType: "Debian", OsVersion: "12", ImageUrl: "http://127.0.0.1:1/bucket/disk.qcow2",
   LicenseType: "TencentCloud", BootMode: "Legacy BIOS", ImageFamily: "conformance-family", ResourceType: "image",
-  Name: "image-name", InstanceType: "S5.MEDIUM2", Permission: "SHARE",
+  Name: "image-name", InstanceType: "S5.MEDIUM2", Permission: "SHARE", AccountIds: "1250000002",
 };
 function sample(type, field) {
   if (VALUES[field] !== undefined && type === "string") return VALUES[field];
@@ -177,6 +177,10 @@ function selfTest() {
   await conform("DescribeImageQuota", {});
   await conform("ModifyImageAttribute", { ImageId: id });
   await conform("DescribeImageFromFamily", { ImageFamily: "conformance-family" });
+  await conform("DescribeImageSharePermission", { ImageId: id });
+  // Only a NORMAL image is shared: the IMPORTING one is refused as documented, after its fields.
+  await conform("ModifyImageSharePermission", { ImageId: id, AccountIds: ["1250000002"], Permission: "SHARE" },
+    { okCodes: ["InvalidParameterValue.InvalidImageState"] });
   // Without workers the image stays IMPORTING, which DeleteImages refuses as documented; the
   // fields are still parsed and typed before that state is looked at.
   await conform("DeleteImages", { ImageIds: [id], DryRun: true },

@@ -29,6 +29,16 @@ TEST(ApiConfig, EachMistakeIsNamed) {
   EXPECT_NE(config_error(R"({"accounts": [{"secret_id": "A", "secret_key": "k"}], "regions": ["ap-x", 5]})")
                 .find("\"regions\" must be a non-empty array"),
             std::string::npos);
+  EXPECT_EQ(config_error(R"({"accounts": [{"secret_id": "A", "secret_key": "k", "app_id": "1250000001"}]})"), "");
+  // An account id is digits, as the cloud's are: sharing names accounts by it.
+  for (const char* bad : {R"("team-a")", R"("")", R"(1250000001)", R"("123456789012345678901")"}) {
+    EXPECT_NE(
+        config_error(
+            (R"({"accounts": [{"secret_id": "A", "secret_key": "k", "app_id": )" + std::string(bad) + "}]}").c_str())
+            .find("\"app_id\" must be a string of 1 to 20 digits"),
+        std::string::npos)
+        << bad;
+  }
   EXPECT_NE(config_error(R"({"accounts": [{"secret_id": "A", "secret_key": "k"}], "timestamp_window": -1})")
                 .find("\"timestamp_window\""),
             std::string::npos);
