@@ -105,7 +105,7 @@ HttpResponse Api::reply(const HttpRequest& req, const Call& call, const Reply& r
   ordered_json response = reply.fields;
   if (!reply.error_code.empty()) {
     response = ordered_json::object();
-    response["Error"] = {{"Code", reply.error_code}, {"Message", reply.error_message}};
+    response["Error"] = {{"Code", reply.error_code}, {"Message", render(reply.error_message, reply_language(call))}};
   }
   response["RequestId"] = call.request_id;
   res.action = call.action;
@@ -115,10 +115,11 @@ HttpResponse Api::reply(const HttpRequest& req, const Call& call, const Reply& r
   return res;
 }
 
-HttpResponse Api::refuse(const HttpRequest& head, std::string code, std::string message) const {
+HttpResponse Api::refuse(const HttpRequest& head, std::string code, Message message) const {
   Call call;
   call.request_id = new_request_id();
   call.action = header(head, "x-tc-action").substr(0, 64);
+  call.language = header(head, "x-tc-language");
   return reply(head, call, Reply::error(std::move(code), std::move(message)));
 }
 
@@ -156,7 +157,21 @@ bool is_v1(const HttpRequest& req) {
   return req.method == "POST" && trim(type.substr(0, type.find(';'))) == "application/x-www-form-urlencoded";
 }
 
+// A common parameter the request lacks: TC3 carries it in an X-TC-* header, v1 as a parameter.
+Message missing(const Envelope& env, const char* what) {
+  if (env.v1) return {"api.common-parameter-missing", {what}};
+  return {"api.header-missing", {fmt::format("X-TC-{}", what)}};
+}
+
 }  // namespace
+
+Lang reply_language(const Call& call) {
+  if (auto lang = parse_lang(call.language)) return *lang;
+  if (call.account != nullptr) {
+    if (auto lang = parse_lang(call.account->language)) return *lang;
+  }
+  return Lang::kEn;
+}
 
 Envelope Api::envelope_of(const HttpRequest& req) {
   return {header(req, "x-tc-action"), header(req, "x-tc-version"),  header(req, "x-tc-region"),
@@ -173,36 +188,29 @@ Envelope Api::envelope_of(const QueryPairs& pairs) {
 
 std::optional<Reply> Api::transport_error(const HttpRequest& req) const {
   if (req.method != "POST" && req.method != "GET") {
-    return Reply::error("UnsupportedProtocol",
-                        fmt::format("HTTP method {} is not supported; use POST or GET", req.method.substr(0, 16)));
+    return Reply::error("UnsupportedProtocol", {"api.method-unsupported", {req.method.substr(0, 16)}});
   }
   if (req.query.size() > config_.max_query_bytes) {
-    return Reply::error("RequestSizeLimitExceeded",
-                        fmt::format("the query string has {} bytes, over the limit of {}; send large requests as POST",
-                                    req.query.size(), config_.max_query_bytes));
+    return Reply::error(
+        "RequestSizeLimitExceeded",
+        {"api.query-too-large", {std::to_string(req.query.size()), std::to_string(config_.max_query_bytes)}});
   }
   return std::nullopt;
 }
 
 std::optional<Reply> Api::envelope_error(const Envelope& env, Call& call) const {
   // TC3 carries these in headers, v1 in parameters: the messages name what the client sent.
-  const auto named = [&](const char* what) {
-    return env.v1 ? fmt::format("the {} parameter", what) : fmt::format("the X-TC-{} header", what);
-  };
   call.action = env.action.substr(0, 64);
-  if (call.action.empty()) return Reply::error("MissingParameter", named("Action") + " is missing");
-  if (env.version.empty()) return Reply::error("MissingParameter", named("Version") + " is missing");
+  // The language first: every error from here on speaks it.
+  call.language = env.language;
+  if (call.action.empty()) return Reply::error("MissingParameter", missing(env, "Action"));
+  if (env.version.empty()) return Reply::error("MissingParameter", missing(env, "Version"));
   if (env.version != "2017-03-12") {
-    return Reply::error("NoSuchVersion", fmt::format("the API version '{}' does not exist; this API is 2017-03-12",
-                                                     env.version.substr(0, 32)));
+    return Reply::error("NoSuchVersion", {"api.no-such-version", {env.version.substr(0, 32)}});
   }
   // A token comes only with a temporary credential, and this service issues none.
-  if (!env.token.empty()) {
-    return Reply::error("AuthFailure.TokenFailure",
-                        fmt::format("{} is not valid here: this service issues no temporary credentials; sign with a "
-                                    "permanent SecretId and SecretKey, without a token",
-                                    env.v1 ? "Token" : "X-TC-Token"));
-  }
+  if (!env.token.empty())
+    return Reply::error("AuthFailure.TokenFailure", {"api.token", {env.v1 ? "Token" : "X-TC-Token"}});
   return std::nullopt;
 }
 
@@ -215,16 +223,15 @@ std::optional<HttpResponse> Api::screen(const HttpRequest& head) const {
     if (head.method != "GET") return std::nullopt;
     const QueryPairs pairs = parse_query(head.query);
     if (auto error = envelope_error(envelope_of(pairs), call)) return reply(head, call, *error);
-    const AuthError auth =
-        verify_v1({head.method, header(head, "host"), head.path, pairs, clock_(), config_.timestamp_window}, secret_of,
-                  &config_, nullptr);
-    if (!auth.code.empty()) return reply(head, call, Reply::error(auth.code, auth.message));
+    auto auth = verify_v1({head.method, header(head, "host"), head.path, pairs, clock_(), config_.timestamp_window},
+                          secret_of, &config_);
+    if (!auth) return reply(head, call, Reply::error(std::move(auth.error())));
     return std::nullopt;
   }
   if (auto error = envelope_error(envelope_of(head), call)) return reply(head, call, *error);
   std::vector<std::string> services;
-  const AuthError auth = verify_head(verify_input(head, "", services), services, secret_of, &config_);
-  if (!auth.code.empty()) return reply(head, call, Reply::error(auth.code, auth.message));
+  auto auth = verify_head(verify_input(head, "", services), services, secret_of, &config_);
+  if (!auth) return reply(head, call, Reply::error(std::move(auth.error())));
   return std::nullopt;
 }
 
@@ -244,21 +251,21 @@ HttpResponse Api::handle(HttpRequest req) const {
       for (std::size_t j = 0; j < i; ++j) {
         if (pairs[i].first == pairs[j].first) {
           return reply(req, call,
-                       Reply::error("InvalidParameter",
-                                    fmt::format("parameter {} appears twice", pairs[i].first.substr(0, 64))));
+                       Reply::error("InvalidParameter", {"api.parameter-twice", {pairs[i].first.substr(0, 64)}}));
         }
       }
     }
-    const AuthError auth =
-        verify_v1({req.method, header(req, "host"), req.path, pairs, clock_(), config_.timestamp_window}, secret_of,
-                  &config_, &secret_id);
-    if (!auth.code.empty()) return reply(req, call, Reply::error(auth.code, auth.message));
+    auto auth = verify_v1({req.method, header(req, "host"), req.path, pairs, clock_(), config_.timestamp_window},
+                          secret_of, &config_);
+    if (!auth) return reply(req, call, Reply::error(std::move(auth.error())));
+    secret_id = std::move(*auth);
   } else {
     std::vector<std::string> services;
     // The body moves into the verifier's input: a request's body is held once.
     VerifyInput in = verify_input(req, std::move(req.body), services);
-    const AuthError auth = verify(in, services, secret_of, &config_, &secret_id);
-    if (!auth.code.empty()) return reply(req, call, Reply::error(auth.code, auth.message));
+    auto auth = verify(in, services, secret_of, &config_);
+    if (!auth) return reply(req, call, Reply::error(std::move(auth.error())));
+    secret_id = std::move(*auth);
     body = std::move(in.request.body);
   }
   for (const Account& a : config_.accounts) {
@@ -266,16 +273,11 @@ HttpResponse Api::handle(HttpRequest req) const {
   }
   call.region = env.region;
   if (call.region.empty()) {
-    return reply(req, call,
-                 Reply::error("MissingParameter", fmt::format("{} is missing: name the region",
-                                                              v1 ? "the Region parameter" : "the X-TC-Region header")));
+    return reply(req, call, Reply::error("MissingParameter", missing(env, "Region")));
   }
   if (std::find(config_.regions.begin(), config_.regions.end(), call.region) == config_.regions.end()) {
-    return reply(req, call,
-                 Reply::error("UnsupportedRegion",
-                              fmt::format("the region '{}' is not served here", call.region.substr(0, 64))));
+    return reply(req, call, Reply::error("UnsupportedRegion", {"api.region-unsupported", {call.region.substr(0, 64)}}));
   }
-  call.language = env.language;
   if (v1) {
     // The common parameters are the protocol's; the rest are the action's, flattened.
     std::erase_if(pairs, [](const auto& p) { return is_common_parameter(p.first); });
@@ -284,7 +286,7 @@ HttpResponse Api::handle(HttpRequest req) const {
   } else if (req.method == "POST") {
     call.params = json::parse(body.empty() ? "{}" : body, nullptr, false);
     if (call.params.is_discarded() || !call.params.is_object()) {
-      return reply(req, call, Reply::error("InvalidParameter", "the request body is not a JSON object"));
+      return reply(req, call, Reply::error("InvalidParameter", {"api.body-not-object", {}}));
     }
   } else {
     call.params = unflatten_query(req.query);
@@ -292,23 +294,21 @@ HttpResponse Api::handle(HttpRequest req) const {
   }
   const auto h = handlers_.find(call.action);
   if (h == handlers_.end()) {
-    return reply(req, call, Reply::error("InvalidAction", fmt::format("the action {} does not exist", call.action)));
+    return reply(req, call, Reply::error("InvalidAction", {"api.action-unknown", {call.action}}));
   }
   return reply(req, call, h->second(call));
 }
 
-std::optional<ApiConfig> parse_api_config(const json& j, ConfigError& error) {
+Result<ApiConfig> parse_api_config(const json& j) {
   ApiConfig c;
   if (!j.is_object() || !j.contains("accounts") || !j["accounts"].is_array() || j["accounts"].empty()) {
-    error.message = "the configuration needs a non-empty \"accounts\" array";
-    return std::nullopt;
+    return Error::invalid_argument("the configuration needs a non-empty \"accounts\" array");
   }
   for (const json& a : j["accounts"]) {
     Account acc;
     for (const char* field : {"secret_id", "secret_key"}) {
       if (!a.is_object() || !a.contains(field) || !a[field].is_string() || a[field].get<std::string>().empty()) {
-        error.message = fmt::format("every account needs a non-empty string \"{}\"", field);
-        return std::nullopt;
+        return Error::invalid_argument(fmt::format("every account needs a non-empty string \"{}\"", field));
       }
     }
     acc.secret_id = a["secret_id"];
@@ -318,30 +318,27 @@ std::optional<ApiConfig> parse_api_config(const json& j, ConfigError& error) {
     if (a.contains("app_id")) {
       const json& id = a["app_id"];
       if (!id.is_string() || !well_formed_account_id(id.get<std::string>())) {
-        error.message = fmt::format("account {}: \"app_id\" must be a string of 1 to 20 digits", acc.secret_id);
-        return std::nullopt;
+        return Error::invalid_argument(
+            fmt::format("account {}: \"app_id\" must be a string of 1 to 20 digits", acc.secret_id));
       }
       acc.app_id = id;
     }
     acc.language = a.value("language", "en");
     for (const Account& other : c.accounts) {
       if (other.secret_id == acc.secret_id) {
-        error.message = fmt::format("secret_id {} appears twice", acc.secret_id);
-        return std::nullopt;
+        return Error::invalid_argument(fmt::format("secret_id {} appears twice", acc.secret_id));
       }
     }
     c.accounts.push_back(std::move(acc));
   }
   if (j.contains("services")) {
     if (!j["services"].is_array()) {
-      error.message = "\"services\" must be an array of strings";
-      return std::nullopt;
+      return Error::invalid_argument("\"services\" must be an array of strings");
     }
     c.services.clear();
     for (const json& s : j["services"]) {
       if (!s.is_string()) {
-        error.message = "\"services\" must be an array of strings";
-        return std::nullopt;
+        return Error::invalid_argument("\"services\" must be an array of strings");
       }
       c.services.push_back(s);
     }
@@ -351,15 +348,13 @@ std::optional<ApiConfig> parse_api_config(const json& j, ConfigError& error) {
     if (!r.is_array() || r.empty() || !std::all_of(r.begin(), r.end(), [](const json& x) {
           return x.is_string() && !x.get<std::string>().empty();
         })) {
-      error.message = "\"regions\" must be a non-empty array of region names";
-      return std::nullopt;
+      return Error::invalid_argument("\"regions\" must be a non-empty array of region names");
     }
     c.regions = r.get<std::vector<std::string>>();
   }
   if (j.contains("timestamp_window")) {
     if (!j["timestamp_window"].is_number_integer() || j["timestamp_window"].get<std::int64_t>() <= 0) {
-      error.message = "\"timestamp_window\" must be a positive number of seconds";
-      return std::nullopt;
+      return Error::invalid_argument("\"timestamp_window\" must be a positive number of seconds");
     }
     c.timestamp_window = j["timestamp_window"];
   }

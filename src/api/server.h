@@ -20,6 +20,7 @@
 
 #include "api/signature_v1.h"
 #include "api/tc3.h"
+#include "base/error.h"
 
 namespace ig::api {
 
@@ -50,24 +51,33 @@ struct Call {
   const Account* account = nullptr;
   std::string action;
   std::string region;
-  std::string language;  // X-TC-Language, or ""
+  std::string language;  // X-TC-Language (v1: Language), or ""
   nlohmann::json params;
   bool from_query = false;  // params came from a GET query: every value is a string
   std::string request_id;
 };
 
-// A handler's answer: the fields of Response, or an error code and message.
+// A handler's answer: the fields of Response, or an error code and message. The code is the
+// cloud's (English, for programs); the message is a sentence of the product's table
+// (text/messages.h), rendered when the reply is sent in the request's language: X-TC-Language
+// (TC3) or Language (v1) when it names one of the five languages ("zh-CN" -> zh, "en-US" -> en;
+// any other value is ignored, as the cloud ignores it), else the account's configured language,
+// else English.
 struct Reply {
   nlohmann::ordered_json fields = nlohmann::ordered_json::object();
   std::string error_code;
-  std::string error_message;
-  static Reply error(std::string code, std::string message) {
+  Message error_message;
+  static Reply error(std::string code, Message message) {
     Reply r;
     r.error_code = std::move(code);
     r.error_message = std::move(message);
     return r;
   }
+  static Reply error(ApiError e) { return error(std::move(e.code), std::move(e.message)); }
 };
+
+// The language of a request's messages, as Reply says.
+Lang reply_language(const Call& call);
 
 using Handler = std::function<Reply(const Call&)>;
 
@@ -111,7 +121,7 @@ class Api {
   // its body is read. A v1 form POST carries all of these in its body: only its method is seen.
   std::optional<HttpResponse> screen(const HttpRequest& head) const;
   // An error envelope for a request refused outside the API's own checks (its body too large).
-  HttpResponse refuse(const HttpRequest& head, std::string code, std::string message) const;
+  HttpResponse refuse(const HttpRequest& head, std::string code, Message message) const;
   // The names of the registered actions.
   std::vector<std::string> actions() const;
   const std::vector<Account>& accounts() const { return config_.accounts; }
@@ -134,11 +144,8 @@ class Api {
 // The API part of the service's configuration file (JSON): {"accounts": [{"secret_id",
 // "secret_key", "app_id", "language"}], "services": ["cvm"], "timestamp_window": 300,
 // "regions": ["ap-guangzhou", …]}.
-// Errors name the field.
-struct ConfigError {
-  std::string message;
-};
-std::optional<ApiConfig> parse_api_config(const nlohmann::json& j, ConfigError& error);
+// Errors (kInvalidArgument) name the field.
+Result<ApiConfig> parse_api_config(const nlohmann::json& j);
 
 // Parses flattened parameters ("Filters.0.Name=x&Filters.0.Values.0=y&Limit=10") back into JSON:
 // objects and lists from the dotted names, every value a string (the action's schema converts

@@ -88,35 +88,33 @@ std::string v1_signature(std::string_view secret_key, std::string_view signature
   return base64(signature_method == "HmacSHA256" ? hmac_sha256(secret_key, text) : hmac_sha1(secret_key, text));
 }
 
-AuthError verify_v1(const V1Input& in, SecretLookup lookup, const void* context, std::string* secret_id) {
+ApiResult<std::string> verify_v1(const V1Input& in, SecretLookup lookup, const void* context) {
   for (const char* needed : {"SecretId", "Signature", "Timestamp", "Nonce"}) {
     if (find_pair(in.pairs, needed) == nullptr) {
-      return {"MissingParameter", fmt::format("the {} parameter of the signature is missing", needed)};
+      return refuse("MissingParameter", {"api.signature-parameter-missing", {needed}});
     }
   }
   const std::string& timestamp = *find_pair(in.pairs, "Timestamp");
-  if (!digits(timestamp, 12)) return {"AuthFailure.SignatureFailure", "Timestamp is not a number of seconds"};
+  if (!digits(timestamp, 12)) return refuse("AuthFailure.SignatureFailure", {"api.timestamp-invalid", {"Timestamp"}});
   if (!digits(*find_pair(in.pairs, "Nonce"), 20)) {
-    return {"AuthFailure.SignatureFailure", "Nonce is not a positive integer"};
+    return refuse("AuthFailure.SignatureFailure", {"api.nonce-invalid", {}});
   }
   const std::int64_t ts = std::stoll(timestamp);
   if (ts < in.now - in.window || ts > in.now + in.window) {
-    return {"AuthFailure.SignatureExpire",
-            fmt::format("the request timestamp {} is more than {} seconds from the server's time {}", ts, in.window,
-                        in.now)};
+    return refuse("AuthFailure.SignatureExpire",
+                  {"api.timestamp-expired", {std::to_string(ts), std::to_string(in.window), std::to_string(in.now)}});
   }
   const std::string& id = *find_pair(in.pairs, "SecretId");
-  if (id.size() < 4 || id.size() > 128) return {"AuthFailure.InvalidSecretId", "the SecretId is malformed"};
+  if (id.size() < 4 || id.size() > 128) return refuse("AuthFailure.InvalidSecretId", {"api.secret-id-malformed", {}});
   const auto key = lookup(id, context);
-  if (!key) return {"AuthFailure.SecretIdNotFound", fmt::format("SecretId {} does not exist", id)};
+  if (!key) return refuse("AuthFailure.SecretIdNotFound", {"api.secret-id-unknown", {id}});
   const std::string* method = find_pair(in.pairs, "SignatureMethod");
   const std::string expected = v1_signature(*key, method != nullptr ? *method : "HmacSHA1",
                                             v1_string_to_sign(in.method, in.host, in.path, in.pairs));
   if (!same_signature(expected, *find_pair(in.pairs, "Signature"))) {
-    return {"AuthFailure.SignatureFailure", "the signature does not match; check the SecretKey and the request"};
+    return refuse("AuthFailure.SignatureFailure", {"api.signature-mismatch", {}});
   }
-  if (secret_id != nullptr) *secret_id = id;
-  return {};
+  return id;
 }
 
 }  // namespace ig::api

@@ -11,7 +11,7 @@
 // it under the SecretKey: SHA-256 when SignatureMethod is HmacSHA256, SHA-1 otherwise (as the
 // documentation of the protocol has it). The Host is the header as received, port included,
 // because the SDK signs its endpoint with its port.
-// Thread safety: pure functions. Errors: values of AuthError, never exceptions.
+// Thread safety: pure functions. Errors: ApiError values (ApiResult), never exceptions.
 #pragma once
 
 #include <cstdint>
@@ -55,10 +55,10 @@ struct V1Input {
   std::int64_t window = 300;  // seconds either side of Timestamp
 };
 
-// Verifies a v1 request; on success `secret_id` names the caller. Codes: MissingParameter (no
+// Verifies a v1 request; its value is the caller's SecretId. Codes: MissingParameter (no
 // SecretId, Signature, Timestamp or Nonce), AuthFailure.SignatureFailure (a Timestamp or Nonce
 // that is not a number, or a signature that does not match), AuthFailure.SignatureExpire,
 // AuthFailure.InvalidSecretId, AuthFailure.SecretIdNotFound.
-AuthError verify_v1(const V1Input& in, SecretLookup lookup, const void* context, std::string* secret_id);
+ApiResult<std::string> verify_v1(const V1Input& in, SecretLookup lookup, const void* context);
 
 }  // namespace ig::api

@@ -157,69 +157,68 @@ std::string utc_date(std::int64_t timestamp) {
 
 namespace {
 
-// Everything verify() checks; the signature only with `signature`, as it needs the body.
-AuthError verify_parts(const VerifyInput& in, const std::vector<std::string>& services, SecretLookup lookup,
-                       const void* context, std::string* secret_id, bool signature) {
+// Everything verify() checks; the signature only with `signature`, as it needs the body. Its
+// value is the caller's SecretId.
+ApiResult<std::string> verify_parts(const VerifyInput& in, const std::vector<std::string>& services,
+                                    SecretLookup lookup, const void* context, bool signature) {
   const auto auth = parse_authorization(in.authorization);
   if (!auth) {
-    return {"AuthFailure.InvalidAuthorization", in.authorization.empty()
-                                                    ? "the Authorization header is missing"
-                                                    : "the Authorization header is not a TC3-HMAC-SHA256 signature"};
+    return refuse("AuthFailure.InvalidAuthorization",
+                  {in.authorization.empty() ? "api.auth-missing" : "api.auth-not-tc3", {}});
   }
   std::int64_t ts = 0;
   if (in.timestamp.empty() || in.timestamp.size() > 12 ||
       !std::all_of(in.timestamp.begin(), in.timestamp.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return {"AuthFailure.SignatureFailure", "X-TC-Timestamp is missing or not a number"};
+    return refuse("AuthFailure.SignatureFailure", {"api.timestamp-invalid", {"X-TC-Timestamp"}});
   }
   ts = std::stoll(in.timestamp);
   if (ts < in.now - in.window || ts > in.now + in.window) {
-    return {"AuthFailure.SignatureExpire",
-            fmt::format("the request timestamp {} is more than {} seconds from the server's time {}", ts, in.window,
-                        in.now)};
+    return refuse("AuthFailure.SignatureExpire",
+                  {"api.timestamp-expired", {std::to_string(ts), std::to_string(in.window), std::to_string(in.now)}});
   }
   if (auth->date != utc_date(ts)) {
-    return {"AuthFailure.SignatureFailure",
-            fmt::format("the credential date {} is not the timestamp's UTC date {}", auth->date, utc_date(ts))};
+    return refuse("AuthFailure.SignatureFailure", {"api.credential-date", {auth->date, utc_date(ts)}});
   }
   if (std::find(services.begin(), services.end(), auth->service) == services.end()) {
-    return {"AuthFailure.SignatureFailure", fmt::format("the credential names service '{}'", auth->service)};
+    return refuse("AuthFailure.SignatureFailure", {"api.credential-service", {auth->service}});
   }
   // Any set of signed headers that holds content-type and host, each one present in the request.
   for (const char* needed : {"content-type", "host"}) {
     if (std::find(auth->signed_headers.begin(), auth->signed_headers.end(), needed) == auth->signed_headers.end()) {
-      return {"AuthFailure.SignatureFailure", fmt::format("SignedHeaders must include {}", needed)};
+      return refuse("AuthFailure.SignatureFailure", {"api.signed-headers-need", {needed}});
     }
   }
   for (const std::string& h : auth->signed_headers) {
     if (h != "content-type" && h != "host" && !in.request.other_headers.contains(h)) {
-      return {"AuthFailure.SignatureFailure", fmt::format("signed header '{}' is not in the request", h.substr(0, 64))};
+      return refuse("AuthFailure.SignatureFailure", {"api.signed-header-absent", {h.substr(0, 64)}});
     }
   }
   if (auth->secret_id.size() < 4 || auth->secret_id.size() > 128) {
-    return {"AuthFailure.InvalidSecretId", "the SecretId is malformed"};
+    return refuse("AuthFailure.InvalidSecretId", {"api.secret-id-malformed", {}});
   }
   const auto key = lookup(auth->secret_id, context);
-  if (!key) return {"AuthFailure.SecretIdNotFound", fmt::format("SecretId {} does not exist", auth->secret_id)};
-  if (!signature) return {};
+  if (!key) return refuse("AuthFailure.SecretIdNotFound", {"api.secret-id-unknown", {auth->secret_id}});
+  if (!signature) return auth->secret_id;
   const std::string expected =
       tc3_signature(*key, ts, auth->date, auth->service, canonical_request(in.request, auth->signed_headers));
   if (!same_signature(expected, auth->signature)) {
-    return {"AuthFailure.SignatureFailure", "the signature does not match; check the SecretKey and the request"};
+    return refuse("AuthFailure.SignatureFailure", {"api.signature-mismatch", {}});
   }
-  if (secret_id != nullptr) *secret_id = auth->secret_id;
-  return {};
+  return auth->secret_id;
 }
 
 }  // namespace
 
-AuthError verify_head(const VerifyInput& in, const std::vector<std::string>& services, SecretLookup lookup,
-                      const void* context) {
-  return verify_parts(in, services, lookup, context, nullptr, false);
+ApiResult<> verify_head(const VerifyInput& in, const std::vector<std::string>& services, SecretLookup lookup,
+                        const void* context) {
+  auto verified = verify_parts(in, services, lookup, context, false);
+  if (!verified) return tl::unexpected(std::move(verified.error()));
+  return {};
 }
 
-AuthError verify(const VerifyInput& in, const std::vector<std::string>& services, SecretLookup lookup,
-                 const void* context, std::string* secret_id) {
-  return verify_parts(in, services, lookup, context, secret_id, true);
+ApiResult<std::string> verify(const VerifyInput& in, const std::vector<std::string>& services, SecretLookup lookup,
+                              const void* context) {
+  return verify_parts(in, services, lookup, context, true);
 }
 
 }  // namespace ig::api

@@ -4,13 +4,15 @@
 // values) and, when it fails, the error code of SPEC.md §3 the cloud returns. The verdict is the
 // first failing check in the order the cloud applies its rules: format and size, partitions, root,
 // virtio, cloud-init. Texts are not stored as sentences but as message ids with arguments, so the
-// same report renders in any of the five languages (rules/messages.h).
+// same report renders in any of the five languages (text/messages.h).
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "text/messages.h"
 
 namespace ig {
 
@@ -27,12 +29,6 @@ inline constexpr const char* kCloudInitNotInstalled = "CloudInitNotInstalled";
 inline constexpr const char* kPartitionNotPresent = "PartitionNotPresent";
 inline constexpr const char* kRootPartitionNotFound = "RootPartitionNotFound";
 inline constexpr const char* kInternalError = "InternalError";
-
-// A sentence to render: an id of rules/messages.cc and its arguments ({0}, {1}, ...).
-struct Message {
-  std::string id;
-  std::vector<std::string> args;
-};
 
 struct CheckResult {
   std::string name;  // "format", "virtual-size", "qcow2-size", "partition-table", "partitions", "root",

@@ -9,6 +9,7 @@
 #include "rules/messages.h"
 #include "service/notify.h"
 #include "service/params.h"
+#include "service/runtime.h"
 #include "service/worker.h"
 
 namespace ig::service {
@@ -27,7 +28,7 @@ std::string account_of(const Call& c) {
 std::optional<std::string> str(const json& p, const char* name, std::optional<Reply>& error) {
   if (!p.contains(name) || p[name].is_null()) return std::nullopt;
   if (!p[name].is_string()) {
-    error = Reply::error("InvalidParameter", fmt::format("{} must be a string", name));
+    error = Reply::error("InvalidParameter", {"api.not-string", {name}});
     return std::nullopt;
   }
   return p[name].get<std::string>();
@@ -120,7 +121,7 @@ Paging paging(const json& p, std::optional<Reply>& error) {
   if (p.contains("Offset") && p["Offset"].is_number_integer()) g.offset = p["Offset"].get<std::int64_t>();
   if (p.contains("Limit") && p["Limit"].is_number_integer()) g.limit = p["Limit"].get<std::int64_t>();
   if (g.offset < 0 || g.limit < 1 || g.limit > 100) {
-    error = Reply::error("InvalidParameterValue", "Offset must be >= 0 and Limit between 1 and 100");
+    error = Reply::error("InvalidParameterValue", {"api.paging", {}});
   }
   return g;
 }
@@ -155,61 +156,56 @@ Reply import_image(const Call& c, catalog::Catalog& catalog, const ServiceLimits
                                                                                         {"OsVersion", &os_version},
                                                                                         {"ImageUrl", &url},
                                                                                         {"ImageName", &name}}) {
-    if (!*value || (*value)->empty()) return Reply::error("MissingParameter", fmt::format("{} is required", field));
+    if (!*value || (*value)->empty()) return Reply::error("MissingParameter", {"api.parameter-required", {field}});
   }
   if (characters(*name) > 60) {
     return Reply::error("InvalidParameterValue.TooLarge",
-                        fmt::format("ImageName has {} characters; at most 60", characters(*name)));
+                        {"api.too-long", {"ImageName", std::to_string(characters(*name)), "60"}});
   }
   if (description && characters(*description) > 256) {
     return Reply::error("InvalidParameterValue.TooLarge",
-                        fmt::format("ImageDescription has {} characters; at most 256", characters(*description)));
+                        {"api.too-long", {"ImageDescription", std::to_string(characters(*description)), "256"}});
   }
   const api::ImportOs* os = api::find_import_os(*os_type);
   if (os == nullptr) {
-    return Reply::error("InvalidImageOsType.Unsupported",
-                        fmt::format("OsType '{}' cannot be imported (see DescribeImportImageOs)", *os_type));
+    return Reply::error("InvalidImageOsType.Unsupported", {"api.os-type-unsupported", {*os_type}});
   }
   if (std::find(os->versions.begin(), os->versions.end(), *os_version) == os->versions.end()) {
-    return Reply::error("InvalidImageOsVersion.Unsupported",
-                        fmt::format("OsVersion '{}' is not offered for {}", *os_version, *os_type));
+    return Reply::error("InvalidImageOsVersion.Unsupported", {"api.os-version-unsupported", {*os_version, *os_type}});
   }
   if (std::find(os->architectures.begin(), os->architectures.end(), *arch) == os->architectures.end()) {
-    return Reply::error("InvalidParameterValue",
-                        fmt::format("Architecture '{}' is not offered for {}", *arch, *os_type));
+    return Reply::error("InvalidParameterValue", {"api.architecture-unsupported", {*arch, *os_type}});
   }
   if (!is_http_url(*url)) {
     return Reply::error("InvalidParameter.InvalidParameterUrlError",
-                        fmt::format("ImageUrl '{}' is not an http(s) URL", url->substr(0, 200)));
+                        {"api.url-invalid", {"ImageUrl", url->substr(0, 200)}});
   }
   if (license && *license != "TencentCloud" && *license != "BYOL") {
-    return Reply::error("InvalidParameterValue.InvalidLicenseType",
-                        fmt::format("LicenseType '{}' is not TencentCloud or BYOL", *license));
+    return Reply::error("InvalidParameterValue.InvalidLicenseType", {"api.license-type", {*license}});
   }
   if (boot && *boot != "Legacy BIOS" && *boot != "UEFI") {
-    return Reply::error("InvalidParameterValue.InvalidBootMode",
-                        fmt::format("BootMode '{}' is not \"Legacy BIOS\" or \"UEFI\"", *boot));
+    return Reply::error("InvalidParameterValue.InvalidBootMode", {"api.boot-mode", {*boot}});
   }
   img.force = boolean(p, "Force");
   std::string path = url->substr(0, url->find('?'));
   std::transform(path.begin(), path.end(), path.begin(), [](unsigned char ch) { return std::tolower(ch); });
   if (path.size() > 4 && path.ends_with(".iso") && !img.force) {
-    return Reply::error("InvalidParameterValue.ISOMustImportByForce", "an ISO image can only be imported with Force");
+    return Reply::error("InvalidParameterValue.ISOMustImportByForce", {"api.iso-force", {}});
   }
   if (p.contains("ImportImageDataDiskList")) {
     if (!p["ImportImageDataDiskList"].is_array() || p["ImportImageDataDiskList"].size() > 16) {
-      return Reply::error("InvalidParameter", "ImportImageDataDiskList must be a list of at most 16 {ImageUrl}");
+      return Reply::error("InvalidParameter", {"api.data-disks", {}});
     }
     for (const json& d : p["ImportImageDataDiskList"]) {
       if (!d.is_object() || !d.contains("ImageUrl") || !d["ImageUrl"].is_string() || !is_http_url(d["ImageUrl"])) {
-        return Reply::error("InvalidParameter.InvalidParameterUrlError",
-                            "a data disk's ImageUrl is not an http(s) URL");
+        return Reply::error("InvalidParameter.InvalidParameterUrlError", {"api.data-disk-url", {}});
       }
       img.data_disk_urls.push_back(d["ImageUrl"]);
     }
   }
   if (p.contains("TagSpecification")) {
-    if (!p["TagSpecification"].is_array()) return Reply::error("InvalidParameter", "TagSpecification must be a list");
+    if (!p["TagSpecification"].is_array())
+      return Reply::error("InvalidParameter", {"api.not-list", {"TagSpecification"}});
     for (const json& spec : p["TagSpecification"]) {
       if (!spec.is_object() || !spec.contains("Tags") || !spec["Tags"].is_array()) continue;
       for (const json& t : spec["Tags"]) {
@@ -218,18 +214,20 @@ Reply import_image(const Call& c, catalog::Catalog& catalog, const ServiceLimits
         }
       }
     }
-    if (img.tags.size() > 50) return Reply::error("InvalidParameter", "more than 50 tags");
+    if (img.tags.size() > 50)
+      return Reply::error("InvalidParameter",
+                          {"api.too-many", {"TagSpecification", std::to_string(img.tags.size()), "50"}});
   }
   auto taken = catalog.name_taken(img.account, *name);
-  if (!taken) return Reply::error("InternalError", taken.error().message);
-  if (*taken) return Reply::error("InvalidImageName.Duplicate", fmt::format("an image named '{}' exists", *name));
+  if (!taken) return internal_error(c, taken.error());
+  if (*taken) return Reply::error("InvalidImageName.Duplicate", {"api.image-name-taken", {*name}});
   auto count = catalog.count_images(img.account);
-  if (!count) return Reply::error("InternalError", count.error().message);
+  if (!count) return internal_error(c, count.error());
   if (*count >= limits.image_quota) {
-    return Reply::error("ImageQuotaLimitExceeded", fmt::format("the account has {} images, its quota", *count));
+    return Reply::error("ImageQuotaLimitExceeded", {"api.image-quota", {std::to_string(*count)}});
   }
   if (boolean(p, "DryRun")) {
-    return Reply::error("DryRunOperation", "the request would have succeeded; DryRun is set");
+    return Reply::error("DryRunOperation", {"api.dry-run", {}});
   }
   img.image_id = catalog::new_image_id();
   img.name = *name;
@@ -247,9 +245,9 @@ Reply import_image(const Call& c, catalog::Catalog& catalog, const ServiceLimits
   auto created = catalog.create_import(img);
   if (!created) {
     if (created.error().code == ErrorCode::kAlreadyExists) {
-      return Reply::error("InvalidImageName.Duplicate", fmt::format("an image named '{}' exists", *name));
+      return Reply::error("InvalidImageName.Duplicate", {"api.image-name-taken", {*name}});
     }
-    return Reply::error("InternalError", created.error().message);
+    return internal_error(c, created.error());
   }
   Reply r;
   r.fields["ImageId"] = img.image_id;
@@ -261,47 +259,45 @@ Reply describe_images(const Call& c, catalog::Catalog& catalog) {
   std::vector<std::string> ids;
   std::vector<catalog::Filter> filters;
   if (p.contains("ImageIds") && p.contains("Filters")) {
-    return Reply::error("InvalidParameter.InvalidParameterCoexistImageIdsFilters",
-                        "ImageIds and Filters cannot be given together");
+    return Reply::error("InvalidParameter.InvalidParameterCoexistImageIdsFilters", {"api.ids-and-filters", {}});
   }
   if (p.contains("ImageIds")) {
-    if (!p["ImageIds"].is_array()) return Reply::error("InvalidParameter", "ImageIds must be a list of ids");
+    if (!p["ImageIds"].is_array()) return Reply::error("InvalidParameter", {"api.not-list", {"ImageIds"}});
     if (p["ImageIds"].size() > 100) {
       return Reply::error("InvalidParameterValue.LimitExceeded",
-                          fmt::format("ImageIds has {} ids; at most 100", p["ImageIds"].size()));
+                          {"api.too-many", {"ImageIds", std::to_string(p["ImageIds"].size()), "100"}});
     }
     for (const json& id : p["ImageIds"]) {
-      if (!id.is_string()) return Reply::error("InvalidParameter", "ImageIds must be strings");
+      if (!id.is_string()) return Reply::error("InvalidParameter", {"api.not-strings", {"ImageIds"}});
       if (!well_formed_image_id(id)) {
-        return Reply::error(
-            "InvalidImageId.Malformed",
-            fmt::format("'{}' is not an image id (img- and 8 letters or digits)", id.get<std::string>().substr(0, 64)));
+        return Reply::error("InvalidImageId.Malformed",
+                            {"api.image-id-malformed", {id.get<std::string>().substr(0, 64)}});
       }
       ids.push_back(id);
     }
   }
   if (p.contains("Filters")) {
-    if (!p["Filters"].is_array()) return Reply::error("InvalidParameter", "Filters must be a list of filters");
+    if (!p["Filters"].is_array()) return Reply::error("InvalidParameter", {"api.not-list", {"Filters"}});
     if (p["Filters"].size() > 10) {
       return Reply::error("InvalidParameterValue.LimitExceeded",
-                          fmt::format("Filters has {} filters; at most 10", p["Filters"].size()));
+                          {"api.too-many", {"Filters", std::to_string(p["Filters"].size()), "10"}});
     }
     for (const json& f : p["Filters"]) {
       if (!f.is_object() || !f.contains("Name") || !f["Name"].is_string() || !f.contains("Values") ||
           !f["Values"].is_array()) {
-        return Reply::error("InvalidParameter", "each filter needs a Name and a list of Values");
+        return Reply::error("InvalidParameter", {"api.filter-shape", {}});
       }
       if (f["Values"].size() > 5) {
         return Reply::error("InvalidParameterValue.LimitExceeded",
-                            fmt::format("filter '{}' has {} values; at most 5",
-                                        f["Name"].get<std::string>().substr(0, 64), f["Values"].size()));
+                            {"api.filter-values",
+                             {f["Name"].get<std::string>().substr(0, 64), std::to_string(f["Values"].size()), "5"}});
       }
       catalog::Filter filter{f["Name"], {}};
       static const char* const kNames[] = {"image-id", "image-name", "image-type",           "platform",
                                            "tag-key",  "tag-value",  "dedicated-cluster-id", "cdc-cache-status"};
       if (std::find(std::begin(kNames), std::end(kNames), filter.name) == std::end(kNames) &&
           filter.name.rfind("tag:", 0) != 0) {
-        return Reply::error("InvalidFilter", fmt::format("unknown filter '{}'", filter.name));
+        return Reply::error("InvalidFilter", {"api.filter-unknown", {filter.name}});
       }
       for (const json& v : f["Values"]) {
         if (v.is_string()) filter.values.push_back(v);
@@ -313,7 +309,7 @@ Reply describe_images(const Call& c, catalog::Catalog& catalog) {
   const auto [offset, limit] = paging(p, error);
   if (error) return *error;
   auto page = catalog.describe(account_of(c), ids, filters, offset, limit);
-  if (!page) return Reply::error("InternalError", page.error().message);
+  if (!page) return internal_error(c, page.error());
   // Ids the account does not have (unknown, deleted, another account's) are simply not listed,
   // as in the cloud: Terraform reads the empty set as "deleted".
   Reply r;
@@ -327,46 +323,38 @@ Reply describe_images(const Call& c, catalog::Catalog& catalog) {
 Reply delete_images(const Call& c, catalog::Catalog& catalog, const ServiceLimits& limits) {
   const json& p = c.params;
   if (!p.contains("ImageIds") || !p["ImageIds"].is_array() || p["ImageIds"].empty() || p["ImageIds"].size() > 100) {
-    return Reply::error("MissingParameter", "ImageIds is required (1 to 100 ids)");
+    return Reply::error("MissingParameter", {"api.ids-required", {"ImageIds", "100"}});
   }
   const std::string account = account_of(c);
   for (const json& id : p["ImageIds"]) {
-    if (!id.is_string()) return Reply::error("InvalidParameter", "ImageIds must be strings");
+    if (!id.is_string()) return Reply::error("InvalidParameter", {"api.not-strings", {"ImageIds"}});
     auto img = catalog.get(account, id);
-    if (!img) return Reply::error("InternalError", img.error().message);
-    if (!*img)
-      return Reply::error("InvalidImageId.NotFound", fmt::format("image {} does not exist", id.get<std::string>()));
+    if (!img) return internal_error(c, img.error());
+    if (!*img) return Reply::error("InvalidImageId.NotFound", {"api.image-not-found", {id.get<std::string>()}});
     if ((*img)->shared) {
-      return Reply::error(
-          "InvalidParameterValue.InvalidImageIdIsShared",
-          fmt::format("image {} is shared with this account by account {}: only its owner can delete it",
-                      id.get<std::string>(), (*img)->account));
+      return Reply::error("InvalidParameterValue.InvalidImageIdIsShared",
+                          Message{"api.image-shared-delete", {id.get<std::string>(), (*img)->account}});
     }
     if ((*img)->share_count > 0) {
-      return Reply::error("InvalidImageId.InShared",
-                          fmt::format("image {} is shared with {} account(s): cancel the sharing first "
-                                      "(ModifyImageSharePermission, CANCEL)",
-                                      id.get<std::string>(), (*img)->share_count));
+      return Reply::error("InvalidImageId.InShared", {"api.image-in-shared", {id.get<std::string>()}});
     }
     if ((*img)->state == "IMPORTING") {
-      return Reply::error("InvalidImageId.IncorrectState",
-                          fmt::format("image {} is still importing", id.get<std::string>()));
+      return Reply::error("InvalidImageId.IncorrectState", {"api.image-importing", {id.get<std::string>()}});
     }
   }
-  if (boolean(p, "DryRun")) return Reply::error("DryRunOperation", "the request would have succeeded; DryRun is set");
+  if (boolean(p, "DryRun")) return Reply::error("DryRunOperation", {"api.dry-run", {}});
   for (const json& id : p["ImageIds"]) {
     if (auto removed = catalog.remove(account, id); !removed) {
       // Shared since it was checked above.
       if (removed.error().code == ErrorCode::kUnsupported) {
-        return Reply::error("InvalidImageId.InShared", removed.error().message);
+        return Reply::error("InvalidImageId.InShared", {"api.image-in-shared", {id.get<std::string>()}});
       }
-      return Reply::error("InternalError", removed.error().message);
+      return internal_error(c, removed.error());
     }
     if (limits.store != nullptr) {
       const std::string image_id = id.get<std::string>();
       for (const std::string& prefix : {image_id + ".", image_id + "-"}) {
-        if (auto gone = limits.store->remove_all(prefix); !gone)
-          return Reply::error("InternalError", gone.error().message);
+        if (auto gone = limits.store->remove_all(prefix); !gone) return internal_error(c, gone.error());
       }
     }
   }
@@ -379,21 +367,21 @@ Reply modify_image(const Call& c, catalog::Catalog& catalog) {
   const auto name = str(c.params, "ImageName", error);
   const auto description = str(c.params, "ImageDescription", error);
   if (error) return *error;
-  if (!id) return Reply::error("MissingParameter", "ImageId is required");
-  if (name && name->empty()) return Reply::error("InvalidParameterValue", "ImageName must not be empty");
+  if (!id) return Reply::error("MissingParameter", {"api.parameter-required", {"ImageId"}});
+  if (name && name->empty()) return Reply::error("InvalidParameterValue", {"api.empty", {"ImageName"}});
   if (name && characters(*name) > 60) {
     return Reply::error("InvalidParameterValue.TooLarge",
-                        fmt::format("ImageName has {} characters; at most 60", characters(*name)));
+                        {"api.too-long", {"ImageName", std::to_string(characters(*name)), "60"}});
   }
   if (description && characters(*description) > 256) {
     return Reply::error("InvalidParameterValue.TooLarge",
-                        fmt::format("ImageDescription has {} characters; at most 256", characters(*description)));
+                        {"api.too-long", {"ImageDescription", std::to_string(characters(*description)), "256"}});
   }
   const auto family = str(c.params, "ImageFamily", error);
   if (error) return *error;
   if (family && characters(*family) > 60) {
     return Reply::error("InvalidParameterValue.TooLarge",
-                        fmt::format("ImageFamily has {} characters; at most 60", characters(*family)));
+                        {"api.too-long", {"ImageFamily", std::to_string(characters(*family)), "60"}});
   }
   catalog::ImageChanges changes{name, description, family, std::nullopt};
   if (c.params.contains("ImageDeprecated") && c.params["ImageDeprecated"].is_boolean()) {
@@ -405,17 +393,14 @@ Reply modify_image(const Call& c, catalog::Catalog& catalog) {
       // Not the caller's: shared with it, or not there at all.
       auto seen = catalog.get(account_of(c), *id);
       if (seen && *seen && (*seen)->shared) {
-        return Reply::error("InvalidImageId.IncorrectState",
-                            fmt::format("image {} is shared with this account by account {}: only its owner can "
-                                        "change it",
-                                        *id, (*seen)->account));
+        return Reply::error("InvalidImageId.IncorrectState", {"api.image-shared-change", {*id, (*seen)->account}});
       }
-      return Reply::error("InvalidImageId.NotFound", fmt::format("image {} does not exist", *id));
+      return Reply::error("InvalidImageId.NotFound", {"api.image-not-found", {*id}});
     }
     if (done.error().code == ErrorCode::kAlreadyExists) {
-      return Reply::error("InvalidImageName.Duplicate", fmt::format("an image named '{}' exists", name.value_or("")));
+      return Reply::error("InvalidImageName.Duplicate", {"api.image-name-taken", {name.value_or("")}});
     }
-    return Reply::error("InternalError", done.error().message);
+    return internal_error(c, done.error());
   }
   return Reply{};
 }
@@ -426,10 +411,10 @@ Reply describe_image_from_family(const Call& c, catalog::Catalog& catalog) {
   std::optional<Reply> error;
   const auto family = str(c.params, "ImageFamily", error);
   if (error) return *error;
-  if (!family || family->empty()) return Reply::error("MissingParameter", "ImageFamily is required");
+  if (!family || family->empty()) return Reply::error("MissingParameter", {"api.parameter-required", {"ImageFamily"}});
   // Newest first; a family holds at most the account's quota of images.
   auto page = catalog.describe(account_of(c), {}, {{"image-family", {*family}}}, 0, 100000);
-  if (!page) return Reply::error("InternalError", page.error().message);
+  if (!page) return internal_error(c, page.error());
   Reply r;
   r.fields["Image"] = nullptr;
   for (const catalog::Image& i : page->images) {
@@ -447,17 +432,16 @@ std::optional<std::vector<std::string>> id_list(const json& p, const char* name,
   std::vector<std::string> out;
   if (!p.contains(name) || p[name].is_null()) {
     if (optional) return out;
-    error = Reply::error("MissingParameter", fmt::format("{} is required (1 to {} ids)", name, max));
+    error = Reply::error("MissingParameter", {"api.ids-required", {name, std::to_string(max)}});
     return std::nullopt;
   }
   if (!p[name].is_array() || p[name].size() > max || (!optional && p[name].empty())) {
-    error =
-        Reply::error("InvalidParameter", fmt::format("{} must be a list of {} to {} ids", name, optional ? 0 : 1, max));
+    error = Reply::error("InvalidParameter", {"api.ids-list", {name, optional ? "0" : "1", std::to_string(max)}});
     return std::nullopt;
   }
   for (const json& id : p[name]) {
     if (!id.is_string()) {
-      error = Reply::error("InvalidParameter", fmt::format("{} must be strings", name));
+      error = Reply::error("InvalidParameter", {"api.not-strings", {name}});
       return std::nullopt;
     }
     out.push_back(id);
@@ -465,11 +449,11 @@ std::optional<std::vector<std::string>> id_list(const json& p, const char* name,
   return out;
 }
 
-Reply message_not_found(const Error& e) {
+Reply message_not_found(const Call& c, const Error& e) {
   if (e.code == ErrorCode::kNotFound) {
-    return Reply::error("InvalidMessageId.NotFound", fmt::format("message {} does not exist", e.message));
+    return Reply::error("InvalidMessageId.NotFound", {"api.message-not-found", {e.message}});
   }
-  return Reply::error("InternalError", e.message);
+  return internal_error(c, e);
 }
 
 Reply describe_messages(const Call& c, catalog::Catalog& catalog) {
@@ -480,7 +464,7 @@ Reply describe_messages(const Call& c, catalog::Catalog& catalog) {
   const auto [offset, limit] = paging(p, error);
   if (error) return *error;
   auto page = catalog.describe_messages(account_of(c), *ids, boolean(p, "UnreadOnly"), offset, limit);
-  if (!page) return message_not_found(page.error());
+  if (!page) return message_not_found(c, page.error());
   ordered_json set = ordered_json::array();
   for (const catalog::InboxMessage& m : page->messages) {
     ordered_json deliveries = ordered_json::array();
@@ -510,7 +494,7 @@ Reply mark_or_delete_messages(const Call& c, catalog::Catalog& catalog, bool rem
   const auto ids = id_list(c.params, "MessageIds", 100, false, error);
   if (error) return *error;
   auto done = remove ? catalog.delete_messages(account_of(c), *ids) : catalog.mark_read(account_of(c), *ids);
-  if (!done) return message_not_found(done.error());
+  if (!done) return message_not_found(c, done.error());
   return Reply{};
 }
 
@@ -526,43 +510,41 @@ Reply create_subscription(const Call& c, catalog::Catalog& catalog, const Servic
   const auto endpoint = str(c.params, "Endpoint", error);
   const auto secret = str(c.params, "Secret", error);
   if (error) return *error;
-  if (!channel || !endpoint) return Reply::error("MissingParameter", "Channel and Endpoint are required");
+  if (!channel || !endpoint) return Reply::error("MissingParameter", {"api.both-required", {"Channel", "Endpoint"}});
   catalog::Subscription s;
   s.account = account_of(c);
   s.channel = *channel;
   s.endpoint = *endpoint;
   if (s.channel == "EMAIL") {
     if (!valid_mail_address(s.endpoint)) {
-      return Reply::error("InvalidParameterValue",
-                          fmt::format("Endpoint '{}' is not an e-mail address", s.endpoint.substr(0, 254)));
+      return Reply::error("InvalidParameterValue", {"api.email-invalid", {s.endpoint.substr(0, 254)}});
     }
-    if (secret) return Reply::error("InvalidParameter", "Secret is for WEBHOOK subscriptions only");
+    if (secret) return Reply::error("InvalidParameter", {"api.secret-webhook-only", {}});
   } else if (s.channel == "WEBHOOK") {
     if (!valid_webhook_url(s.endpoint)) {
-      return Reply::error("InvalidParameterValue",
-                          fmt::format("Endpoint '{}' is not an http(s) URL", s.endpoint.substr(0, 200)));
+      return Reply::error("InvalidParameterValue", {"api.url-invalid", {"Endpoint", s.endpoint.substr(0, 200)}});
     }
     if (secret && (secret->size() < 16 || secret->size() > 128)) {
-      return Reply::error("InvalidParameterValue", "Secret must have 16 to 128 characters");
+      return Reply::error("InvalidParameterValue", {"api.secret-length", {}});
     }
     s.secret = secret ? *secret : random_secret();
-    if (s.secret.empty()) return Reply::error("InternalError", "no random bytes for the webhook secret");
+    if (s.secret.empty()) return internal_error(c, Error::internal("no random bytes for the webhook secret"));
   } else {
-    return Reply::error("InvalidParameterValue", fmt::format("Channel '{}' is not EMAIL or WEBHOOK", *channel));
+    return Reply::error("InvalidParameterValue", {"api.channel-unknown", {*channel}});
   }
   auto existing = catalog.describe_subscriptions(s.account);
-  if (!existing) return Reply::error("InternalError", existing.error().message);
+  if (!existing) return internal_error(c, existing.error());
   if (static_cast<std::int64_t>(existing->size()) >= limits.subscription_quota) {
     return Reply::error("LimitExceeded.SubscriptionQuota",
-                        fmt::format("the account has {} subscriptions, its quota", existing->size()));
+                        {"api.subscription-quota", {std::to_string(existing->size())}});
   }
   s.subscription_id = catalog::new_id("sub-");
   if (auto created = catalog.create_subscription(s); !created) {
     if (created.error().code == ErrorCode::kAlreadyExists) {
       return Reply::error("InvalidParameterValue.DuplicateSubscription",
-                          fmt::format("{} is already subscribed on {}", s.endpoint, s.channel));
+                          {"api.subscription-duplicate", {s.endpoint, s.channel}});
     }
-    return Reply::error("InternalError", created.error().message);
+    return internal_error(c, created.error());
   }
   Reply r;
   r.fields["SubscriptionId"] = s.subscription_id;
@@ -572,7 +554,7 @@ Reply create_subscription(const Call& c, catalog::Catalog& catalog, const Servic
 
 Reply describe_subscriptions(const Call& c, catalog::Catalog& catalog) {
   auto subs = catalog.describe_subscriptions(account_of(c));
-  if (!subs) return Reply::error("InternalError", subs.error().message);
+  if (!subs) return internal_error(c, subs.error());
   ordered_json set = ordered_json::array();
   for (const catalog::Subscription& s : *subs) {
     set.push_back({{"SubscriptionId", s.subscription_id},
@@ -590,12 +572,12 @@ Reply delete_subscription(const Call& c, catalog::Catalog& catalog) {
   std::optional<Reply> error;
   const auto id = str(c.params, "SubscriptionId", error);
   if (error) return *error;
-  if (!id) return Reply::error("MissingParameter", "SubscriptionId is required");
+  if (!id) return Reply::error("MissingParameter", {"api.parameter-required", {"SubscriptionId"}});
   if (auto done = catalog.delete_subscription(account_of(c), *id); !done) {
     if (done.error().code == ErrorCode::kNotFound) {
-      return Reply::error("InvalidSubscriptionId.NotFound", fmt::format("subscription {} does not exist", *id));
+      return Reply::error("InvalidSubscriptionId.NotFound", {"api.subscription-not-found", {*id}});
     }
-    return Reply::error("InternalError", done.error().message);
+    return internal_error(c, done.error());
   }
   return Reply{};
 }
@@ -606,13 +588,13 @@ Reply test_subscription(const Call& c, catalog::Catalog& catalog, const NotifyCo
   std::optional<Reply> error;
   const auto id = str(c.params, "SubscriptionId", error);
   if (error) return *error;
-  if (!id) return Reply::error("MissingParameter", "SubscriptionId is required");
+  if (!id) return Reply::error("MissingParameter", {"api.parameter-required", {"SubscriptionId"}});
   auto subs = catalog.describe_subscriptions(account_of(c));
-  if (!subs) return Reply::error("InternalError", subs.error().message);
+  if (!subs) return internal_error(c, subs.error());
   const auto sub = std::find_if(subs->begin(), subs->end(),
                                 [&id](const catalog::Subscription& s) { return s.subscription_id == *id; });
   if (sub == subs->end()) {
-    return Reply::error("InvalidSubscriptionId.NotFound", fmt::format("subscription {} does not exist", *id));
+    return Reply::error("InvalidSubscriptionId.NotFound", {"api.subscription-not-found", {*id}});
   }
   const Lang lang = parse_lang(c.account->language).value_or(Lang::kEn);
   catalog::Delivery d;
@@ -639,17 +621,14 @@ Reply test_subscription(const Call& c, catalog::Catalog& catalog, const NotifyCo
 std::optional<Reply> owned_image(const Call& c, catalog::Catalog& catalog, const std::string& id,
                                  std::optional<catalog::Image>& image) {
   if (!well_formed_image_id(id)) {
-    return Reply::error("InvalidImageId.Malformed",
-                        fmt::format("'{}' is not an image id (img- and 8 letters or digits)", id.substr(0, 64)));
+    return Reply::error("InvalidImageId.Malformed", {"api.image-id-malformed", {id.substr(0, 64)}});
   }
   auto img = catalog.get(account_of(c), id);
-  if (!img) return Reply::error("InternalError", img.error().message);
-  if (!*img) return Reply::error("InvalidImageId.NotFound", fmt::format("image {} does not exist", id));
+  if (!img) return internal_error(c, img.error());
+  if (!*img) return Reply::error("InvalidImageId.NotFound", {"api.image-not-found", {id}});
   if ((*img)->shared) {
     return Reply::error("UnauthorizedOperation.ImageNotBelongToAccount",
-                        fmt::format("image {} belongs to account {}, which shared it with this account: only its "
-                                    "owner can share it or see with whom",
-                                    id, (*img)->account));
+                        {"api.image-shared-share", {id, (*img)->account}});
   }
   image = std::move(*img);
   return std::nullopt;
@@ -663,63 +642,58 @@ Reply modify_share(const Call& c, catalog::Catalog& catalog, const ServiceLimits
   const std::string id = p["ImageId"];
   const std::string permission = p["Permission"];
   if (permission != "SHARE" && permission != "CANCEL") {
-    return Reply::error("InvalidParameterValue",
-                        fmt::format("Permission '{}' is not SHARE or CANCEL", permission.substr(0, 64)));
+    return Reply::error("InvalidParameterValue", {"api.permission", {permission.substr(0, 64)}});
   }
-  if (p["AccountIds"].empty()) return Reply::error("MissingParameter", "AccountIds must name at least one account");
+  if (p["AccountIds"].empty()) return Reply::error("MissingParameter", {"api.account-ids-empty", {}});
   if (static_cast<std::int64_t>(p["AccountIds"].size()) > limits.share_quota) {
-    return Reply::error("InvalidParameterValue.LimitExceeded",
-                        fmt::format("AccountIds has {} accounts; an image is shared with at most {}",
-                                    p["AccountIds"].size(), limits.share_quota));
+    return Reply::error(
+        "InvalidParameterValue.LimitExceeded",
+        {"api.share-too-many", {std::to_string(p["AccountIds"].size()), std::to_string(limits.share_quota)}});
   }
   std::vector<std::string> accounts;
   for (const json& a : p["AccountIds"]) {
     const std::string& account = a.get_ref<const std::string&>();
     if (!api::well_formed_account_id(account)) {
       return Reply::error("InvalidParameterValue.InvalidAppIdFormat",
-                          fmt::format("'{}' is not an account id (1 to 20 digits)", account.substr(0, 64)));
+                          {"api.app-id-malformed", {account.substr(0, 64)}});
     }
     if (std::find(accounts.begin(), accounts.end(), account) == accounts.end()) accounts.push_back(account);
   }
   if (c.account->app_id.empty()) {
-    return Reply::error("FailedOperation.NotMasterAccount",
-                        "this account has no account id (app_id in the configuration): it cannot share images");
+    return Reply::error("FailedOperation.NotMasterAccount", {"api.not-master", {}});
   }
   std::optional<catalog::Image> image;
   if (auto error = owned_image(c, catalog, id, image)) return *error;
   for (const std::string& account : accounts) {
     if (account == c.account->app_id) {
-      return Reply::error("InvalidAccountIs.YourSelf", "an image cannot be shared with its own account");
+      return Reply::error("InvalidAccountIs.YourSelf", {"api.share-self", {}});
     }
     if (std::find(account_ids.begin(), account_ids.end(), account) == account_ids.end()) {
-      return Reply::error("InvalidAccountId.NotFound", fmt::format("account {} does not exist", account));
+      return Reply::error("InvalidAccountId.NotFound", {"api.account-not-found", {account}});
     }
   }
   if (permission == "CANCEL") {
     if (auto done = catalog.unshare_image(account_of(c), id, accounts); !done) {
-      return Reply::error("InternalError", done.error().message);
+      return internal_error(c, done.error());
     }
     return Reply{};
   }
   if (image->state != "NORMAL") {
-    return Reply::error("InvalidParameterValue.InvalidImageState",
-                        fmt::format("image {} is {}: only a NORMAL image can be shared", id, image->state));
+    return Reply::error("InvalidParameterValue.InvalidImageState", {"api.share-state", {id, image->state}});
   }
   if (image->license_type == "BYOL") {
-    return Reply::error("FailedOperation.BYOLImageShareFailed",
-                        fmt::format("image {} brings its own license (BYOL), which cannot be shared", id));
+    return Reply::error("FailedOperation.BYOLImageShareFailed", {"api.share-byol", {id}});
   }
   if (auto done = catalog.share_image(account_of(c), id, accounts, limits.share_quota); !done) {
     switch (done.error().code) {
       case ErrorCode::kAlreadyExists:
-        return Reply::error("FailedOperation.AccountAlreadyExists",
-                            fmt::format("image {} is already shared with account {}", id, done.error().message));
-      case ErrorCode::kLimitExceeded: return Reply::error("OverQuota", done.error().message);
+        return Reply::error("FailedOperation.AccountAlreadyExists", {"api.share-exists", {id, done.error().message}});
+      case ErrorCode::kLimitExceeded:
+        return Reply::error("OverQuota", {"api.share-quota", {id, std::to_string(limits.share_quota)}});
       case ErrorCode::kUnsupported:
-        return Reply::error("InvalidParameterValue.InvalidImageState", done.error().message);
-      case ErrorCode::kNotFound:
-        return Reply::error("InvalidImageId.NotFound", fmt::format("image {} does not exist", id));
-      default: return Reply::error("InternalError", done.error().message);
+        return Reply::error("InvalidParameterValue.InvalidImageState", {"api.share-not-normal", {id}});
+      case ErrorCode::kNotFound: return Reply::error("InvalidImageId.NotFound", {"api.image-not-found", {id}});
+      default: return internal_error(c, done.error());
     }
   }
   return Reply{};
@@ -733,9 +707,9 @@ Reply describe_share(const Call& c, catalog::Catalog& catalog) {
   auto shares = catalog.image_shares(account_of(c), id);
   if (!shares) {
     if (shares.error().code == ErrorCode::kNotFound) {
-      return Reply::error("InvalidImageId.NotFound", fmt::format("image {} does not exist", id));
+      return Reply::error("InvalidImageId.NotFound", {"api.image-not-found", {id}});
     }
-    return Reply::error("InternalError", shares.error().message);
+    return internal_error(c, shares.error());
   }
   ordered_json set = ordered_json::array();
   for (const catalog::Share& s : *shares) set.push_back({{"CreatedTime", s.created_time}, {"AccountId", s.account}});
@@ -838,6 +812,26 @@ void register_message_actions(api::Api& api, catalog::Catalog& catalog, ServiceL
   api.on("TestMessageSubscription", with_schema(kSubscriptionId, [&catalog, notify](const Call& c) {
            return test_subscription(c, catalog, notify);
          }));
+}
+
+Reply internal_error(const Call& c, const Error& e) {
+  struct Row {
+    ErrorCode internal;
+    const char* code;
+    const char* message;
+  };
+  static constexpr Row kTable[] = {
+      {ErrorCode::kNotFound, "ResourceNotFound", "api.resource-not-found"},
+      {ErrorCode::kAlreadyExists, "ResourceInUse", "api.resource-in-use"},
+      {ErrorCode::kLimitExceeded, "LimitExceeded", "api.limit-exceeded"},
+      {ErrorCode::kUnavailable, "InternalError", "api.unavailable"},
+  };
+  const Row* row =
+      std::find_if(std::begin(kTable), std::end(kTable), [&e](const Row& r) { return r.internal == e.code; });
+  const bool listed = row != std::end(kTable);
+  log_event("error", e.message,
+            {{"request_id", c.request_id}, {"action", c.action}, {"error", std::string(error_code_name(e.code))}});
+  return Reply::error(listed ? row->code : "InternalError", {listed ? row->message : "api.internal", {c.request_id}});
 }
 
 }  // namespace ig::service

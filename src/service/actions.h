@@ -23,6 +23,14 @@ struct ServiceLimits {
 
 void register_catalog_actions(api::Api& api, catalog::Catalog& catalog, ServiceLimits limits = {});
 
+// The one table from an internal error (a catalog's or a store's ig::Error) to the API's answer,
+// for the failures an action does not answer with a code of its own: kNotFound is
+// ResourceNotFound, kAlreadyExists ResourceInUse, kLimitExceeded LimitExceeded, and every other
+// code InternalError (kUnavailable with a message that says to retry). The client gets a safe
+// sentence naming the RequestId; the internal message, which may hold SQL or a path, goes to the
+// log with that RequestId and the action.
+api::Reply internal_error(const api::Call& c, const Error& e);
+
 // The message center, actions of our own (docs/api.md): DescribeMessages, MarkMessagesRead,
 // DeleteMessages, CreateMessageSubscription, DescribeMessageSubscriptions,
 // DeleteMessageSubscription, and TestMessageSubscription (a test message sent at once with

@@ -43,7 +43,6 @@ struct ServiceConfig {
 };
 
 // `data_dir` goes into the worker's and the actions' settings.
-std::optional<ServiceConfig> parse_service_config(const nlohmann::json& j, const std::string& data_dir,
-                                                  api::ConfigError& error);
+Result<ServiceConfig> parse_service_config(const nlohmann::json& j, const std::string& data_dir);
 
 }  // namespace ig::service

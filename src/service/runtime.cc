@@ -36,9 +36,8 @@ Result<Parts> load(const std::string& config_path, const std::string& data) {
   if (!in) return Error::invalid_argument(fmt::format("{}: cannot read the configuration file", config_path));
   const auto j = nlohmann::json::parse(in, nullptr, false);
   if (j.is_discarded()) return Error::invalid_argument(fmt::format("{}: the configuration is not JSON", config_path));
-  api::ConfigError err;
-  auto config = parse_service_config(j, data, err);
-  if (!config) return Error::invalid_argument(fmt::format("{}: {}", config_path, err.message));
+  auto config = parse_service_config(j, data);
+  if (!config) return config.error().with_context(config_path);
   std::error_code ec;
   std::filesystem::create_directories(data, ec);
   if (ec) return Error::io(fmt::format("{}: cannot create the data directory: {}", data, ec.message()));
@@ -198,14 +197,11 @@ Result<void> serve(const ServeOptions& options) {
   handlers.overflow = [&](const api::HttpRequest& head, Overflow why) {
     const auto start = std::chrono::steady_clock::now();
     if (why == Overflow::kBodyTooLarge) {
-      return counted(
-          api.refuse(head, "RequestSizeLimitExceeded",
-                     fmt::format("the request body is over the limit of {} bytes", parts.config.http.max_body)),
-          start);
+      return counted(api.refuse(head, "RequestSizeLimitExceeded",
+                                {"api.body-too-large", {std::to_string(parts.config.http.max_body)}}),
+                     start);
     }
-    return counted(api.refuse(head, "RequestLimitExceeded",
-                              "too many large requests are being received at once; retry in a moment"),
-                   start);
+    return counted(api.refuse(head, "RequestLimitExceeded", {"api.busy", {}}), start);
   };
   handlers.handle = [&](api::HttpRequest req) {
     if (auto page = operator_page(req)) return *page;

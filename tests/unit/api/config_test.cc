@@ -7,9 +7,8 @@ namespace ig {
 namespace {
 
 std::string config_error(const char* text) {
-  api::ConfigError e;
-  const auto c = api::parse_api_config(nlohmann::json::parse(text), e);
-  return c ? "" : e.message;
+  const auto c = api::parse_api_config(nlohmann::json::parse(text));
+  return c ? "" : c.error().message;
 }
 
 TEST(ApiConfig, EachMistakeIsNamed) {
