@@ -3,7 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <regex>
 #include <set>
+#include <sstream>
 
 namespace ig {
 namespace {
@@ -42,6 +46,40 @@ TEST(Messages, EveryIdInEveryLanguageWithTheSameArguments) {
     if (id.rfind("advice.", 0) == 0 || id.rfind("verdict.", 0) == 0 || id.find(".missing") != std::string::npos) {
       EXPECT_NE(en, render({id, {"a", "b", "c", "d"}}, Lang::kZh)) << id;
       EXPECT_NE(en, render({id, {"a", "b", "c", "d"}}, Lang::kPt)) << id;
+    }
+  }
+}
+
+// Every API error sentence the code names ("api.…" in src/api and src/service) is in the table,
+// in all five languages, translated (issue 13, point 12).
+TEST(Messages, EveryApiErrorSentenceInEveryLanguage) {
+  const std::vector<std::string> ids = message_ids();
+  const std::set<std::string> table(ids.begin(), ids.end());
+  std::set<std::string> used;
+  const std::regex id_literal(R"re("(api\.[a-z0-9-]+)")re");
+  for (const char* dir : {"src/api", "src/service"}) {
+    for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(IG_SOURCE_DIR) / dir)) {
+      std::ifstream in(e.path());
+      std::stringstream text;
+      text << in.rdbuf();
+      const std::string s = text.str();
+      for (auto it = std::sregex_iterator(s.begin(), s.end(), id_literal); it != std::sregex_iterator(); ++it) {
+        used.insert((*it)[1].str());
+      }
+    }
+  }
+  ASSERT_GT(used.size(), 60u);
+  for (const std::string& id : used) {
+    ASSERT_TRUE(table.contains(id)) << id << " is used but not in the table";
+    const Message m{id, {"x1", "x2", "x3"}};
+    std::set<std::string> texts;
+    for (Lang lang : kLangs) texts.insert(render(m, lang));
+    EXPECT_EQ(texts.size(), kLangCount) << id << ": a language repeats another's sentence";
+  }
+  // And the table has no API sentence the code no longer uses.
+  for (const std::string& id : ids) {
+    if (id.rfind("api.", 0) == 0) {
+      EXPECT_TRUE(used.contains(id)) << id << " is in the table but unused";
     }
   }
 }
