@@ -59,6 +59,13 @@ for c in "wrong-key AuthFailure.SignatureFailure" "unknown-id AuthFailure.Secret
   [ "$(get "$1" "len(d['traceId'] or '')")" = 36 ] || fail "$1: X-TC-TraceId not echoed"
   echo "api-sdk: $1: $2 ($(get "$1" "d['message']"))"
 done
+# X-TC-Language from the SDK's profile.language: the same code, its message in Chinese or English.
+for l in zh-CN en-US; do
+  [ "$(get "language-$l" "d['code']")" = InvalidImageId.NotFound ] || fail "language $l: $(get "language-$l" d)"
+done
+[ "$(get language-zh-CN "d['message']")" = "镜像 img-00000000 不存在" ] || fail "zh-CN: $(get language-zh-CN d)"
+[ "$(get language-en-US "d['message']")" = "image img-00000000 does not exist" ] || fail "en-US: $(get language-en-US d)"
+echo "api-sdk: X-TC-Language: zh-CN '$(get language-zh-CN "d['message']")', en-US '$(get language-en-US "d['message']")'"
 # The catalog: ImportImage validation and its synchronous codes, then isolation between accounts.
 [ "$(get import-dry-run "d['code']")" = DryRunOperation ] || fail "DryRun: $(get import-dry-run d)"
 [ "$(get import "d['ok']")" = True ] || fail "ImportImage: $(get import d)"

@@ -9,12 +9,14 @@ const port = process.argv[2];
 const phase = process.argv[3] || "main";
 // `signMethod` "HmacSHA1" or "HmacSHA256" signs with signature v1 (parameters in the query or a
 // form body); the default is TC3-HMAC-SHA256.
-function client(secretId, secretKey, signMethod, reqMethod = "POST") {
+// `language` is the SDK's profile.language ("zh-CN" or "en-US"), sent as X-TC-Language.
+function client(secretId, secretKey, signMethod, reqMethod = "POST", language) {
   return new cvm.Client({
     credential: { secretId, secretKey },
     region: "ap-guangzhou",
     profile: {
       signMethod,
+      language,
       httpProfile: { protocol: "http://", endpoint: `127.0.0.1:${port}`, reqMethod, reqTimeout: 10, agent: new http.Agent() },
     },
   });
@@ -82,6 +84,11 @@ async function share() {
   await run("wrong-key", () => client("AKIDtest0000000000000000000000000001", "not-the-key").DescribeImportImageOs({}));
   await run("unknown-id", () => client("AKIDnobody000000000000000000000000000", "x").DescribeImportImageOs({}));
   await run("unknown-action", () => good.request("NoSuchAction", {}));
+  // The same error in the two languages the SDK offers (issue 13, point 12).
+  for (const language of ["zh-CN", "en-US"]) {
+    const speaker = client("AKIDtest0000000000000000000000000001", "secret-one", undefined, "POST", language);
+    await run(`language-${language}`, () => speaker.ModifyImageAttribute({ ImageId: "img-00000000", ImageName: "x" }));
+  }
   const other = client("AKIDtest0000000000000000000000000002", "secret-two");
   const req = {
     Architecture: "x86_64", OsType: "Debian", OsVersion: "12", ImageName: "debian-web",
