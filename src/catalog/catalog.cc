@@ -113,6 +113,11 @@ CREATE TABLE image_shares (
 );
 CREATE INDEX image_shares_account ON image_shares (account);
 )sql",
+    // 5: why an import failed as a message id and its arguments (JSON), rendered in each
+    // request's language; error_message keeps the sentence in the account's language.
+    R"sql(
+ALTER TABLE images ADD COLUMN error_cause TEXT NOT NULL DEFAULT '';
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -225,7 +230,7 @@ constexpr const char* kColumns =
     "error_code, error_message, size_gib, license_type, boot_mode, image_family, created_time, supports_cloudinit, "
     "tags, image_url, force, data_disk_urls, language, data_disks, region, source_sha256, "
     "(SELECT MAX(progress) FROM import_tasks t WHERE t.image_id = images.image_id), deprecated, "
-    "(SELECT COUNT(*) FROM image_shares s WHERE s.image_id = images.image_id)";
+    "(SELECT COUNT(*) FROM image_shares s WHERE s.image_id = images.image_id), error_cause";
 
 Image read_image(const Row& q) {
   Image i;
@@ -262,6 +267,7 @@ Image read_image(const Row& q) {
   i.progress = q.int64(25);
   i.deprecated = q.int64(26) != 0;
   i.share_count = q.int64(27);
+  i.error_cause = q.text(28);
   return i;
 }
 
@@ -744,11 +750,12 @@ Result<void> SqlCatalog::record_finish(const Task& task, const Outcome& outcome,
     }
     return Error::lease_lost(fmt::format("task {} attempt {} is no longer held: {}", task.task_id, task.attempt, why));
   }
-  IG_TRY(query(
-      "UPDATE images SET state = ?2, error_code = ?3, error_message = ?4, size_gib = ?5, "
-      "supports_cloudinit = ?6, data_disks = ?7, source_sha256 = ?8 WHERE image_id = ?1",
-      params(task.image.image_id, outcome.ok ? "NORMAL" : "IMPORTFAILED", outcome.error_code, outcome.error_message,
-             outcome.size_gib, outcome.supports_cloudinit, disks_json(outcome.data_disks), outcome.source_sha256)));
+  IG_TRY(
+      query("UPDATE images SET state = ?2, error_code = ?3, error_message = ?4, size_gib = ?5, "
+            "supports_cloudinit = ?6, data_disks = ?7, source_sha256 = ?8, error_cause = ?9 WHERE image_id = ?1",
+            params(task.image.image_id, outcome.ok ? "NORMAL" : "IMPORTFAILED", outcome.error_code,
+                   outcome.error_message, outcome.size_gib, outcome.supports_cloudinit, disks_json(outcome.data_disks),
+                   outcome.source_sha256, outcome.error_cause)));
   const std::string message_id = message.message_id.empty() ? new_id("msg-") : message.message_id;
   IG_TRY(
       query("INSERT INTO messages (message_id, account, image_id, kind, language, title, content, error_code, "

@@ -51,7 +51,8 @@ struct Image {
   std::string platform;  // "Linux" | "Windows"
   std::string state;     // IMPORTING | NORMAL | IMPORTFAILED
   std::string error_code;
-  std::string error_message;
+  std::string error_message;  // IMPORTFAILED: the cause, in the account's language
+  std::string error_cause;    // the same as {"id", "args"} JSON (text/messages.h), or "" (migration 5)
   std::int64_t size_gib = 0;
   std::string license_type = "TencentCloud";
   std::string boot_mode = "Legacy BIOS";
@@ -113,6 +114,7 @@ struct Outcome {
   bool ok = false;
   std::string error_code;  // IMPORTFAILED: the code of SPEC §3
   std::string error_message;
+  std::string error_cause;  // the cause as {"id", "args"} JSON, rendered per request (Image::error_cause)
   std::int64_t size_gib = 0;
   bool supports_cloudinit = false;
   std::vector<DataDisk> data_disks;

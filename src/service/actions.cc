@@ -99,11 +99,19 @@ ordered_json image_json(const catalog::Image& i) {
 }
 
 // Our own fields beside the cloud's: why an import failed (SPEC §3), documented in docs/api.md.
-ordered_json image_json_with_outcome(const catalog::Image& i) {
+// The cause is rendered in the request's language when it was stored as a message id (migration
+// 5); a failure recorded before, or by the catalog itself (attempts exhausted), keeps its text.
+ordered_json image_json_with_outcome(const catalog::Image& i, Lang lang) {
   ordered_json j = image_json(i);
   if (i.state == "IMPORTFAILED") {
     j["ImportErrorCode"] = i.error_code;
     j["ImportErrorMessage"] = i.error_message;
+    const json cause = json::parse(i.error_cause.empty() ? "null" : i.error_cause, nullptr, false);
+    if (cause.is_object() && cause.contains("id") && cause["id"].is_string() && cause.contains("args") &&
+        cause["args"].is_array() &&
+        std::all_of(cause["args"].begin(), cause["args"].end(), [](const json& a) { return a.is_string(); })) {
+      j["ImportErrorMessage"] = render({cause["id"], cause["args"].get<std::vector<std::string>>()}, lang);
+    }
   }
   if (i.state == "IMPORTING") j["ImportProgress"] = i.progress;
   if (i.state == "NORMAL" && !i.source_sha256.empty()) j["ImportSourceSha256"] = i.source_sha256;
@@ -314,7 +322,7 @@ Reply describe_images(const Call& c, catalog::Catalog& catalog) {
   // as in the cloud: Terraform reads the empty set as "deleted".
   Reply r;
   ordered_json set = ordered_json::array();
-  for (const catalog::Image& i : page->images) set.push_back(image_json_with_outcome(i));
+  for (const catalog::Image& i : page->images) set.push_back(image_json_with_outcome(i, api::reply_language(c)));
   r.fields["ImageSet"] = set;
   r.fields["TotalCount"] = page->total;
   return r;

@@ -15,7 +15,7 @@ namespace ig::test {
 namespace {
 
 // The catalog's schema version now (migrations 1 to 4).
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 // What ModifyImageAttribute changes, by name: renamed("b"), in_family("web", true).
 catalog::ImageChanges renamed(const std::string& name, std::optional<std::string> description = std::nullopt) {
@@ -141,6 +141,7 @@ catalog::Outcome failed(const std::string& code) {
   catalog::Outcome o;
   o.error_code = code;
   o.error_message = "why";
+  o.error_cause = R"({"id":"import.download-failed","args":["x"]})";
   return o;
 }
 
@@ -198,6 +199,11 @@ TEST_P(CatalogTest, FinishingATaskWritesItsMessageAndOneDeliveryPerSubscription)
   ASSERT_EQ(page->total, 2);
   EXPECT_EQ(page->unread, 2);
   EXPECT_EQ(page->messages[0].title, "b");  // newest first
+  // The cause is kept as text and as its message id (migration 5).
+  auto failed_image = (*c)->get("1001", "img-aaaaaaaa");
+  ASSERT_TRUE(failed_image->has_value());
+  EXPECT_EQ((*failed_image)->error_message, "why");
+  EXPECT_EQ((*failed_image)->error_cause, R"({"id":"import.download-failed","args":["x"]})");
   ASSERT_EQ(page->messages[0].deliveries.size(), 2u);
   EXPECT_EQ(page->messages[0].deliveries[0].state, "PENDING");
   EXPECT_EQ((*c)->describe_messages("1002", {}, false, 0, 20)->total, 0);  // another account's inbox is empty
@@ -291,15 +297,18 @@ TEST_P(CatalogTest, SharedImagesAppearToTheirAccountsAndBlockRemoval) {
   EXPECT_EQ(sql("SELECT COUNT(*) FROM image_shares"), "0\n");
 }
 
-// An existing version-3 catalog (before sharing) is migrated in place, its images kept.
+// An existing version-3 catalog (before sharing and stored failure causes) is migrated in place,
+// its images kept.
 TEST_P(CatalogTest, MigratesAVersionThreeCatalogToSharing) {
   {
     auto c = open();
     ASSERT_THAT(c, IsOk());
     ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
   }
-  sql(GetParam() == "sqlite" ? "DROP TABLE image_shares; PRAGMA user_version = 3"
-                             : "DROP TABLE image_shares; UPDATE schema_version SET version = 3");
+  sql(GetParam() == "sqlite"
+          ? "DROP TABLE image_shares; ALTER TABLE images DROP COLUMN error_cause; PRAGMA user_version = 3"
+          : "DROP TABLE image_shares; ALTER TABLE images DROP COLUMN error_cause; UPDATE schema_version SET version = "
+            "3");
   EXPECT_EQ(sql(GetParam() == "sqlite" ? "SELECT COUNT(*) FROM sqlite_master WHERE name = 'image_shares'"
                                        : "SELECT COUNT(*) FROM pg_tables WHERE tablename = 'image_shares'"),
             "0\n");
@@ -309,6 +318,7 @@ TEST_P(CatalogTest, MigratesAVersionThreeCatalogToSharing) {
   auto img = (*c)->get("1001", "img-aaaaaaaa");
   ASSERT_TRUE(img->has_value());
   EXPECT_EQ((*img)->share_count, 0);
+  EXPECT_EQ((*img)->error_cause, "");  // migration 5's column, empty for an image from before
   auto t = (*c)->claim_task(100, 60);
   ASSERT_TRUE(t->has_value());
   ASSERT_THAT((*c)->finish_task(**t, succeeded(), note("a")), IsOk());
@@ -357,10 +367,11 @@ TEST(Catalog, MigratesAVersionOneCatalogKeepingItsRows) {
     auto c = catalog::Catalog::open(path);
     ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
   }
-  // Back to version 1 as an older imagegate left it: without the version 2 to 4 tables and columns.
+  // Back to version 1 as an older imagegate left it: without the version 2 to 5 tables and columns.
   run_ok(
       "sqlite3 " + path +
-      " 'DROP TABLE image_shares; ALTER TABLE images DROP COLUMN deprecated; DROP INDEX import_tasks_image; DROP TABLE "
+      " 'ALTER TABLE images DROP COLUMN error_cause; DROP TABLE image_shares; ALTER TABLE images DROP COLUMN "
+      "deprecated; DROP INDEX import_tasks_image; DROP TABLE "
       "outbox; DROP TABLE "
       "subscriptions; DROP TABLE messages; ALTER "
       "TABLE images DROP COLUMN "
