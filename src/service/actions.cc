@@ -326,12 +326,21 @@ Reply describe_images(const Call& c, catalog::Catalog& catalog) {
 
 Reply delete_images(const Call& c, catalog::Catalog& catalog, const ServiceLimits& limits) {
   const json& p = c.params;
-  if (!p.contains("ImageIds") || !p["ImageIds"].is_array() || p["ImageIds"].empty() || p["ImageIds"].size() > 100) {
+  if (!p.contains("ImageIds") || !p["ImageIds"].is_array() || p["ImageIds"].empty()) {
     return Reply::error("MissingParameter", "ImageIds is required (1 to 100 ids)");
+  }
+  if (p["ImageIds"].size() > 100) {
+    return Reply::error("InvalidParameterValue.LimitExceeded",
+                        fmt::format("ImageIds has {} ids; at most 100", p["ImageIds"].size()));
   }
   const std::string account = account_of(c);
   for (const json& id : p["ImageIds"]) {
     if (!id.is_string()) return Reply::error("InvalidParameter", "ImageIds must be strings");
+    if (!well_formed_image_id(id)) {
+      return Reply::error(
+          "InvalidImageId.Malformed",
+          fmt::format("'{}' is not an image id (img- and 8 letters or digits)", id.get<std::string>().substr(0, 64)));
+    }
     auto img = catalog.get(account, id);
     if (!img) return Reply::error("InternalError", img.error().message);
     if (!*img)
@@ -380,6 +389,10 @@ Reply modify_image(const Call& c, catalog::Catalog& catalog) {
   const auto description = str(c.params, "ImageDescription", error);
   if (error) return *error;
   if (!id) return Reply::error("MissingParameter", "ImageId is required");
+  if (!well_formed_image_id(*id)) {
+    return Reply::error("InvalidImageId.Malformed",
+                        fmt::format("'{}' is not an image id (img- and 8 letters or digits)", id->substr(0, 64)));
+  }
   if (name && name->empty()) return Reply::error("InvalidParameterValue", "ImageName must not be empty");
   if (name && characters(*name) > 60) {
     return Reply::error("InvalidParameterValue.TooLarge",
