@@ -27,6 +27,9 @@ packages=(
   fdisk gdisk e2fsprogs dosfstools xfsprogs ntfs-3g btrfs-progs lvm2 cryptsetup-bin exfatprogs
   # FreeBSD UFS2 images (NetBSD's makefs, ported by Debian)
   makefs
+  # ZFS pools made by a real ZFS for the vdev-label probe (zfs-fuse runs in user space over FUSE;
+  # tests/support/make-zfs-vdev.sh starts and stops its daemon)
+  zfs-fuse
   # the Debian 12 tier: a real system from the mirror, and libguestfs's inspector as the oracle
   debootstrap libguestfs-tools
   # rpm databases for RHEL-family fixtures (rpmbuild, rpm --initdb; sqlite3 loads the corpus dump)

@@ -635,6 +635,7 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
     v.length_bytes = source->size();
     const VolumeId id = IG_TRY(identify(*source));
     v.kind = id.name;
+    v.label = id.label;  // a ZFS pool's name; a file system that opens gives its own below
     if (id.kind == VolumeKind::kLvm2Pv && lv.empty()) {
       auto pv = lvm::read_pv(*source);
       if (!pv) {

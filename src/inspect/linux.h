@@ -41,7 +41,7 @@ struct VolumeSummary {
   std::uint64_t length_bytes = 0;
   std::string kind;     // "ext", "xfs", "swap", "LVM2 PV", "unknown", ...
   std::string fs_kind;  // "ext4" when opened, else ""
-  std::string label;
+  std::string label;    // the file system's label, or a ZFS pool's name
   std::string uuid;
   std::string error;  // why it could not be opened, if it could not
   bool linux_root = false;

@@ -302,7 +302,9 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
     if (!v.fs_kind.empty()) filesystems.push_back(fmt::format("{} {}", volume_name(v), v.fs_kind));
     if (v.boot_volume) boot_volumes.push_back(volume_name(v));
     if (v.fs_kind.empty() && could_hold_root(v.kind)) {
-      unreadable.push_back(fmt::format("{} ({}{})", volume_name(v), v.kind, v.error.empty() ? "" : ": " + v.error));
+      unreadable.push_back(fmt::format("{} ({}{}{})", volume_name(v), v.kind,
+                                       v.label.empty() ? "" : ", label " + v.label,
+                                       v.error.empty() ? "" : ": " + v.error));
     }
   }
   auto join = [](const std::vector<std::string>& v) {

@@ -2,7 +2,7 @@
 # Writes small seed images for the fuzz targets into DIR/<target>/, made by qemu-img.
 set -euo pipefail
 out=$1
-mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext,xfs,btrfs,ufs,lvm,initramfs,boot_config,rpmdb,ntfs,hive}
+mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext,xfs,btrfs,ufs,zfs,lvm,initramfs,boot_config,rpmdb,ntfs,hive}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 head -c 300000 < <(yes 'imagegate seed line') > "$tmp/src.raw"
@@ -54,6 +54,11 @@ if command -v makefs > /dev/null; then
   head -c 61440 < <(yes 'ufs seed') > "$tmp/ufstree/indirect.bin"
   ln -s "$(printf 'x%.0s' $(seq 1 150))/../etc/os-release" "$tmp/ufstree/slow-link"
   makefs -t ffs -o version=2,bsize=4096,fsize=512 -s 1m "$out/ufs/ufs2.img" "$tmp/ufstree" > /dev/null
+fi
+# ZFS (zfs-fuse, when installed and run as root): a pool's first two labels, and label 0's nvlist.
+if "$(dirname "$0")/../support/make-zfs-vdev.sh" "$tmp/zfs.vdev" 64M igzfsseed > /dev/null; then
+  head -c 524288 "$tmp/zfs.vdev" > "$out/zfs/labels01.bin"
+  dd if="$tmp/zfs.vdev" of="$out/zfs/nvlist.bin" bs=1024 skip=16 count=112 status=none
 fi
 # A FreeBSD MBR slice (type 0xA5) with a BSD disklabel at its sector 1: 'a' 4.2BSD, 'b' swap, 'c' raw.
 truncate -s 2M "$tmp/bsd.raw"

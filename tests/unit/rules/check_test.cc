@@ -10,6 +10,7 @@
 #include "io/sources.h"
 #include "rules/messages.h"
 #include "rules/render.h"
+#include "support/fixtures.h"
 #include "support/guest.h"
 #include "unit/rules/check_expect.h"
 
@@ -438,6 +439,32 @@ TEST_F(Check, RootThatCannotBeReadIsUnverifiedNotMissing) {
   const CheckReport swap = check(disk_with("swap.raw", "mkswap -q " + second));
   expect_failure(swap, kRootPartitionNotFound, "root", "root.boot-only");
   EXPECT_FALSE(swap.unverified);
+}
+
+// A root on ZFS (a pool made by Debian's zfs-fuse on a file, exported, its bytes copied into an
+// MBR partition with sfdisk): the only volume that could hold the root is one imagegate does not
+// read, so the verdict is "cannot verify", naming the volume as ZFS with its pool.
+TEST_F(Check, ZfsRootIsUnverifiedAndNamed) {
+  const ZfsVdev vdev = make_zfs_vdev(dir_);
+  if (vdev.path.empty()) GTEST_SKIP() << vdev.skip;
+  const std::string disk = dir_.file("zfs.raw");
+  run_ok("truncate -s 80M " + disk + " && printf 'label: dos\nstart=2048,size=131072,type=bf\n' | sfdisk -q " + disk +
+         " && dd if=" + vdev.path + " of=" + disk + " bs=1M seek=1 conv=notrunc,sparse status=none");
+  const CheckReport r = check(disk);
+  EXPECT_FALSE(r.pass);
+  EXPECT_TRUE(r.unverified);
+  EXPECT_EQ(r.error_code, "");
+  EXPECT_EQ(r.failed_check, "root");
+  EXPECT_EQ(r.reason.id, "root.cannot-read") << render(r.reason, Lang::kEn);
+  ASSERT_EQ(r.reason.args.size(), 1u);
+  EXPECT_EQ(r.reason.args[0], "partition 1 (zfs, label " + vdev.pool + ")");
+  const CheckResult& root = result(r, "root");
+  EXPECT_EQ(root.status, CheckStatus::kUnverified);
+  EXPECT_NE(std::find(root.evidence.begin(), root.evidence.end(), "partition 1: zfs, label " + vdev.pool),
+            root.evidence.end());
+  const std::string human = render_human(r, Lang::kEn, false);
+  EXPECT_EQ(human.rfind("imagegate cannot verify this image", 0), 0u) << human;
+  EXPECT_EQ(human.find("RootPartitionNotFound"), std::string::npos) << human;
 }
 
 TEST_F(Check, DeclaredOsIsComparedWithTheImage) {
