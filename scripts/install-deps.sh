@@ -17,6 +17,8 @@ run_packages=(
 packages=(
   # toolchain
   g++ clang libclang-rt-14-dev cmake ninja-build pkg-config clang-format
+  # lld links the tiny aarch64 and i386 executables of the architecture tests (clang --target)
+  lld
   # libraries
   libexpected-dev libfmt-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libdeflate-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev libarchive-dev libsqlite3-dev libssl-dev libcpp-httplib-dev libcurl4-openssl-dev

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "api/os_list.h"
 #include "base/guest_text.h"
 #include "base/text.h"
 #include "inspect/linux.h"
@@ -44,22 +45,6 @@ std::string volume_name(const VolumeSummary& v) {
   std::string s = v.partition == 0 ? "the whole disk" : fmt::format("partition {}{}", v.partition, v.bsd_partition);
   if (!v.lv.empty()) s += fmt::format(" (LVM {})", v.lv);
   return s;
-}
-
-// The kernel the virtio rule judges: the boot loader's default, else the newest with a vmlinuz.
-const KernelInfo* judged_kernel(const LinuxGuest& g, bool& from_menu) {
-  from_menu = false;
-  if (const KernelInfo* k = g.default_kernel()) {
-    from_menu = true;
-    return k;
-  }
-  const KernelInfo* best = nullptr;
-  for (const KernelInfo& k : g.kernels) {
-    if (!k.has_vmlinuz) continue;
-    if (best == nullptr || strverscmp(k.version.c_str(), best->version.c_str()) > 0) best = &k;
-  }
-  if (best == nullptr && !g.kernels.empty()) best = &g.kernels.back();
-  return best;
 }
 
 // What is wrong with one kernel's virtio drivers, or nothing.
@@ -370,6 +355,17 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   r.distribution_name = g->distribution.cloud_name;
   r.version = g->distribution.version;
   r.architecture = g->architecture;
+  // The cloud's list entry for a named distribution: which OsVersion its version is, and which
+  // architectures the list offers it for.
+  const api::ImportOs* listed = g->distribution.named ? api::find_import_os(g->distribution.cloud_name) : nullptr;
+  if (listed != nullptr && !g->distribution.version.empty()) {
+    r.os_version = api::listed_version(*listed, g->distribution.version);
+  }
+  auto join_list = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
   CheckResult os;
   if (g->os_release.empty() && !g->os_release_errors.empty()) {
     // Corruption is not absence: name the release file that is there but could not be read.
@@ -378,8 +374,16 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
     os = make("os", CheckStatus::kWarn, {"os.unknown", {}});
   } else if (!g->distribution.named) {
     os = make("os", CheckStatus::kWarn, {"os.other", {g->distribution.id}});
+  } else if (listed != nullptr && !g->distribution.version.empty() && r.os_version.empty()) {
+    os = make(
+        "os", CheckStatus::kWarn,
+        {"os.version-unlisted", {g->distribution.cloud_name, g->distribution.version, join_list(listed->versions)}});
   } else {
     os = make("os", CheckStatus::kPass, {"os.named", {g->distribution.cloud_name, g->distribution.version}});
+  }
+  if (!r.os_version.empty() && r.os_version != g->distribution.version) {
+    os.evidence.push_back(fmt::format("the cloud lists {} {} as OsVersion {}", g->distribution.cloud_name,
+                                      g->distribution.version, r.os_version));
   }
   if (!g->os_release_source.empty()) {
     const auto pretty = g->os_release.find("PRETTY_NAME");
@@ -392,8 +396,16 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   for (const std::string& e : g->os_release_errors) os.evidence.push_back("unreadable: " + e);
   r.checks.push_back(std::move(os));
   // architecture
-  CheckResult arch = g->architecture.empty() ? make("architecture", CheckStatus::kWarn, {"arch.unknown", {}})
-                                             : make("architecture", CheckStatus::kPass, {"arch.ok", {g->architecture}});
+  CheckResult arch;
+  if (g->architecture.empty()) {
+    arch = make("architecture", CheckStatus::kWarn, {"arch.unknown", {}});
+  } else if (listed != nullptr && std::find(listed->architectures.begin(), listed->architectures.end(),
+                                            g->architecture) == listed->architectures.end()) {
+    arch = make("architecture", CheckStatus::kWarn,
+                {"arch.unlisted", {g->architecture, listed->name, join_list(listed->architectures)}});
+  } else {
+    arch = make("architecture", CheckStatus::kPass, {"arch.ok", {g->architecture}});
+  }
   if (!g->architecture_source.empty()) arch.evidence.push_back(g->architecture_source);
   r.checks.push_back(std::move(arch));
   // declared: what the user will put in ImportImage, against what the image holds.
@@ -407,9 +419,14 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
         mismatches.push_back({"declared.type", {options.os_type, g->distribution.cloud_name}});
       }
     }
-    if (!options.os_version.empty() && !g->distribution.version.empty() && options.os_version != "-" &&
-        g->distribution.version.rfind(options.os_version, 0) != 0) {
-      mismatches.push_back({"declared.version", {options.os_version, g->distribution.version}});
+    // The declared OsVersion is the image's version, a whole leading part of it ("7" for
+    // 7.9.2009; "1" is not 12), or the value of the cloud's list it falls under ("3" for
+    // TencentOS 3.1, "V10" for Kylin).
+    const std::string& v = g->distribution.version;
+    if (!options.os_version.empty() && !v.empty() && options.os_version != "-") {
+      const bool same = options.os_version == v || v.rfind(options.os_version + ".", 0) == 0 ||
+                        (!r.os_version.empty() && options.os_version == r.os_version);
+      if (!same) mismatches.push_back({"declared.version", {options.os_version, v}});
     }
     if (!options.architecture.empty() && !g->architecture.empty() && options.architecture != g->architecture) {
       mismatches.push_back({"declared.arch", {options.architecture, g->architecture}});
@@ -427,6 +444,8 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
     KernelReport kr;
     kr.version = k.version;
     kr.is_default = k.is_default;
+    kr.architecture = k.architecture;
+    kr.image = k.image;
     kr.initramfs = k.initramfs.path;
     kr.initramfs_archives = k.initramfs.archives;
     for (const DriverInfo& d : k.virtio)
@@ -434,7 +453,7 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
     r.kernels.push_back(std::move(kr));
   }
   bool from_menu = false;
-  const KernelInfo* k = judged_kernel(*g, from_menu);
+  const KernelInfo* k = g->boot_kernel(&from_menu);
   CheckResult virtio;
   if (k == nullptr) {
     virtio = fail("virtio", kVirtioNotInstall, {"virtio.no-kernel", {}}, Message{"advice.no-kernel", {}});
@@ -491,7 +510,7 @@ void make_printable(CheckReport& r) {
     for (std::string& s : v) fix(s);
   };
   for (std::string* s : {&r.format, &r.partition_table, &r.os_type, &r.distribution, &r.distribution_name,
-                         &r.product_name, &r.version, &r.architecture, &r.failed_check, &r.error_code}) {
+                         &r.product_name, &r.version, &r.os_version, &r.architecture, &r.failed_check, &r.error_code}) {
     fix(*s);
   }
   fix_all(r.reason.args);
@@ -502,6 +521,7 @@ void make_printable(CheckReport& r) {
   }
   for (KernelReport& k : r.kernels) {
     fix(k.version);
+    fix(k.image);
     fix(k.initramfs);
     fix_all(k.initramfs_archives);
   }
