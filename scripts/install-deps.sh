@@ -17,6 +17,8 @@ run_packages=(
 packages=(
   # toolchain
   g++ clang libclang-rt-14-dev cmake ninja-build pkg-config clang-format
+  # lld links the tiny aarch64 and i386 executables of the architecture tests (clang --target)
+  lld
   # libraries
   libexpected-dev libfmt-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libdeflate-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev libarchive-dev libsqlite3-dev libssl-dev libmicrohttpd-dev libcurl4-openssl-dev
@@ -27,6 +29,9 @@ packages=(
   fdisk gdisk e2fsprogs dosfstools xfsprogs ntfs-3g btrfs-progs lvm2 cryptsetup-bin exfatprogs
   # FreeBSD UFS2 images (NetBSD's makefs, ported by Debian)
   makefs
+  # ZFS pools made by a real ZFS for the vdev-label probe (zfs-fuse runs in user space over FUSE;
+  # tests/support/make-zfs-vdev.sh starts and stops its daemon)
+  zfs-fuse
   # the Debian 12 tier: a real system from the mirror, and libguestfs's inspector as the oracle
   debootstrap libguestfs-tools
   # rpm databases for RHEL-family fixtures (rpmbuild, rpm --initdb; sqlite3 loads the corpus dump)

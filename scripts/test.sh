@@ -65,7 +65,7 @@ cmake --build --preset fuzz
 seeds=$(mktemp -d)
 trap 'rm -rf "$seeds"' EXIT
 tests/fuzz/make-seeds.sh "$seeds" > /dev/null
-for t in qcow2 vhd vmdk open_image partitions ext xfs btrfs ufs freebsd lvm initramfs boot_config rpmdb ntfs hive; do
+for t in qcow2 vhd vmdk open_image partitions ext xfs btrfs ufs freebsd zfs lvm initramfs boot_config rpmdb kernel_image ntfs hive; do
   mkdir -p "$seeds/corpus-$t"
   # max_len covers the seeds: a qemu-made dynamic VHD holds one whole 2 MiB block; a btrfs seed
   # reaches its second chunk, 5 MiB in.

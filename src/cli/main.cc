@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -361,6 +362,17 @@ int cmd_check(const CheckArgs& a, bool json) {
     return report_error(
         a.path, Error::invalid_argument(fmt::format("unknown OsType '{}' (Linux, Windows, {})", a.os_type, known)),
         json);
+  }
+  // An OsVersion the cloud does not offer for the declared OsType: ImportImage would refuse it.
+  if (const api::ImportOs* os = api::find_import_os(a.os_type);
+      os != nullptr && !a.os_version.empty() &&
+      std::find(os->versions.begin(), os->versions.end(), a.os_version) == os->versions.end()) {
+    std::string offered;
+    for (const std::string& v : os->versions) offered += (offered.empty() ? "" : ", ") + v;
+    return report_error(a.path,
+                        Error::invalid_argument(
+                            fmt::format("OsVersion '{}' is not offered for {} ({})", a.os_version, a.os_type, offered)),
+                        json);
   }
   options.assess.file_name = a.path.substr(a.path.rfind('/') == std::string::npos ? 0 : a.path.rfind('/') + 1);
   options.force = a.force;

@@ -297,6 +297,41 @@ void describe_initramfs(const FileSystem& fs, KernelInfo& k, const std::string& 
   }
 }
 
+void describe_kernel_image(const FileSystem& fs, KernelInfo& k) {
+  const std::string path = "/boot/vmlinuz-" + k.version;
+  auto r = resolve(fs, path);
+  if (!r || r->stat.type != FileType::kRegular) return;
+  auto file = fs.open(r->inode);
+  if (!file) {
+    k.image = file.error().message;
+    return;
+  }
+  auto image = kernel_image(**file);
+  if (!image) {
+    k.image = image.error().message;
+    return;
+  }
+  k.architecture = image->architecture;
+  k.image = image->format;
+}
+
+// The machine must run the kernel it boots: that kernel's architecture decides when its image
+// says one (an i386 userland on an x86_64 kernel runs on x86_64); the userland's ELF otherwise.
+void choose_architecture(LinuxGuest& g) {
+  const KernelInfo* k = g.boot_kernel();
+  if (k == nullptr || k->architecture.empty()) return;
+  const std::string kernel = fmt::format("/boot/vmlinuz-{}: {}", k->version, k->image);
+  if (g.architecture.empty()) {
+    g.architecture_source = kernel;
+  } else if (g.architecture == k->architecture) {
+    g.architecture_source += "; " + kernel;
+  } else {
+    g.architecture_source =
+        fmt::format("{} (the booted kernel decides; the {} says {})", kernel, g.architecture_source, g.architecture);
+  }
+  g.architecture = k->architecture;
+}
+
 LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition) {
   LinuxGuest g;
   g.root_partition = partition;
@@ -356,11 +391,13 @@ LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition) {
     default_initrd = e.initrd;
   }
   for (auto& [v, k] : kernels) {
+    if (k.has_vmlinuz) describe_kernel_image(fs, k);
     describe_drivers(fs, k);
     k.is_default = !g.boot.default_version.empty() && v == g.boot.default_version;
     describe_initramfs(fs, k, k.is_default ? default_initrd : "");
     g.kernels.push_back(k);
   }
+  choose_architecture(g);
   g.cloud_init = describe_cloud_init(fs);
   return g;
 }
@@ -496,6 +533,7 @@ void make_printable(LinuxGuest& g) {
   }
   for (KernelInfo& k : g.kernels) {
     make_guest_text(k.version);
+    make_guest_text(k.image);
     make_guest_text(k.initramfs.path);
     make_guest_text(k.initramfs.error);
     make_printable(k.initramfs.archives);
@@ -524,6 +562,21 @@ const KernelInfo* LinuxGuest::default_kernel() const {
   return nullptr;
 }
 
+const KernelInfo* LinuxGuest::boot_kernel(bool* from_menu) const {
+  if (from_menu != nullptr) *from_menu = false;
+  if (const KernelInfo* k = default_kernel()) {
+    if (from_menu != nullptr) *from_menu = true;
+    return k;
+  }
+  const KernelInfo* best = nullptr;
+  for (const KernelInfo& k : kernels) {
+    if (!k.has_vmlinuz) continue;
+    if (best == nullptr || strverscmp(k.version.c_str(), best->version.c_str()) > 0) best = &k;
+  }
+  if (best == nullptr && !kernels.empty()) best = &kernels.back();
+  return best;
+}
+
 std::string_view driver_state_name(DriverState s) {
   switch (s) {
     case DriverState::kBuiltIn: return "built-in";
@@ -532,22 +585,6 @@ std::string_view driver_state_name(DriverState s) {
     case DriverState::kAbsent: return "absent";
   }
   return "absent";
-}
-
-std::string elf_architecture(std::span<const std::byte> h) {
-  if (h.size() < 20 || as_chars(h.first(4)) !=
-                           "\x7f"
-                           "ELF")
-    return "";
-  const auto data = std::to_integer<unsigned>(h[5]);  // 1 little-endian, 2 big-endian
-  const std::uint16_t machine =
-      data == 2 ? load_be_ptr<std::uint16_t>(h.data() + 18) : load_le_ptr<std::uint16_t>(h.data() + 18);
-  switch (machine) {
-    case 0x3e: return "x86_64";
-    case 0x03: return "i386";
-    case 0xb7: return "arm_64";
-    default: return "";
-  }
 }
 
 Result<Inspection> inspect_disk(const SourcePtr& disk) {
@@ -617,6 +654,7 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
     v.length_bytes = source->size();
     const VolumeId id = IG_TRY(identify(*source));
     v.kind = id.name;
+    v.label = id.label;  // a ZFS pool's name; a file system that opens gives its own below
     if (id.kind == VolumeKind::kLvm2Pv && lv.empty()) {
       auto pv = lvm::read_pv(*source);
       if (!pv) {

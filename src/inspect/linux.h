@@ -31,6 +31,7 @@
 #include "inspect/boot_config.h"
 #include "inspect/freebsd.h"
 #include "inspect/guest_facts.h"
+#include "inspect/kernel_image.h"
 #include "inspect/os_release.h"
 #include "inspect/windows.h"
 #include "volumes/partition_table.h"
@@ -45,7 +46,7 @@ struct VolumeSummary {
   std::uint64_t length_bytes = 0;
   std::string kind;     // "ext", "xfs", "swap", "LVM2 PV", "unknown", ...
   std::string fs_kind;  // "ext4" when opened, else ""
-  std::string label;
+  std::string label;    // the file system's label, or a ZFS pool's name
   std::string uuid;
   std::string error;  // why it could not be opened, if it could not
   bool linux_root = false;
@@ -68,6 +69,10 @@ struct KernelInfo {
   bool has_modules = false;  // /lib/modules/<version>/
   bool has_config = false;   // /boot/config-<version>
   bool is_default = false;   // the boot loader's default entry boots it
+  // What /boot/vmlinuz-<version> is built for (inspect/kernel_image.h): "x86_64", "i386",
+  // "arm_64", or "" when its header does not say; `image` says what was read, or why not.
+  std::string architecture;
+  std::string image;
   InitramfsInfo initramfs;
   // virtio_blk, virtio_net, virtio_pci, virtio_ring, virtio: what the import rule needs (SPEC §2).
   std::vector<DriverInfo> virtio;
@@ -102,7 +107,9 @@ struct LinuxGuest {
   // bytes than are read): corruption, as opposed to absence.
   std::vector<std::string> os_release_errors;
   Distribution distribution;
-  std::string architecture;  // "x86_64", "i386", "arm_64", or "" when unknown
+  // "x86_64", "i386", "arm_64", or "" when unknown: the booted kernel's (boot_kernel()) when
+  // its image says, since the machine must run it; else the ELF header of the userland.
+  std::string architecture;
   std::string architecture_source;
   std::vector<FstabEntry> fstab;
   std::vector<MountInfo> mounts;
@@ -110,6 +117,10 @@ struct LinuxGuest {
   std::vector<KernelInfo> kernels;
   CloudInitInfo cloud_init;
   const KernelInfo* default_kernel() const;  // the boot loader's choice, or nullptr
+  // The kernel the guest boots, as far as the disk says: the boot loader's default, else the
+  // newest (strverscmp) with a vmlinuz, else the last listed; nullptr when there is none.
+  // `from_menu` says whether the boot loader chose it.
+  const KernelInfo* boot_kernel(bool* from_menu = nullptr) const;
 };
 
 struct Inspection {
@@ -122,8 +133,5 @@ struct Inspection {
 };
 
 Result<Inspection> inspect_disk(const SourcePtr& disk);
-
-// The architecture an ELF header names ("x86_64", "i386", "arm_64"), or "" for anything else.
-std::string elf_architecture(std::span<const std::byte> header);
 
 }  // namespace ig

@@ -48,22 +48,6 @@ std::string volume_name(const VolumeSummary& v) {
   return s;
 }
 
-// The kernel the virtio rule judges: the boot loader's default, else the newest with a vmlinuz.
-const KernelInfo* judged_kernel(const LinuxGuest& g, bool& from_menu) {
-  from_menu = false;
-  if (const KernelInfo* k = g.default_kernel()) {
-    from_menu = true;
-    return k;
-  }
-  const KernelInfo* best = nullptr;
-  for (const KernelInfo& k : g.kernels) {
-    if (!k.has_vmlinuz) continue;
-    if (best == nullptr || strverscmp(k.version.c_str(), best->version.c_str()) > 0) best = &k;
-  }
-  if (best == nullptr && !g.kernels.empty()) best = &g.kernels.back();
-  return best;
-}
-
 // What is wrong with one kernel's virtio drivers, or nothing.
 std::optional<Message> virtio_problem(const KernelInfo& k) {
   auto find = [&](std::string_view name) -> const DriverInfo* {
@@ -121,8 +105,11 @@ std::string join(const std::vector<std::string>& v) {
 // What the user will declare in ImportImage (--os-type, --os-version, --arch) against what a
 // Linux or FreeBSD image holds: a warning naming the first mismatch. `generic` is an OsType that
 // covers the guest too ("linux" for any distribution).
+// `listed` is the value of the cloud's version list the image's version falls under ("3" for
+// TencentOS 3.1), or "".
 CheckResult judge_declared(const CheckOptions& options, const std::string& cloud_name, const std::string& id,
-                           const std::string& version, const std::string& architecture, std::string_view generic) {
+                           const std::string& version, const std::string& listed, const std::string& architecture,
+                           std::string_view generic) {
   if (options.os_type.empty() && options.os_version.empty() && options.architecture.empty()) {
     return skipped("declared", "skipped.nothing-declared");
   }
@@ -133,9 +120,13 @@ CheckResult judge_declared(const CheckOptions& options, const std::string& cloud
       mismatches.push_back({"declared.type", {options.os_type, cloud_name}});
     }
   }
-  if (!options.os_version.empty() && !version.empty() && options.os_version != "-" &&
-      version.rfind(options.os_version, 0) != 0) {
-    mismatches.push_back({"declared.version", {options.os_version, version}});
+  // The declared OsVersion is the image's version, a whole leading part of it ("7" for
+  // 7.9.2009; "1" is not 12), or the value of the cloud's list it falls under ("3" for
+  // TencentOS 3.1, "V10" for Kylin).
+  if (!options.os_version.empty() && !version.empty() && options.os_version != "-") {
+    const bool same = options.os_version == version || version.rfind(options.os_version + ".", 0) == 0 ||
+                      (!listed.empty() && options.os_version == listed);
+    if (!same) mismatches.push_back({"declared.version", {options.os_version, version}});
   }
   if (!options.architecture.empty() && !architecture.empty() && options.architecture != architecture) {
     mismatches.push_back({"declared.arch", {options.architecture, architecture}});
@@ -210,7 +201,7 @@ void judge_freebsd(const FreeBsdGuest& b, const CheckOptions& options, CheckRepo
   }
   if (!b.architecture_source.empty()) arch.evidence.push_back(b.architecture_source);
   r.checks.push_back(std::move(arch));
-  r.checks.push_back(judge_declared(options, "FreeBSD", "freebsd", b.version, b.architecture, "freebsd"));
+  r.checks.push_back(judge_declared(options, "FreeBSD", "freebsd", b.version, r.os_version, b.architecture, "freebsd"));
   // virtio
   const FreeBsdKernel& k = b.kernel;
   KernelReport kr;
@@ -452,7 +443,9 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
     if (!v.fs_kind.empty()) filesystems.push_back(fmt::format("{} {}", volume_name(v), v.fs_kind));
     if (v.boot_volume) boot_volumes.push_back(volume_name(v));
     if (v.fs_kind.empty() && could_hold_root(v.kind)) {
-      unreadable.push_back(fmt::format("{} ({}{})", volume_name(v), v.kind, v.error.empty() ? "" : ": " + v.error));
+      unreadable.push_back(fmt::format("{} ({}{}{})", volume_name(v), v.kind,
+                                       v.label.empty() ? "" : ", label " + v.label,
+                                       v.error.empty() ? "" : ": " + v.error));
     }
   }
   if (iso) {
@@ -524,6 +517,17 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   r.distribution_name = g->distribution.cloud_name;
   r.version = g->distribution.version;
   r.architecture = g->architecture;
+  // The cloud's list entry for a named distribution: which OsVersion its version is, and which
+  // architectures the list offers it for.
+  const api::ImportOs* listed = g->distribution.named ? api::find_import_os(g->distribution.cloud_name) : nullptr;
+  if (listed != nullptr && !g->distribution.version.empty()) {
+    r.os_version = api::listed_version(*listed, g->distribution.version);
+  }
+  auto join_list = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
   CheckResult os;
   if (g->os_release.empty() && !g->os_release_errors.empty()) {
     // Corruption is not absence: name the release file that is there but could not be read.
@@ -532,8 +536,16 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
     os = make("os", CheckStatus::kWarn, {"os.unknown", {}});
   } else if (!g->distribution.named) {
     os = make("os", CheckStatus::kWarn, {"os.other", {g->distribution.id}});
+  } else if (listed != nullptr && !g->distribution.version.empty() && r.os_version.empty()) {
+    os = make(
+        "os", CheckStatus::kWarn,
+        {"os.version-unlisted", {g->distribution.cloud_name, g->distribution.version, join_list(listed->versions)}});
   } else {
     os = make("os", CheckStatus::kPass, {"os.named", {g->distribution.cloud_name, g->distribution.version}});
+  }
+  if (!r.os_version.empty() && r.os_version != g->distribution.version) {
+    os.evidence.push_back(fmt::format("the cloud lists {} {} as OsVersion {}", g->distribution.cloud_name,
+                                      g->distribution.version, r.os_version));
   }
   if (!g->os_release_source.empty()) {
     const auto pretty = g->os_release.find("PRETTY_NAME");
@@ -546,18 +558,28 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   for (const std::string& e : g->os_release_errors) os.evidence.push_back("unreadable: " + e);
   r.checks.push_back(std::move(os));
   // architecture
-  CheckResult arch = g->architecture.empty() ? make("architecture", CheckStatus::kWarn, {"arch.unknown", {}})
-                                             : make("architecture", CheckStatus::kPass, {"arch.ok", {g->architecture}});
+  CheckResult arch;
+  if (g->architecture.empty()) {
+    arch = make("architecture", CheckStatus::kWarn, {"arch.unknown", {}});
+  } else if (listed != nullptr && std::find(listed->architectures.begin(), listed->architectures.end(),
+                                            g->architecture) == listed->architectures.end()) {
+    arch = make("architecture", CheckStatus::kWarn,
+                {"arch.unlisted", {g->architecture, listed->name, join_list(listed->architectures)}});
+  } else {
+    arch = make("architecture", CheckStatus::kPass, {"arch.ok", {g->architecture}});
+  }
   if (!g->architecture_source.empty()) arch.evidence.push_back(g->architecture_source);
   r.checks.push_back(std::move(arch));
   // declared: what the user will put in ImportImage, against what the image holds.
   r.checks.push_back(judge_declared(options, g->distribution.cloud_name, g->distribution.id, g->distribution.version,
-                                    g->architecture, "linux"));
+                                    r.os_version, g->architecture, "linux"));
   // virtio
   for (const KernelInfo& k : g->kernels) {
     KernelReport kr;
     kr.version = k.version;
     kr.is_default = k.is_default;
+    kr.architecture = k.architecture;
+    kr.image = k.image;
     kr.initramfs = k.initramfs.path;
     kr.initramfs_archives = k.initramfs.archives;
     for (const DriverInfo& d : k.virtio)
@@ -565,7 +587,7 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
     r.kernels.push_back(std::move(kr));
   }
   bool from_menu = false;
-  const KernelInfo* k = judged_kernel(*g, from_menu);
+  const KernelInfo* k = g->boot_kernel(&from_menu);
   CheckResult virtio;
   if (k == nullptr) {
     virtio = fail("virtio", kVirtioNotInstall, {"virtio.no-kernel", {}}, Message{"advice.no-kernel", {}});
@@ -605,7 +627,7 @@ void make_printable(CheckReport& r) {
     for (std::string& s : v) fix(s);
   };
   for (std::string* s : {&r.format, &r.partition_table, &r.os_type, &r.distribution, &r.distribution_name,
-                         &r.product_name, &r.version, &r.architecture, &r.failed_check, &r.error_code}) {
+                         &r.product_name, &r.version, &r.os_version, &r.architecture, &r.failed_check, &r.error_code}) {
     fix(*s);
   }
   fix_all(r.reason.args);
@@ -616,6 +638,7 @@ void make_printable(CheckReport& r) {
   }
   for (KernelReport& k : r.kernels) {
     fix(k.version);
+    fix(k.image);
     fix(k.initramfs);
     fix_all(k.initramfs_archives);
   }

@@ -43,6 +43,8 @@ struct CheckResult {
 struct KernelReport {
   std::string version;
   bool is_default = false;
+  std::string architecture;  // what its image is built for, "" when its header does not say
+  std::string image;         // what was read of /boot/vmlinuz-<version>, or why not
   std::string initramfs;
   std::vector<std::string> initramfs_archives;
   struct Driver {
@@ -78,6 +80,9 @@ struct CheckReport {
   std::string distribution_name;  // the cloud's name: "Debian", "Other Linux", "Windows Server 2022"
   std::string product_name;       // Windows: ProductName from the SOFTWARE hive
   std::string version;
+  // The OsVersion of the cloud's list that `version` falls under (api::listed_version: "3" for
+  // TencentOS 3.1), "-" for a name listed without versions, "" when unlisted or not Linux.
+  std::string os_version;
   std::string architecture;
   std::vector<KernelReport> kernels;
   struct CloudInit {

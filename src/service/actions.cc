@@ -330,12 +330,20 @@ Reply describe_images(const Call& c, catalog::Catalog& catalog) {
 
 Reply delete_images(const Call& c, catalog::Catalog& catalog, const ServiceLimits& limits) {
   const json& p = c.params;
-  if (!p.contains("ImageIds") || !p["ImageIds"].is_array() || p["ImageIds"].empty() || p["ImageIds"].size() > 100) {
+  if (!p.contains("ImageIds") || !p["ImageIds"].is_array() || p["ImageIds"].empty()) {
     return Reply::error("MissingParameter", {"api.ids-required", {"ImageIds", "100"}});
+  }
+  if (p["ImageIds"].size() > 100) {
+    return Reply::error("InvalidParameterValue.LimitExceeded",
+                        {"api.too-many", {"ImageIds", std::to_string(p["ImageIds"].size()), "100"}});
   }
   const std::string account = account_of(c);
   for (const json& id : p["ImageIds"]) {
     if (!id.is_string()) return Reply::error("InvalidParameter", {"api.not-strings", {"ImageIds"}});
+    if (!well_formed_image_id(id)) {
+      return Reply::error("InvalidImageId.Malformed",
+                          {"api.image-id-malformed", {id.get<std::string>().substr(0, 64)}});
+    }
     auto img = catalog.get(account, id);
     if (!img) return internal_error(c, img.error());
     if (!*img) return Reply::error("InvalidImageId.NotFound", {"api.image-not-found", {id.get<std::string>()}});
@@ -376,6 +384,9 @@ Reply modify_image(const Call& c, catalog::Catalog& catalog) {
   const auto description = str(c.params, "ImageDescription", error);
   if (error) return *error;
   if (!id) return Reply::error("MissingParameter", {"api.parameter-required", {"ImageId"}});
+  if (!well_formed_image_id(*id)) {
+    return Reply::error("InvalidImageId.Malformed", {"api.image-id-malformed", {id->substr(0, 64)}});
+  }
   if (name && name->empty()) return Reply::error("InvalidParameterValue", {"api.empty", {"ImageName"}});
   if (name && characters(*name) > 60) {
     return Reply::error("InvalidParameterValue.TooLarge",

@@ -88,7 +88,9 @@ for c in "import-duplicate InvalidImageName.Duplicate" "import-bad-os InvalidIma
          "describe-6-values InvalidParameterValue.LimitExceeded" "import-chinese-name DryRunOperation" \
          "import-dry-run-string InvalidParameter" "import-misspelled UnknownParameter" \
          "describe-limit-string InvalidParameter" \
-         "modify-long-description InvalidParameterValue.TooLarge"; do
+         "modify-long-description InvalidParameterValue.TooLarge" "modify-duplicate InvalidImageName.Duplicate" \
+         "modify-malformed InvalidImageId.Malformed" "delete-malformed InvalidImageId.Malformed" \
+         "delete-101-ids InvalidParameterValue.LimitExceeded" "describe-bad-limit InvalidParameterValue"; do
   set -- $c
   [ "$(get "$1" "d['code']")" = "$2" ] || fail "$1: got $(get "$1" "d.get('code')") ($(get "$1" "d.get('message')")), expected $2"
 done
@@ -113,7 +115,7 @@ done
 [ "$(get family-missing "d['code']")" = MissingParameter ] || fail "DescribeImageFromFamily without ImageFamily: $(get family-missing d)"
 [ "$(get family-long "d['code']")" = InvalidParameterValue.TooLarge ] || fail "a 61-character ImageFamily: $(get family-long d)"
 [ "$(get quota-unknown "d['code']")" = UnknownParameter ] || fail "DescribeImageQuota with a parameter: $(get quota-unknown d)"
-echo "api-sdk: ImportImage $id (IMPORTING); 13 refusals with their codes; another account sees nothing"
+echo "api-sdk: ImportImage $id (IMPORTING); each refusal with its documented code; another account sees nothing"
 # Signature v1 (HmacSHA256, HmacSHA1; GET query and form POST) from the SDK's own signer.
 for c in v1-sha256-get v1-sha256-post v1-sha1-get v1-sha1-post-modify v1-sha1-post-read; do
   [ "$(get "$c" "d['ok']")" = True ] || fail "$c: $(get "$c" d)"
@@ -207,12 +209,26 @@ echo "api-sdk: after a restart $first is still there ($state); imports run in te
 # quarantine off: the quarantine keeps freed bodies resident and would measure ASan, not serve.
 kill "$pid"
 wait "$pid" 2> /dev/null || true
+python3 -c 'import json, sys; c = json.load(open(sys.argv[1])); c["image_quota"] = 1; print(json.dumps(c))' \
+  "$work/config.json" > "$work/config-limits.json"
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0" \
-  "$imagegate" serve --config "$work/config.json" --data "$work/data-limits" --listen "127.0.0.1:$port" \
+  "$imagegate" serve --config "$work/config-limits.json" --data "$work/data-limits" --listen "127.0.0.1:$port" \
   --workers 0 > "$work/serve-limits.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 50); do grep -q listening "$work/serve-limits.log" && break; sleep 0.1; done
 grep -q listening "$work/serve-limits.log" || { cat "$work/serve-limits.log"; fail "the server did not start"; }
+# Raw signed calls (scripts/tc3call.py) on this server, whose image_quota is 1: the second import
+# is over the quota, and an unknown filter is named.
+tc3() { TC_SECRET_ID=AKIDtest0000000000000000000000000001 TC_SECRET_KEY=secret-one \
+  /usr/bin/python3 "$here/../../scripts/tc3call.py" "http://127.0.0.1:$port" "$@" 2>&1 || true; }
+import_params() { echo "{\"Architecture\": \"x86_64\", \"OsType\": \"Debian\", \"OsVersion\": \"12\",
+  \"ImageUrl\": \"http://127.0.0.1:1/bucket/debian12.qcow2\", \"ImageName\": \"$1\"}"; }
+tc3 ImportImage "$(import_params quota-1)" | grep -q '"ImageId"' || fail "the first import under a quota of 1"
+tc3 ImportImage "$(import_params quota-2)" | grep -q ImageQuotaLimitExceeded || fail "no ImageQuotaLimitExceeded"
+tc3 DescribeImageQuota | grep -q '"ImageNumQuota": 1' || fail "DescribeImageQuota: $(tc3 DescribeImageQuota)"
+tc3 DescribeImages '{"Filters": [{"Name": "no-such-filter", "Values": ["x"]}]}' | grep -q '"InvalidFilter"' ||
+  fail "an unknown filter is not InvalidFilter"
+echo "api-sdk: raw signed calls: ImageQuotaLimitExceeded over a quota of 1 (DescribeImageQuota says 1), InvalidFilter"
 /usr/bin/python3 "$here/api_limits.py" "http://127.0.0.1:$port" "$pid" AKIDtest0000000000000000000000000001 \
   secret-one 150 || fail "request limits (serve's log: $work/serve-limits.log)"
 echo "api-sdk: all cases passed"

@@ -134,6 +134,11 @@ async function share() {
   await run("import-chinese-name", () => good.ImportImage({ ...req, ImageName: "镜".repeat(30), DryRun: true }));
   await run("modify-long-description", () => good.ModifyImageAttribute({ ImageId: id, ImageDescription: "描".repeat(257) }));
   await run("import-arm", () => good.ImportImage({ ...req, ImageName: "debian-arm", Architecture: "arm_64" }));
+  await run("modify-duplicate", () => good.ModifyImageAttribute({ ImageId: id, ImageName: "debian-arm" }));
+  await run("modify-malformed", () => good.ModifyImageAttribute({ ImageId: "image-1", ImageName: "x" }));
+  await run("delete-malformed", () => good.DeleteImages({ ImageIds: ["image-1"] }));
+  await run("delete-101-ids", () => good.DeleteImages({ ImageIds: Array(101).fill(id) }));
+  await run("describe-bad-limit", () => good.DescribeImages({ Limit: 101 }));
   await run("family-set", () => good.ModifyImageAttribute({ ImageId: id, ImageFamily: "web", ImageDeprecated: true }));
   await run("family-read", () => good.DescribeImages({ ImageIds: [id] }));
   await run("family-importing", () => good.DescribeImageFromFamily({ ImageFamily: "web" }));

@@ -140,6 +140,13 @@ TEST_F(CheckCli, DeclaredMismatchHeadlinesItsWarningAndUnknownOsTypeIsUsage) {
   const CommandResult bad = run(kCli + " check --os-type Debain " + good_ + " 2>&1");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.out.find("unknown OsType 'Debain' (Linux, Windows, CentOS, "), std::string::npos) << bad.out;
+  // An OsVersion the list does not offer for that OsType is a usage error too ("3.1" is
+  // TencentOS "3"); a listed one is not.
+  const CommandResult version = run(kCli + " check --os-type TencentOS --os-version 3.1 " + good_ + " 2>&1");
+  EXPECT_EQ(version.exit_code, 2);
+  EXPECT_NE(version.out.find("OsVersion '3.1' is not offered for TencentOS (2, 3, 4)"), std::string::npos)
+      << version.out;
+  EXPECT_EQ(run(kCli + " check --os-type Debian --os-version 12 " + good_).exit_code, 0);
 }
 
 TEST_F(CheckCli, UsageErrors) {
