@@ -333,6 +333,40 @@ await step("sharing is offered exactly when the server has it", async () => {
   console.log(`# ModifyImageSharePermission ${has ? "exists: the share button is shown" : "is absent: no share button"}`);
 });
 
+await step("sharing through its dialog: one's own account refused with the API's code, another shared, then stopped", async () => {
+  if (await page.getByRole("button", { name: "Share debian12-web" }).count() === 0) {
+    console.log("# no sharing on this server: the dialog is not exercised");
+    return;
+  }
+  const open = async () => {
+    await rowOf("debian12-web").getByRole("button", { name: "Share debian12-web" }).click();
+    return page.getByRole("dialog");
+  };
+  let dialog = await open();
+  await dialog.getByText("Not shared with any account.").waitFor();
+  await axe("share dialog");
+  await dialog.getByLabel("Account IDs").fill("1250000101");
+  await dialog.getByRole("button", { name: "Share", exact: true }).click();
+  await dialog.getByText("InvalidAccountIs.YourSelf").waitFor();
+  await dialog.getByLabel("Account IDs").fill("1250000102");
+  await dialog.getByRole("button", { name: "Share", exact: true }).click();
+  await dialog.waitFor({ state: "detached" });
+  dialog = await open();
+  await dialog.getByRole("button", { name: "Stop sharing with 1250000102" }).waitFor();
+  await shot("images-share-en");
+  await dialog.getByRole("button", { name: "Stop sharing with 1250000102" }).click();
+  await dialog.getByText("Not shared with any account.").waitFor();
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "detached" });
+  const left = await page.evaluate(async () => {
+    const m = await import("./api.js");
+    const images = await m.call(m.loadCredentials(), "DescribeImages", {});
+    const id = images.ImageSet.find((i) => i.ImageName === "debian12-web").ImageId;
+    return (await m.call(m.loadCredentials(), "DescribeImageSharePermission", { ImageId: id })).SharePermissionSet.length;
+  });
+  check(left === 0, `still shared with ${left} accounts after stopping`);
+});
+
 await step("the message center: unread count, the failure in the account's language, mark read, delete", async () => {
   await page.waitForFunction(() => document.getElementById("unread") && document.getElementById("unread").innerText === "2");
   await page.getByRole("link", { name: /Message center/ }).click();
