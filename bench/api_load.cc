@@ -9,7 +9,7 @@
 // "{n}" in BODY is replaced by a counter (unique names for ImportImage). --expect CODE counts
 // that error code (DryRunOperation for ImportImage with DryRun) as success. --requests N sends N
 // requests one after another and exits (to fill the catalog).
-#include <httplib.h>
+#include <curl/curl.h>
 
 #include <algorithm>
 #include <atomic>
@@ -42,8 +42,49 @@ std::string fill(const std::string& body, std::uint64_t n) {
   return out;
 }
 
+// One connection: a libcurl easy handle, which keeps its connection alive between calls.
+class Client {
+ public:
+  explicit Client(const Target& t)
+      : curl_(curl_easy_init()), url_("http://" + t.host + ":" + std::to_string(t.port) + "/") {
+    curl_easy_setopt(curl_, CURLOPT_URL, url_.c_str());
+    curl_easy_setopt(curl_, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(curl_, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(curl_, CURLOPT_PROXY, "");
+    curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &Client::on_data);
+    curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &reply_);
+  }
+  ~Client() { curl_easy_cleanup(curl_); }
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // POSTs the body with the headers; the reply's body, or nothing when the exchange failed.
+  const std::string* post(const std::vector<std::string>& headers, const std::string& body) {
+    curl_slist* list = nullptr;
+    for (const std::string& h : headers) list = curl_slist_append(list, h.c_str());
+    reply_.clear();
+    curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    const CURLcode rc = curl_easy_perform(curl_);
+    long status = 0;
+    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(list);
+    return rc == CURLE_OK && status == 200 ? &reply_ : nullptr;
+  }
+
+ private:
+  static std::size_t on_data(char* data, std::size_t size, std::size_t n, void* user) {
+    static_cast<std::string*>(user)->append(data, size * n);
+    return size * n;
+  }
+  CURL* curl_;
+  std::string url_;
+  std::string reply_;
+};
+
 // One signed call; true when the answer is a success (or the expected error).
-bool call(httplib::Client& client, const Target& t, const std::string& body) {
+bool call(Client& client, const Target& t, const std::string& body) {
   const std::int64_t ts =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   const std::string content_type = "application/json; charset=utf-8";
@@ -51,17 +92,19 @@ bool call(httplib::Client& client, const Target& t, const std::string& body) {
   const std::string date = ig::api::utc_date(ts);
   const std::string canonical = ig::api::canonical_request(r, {"content-type", "host"});
   const std::string signature = ig::api::tc3_signature(t.secret_key, ts, date, "cvm", canonical);
-  httplib::Headers headers = {
-      {"Authorization", "TC3-HMAC-SHA256 Credential=" + t.secret_id + "/" + date +
-                            "/cvm/tc3_request, SignedHeaders=content-type;host, Signature=" + signature},
-      {"X-TC-Action", t.action},
-      {"X-TC-Timestamp", std::to_string(ts)},
-      {"X-TC-Version", "2017-03-12"},
-      {"X-TC-Region", "ap-guangzhou"}};
-  auto res = client.Post("/", headers, body, content_type);
-  if (!res || res->status != 200) return false;
-  if (res->body.find("\"Error\"") == std::string::npos) return true;
-  return !t.expect.empty() && res->body.find("\"" + t.expect + "\"") != std::string::npos;
+  const std::vector<std::string> headers = {
+      "Authorization: TC3-HMAC-SHA256 Credential=" + t.secret_id + "/" + date +
+          "/cvm/tc3_request, SignedHeaders=content-type;host, Signature=" + signature,
+      "Content-Type: " + content_type,
+      "X-TC-Action: " + t.action,
+      "X-TC-Timestamp: " + std::to_string(ts),
+      "X-TC-Version: 2017-03-12",
+      "X-TC-Region: ap-guangzhou",
+      "Expect:"};
+  const std::string* reply = client.post(headers, body);
+  if (reply == nullptr) return false;
+  if (reply->find("\"Error\"") == std::string::npos) return true;
+  return !t.expect.empty() && reply->find("\"" + t.expect + "\"") != std::string::npos;
 }
 
 struct Step {
@@ -81,10 +124,7 @@ Step run_step(const Target& t, double rate, double seconds, int connections) {
   std::vector<std::thread> threads;
   for (int c = 0; c < connections; ++c) {
     threads.emplace_back([&, c] {
-      httplib::Client client(t.host, t.port);
-      client.set_keep_alive(true);
-      client.set_tcp_nodelay(true);
-      client.set_read_timeout(30, 0);
+      Client client(t);
       auto& mine = latencies[static_cast<std::size_t>(c)];
       for (std::uint64_t k = static_cast<std::uint64_t>(c); k < total; k += static_cast<std::uint64_t>(connections)) {
         const auto scheduled = start + std::chrono::duration_cast<Clock::duration>(
@@ -119,6 +159,7 @@ int main(int argc, char** argv) {
                  "[--connections C] [--expect CODE] [--requests N]\n");
     return 2;
   }
+  curl_global_init(CURL_GLOBAL_DEFAULT);
   Target t;
   const std::string url = argv[1];
   const auto hostport = url.substr(url.find("://") + 3);
@@ -153,8 +194,7 @@ int main(int argc, char** argv) {
     }
   }
   if (requests > 0) {
-    httplib::Client client(t.host, t.port);
-    client.set_tcp_nodelay(true);
+    Client client(t);
     for (long n = 0; n < requests; ++n) {
       if (!call(client, t, fill(t.body, static_cast<std::uint64_t>(n)))) {
         std::fprintf(stderr, "api_load: request %ld failed\n", n);

@@ -9,7 +9,7 @@ set -euo pipefail
 run_packages=(
   g++ cmake ninja-build pkg-config
   libexpected-dev libfmt-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libdeflate-dev libzstd-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libarchive-dev libsqlite3-dev libssl-dev libcpp-httplib-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libarchive-dev libsqlite3-dev libssl-dev libmicrohttpd-dev
   libcurl4-openssl-dev libpq-dev
   qemu-utils python3 fdisk e2fsprogs cpio gzip zstd
 )
@@ -17,9 +17,11 @@ run_packages=(
 packages=(
   # toolchain
   g++ clang libclang-rt-14-dev cmake ninja-build pkg-config clang-format
+  # lld links the tiny aarch64 and i386 executables of the architecture tests (clang --target)
+  lld
   # libraries
   libexpected-dev libfmt-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libdeflate-dev libzstd-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libarchive-dev libsqlite3-dev libssl-dev libcpp-httplib-dev libcurl4-openssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libarchive-dev libsqlite3-dev libssl-dev libmicrohttpd-dev libcurl4-openssl-dev
   # the catalog on PostgreSQL: the client library, and the server its tests start
   libpq-dev postgresql
   # the real tools the tests use as oracles and fixture makers
@@ -27,6 +29,9 @@ packages=(
   fdisk gdisk e2fsprogs dosfstools xfsprogs ntfs-3g btrfs-progs lvm2 cryptsetup-bin exfatprogs
   # FreeBSD UFS2 images (NetBSD's makefs, ported by Debian)
   makefs
+  # ZFS pools made by a real ZFS for the vdev-label probe (zfs-fuse runs in user space over FUSE;
+  # tests/support/make-zfs-vdev.sh starts and stops its daemon)
+  zfs-fuse
   # the Debian 12 tier: a real system from the mirror, and libguestfs's inspector as the oracle
   debootstrap libguestfs-tools
   # rpm databases for RHEL-family fixtures (rpmbuild, rpm --initdb; sqlite3 loads the corpus dump)
@@ -36,6 +41,9 @@ packages=(
   # the service's real peers on loopback: an SMTP server writing a Maildir, OpenStack Swift with
   # s3api (../shared/tools/start-swift.sh) and botocore to upload and presign URLs
   python3-aiosmtpd swift swift-proxy swift-object swift-container swift-account memcached python3-botocore
+  # the web console's end-to-end tests: Debian's Chromium, which playwright-core (npm) drives
+  # headless, so that no browser is downloaded; a CJK font for the Chinese and Japanese screenshots
+  chromium fonts-droid-fallback
 )
 
 # Node and npm drive the API tests with the official SDK; an existing Node (e.g. from NodeSource)

@@ -4,8 +4,15 @@
 # initramfs (early microcode cpio + zstd cpio) carrying the virtio drivers, GRUB 2's grub.cfg,
 # cloud-init installed (dpkg) — then written as a VMDK streamOptimized, VMware's export format.
 # It satisfies every import rule; it does not boot (the kernel and modules are placeholders).
-#   scripts/sample-guest.sh OUT.vmdk
+# With --no-virtio the kernel is built without virtio and no virtio module is on the disk or in
+# the initramfs: the import fails VirtioNotInstall.
+#   scripts/sample-guest.sh [--no-virtio] OUT.vmdk
 set -euo pipefail
+virtio=yes
+if [ "${1:-}" = --no-virtio ]; then
+  virtio=no
+  shift
+fi
 out=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -31,9 +38,14 @@ printf 'datasource_list: [ ConfigDrive, None ]\n' > "$root/etc/cloud/cloud.cfg"
 printf 'Package: cloud-init\nStatus: install ok installed\nVersion: 22.4.2-1\n\n' > "$root/var/lib/dpkg/status"
 # The kernel, its configuration and its modules.
 head -c 8192 /dev/urandom > "$root/boot/vmlinuz-$kernel"
-printf 'CONFIG_VIRTIO_BLK=m\nCONFIG_VIRTIO_NET=m\nCONFIG_VIRTIO_PCI=m\nCONFIG_VIRTIO=m\n' > "$root/boot/config-$kernel"
-mods="kernel/drivers/block/virtio_blk.ko kernel/drivers/net/virtio_net.ko kernel/drivers/virtio/virtio_pci.ko
-      kernel/drivers/virtio/virtio_ring.ko kernel/drivers/virtio/virtio.ko"
+if [ "$virtio" = yes ]; then
+  printf 'CONFIG_VIRTIO_BLK=m\nCONFIG_VIRTIO_NET=m\nCONFIG_VIRTIO_PCI=m\nCONFIG_VIRTIO=m\n' > "$root/boot/config-$kernel"
+  mods="kernel/drivers/block/virtio_blk.ko kernel/drivers/net/virtio_net.ko kernel/drivers/virtio/virtio_pci.ko
+        kernel/drivers/virtio/virtio_ring.ko kernel/drivers/virtio/virtio.ko"
+else
+  printf 'CONFIG_EXT4_FS=m\n# CONFIG_VIRTIO_BLK is not set\n# CONFIG_VIRTIO_NET is not set\n' > "$root/boot/config-$kernel"
+  mods="kernel/fs/ext4/ext4.ko"
+fi
 for m in $mods; do
   mkdir -p "$(dirname "$root/usr/lib/modules/$kernel/$m")"
   echo "module $m" > "$root/usr/lib/modules/$kernel/$m"

@@ -22,25 +22,30 @@ def sign(key, msg):
     return hmac.new(key, msg.encode(), hashlib.sha256).digest()
 
 
-def call(endpoint, action, params):
-    secret_id, secret_key = os.environ["TC_SECRET_ID"], os.environ["TC_SECRET_KEY"]
+def signed_headers(endpoint, action, body_sha256, secret_id, secret_key, method="POST", query="",
+                   content_type="application/json; charset=utf-8", timestamp=None):
+    """The headers of a TC3-signed request whose body has the given SHA-256 (hex)."""
     host = urllib.parse.urlsplit(endpoint).netloc
-    body = json.dumps(params)
-    ts = int(time.time())
+    ts = int(time.time()) if timestamp is None else timestamp
     date = datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%d")
     service = "cvm"
-    content_type = "application/json; charset=utf-8"
-    canonical = "\n".join(["POST", "/", "", f"content-type:{content_type}\nhost:{host.split(':')[0]}\n",
-                           "content-type;host", hashlib.sha256(body.encode()).hexdigest()])
+    canonical = "\n".join([method, "/", query, f"content-type:{content_type}\nhost:{host.split(':')[0]}\n",
+                           "content-type;host", body_sha256])
     scope = f"{date}/{service}/tc3_request"
     to_sign = "\n".join(["TC3-HMAC-SHA256", str(ts), scope, hashlib.sha256(canonical.encode()).hexdigest()])
     key = sign(sign(sign(("TC3" + secret_key).encode(), date), service), "tc3_request")
     signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-    request = urllib.request.Request(endpoint, data=body.encode(), method="POST", headers={
-        "Authorization": f"TC3-HMAC-SHA256 Credential={secret_id}/{scope}, SignedHeaders=content-type;host, "
-                         f"Signature={signature}",
-        "Content-Type": content_type, "Host": host, "X-TC-Action": action, "X-TC-Timestamp": str(ts),
-        "X-TC-Version": "2017-03-12", "X-TC-Region": os.environ.get("TC_REGION", "ap-guangzhou")})
+    return {"Authorization": f"TC3-HMAC-SHA256 Credential={secret_id}/{scope}, SignedHeaders=content-type;host, "
+                             f"Signature={signature}",
+            "Content-Type": content_type, "Host": host, "X-TC-Action": action, "X-TC-Timestamp": str(ts),
+            "X-TC-Version": "2017-03-12", "X-TC-Region": os.environ.get("TC_REGION", "ap-guangzhou")}
+
+
+def call(endpoint, action, params):
+    body = json.dumps(params).encode()
+    headers = signed_headers(endpoint, action, hashlib.sha256(body).hexdigest(), os.environ["TC_SECRET_ID"],
+                             os.environ["TC_SECRET_KEY"])
+    request = urllib.request.Request(endpoint, data=body, method="POST", headers=headers)
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with opener.open(request, timeout=60) as r:
         return json.load(r)["Response"]

@@ -2,8 +2,8 @@
 # Installs, builds with ASan + UBSan and -Werror, runs every test, then builds the libFuzzer
 # targets with clang and runs each for a short budget on seeds made by qemu-img. Between the two,
 # the Debian 12 tier (a debootstrapped system judged by `imagegate check` and virt-inspector), the
-# API tier (the official Node SDK), the service tier (Swift, SMTP, webhooks, kill -9) and the
-# scale tier (PostgreSQL and S3, several servers and workers, faults).
+# API tier (the official Node SDK), the web console in Chromium, the service tier (Swift, SMTP,
+# webhooks, kill -9) and the scale tier (PostgreSQL and S3, several servers and workers, faults).
 # This is what CI runs (.ci/run). FUZZ_SECONDS (default 30) sets each target's budget.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +48,9 @@ tests/integration/debian12.sh build/asan/src/cli/imagegate build/debian12
 echo "== API against the official Node SDK (npm)"
 tests/integration/api_sdk.sh build/asan/src/cli/imagegate build/api-sdk
 
+echo "== the web console in Debian's Chromium (playwright-core, axe-core from npm); screenshots in build/console/screenshots"
+tests/integration/console.sh build/asan/src/cli/imagegate build/console
+
 echo "== the import service: Swift + s3api, SMTP, webhooks, a worker process, kill -9; on both pairs of backends"
 for backends in sqlite-dir postgresql-s3; do
   tests/integration/service.sh build/asan/src/cli/imagegate "build/service-$backends" build/debian12/debian12.qcow2 "$backends"
@@ -62,7 +65,7 @@ cmake --build --preset fuzz
 seeds=$(mktemp -d)
 trap 'rm -rf "$seeds"' EXIT
 tests/fuzz/make-seeds.sh "$seeds" > /dev/null
-for t in qcow2 vhd vmdk open_image partitions ext xfs btrfs ufs lvm initramfs boot_config rpmdb ntfs hive; do
+for t in qcow2 vhd vmdk open_image partitions ext xfs btrfs ufs freebsd zfs lvm initramfs boot_config rpmdb kernel_image ntfs hive; do
   mkdir -p "$seeds/corpus-$t"
   # max_len covers the seeds: a qemu-made dynamic VHD holds one whole 2 MiB block; a btrfs seed
   # reaches its second chunk, 5 MiB in.

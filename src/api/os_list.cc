@@ -40,4 +40,16 @@ const ImportOs* find_import_os(std::string_view name) {
   return nullptr;
 }
 
+std::string listed_version(const ImportOs& os, std::string_view version) {
+  std::string best;
+  for (const std::string& v : os.versions) {
+    if (v == "-") return v;
+    if (version == v) return v;
+    if (version.size() > v.size() && version.rfind(v, 0) == 0 && version[v.size()] == '.' && v.size() > best.size()) {
+      best = v;
+    }
+  }
+  return best;
+}
+
 }  // namespace ig::api

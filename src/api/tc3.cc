@@ -21,14 +21,6 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b + 1));
 }
 
-// Constant-time comparison of two hex signatures.
-bool same(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
 }  // namespace
 
 std::optional<Authorization> parse_authorization(std::string_view header) {
@@ -93,6 +85,29 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
   return std::string(reinterpret_cast<const char*>(out.data()), n);
 }
 
+std::string hmac_sha1(std::string_view key, std::string_view data) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
+  unsigned int n = 0;
+  HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), out.data(), &n);
+  return std::string(reinterpret_cast<const char*>(out.data()), n);
+}
+
+std::string base64(std::string_view data) {
+  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+bool same_signature(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
 std::string canonical_request(const ReceivedRequest& r, const std::vector<std::string>& signed_headers) {
   std::string host = r.host;
   if (const auto colon = host.rfind(':'); colon != std::string::npos && host.find(']') == std::string::npos) {
@@ -140,55 +155,70 @@ std::string utc_date(std::int64_t timestamp) {
   return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
-AuthError verify(const VerifyInput& in, const std::vector<std::string>& services, SecretLookup lookup,
-                 const void* context, std::string* secret_id) {
+namespace {
+
+// Everything verify() checks; the signature only with `signature`, as it needs the body. Its
+// value is the caller's SecretId.
+ApiResult<std::string> verify_parts(const VerifyInput& in, const std::vector<std::string>& services,
+                                    SecretLookup lookup, const void* context, bool signature) {
   const auto auth = parse_authorization(in.authorization);
   if (!auth) {
-    return {"AuthFailure.InvalidAuthorization", in.authorization.empty()
-                                                    ? "the Authorization header is missing"
-                                                    : "the Authorization header is not a TC3-HMAC-SHA256 signature"};
+    return refuse("AuthFailure.InvalidAuthorization",
+                  {in.authorization.empty() ? "api.auth-missing" : "api.auth-not-tc3", {}});
   }
   std::int64_t ts = 0;
   if (in.timestamp.empty() || in.timestamp.size() > 12 ||
       !std::all_of(in.timestamp.begin(), in.timestamp.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return {"AuthFailure.SignatureFailure", "X-TC-Timestamp is missing or not a number"};
+    return refuse("AuthFailure.SignatureFailure", {"api.timestamp-invalid", {"X-TC-Timestamp"}});
   }
   ts = std::stoll(in.timestamp);
   if (ts < in.now - in.window || ts > in.now + in.window) {
-    return {"AuthFailure.SignatureExpire",
-            fmt::format("the request timestamp {} is more than {} seconds from the server's time {}", ts, in.window,
-                        in.now)};
+    return refuse("AuthFailure.SignatureExpire",
+                  {"api.timestamp-expired", {std::to_string(ts), std::to_string(in.window), std::to_string(in.now)}});
   }
   if (auth->date != utc_date(ts)) {
-    return {"AuthFailure.SignatureFailure",
-            fmt::format("the credential date {} is not the timestamp's UTC date {}", auth->date, utc_date(ts))};
+    return refuse("AuthFailure.SignatureFailure", {"api.credential-date", {auth->date, utc_date(ts)}});
   }
   if (std::find(services.begin(), services.end(), auth->service) == services.end()) {
-    return {"AuthFailure.SignatureFailure", fmt::format("the credential names service '{}'", auth->service)};
+    return refuse("AuthFailure.SignatureFailure", {"api.credential-service", {auth->service}});
   }
   // Any set of signed headers that holds content-type and host, each one present in the request.
   for (const char* needed : {"content-type", "host"}) {
     if (std::find(auth->signed_headers.begin(), auth->signed_headers.end(), needed) == auth->signed_headers.end()) {
-      return {"AuthFailure.SignatureFailure", fmt::format("SignedHeaders must include {}", needed)};
+      return refuse("AuthFailure.SignatureFailure", {"api.signed-headers-need", {needed}});
     }
   }
   for (const std::string& h : auth->signed_headers) {
     if (h != "content-type" && h != "host" && !in.request.other_headers.contains(h)) {
-      return {"AuthFailure.SignatureFailure", fmt::format("signed header '{}' is not in the request", h.substr(0, 64))};
+      return refuse("AuthFailure.SignatureFailure", {"api.signed-header-absent", {h.substr(0, 64)}});
     }
   }
   if (auth->secret_id.size() < 4 || auth->secret_id.size() > 128) {
-    return {"AuthFailure.InvalidSecretId", "the SecretId is malformed"};
+    return refuse("AuthFailure.InvalidSecretId", {"api.secret-id-malformed", {}});
   }
   const auto key = lookup(auth->secret_id, context);
-  if (!key) return {"AuthFailure.SecretIdNotFound", fmt::format("SecretId {} does not exist", auth->secret_id)};
+  if (!key) return refuse("AuthFailure.SecretIdNotFound", {"api.secret-id-unknown", {auth->secret_id}});
+  if (!signature) return auth->secret_id;
   const std::string expected =
       tc3_signature(*key, ts, auth->date, auth->service, canonical_request(in.request, auth->signed_headers));
-  if (!same(expected, auth->signature)) {
-    return {"AuthFailure.SignatureFailure", "the signature does not match; check the SecretKey and the request"};
+  if (!same_signature(expected, auth->signature)) {
+    return refuse("AuthFailure.SignatureFailure", {"api.signature-mismatch", {}});
   }
-  if (secret_id != nullptr) *secret_id = auth->secret_id;
+  return auth->secret_id;
+}
+
+}  // namespace
+
+ApiResult<> verify_head(const VerifyInput& in, const std::vector<std::string>& services, SecretLookup lookup,
+                        const void* context) {
+  auto verified = verify_parts(in, services, lookup, context, false);
+  if (!verified) return tl::unexpected(std::move(verified.error()));
   return {};
+}
+
+ApiResult<std::string> verify(const VerifyInput& in, const std::vector<std::string>& services, SecretLookup lookup,
+                              const void* context) {
+  return verify_parts(in, services, lookup, context, true);
 }
 
 }  // namespace ig::api

@@ -6,7 +6,7 @@
 // the SHA-256 of the raw body. The service in the credential scope is taken from the
 // Authorization header (the SDK derives it from the endpoint's first label: "cvm", or "127"
 // when pointed at an IP), and must be one the server accepts.
-// Thread safety: pure functions. Errors: values of AuthError, never exceptions.
+// Thread safety: pure functions. Errors: ApiError values (ApiResult), never exceptions.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +14,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tl/expected.hpp>
 #include <vector>
+
+#include "text/messages.h"
 
 namespace ig::api {
 
@@ -44,6 +47,10 @@ struct ReceivedRequest {
 
 std::string sha256_hex(std::string_view data);
 std::string hmac_sha256(std::string_view key, std::string_view data);  // raw 32 bytes
+std::string hmac_sha1(std::string_view key, std::string_view data);    // raw 20 bytes (signature v1)
+std::string base64(std::string_view data);                             // RFC 4648, padded
+// Whether two signatures are equal, in a time that does not depend on where they differ.
+bool same_signature(std::string_view a, std::string_view b);
 std::string canonical_request(const ReceivedRequest& r, const std::vector<std::string>& signed_headers);
 std::string string_to_sign(std::int64_t timestamp, std::string_view date, std::string_view service,
                            std::string_view canonical);
@@ -53,11 +60,18 @@ std::string tc3_signature(std::string_view secret_key, std::int64_t timestamp, s
 // "yyyy-mm-dd" of a unix timestamp, UTC.
 std::string utc_date(std::int64_t timestamp);
 
-// The outcome of verifying a request: empty `code` when it is authentic.
-struct AuthError {
+// Why the API refuses a request: the cloud's error code and a message of the product's table
+// (text/messages.h), rendered in the request's language when the reply is sent.
+struct ApiError {
   std::string code;  // "AuthFailure.SignatureFailure", "AuthFailure.SignatureExpire", ...
-  std::string message;
+  Message message;
 };
+// A value or the API's refusal.
+template <class T = void>
+using ApiResult = tl::expected<T, ApiError>;
+inline tl::unexpected<ApiError> refuse(std::string code, Message message) {
+  return tl::unexpected(ApiError{std::move(code), std::move(message)});
+}
 
 struct VerifyInput {
   ReceivedRequest request;
@@ -70,8 +84,13 @@ struct VerifyInput {
 // Looks up a secret key by SecretId (nothing: unknown id).
 using SecretLookup = std::optional<std::string> (*)(const std::string& secret_id, const void* context);
 
-// Verifies the signature; on success `secret_id` names the caller.
-AuthError verify(const VerifyInput& in, const std::vector<std::string>& services, SecretLookup lookup,
-                 const void* context, std::string* secret_id);
+// Everything verify() checks that the body does not enter: the Authorization header's form, the
+// timestamp, the scope, the signed headers and the SecretId. A request that fails it can be
+// refused before its body is read.
+ApiResult<> verify_head(const VerifyInput& in, const std::vector<std::string>& services, SecretLookup lookup,
+                        const void* context);
+// Verifies the signature; its value is the caller's SecretId.
+ApiResult<std::string> verify(const VerifyInput& in, const std::vector<std::string>& services, SecretLookup lookup,
+                              const void* context);
 
 }  // namespace ig::api

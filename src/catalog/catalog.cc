@@ -103,6 +103,21 @@ CREATE INDEX import_tasks_image ON import_tasks (image_id);
     R"sql(
 ALTER TABLE images ADD COLUMN deprecated INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 4: images shared with other accounts (ModifyImageSharePermission).
+    R"sql(
+CREATE TABLE image_shares (
+  image_id TEXT NOT NULL REFERENCES images (image_id) ON DELETE CASCADE,
+  account TEXT NOT NULL,
+  created_time TEXT NOT NULL,
+  PRIMARY KEY (image_id, account)
+);
+CREATE INDEX image_shares_account ON image_shares (account);
+)sql",
+    // 5: why an import failed as a message id and its arguments (JSON), rendered in each
+    // request's language; error_message keeps the sentence in the account's language.
+    R"sql(
+ALTER TABLE images ADD COLUMN error_cause TEXT NOT NULL DEFAULT '';
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -185,7 +200,9 @@ bool matches(const Image& img, const Filter& f) {
   if (f.name == "image-id") return any([&](const std::string& v) { return v == img.image_id; });
   // image-name and platform match fuzzily (a substring), as the cloud documents them.
   if (f.name == "image-name") return any([&](const std::string& v) { return img.name.find(v) != std::string::npos; });
-  if (f.name == "image-type") return any([](const std::string& v) { return v == "PRIVATE_IMAGE"; });
+  if (f.name == "image-type") {
+    return any([&](const std::string& v) { return v == (img.shared ? "SHARED_IMAGE" : "PRIVATE_IMAGE"); });
+  }
   if (f.name == "image-family") return any([&](const std::string& v) { return v == img.image_family; });
   if (f.name == "platform") {
     return any([&](const std::string& v) {
@@ -212,7 +229,8 @@ constexpr const char* kColumns =
     "images.image_id, images.account, name, description, os_name, os_version, architecture, platform, images.state, "
     "error_code, error_message, size_gib, license_type, boot_mode, image_family, created_time, supports_cloudinit, "
     "tags, image_url, force, data_disk_urls, language, data_disks, region, source_sha256, "
-    "(SELECT MAX(progress) FROM import_tasks t WHERE t.image_id = images.image_id), deprecated";
+    "(SELECT MAX(progress) FROM import_tasks t WHERE t.image_id = images.image_id), deprecated, "
+    "(SELECT COUNT(*) FROM image_shares s WHERE s.image_id = images.image_id), error_cause";
 
 Image read_image(const Row& q) {
   Image i;
@@ -248,7 +266,18 @@ Image read_image(const Row& q) {
   i.source_sha256 = q.text(24);
   i.progress = q.int64(25);
   i.deprecated = q.int64(26) != 0;
+  i.share_count = q.int64(27);
+  i.error_cause = q.text(28);
   return i;
+}
+
+// An image as `account` sees it: its own, or another's shared with it (without the owner's tags).
+Image seen_by(const std::string& account, Image img) {
+  if (img.account != account) {
+    img.shared = true;
+    img.tags.clear();
+  }
+  return img;
 }
 
 constexpr const char* kMessageColumns =
@@ -361,6 +390,11 @@ class SqlCatalog final : public Catalog {
   Result<bool> importing(const std::string& image_id) override;
   Result<void> remove(const std::string& account, const std::string& image_id) override;
   Result<void> modify(const std::string& account, const std::string& image_id, const ImageChanges& changes) override;
+  Result<void> share_image(const std::string& owner, const std::string& image_id,
+                           const std::vector<std::string>& accounts, std::int64_t max_accounts) override;
+  Result<void> unshare_image(const std::string& owner, const std::string& image_id,
+                             const std::vector<std::string>& accounts) override;
+  Result<std::vector<Share>> image_shares(const std::string& owner, const std::string& image_id) override;
   Result<std::optional<Task>> claim_task(std::int64_t now, std::int64_t lease_seconds) override;
   Result<void> progress_task(const Task& task, std::int64_t percent, std::int64_t lease_until) override;
   Result<void> release_task(const Task& task) override;
@@ -383,6 +417,7 @@ class SqlCatalog final : public Catalog {
   Result<std::vector<Delivery>> deliveries_of(const std::string& message_id);
   Result<void> all_owned(const char* table, const char* column, const std::string& account,
                          const std::vector<std::string>& ids);
+  Result<void> lock_owned_image(const std::string& owner, const std::string& image_id);
 
   std::unique_ptr<Driver> db_;
   CatalogOptions options_;
@@ -506,7 +541,9 @@ Result<ImagePage> SqlCatalog::describe(const std::string& account, const std::ve
                                        const std::vector<Filter>& filters, std::int64_t offset, std::int64_t limit) {
   return unit(false, [&]() -> Result<ImagePage> {
     ImagePage page;
-    std::string where = "account = ?1";
+    std::string where =
+        "(images.account = ?1 OR images.image_id IN (SELECT image_id FROM image_shares WHERE image_shares.account = "
+        "?1))";
     if (!ids.empty()) where += " AND image_id IN " + placeholders(2, ids.size());
     std::vector<Param> bound = params(account);
     for (const std::string& id : ids) bound.push_back(id);
@@ -518,14 +555,14 @@ Result<ImagePage> SqlCatalog::describe(const std::string& account, const std::ve
       auto rows = IG_TRY(query(
           fmt::format("SELECT {} FROM images WHERE {} {} LIMIT {} OFFSET {}", kColumns, where, order, limit, offset),
           bound));
-      for (const Row& r : rows.rows) page.images.push_back(read_image(r));
+      for (const Row& r : rows.rows) page.images.push_back(seen_by(account, read_image(r)));
       return page;
     }
     // Filters look into the tags (JSON): every row of the account, filtered here.
     auto rows = IG_TRY(query(fmt::format("SELECT {} FROM images WHERE {} {}", kColumns, where, order), bound));
     std::vector<Image> all;
     for (const Row& r : rows.rows) {
-      Image img = read_image(r);
+      Image img = seen_by(account, read_image(r));
       if (std::all_of(filters.begin(), filters.end(), [&](const Filter& f) { return matches(img, f); })) {
         all.push_back(std::move(img));
       }
@@ -544,11 +581,76 @@ Result<std::optional<Image>> SqlCatalog::get(const std::string& account, const s
   return std::optional<Image>(std::move(page.images.front()));
 }
 
+// Locks the owner's image row for the rest of the transaction (an update that changes nothing
+// does it in both databases), so that sharing and removing one image take turns; kNotFound unless
+// `owner` owns it.
+Result<void> SqlCatalog::lock_owned_image(const std::string& owner, const std::string& image_id) {
+  auto locked =
+      IG_TRY(query("UPDATE images SET state = state WHERE account = ?1 AND image_id = ?2", params(owner, image_id)));
+  if (locked.changed == 0) return Error::not_found(image_id);
+  return ok();
+}
+
 Result<void> SqlCatalog::remove(const std::string& account, const std::string& image_id) {
   return unit(true, [&]() -> Result<void> {
-    auto done = IG_TRY(query("DELETE FROM images WHERE account = ?1 AND image_id = ?2", params(account, image_id)));
-    if (done.changed == 0) return Error::not_found(image_id);
+    IG_TRY(lock_owned_image(account, image_id));
+    auto shares = IG_TRY(query("SELECT COUNT(*) FROM image_shares WHERE image_id = ?1", params(image_id)));
+    if (const std::int64_t n = shares.rows.at(0).int64(0); n > 0) {
+      return Error::unsupported(fmt::format("image {} is shared with {} account(s)", image_id, n));
+    }
+    IG_TRY(query("DELETE FROM images WHERE account = ?1 AND image_id = ?2", params(account, image_id)));
     return ok();
+  });
+}
+
+Result<void> SqlCatalog::share_image(const std::string& owner, const std::string& image_id,
+                                     const std::vector<std::string>& accounts, std::int64_t max_accounts) {
+  return unit(true, [&]() -> Result<void> {
+    IG_TRY(lock_owned_image(owner, image_id));
+    auto state = IG_TRY(query("SELECT state FROM images WHERE image_id = ?1", params(image_id)));
+    if (const std::string s = state.rows.at(0).text(0); s != "NORMAL") {
+      return Error::unsupported(fmt::format("image {} is {}: only a NORMAL image is shared", image_id, s));
+    }
+    for (const std::string& a : accounts) {
+      auto has = IG_TRY(query("SELECT 1 FROM image_shares WHERE image_id = ?1 AND account = ?2", params(image_id, a)));
+      if (!has.rows.empty()) return Error::already_exists(a);
+    }
+    auto count = IG_TRY(query("SELECT COUNT(*) FROM image_shares WHERE image_id = ?1", params(image_id)));
+    const std::int64_t now_shared = count.rows.at(0).int64(0);
+    if (now_shared + static_cast<std::int64_t>(accounts.size()) > max_accounts) {
+      return Error::limit_exceeded(fmt::format("image {} is shared with {} account(s); {} more would pass {}", image_id,
+                                               now_shared, accounts.size(), max_accounts));
+    }
+    const std::string now = now_iso();
+    for (const std::string& a : accounts) {
+      IG_TRY(query("INSERT INTO image_shares (image_id, account, created_time) VALUES (?1, ?2, ?3)",
+                   params(image_id, a, now)));
+    }
+    return ok();
+  });
+}
+
+Result<void> SqlCatalog::unshare_image(const std::string& owner, const std::string& image_id,
+                                       const std::vector<std::string>& accounts) {
+  return unit(true, [&]() -> Result<void> {
+    IG_TRY(lock_owned_image(owner, image_id));
+    for (const std::string& a : accounts) {
+      IG_TRY(query("DELETE FROM image_shares WHERE image_id = ?1 AND account = ?2", params(image_id, a)));
+    }
+    return ok();
+  });
+}
+
+Result<std::vector<Share>> SqlCatalog::image_shares(const std::string& owner, const std::string& image_id) {
+  return unit(false, [&]() -> Result<std::vector<Share>> {
+    auto owned = IG_TRY(query("SELECT 1 FROM images WHERE account = ?1 AND image_id = ?2", params(owner, image_id)));
+    if (owned.rows.empty()) return Error::not_found(image_id);
+    auto rows = IG_TRY(
+        query("SELECT account, created_time FROM image_shares WHERE image_id = ?1 ORDER BY created_time, account",
+              params(image_id)));
+    std::vector<Share> out;
+    for (const Row& r : rows.rows) out.push_back(Share{r.text(0), r.text(1)});
+    return out;
   });
 }
 
@@ -648,11 +750,12 @@ Result<void> SqlCatalog::record_finish(const Task& task, const Outcome& outcome,
     }
     return Error::lease_lost(fmt::format("task {} attempt {} is no longer held: {}", task.task_id, task.attempt, why));
   }
-  IG_TRY(query(
-      "UPDATE images SET state = ?2, error_code = ?3, error_message = ?4, size_gib = ?5, "
-      "supports_cloudinit = ?6, data_disks = ?7, source_sha256 = ?8 WHERE image_id = ?1",
-      params(task.image.image_id, outcome.ok ? "NORMAL" : "IMPORTFAILED", outcome.error_code, outcome.error_message,
-             outcome.size_gib, outcome.supports_cloudinit, disks_json(outcome.data_disks), outcome.source_sha256)));
+  IG_TRY(
+      query("UPDATE images SET state = ?2, error_code = ?3, error_message = ?4, size_gib = ?5, "
+            "supports_cloudinit = ?6, data_disks = ?7, source_sha256 = ?8, error_cause = ?9 WHERE image_id = ?1",
+            params(task.image.image_id, outcome.ok ? "NORMAL" : "IMPORTFAILED", outcome.error_code,
+                   outcome.error_message, outcome.size_gib, outcome.supports_cloudinit, disks_json(outcome.data_disks),
+                   outcome.source_sha256, outcome.error_cause)));
   const std::string message_id = message.message_id.empty() ? new_id("msg-") : message.message_id;
   IG_TRY(
       query("INSERT INTO messages (message_id, account, image_id, kind, language, title, content, error_code, "

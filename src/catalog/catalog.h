@@ -3,6 +3,10 @@
 // notifications still to deliver, per account. Accounts are isolated here: every query takes the
 // caller's account, so one account never sees nor touches another's rows.
 //
+// An owner may share a NORMAL image with other accounts: it then appears to them too (describe
+// and get mark it `shared`), read-only, and its owner cannot remove it until every share is
+// cancelled.
+//
 // Image states: IMPORTING (a task is queued or running), NORMAL, IMPORTFAILED (with the error
 // code and cause). A task's end, its message and the message's deliveries (one per subscription)
 // are written in one transaction: a finished import always has its message, and every message
@@ -47,7 +51,8 @@ struct Image {
   std::string platform;  // "Linux" | "Windows"
   std::string state;     // IMPORTING | NORMAL | IMPORTFAILED
   std::string error_code;
-  std::string error_message;
+  std::string error_message;  // IMPORTFAILED: the cause, in the account's language
+  std::string error_cause;    // the same as message_json() writes (text/messages.h), or "" (migration 5)
   std::int64_t size_gib = 0;
   std::string license_type = "TencentCloud";
   std::string boot_mode = "Legacy BIOS";
@@ -64,6 +69,16 @@ struct Image {
   std::int64_t progress = 0;         // percent, while IMPORTING
   std::vector<DataDisk> data_disks;  // NORMAL: the data disks imported
   std::string source_sha256;         // the SHA-256 of the object as downloaded
+  // Another account's image that the caller sees because it is shared with it (SHARED_IMAGE):
+  // `account` is its owner, and its tags (the owner's) are not shown.
+  bool shared = false;
+  std::int64_t share_count = 0;  // the accounts the image is shared with
+};
+
+// One account an image is shared with.
+struct Share {
+  std::string account;
+  std::string created_time;  // ISO 8601 UTC
 };
 
 // What ModifyImageAttribute may change: each field that is set.
@@ -75,8 +90,9 @@ struct ImageChanges {
 };
 
 struct Filter {
-  // image-id, image-name, image-type, platform, tag-key, tag-value, tag:<key>; and image-family
-  // (exact), which the API uses for DescribeImageFromFamily.
+  // image-id, image-name, image-type (PRIVATE_IMAGE: the caller's own; SHARED_IMAGE: shared with
+  // it), platform, tag-key, tag-value, tag:<key>; and image-family (exact), which the API uses
+  // for DescribeImageFromFamily.
   std::string name;
   std::vector<std::string> values;
 };
@@ -98,6 +114,7 @@ struct Outcome {
   bool ok = false;
   std::string error_code;  // IMPORTFAILED: the code of SPEC §3
   std::string error_message;
+  std::string error_cause;  // the cause as {"id", "args"} JSON, rendered per request (Image::error_cause)
   std::int64_t size_gib = 0;
   bool supports_cloudinit = false;
   std::vector<DataDisk> data_disks;
@@ -188,15 +205,29 @@ class Catalog {
   virtual Result<std::int64_t> queue_depth() = 0;
   virtual Result<bool> name_taken(const std::string& account, const std::string& name) = 0;
 
+  // The account's images and those shared with it, newest first.
   virtual Result<ImagePage> describe(const std::string& account, const std::vector<std::string>& ids,
                                      const std::vector<Filter>& filters, std::int64_t offset, std::int64_t limit) = 0;
+  // One of the images describe() lists: the account's own, or one shared with it (`shared`).
   virtual Result<std::optional<Image>> get(const std::string& account, const std::string& image_id) = 0;
   // Whether an image of that id, in any account, is still IMPORTING (a worker's scratch files
   // for an image that is not are left over from a crash).
   virtual Result<bool> importing(const std::string& image_id) = 0;
+  // kNotFound unless the account owns the image; kUnsupported while it is shared (it is kept).
   virtual Result<void> remove(const std::string& account, const std::string& image_id) = 0;
   // Changes what is set in `changes`; kAlreadyExists when the new name is another image's.
   virtual Result<void> modify(const std::string& account, const std::string& image_id, const ImageChanges& changes) = 0;
+
+  // Sharing, by the image's owner; kNotFound unless `owner` owns the image. share_image shares it
+  // with every account of `accounts` or with none: kUnsupported unless the image is NORMAL,
+  // kAlreadyExists naming an account it is already shared with, kLimitExceeded when it would be
+  // shared with more than `max_accounts`. unshare_image stops sharing with `accounts` (one it is
+  // not shared with is no change). image_shares lists the accounts, oldest share first.
+  virtual Result<void> share_image(const std::string& owner, const std::string& image_id,
+                                   const std::vector<std::string>& accounts, std::int64_t max_accounts) = 0;
+  virtual Result<void> unshare_image(const std::string& owner, const std::string& image_id,
+                                     const std::vector<std::string>& accounts) = 0;
+  virtual Result<std::vector<Share>> image_shares(const std::string& owner, const std::string& image_id) = 0;
 
   // The oldest queued task, or one whose holder's lease ran out (a crashed worker), now leased
   // to the caller for `lease_seconds` (attempt + 1). Nothing when there is no work. Several

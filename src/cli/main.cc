@@ -479,6 +479,15 @@ int cmd_check(const CheckArgs& a, bool json) {
     return check_error(
         "", Error::invalid_argument(fmt::format("unknown OsType '{}' (Linux, Windows, {})", a.os_type, known)));
   }
+  // An OsVersion the cloud does not offer for the declared OsType: ImportImage would refuse it.
+  if (const api::ImportOs* os = api::find_import_os(a.os_type);
+      os != nullptr && !a.os_version.empty() &&
+      std::find(os->versions.begin(), os->versions.end(), a.os_version) == os->versions.end()) {
+    std::string offered;
+    for (const std::string& v : os->versions) offered += (offered.empty() ? "" : ", ") + v;
+    return check_error("", Error::invalid_argument(fmt::format("OsVersion '{}' is not offered for {} ({})",
+                                                               a.os_version, a.os_type, offered)));
+  }
   options.assess.file_name = base_name(a.path);
   options.force = a.force;
   options.os_type = a.os_type;

@@ -1,5 +1,6 @@
 #include "fs/path.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace ig {
@@ -89,6 +90,27 @@ Result<std::string> read_guest_file(const FileSystem& fs, std::string_view path,
   std::string out(static_cast<std::size_t>(r.stat.size), '\0');
   IG_TRY(src->read_at(0, std::span(reinterpret_cast<std::byte*>(out.data()), out.size())));
   return out;
+}
+
+bool is_dir(const FileSystem& fs, std::string_view path) {
+  auto r = resolve(fs, path);
+  return r && r->stat.type == FileType::kDirectory;
+}
+
+bool is_regular(const FileSystem& fs, std::string_view path) {
+  auto r = resolve(fs, path);
+  return r && r->stat.type == FileType::kRegular;
+}
+
+std::vector<std::string> list_names(const FileSystem& fs, std::string_view path) {
+  std::vector<std::string> names;
+  auto r = resolve(fs, path);
+  if (!r || r->stat.type != FileType::kDirectory) return names;
+  auto entries = fs.list(r->inode);
+  if (!entries) return names;
+  for (const auto& e : *entries) names.push_back(e.name);
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 }  // namespace ig

@@ -10,6 +10,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "fs/filesystem.h"
 
@@ -28,5 +29,12 @@ Result<Resolved> resolve(const FileSystem& fs, std::string_view path, bool follo
 // Reads a whole regular file of at most `max_bytes` (kLimitExceeded beyond).
 Result<std::string> read_guest_file(const FileSystem& fs, std::string_view path, std::uint64_t max_bytes,
                                     const FsLimits& limits = {});
+
+// Whether `path` resolves to a directory / a regular file (false when it does not resolve).
+bool is_dir(const FileSystem& fs, std::string_view path);
+bool is_regular(const FileSystem& fs, std::string_view path);
+
+// The names in the directory `path`, sorted; empty when it is not a readable directory.
+std::vector<std::string> list_names(const FileSystem& fs, std::string_view path);
 
 }  // namespace ig

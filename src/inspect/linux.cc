@@ -22,22 +22,6 @@ namespace {
 
 constexpr std::uint64_t kMaxOsReleaseBytes = 64 * 1024;
 
-bool is_dir(const FileSystem& fs, std::string_view path) {
-  auto r = resolve(fs, path);
-  return r && r->stat.type == FileType::kDirectory;
-}
-
-std::vector<std::string> list_names(const FileSystem& fs, std::string_view path) {
-  std::vector<std::string> names;
-  auto r = resolve(fs, path);
-  if (!r || r->stat.type != FileType::kDirectory) return names;
-  auto entries = fs.list(r->inode);
-  if (!entries) return names;
-  for (const auto& e : *entries) names.push_back(e.name);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 std::optional<std::string> architecture_of(const FileSystem& fs, std::string& source) {
   for (const char* path : {"/bin/sh", "/sbin/init", "/usr/lib/systemd/systemd", "/bin/bash", "/usr/bin/env"}) {
     auto r = resolve(fs, path);
@@ -127,11 +111,6 @@ void describe_drivers(const FileSystem& fs, KernelInfo& k) {
     }
     k.virtio.push_back(std::move(info));
   }
-}
-
-bool is_regular(const FileSystem& fs, std::string_view path) {
-  auto r = resolve(fs, path);
-  return r && r->stat.type == FileType::kRegular;
 }
 
 // cloud-init: installed (program, Python package, dpkg or rpm database) and not disabled (no
@@ -320,6 +299,43 @@ void describe_initramfs(const FileSystem& fs, KernelInfo& k, const std::string& 
   }
 }
 
+void describe_kernel_image(const FileSystem& fs, KernelInfo& k) {
+  const std::string path = "/boot/vmlinuz-" + k.version;
+  auto r = resolve(fs, path);
+  if (!r || r->stat.type != FileType::kRegular) return;
+  auto file = fs.open(r->inode);
+  if (!file) {
+    k.image = file.error().message;
+    return;
+  }
+  auto image = kernel_image(**file);
+  if (!image) {
+    k.image = image.error().message;
+    return;
+  }
+  k.architecture = image->architecture;
+  k.image = image->format;
+}
+
+// The machine must run the kernel it boots: that kernel's architecture decides when its image
+// says one (an i386 userland on an x86_64 kernel runs on x86_64); the userland's ELF otherwise.
+void choose_architecture(LinuxGuest& g) {
+  const KernelInfo* k = g.boot_kernel();
+  if (k == nullptr || k->architecture.empty()) return;
+  g.kernel_architecture_source = "/boot/vmlinuz-" + k->version;
+  g.kernel_architecture_image = k->image;
+  const std::string kernel = fmt::format("{}: {}", g.kernel_architecture_source, k->image);
+  if (g.architecture.empty()) {
+    g.architecture_source = kernel;
+  } else if (g.architecture == k->architecture) {
+    g.architecture_source = fmt::format("ELF header of {}; {}", g.architecture_source, kernel);
+  } else {
+    g.architecture_source = fmt::format("{} (the booted kernel decides; the ELF header of {} says {})", kernel,
+                                        g.architecture_source, g.architecture);
+  }
+  g.architecture = k->architecture;
+}
+
 LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition) {
   LinuxGuest g;
   g.root_partition = partition;
@@ -351,6 +367,8 @@ LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition) {
   }
   g.distribution = classify(g.os_release);
   g.architecture = architecture_of(fs, g.architecture_source).value_or("");
+  g.userland_architecture = g.architecture;
+  g.userland_architecture_source = g.architecture_source;
   // Kernels: every /boot/vmlinuz-<v> and every /lib/modules/<v>, joined by version.
   std::map<std::string, KernelInfo> kernels;
   for (const std::string& n : list_names(fs, "/boot")) {
@@ -379,11 +397,13 @@ LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition) {
     default_initrd = e.initrd;
   }
   for (auto& [v, k] : kernels) {
+    if (k.has_vmlinuz) describe_kernel_image(fs, k);
     describe_drivers(fs, k);
     k.is_default = !g.boot.default_version.empty() && v == g.boot.default_version;
     describe_initramfs(fs, k, k.is_default ? default_initrd : "");
     g.kernels.push_back(k);
   }
+  choose_architecture(g);
   g.cloud_init = describe_cloud_init(fs);
   return g;
 }
@@ -519,6 +539,7 @@ void make_printable(LinuxGuest& g) {
   }
   for (KernelInfo& k : g.kernels) {
     make_guest_text(k.version);
+    make_guest_text(k.image);
     make_guest_text(k.initramfs.path);
     make_guest_text(k.initramfs.error);
     make_printable(k.initramfs.archives);
@@ -526,6 +547,10 @@ void make_printable(LinuxGuest& g) {
       make_guest_text(d.config);
       make_guest_text(d.module);
     }
+  }
+  for (std::string* s : {&g.architecture_source, &g.userland_architecture_source, &g.kernel_architecture_source,
+                         &g.kernel_architecture_image}) {
+    make_guest_text(*s);
   }
   make_guest_text(g.root_lv);
   make_guest_text(g.cloud_init.version);
@@ -548,6 +573,21 @@ const KernelInfo* LinuxGuest::default_kernel() const {
   return nullptr;
 }
 
+const KernelInfo* LinuxGuest::boot_kernel(bool* from_menu) const {
+  if (from_menu != nullptr) *from_menu = false;
+  if (const KernelInfo* k = default_kernel()) {
+    if (from_menu != nullptr) *from_menu = true;
+    return k;
+  }
+  const KernelInfo* best = nullptr;
+  for (const KernelInfo& k : kernels) {
+    if (!k.has_vmlinuz) continue;
+    if (best == nullptr || strverscmp(k.version.c_str(), best->version.c_str()) > 0) best = &k;
+  }
+  if (best == nullptr && !kernels.empty()) best = &kernels.back();
+  return best;
+}
+
 std::string_view driver_state_name(DriverState s) {
   switch (s) {
     case DriverState::kBuiltIn: return "built-in";
@@ -556,22 +596,6 @@ std::string_view driver_state_name(DriverState s) {
     case DriverState::kAbsent: return "absent";
   }
   return "absent";
-}
-
-std::string elf_architecture(std::span<const std::byte> h) {
-  if (h.size() < 20 || as_chars(h.first(4)) !=
-                           "\x7f"
-                           "ELF")
-    return "";
-  const auto data = std::to_integer<unsigned>(h[5]);  // 1 little-endian, 2 big-endian
-  const std::uint16_t machine =
-      data == 2 ? load_be_ptr<std::uint16_t>(h.data() + 18) : load_le_ptr<std::uint16_t>(h.data() + 18);
-  switch (machine) {
-    case 0x3e: return "x86_64";
-    case 0x03: return "i386";
-    case 0xb7: return "arm_64";
-    default: return "";
-  }
 }
 
 Result<Inspection> inspect_disk(const SourcePtr& disk) {
@@ -585,6 +609,7 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
     std::string bsd_partition;  // "a", or ""
     std::uint64_t first_byte = 0;
     SourcePtr source;
+    bool zfs_type = false;  // its partition type says ZFS
   };
   std::vector<Candidate> volumes;
   // A partition past the end of the disk is listed, not read.
@@ -599,7 +624,7 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
     out.volumes.push_back(std::move(v));
   };
   if (out.table.scheme == PartitionScheme::kNone) {
-    volumes.push_back(Candidate{0, "", 0, disk});
+    volumes.push_back(Candidate{0, "", 0, disk, false});
   } else {
     for (const Partition& p : out.table.partitions) {
       if (p.mbr_type == 0x05 || p.mbr_type == 0x0f || p.mbr_type == 0x85) continue;  // extended container
@@ -612,7 +637,8 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
           auto slice = SliceSource::create(disk, b.first_byte, b.length_bytes,
                                            fmt::format("partition {}", bsd_partition_name(p, b)));
           if (!slice) return slice.error();
-          volumes.push_back(Candidate{p.number, std::string(1, b.letter), b.first_byte, SourcePtr(std::move(*slice))});
+          volumes.push_back(Candidate{p.number, std::string(1, b.letter), b.first_byte, SourcePtr(std::move(*slice)),
+                                      b.type_name == "ZFS"});
         }
         continue;
       }
@@ -622,7 +648,8 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
       }
       auto slice = SliceSource::create(disk, p.first_byte, p.length_bytes, fmt::format("partition {}", p.number));
       if (!slice) return slice.error();
-      volumes.push_back(Candidate{p.number, "", p.first_byte, SourcePtr(std::move(*slice))});
+      volumes.push_back(
+          Candidate{p.number, "", p.first_byte, SourcePtr(std::move(*slice)), p.type_name == "FreeBSD ZFS"});
     }
   }
   // Examines one volume (a partition, the whole disk, or an LV): names it, opens the file
@@ -638,6 +665,7 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
     v.length_bytes = source->size();
     const VolumeId id = IG_TRY(identify(*source));
     v.kind = id.name;
+    v.label = id.label;  // a ZFS pool's name; a file system that opens gives its own below
     if (id.kind == VolumeKind::kLvm2Pv && lv.empty()) {
       auto pv = lvm::read_pv(*source);
       if (!pv) {
@@ -662,7 +690,7 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
       }
     }
     if (id.kind == VolumeKind::kExt || id.kind == VolumeKind::kXfs || id.kind == VolumeKind::kNtfs ||
-        id.kind == VolumeKind::kBtrfs) {
+        id.kind == VolumeKind::kBtrfs || id.kind == VolumeKind::kUfs) {
       auto fs = open_filesystem(source, id, FsLimits{});
       if (!fs) {
         v.error = fs.error().message;
@@ -676,8 +704,17 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
           v.windows_system = windows.has_value();
           if (windows && !out.windows_guest) out.windows_guest = std::move(windows);
         }
-        v.linux_root = id.kind != VolumeKind::kNtfs && looks_like_linux_root(*opened);
-        if (!v.linux_root && !v.windows_system) {
+        if (id.kind == VolumeKind::kUfs) {
+          // UFS2 holds FreeBSD, never a Linux root.
+          auto freebsd = describe_freebsd(*opened);
+          v.freebsd_root = freebsd.has_value();
+          if (freebsd && !out.freebsd_guest) {
+            freebsd->root_partition = number;
+            out.freebsd_guest = std::move(freebsd);
+          }
+        }
+        v.linux_root = id.kind != VolumeKind::kNtfs && id.kind != VolumeKind::kUfs && looks_like_linux_root(*opened);
+        if (!v.linux_root && !v.windows_system && !v.freebsd_root) {
           const auto top = list_names(*opened, "/");
           v.boot_volume = std::any_of(top.begin(), top.end(), [](const std::string& n) {
             return n.rfind("vmlinuz-", 0) == 0 || n == "grub" || n == "grub2" || n == "loader";
@@ -691,8 +728,15 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
   };
   for (const Candidate& c : volumes) {
     const std::size_t before = out.volumes.size();
+    const bool freebsd_before = out.freebsd_guest.has_value();
     IG_TRY(examine(c.number, c.source, c.first_byte, ""));
-    for (std::size_t i = before; i < out.volumes.size(); ++i) out.volumes[i].bsd_partition = c.bsd_partition;
+    for (std::size_t i = before; i < out.volumes.size(); ++i) {
+      VolumeSummary& v = out.volumes[i];
+      v.bsd_partition = c.bsd_partition;
+      // ZFS writes no signature in the first 68 KiB identify() reads; its partition type names it.
+      if (c.zfs_type && v.kind == "unknown") v.kind = "zfs";
+    }
+    if (!freebsd_before && out.freebsd_guest) out.freebsd_guest->root_bsd_partition = c.bsd_partition;
   }
   // The root: the first volume that looks like one; its fstab mounts /boot and /usr.
   const auto root =

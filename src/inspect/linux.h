@@ -13,12 +13,14 @@
 // the module files and its initramfs (inspect/initramfs.h). cloud-init: program, Python package,
 // dpkg or rpm database, and whether it is disabled.
 //
-// File systems read: ext2/3/4, XFS, btrfs (and NTFS for Windows), on partitions or linear LVM
-// logical volumes. On btrfs the root is the default subvolume, or when that holds none, the
-// first subvolume under the top level that does ("@", "root"); fstab's subvol= / subvolid= are
-// honoured for /boot and /usr, and for / when it names another subvolume that looks like a root.
-// Thread safety: pure over the disk. Errors: the disk's read errors and a corrupt partition
-// table; a volume that cannot be read is recorded in its summary, not raised.
+// File systems read: ext2/3/4, XFS, btrfs (NTFS for Windows, UFS2 for FreeBSD: inspect/windows.h,
+// inspect/freebsd.h), on partitions, BSD label partitions or linear LVM logical volumes. A volume
+// whose content is not recognised but whose partition type says ZFS (GPT "FreeBSD ZFS", BSD label
+// fstype ZFS) is named "zfs": a root imagegate cannot read, not an empty partition. On btrfs the root is the default
+// subvolume, or when that holds none, the first subvolume under the top level that does ("@", "root"); fstab's subvol=
+// / subvolid= are honoured for /boot and /usr, and for / when it names another subvolume that looks like a root. Thread
+// safety: pure over the disk. Errors: the disk's read errors and a corrupt partition table; a volume that cannot be
+// read is recorded in its summary, not raised.
 #pragma once
 
 #include <optional>
@@ -27,6 +29,9 @@
 
 #include "fs/probe.h"
 #include "inspect/boot_config.h"
+#include "inspect/freebsd.h"
+#include "inspect/guest_facts.h"
+#include "inspect/kernel_image.h"
 #include "inspect/os_release.h"
 #include "inspect/windows.h"
 #include "volumes/partition_table.h"
@@ -41,30 +46,13 @@ struct VolumeSummary {
   std::uint64_t length_bytes = 0;
   std::string kind;     // "ext", "xfs", "swap", "LVM2 PV", "unknown", ...
   std::string fs_kind;  // "ext4" when opened, else ""
-  std::string label;
+  std::string label;    // the file system's label, or a ZFS pool's name
   std::string uuid;
   std::string error;  // why it could not be opened, if it could not
   bool linux_root = false;
   bool boot_volume = false;     // no root, but kernels or a boot loader at its top: a separate /boot
   bool windows_system = false;  // an NTFS volume holding Windows\System32\config
-};
-
-// How one kernel provides a driver.
-enum class DriverState {
-  kBuiltIn,        // CONFIG_...=y, or listed in modules.builtin
-  kModule,         // a module: listed in modules.dep and its file is present
-  kModuleMissing,  // CONFIG_...=m or listed in modules.dep, but the module file is absent
-  kAbsent,         // not configured, not built in, no module
-};
-std::string_view driver_state_name(DriverState s);  // "built-in", "module", "module-missing", "absent"
-
-struct DriverInfo {
-  std::string name;  // "virtio_blk"
-  DriverState state = DriverState::kAbsent;
-  std::string config;  // "CONFIG_VIRTIO_BLK=m" as found in /boot/config-<version>, or ""
-  std::string module;  // the module's path under /lib/modules/<version>/, when a module
-  // For a module: whether the kernel's initramfs holds it (unset when the initramfs was not read).
-  std::optional<bool> in_initramfs;
+  bool freebsd_root = false;    // a UFS2 volume holding a FreeBSD root (inspect/freebsd.h)
 };
 
 struct InitramfsInfo {
@@ -81,28 +69,13 @@ struct KernelInfo {
   bool has_modules = false;  // /lib/modules/<version>/
   bool has_config = false;   // /boot/config-<version>
   bool is_default = false;   // the boot loader's default entry boots it
+  // What /boot/vmlinuz-<version> is built for (inspect/kernel_image.h): "x86_64", "i386",
+  // "arm_64", or "" when its header does not say; `image` says what was read, or why not.
+  std::string architecture;
+  std::string image;
   InitramfsInfo initramfs;
   // virtio_blk, virtio_net, virtio_pci, virtio_ring, virtio: what the import rule needs (SPEC §2).
   std::vector<DriverInfo> virtio;
-};
-
-// cloud-init, as the guest has it (SPEC §2: required unless the import is forced).
-struct CloudInitInfo {
-  bool installed = false;
-  // Where it was found: its program and Python package ("/usr/bin/cloud-init"), and the package
-  // databases that list it installed ("/var/lib/dpkg/status").
-  std::vector<std::string> evidence;
-  struct Package {
-    std::string manager;   // "dpkg" or "rpm"
-    std::string version;   // as the database gives it
-    std::string database;  // its path, also in `evidence`
-  };
-  std::vector<Package> packages;
-  std::string version;  // from the package database, when known
-  bool disabled = false;
-  std::vector<std::string> disabled_by;   // the marker file: "/etc/cloud/cloud-init.disabled"
-  std::vector<std::string> masked_units;  // units linked to /dev/null: "cloud-init.service"
-  std::vector<std::string> notes;         // a package database that could not be read, and why
 };
 
 // A mount of the guest's /etc/fstab that matters to the inspection (/boot, /usr).
@@ -134,14 +107,26 @@ struct LinuxGuest {
   // bytes than are read): corruption, as opposed to absence.
   std::vector<std::string> os_release_errors;
   Distribution distribution;
-  std::string architecture;         // "x86_64", "i386", "arm_64", or "" when unknown
-  std::string architecture_source;  // the program whose ELF header told it: "/bin/sh"
+  // "x86_64", "i386", "arm_64", or "" when unknown: the booted kernel's (boot_kernel()) when
+  // its image says, since the machine must run it; else the ELF header of the userland.
+  std::string architecture;
+  std::string architecture_source;
+  // The same facts apart, for the report's sentences: the userland's ELF header (its path and
+  // what it says) and the booted kernel's image (its path and what was read of it).
+  std::string userland_architecture;
+  std::string userland_architecture_source;  // "/bin/sh"
+  std::string kernel_architecture_source;    // "/boot/vmlinuz-6.1.0-13-amd64", "" when its image did not say
+  std::string kernel_architecture_image;     // "bzImage, boot protocol 2.15, XLF_KERNEL_64 set"
   std::vector<FstabEntry> fstab;
   std::vector<MountInfo> mounts;
   BootLoaderInfo boot;
   std::vector<KernelInfo> kernels;
   CloudInitInfo cloud_init;
   const KernelInfo* default_kernel() const;  // the boot loader's choice, or nullptr
+  // The kernel the guest boots, as far as the disk says: the boot loader's default, else the
+  // newest (strverscmp) with a vmlinuz, else the last listed; nullptr when there is none.
+  // `from_menu` says whether the boot loader chose it.
+  const KernelInfo* boot_kernel(bool* from_menu = nullptr) const;
 };
 
 struct Inspection {
@@ -149,12 +134,10 @@ struct Inspection {
   std::vector<VolumeSummary> volumes;
   std::optional<LinuxGuest> linux_guest;
   std::optional<WindowsGuest> windows_guest;  // the first Windows system volume found
+  std::optional<FreeBsdGuest> freebsd_guest;  // the first FreeBSD root found
   std::vector<std::string> notes;
 };
 
 Result<Inspection> inspect_disk(const SourcePtr& disk);
-
-// The architecture an ELF header names ("x86_64", "i386", "arm_64"), or "" for anything else.
-std::string elf_architecture(std::span<const std::byte> header);
 
 }  // namespace ig

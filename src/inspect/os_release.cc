@@ -116,6 +116,24 @@ std::string first_version_word(std::string_view line) {
   return "";
 }
 
+// "Kylin Linux Advanced Server release V10 (Lance)" -> "V10": the word after "release";
+// without one, the first word that starts with a digit.
+std::string release_word(std::string_view line) {
+  std::size_t pos = 0;
+  bool after_release = false;
+  while (pos < line.size()) {
+    const std::size_t start = line.find_first_not_of(' ', pos);
+    if (start == std::string_view::npos) break;
+    std::size_t end = line.find(' ', start);
+    if (end == std::string_view::npos) end = line.size();
+    const std::string_view word = line.substr(start, end - start);
+    if (after_release && !word.empty() && word.front() != '(') return std::string(word);
+    after_release = word == "release";
+    pos = end;
+  }
+  return first_version_word(line);
+}
+
 std::string first_line(std::string_view text) {
   const auto nl = text.find('\n');
   return trim(text.substr(0, nl));
@@ -165,9 +183,18 @@ OsRelease parse_legacy_release(std::string_view file, std::string_view text) {
     set(lowered.find("opensuse") != std::string::npos ? "opensuse" : "sles", version);
     return os;
   }
-  // The Red Hat family: "<Name> release <version> (<codename>)".
-  const std::string v = first_version_word(line);
-  if (lowered.find("centos stream") != std::string::npos) {
+  // The Red Hat family and its derivatives: "<Name> release <version> (<codename>)".
+  const std::string v = release_word(line);
+  // Derivatives first: "tencentos" contains "centos".
+  if (lowered.find("tencentos") != std::string::npos || lowered.find("tlinux") != std::string::npos) {
+    set("tencentos", v);
+  } else if (lowered.find("kylin") != std::string::npos) {
+    set("kylin", v);
+  } else if (lowered.find("openeuler") != std::string::npos) {
+    set("openEuler", v);
+  } else if (lowered.find("uniontech") != std::string::npos) {
+    set("uos", v);
+  } else if (lowered.find("centos stream") != std::string::npos) {
     set("centos", v);
     os["NAME"] = "CentOS Stream";
   } else if (lowered.find("centos") != std::string::npos) {

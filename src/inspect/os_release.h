@@ -28,16 +28,21 @@ struct Distribution {
 
 Distribution classify(const OsRelease& os);
 
-// For guests older than os-release: the os-release keys (ID, VERSION_ID, NAME) one legacy release
-// file implies. `file` is its guest path: "/etc/redhat-release", "/etc/centos-release",
-// "/etc/rocky-release", "/etc/almalinux-release", "/etc/SuSE-release", "/etc/debian_version",
-// "/etc/lsb-release" or "/usr/share/coreos/release". Empty when the text says nothing usable.
+// For guests older than os-release, or whose os-release cannot be read: the os-release keys (ID,
+// VERSION_ID, NAME) one legacy release file implies. `file` is its guest path (one of
+// kLegacyReleaseFiles). The Red Hat family's one line, "<Name> release <version> (<codename>)",
+// gives the word after "release" as the version ("V10" for Kylin), else the first word starting
+// with a digit ("TencentOS Server 2.4 (Final)"). Empty when the text says nothing usable.
 OsRelease parse_legacy_release(std::string_view file, std::string_view text);
 
-// The legacy files, in the order they are consulted (the specific before the generic).
+// The legacy files, in the order they are consulted: the specific before the generic, since a
+// derivative's /etc/centos-release or /etc/redhat-release names the derivative (TencentOS links
+// both to its own file: "TencentOS Server release 3.1 (Final)").
 inline constexpr const char* kLegacyReleaseFiles[] = {
-    "/etc/centos-release", "/etc/rocky-release",        "/etc/almalinux-release", "/etc/redhat-release",
-    "/etc/SuSE-release",   "/usr/share/coreos/release", "/etc/lsb-release",       "/etc/debian_version",
+    "/etc/tencentos-release", "/etc/tlinux-release", "/etc/kylin-release", "/etc/openEuler-release",
+    "/etc/uos-release",       "/etc/centos-release", "/etc/rocky-release", "/etc/almalinux-release",
+    "/etc/redhat-release",    "/etc/system-release", "/etc/SuSE-release",  "/usr/share/coreos/release",
+    "/etc/lsb-release",       "/etc/debian_version",
 };
 
 }  // namespace ig

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cstring>
 
+#include "api/os_list.h"
 #include "base/guest_text.h"
 #include "base/text.h"
+#include "inspect/freebsd.h"
 #include "inspect/linux.h"
 #include "inspect/windows.h"
 
@@ -63,22 +65,6 @@ Message value(std::string text) {
   return Message{"ev.value", {std::move(text)}};
 }
 
-// The kernel the virtio rule judges: the boot loader's default, else the newest with a vmlinuz.
-const KernelInfo* judged_kernel(const LinuxGuest& g, bool& from_menu) {
-  from_menu = false;
-  if (const KernelInfo* k = g.default_kernel()) {
-    from_menu = true;
-    return k;
-  }
-  const KernelInfo* best = nullptr;
-  for (const KernelInfo& k : g.kernels) {
-    if (!k.has_vmlinuz) continue;
-    if (best == nullptr || strverscmp(k.version.c_str(), best->version.c_str()) > 0) best = &k;
-  }
-  if (best == nullptr && !g.kernels.empty()) best = &g.kernels.back();
-  return best;
-}
-
 // What is wrong with one kernel's virtio drivers, or nothing.
 std::optional<Message> virtio_problem(const KernelInfo& k) {
   auto find = [&](std::string_view name) -> const DriverInfo* {
@@ -125,6 +111,176 @@ std::vector<Message> driver_evidence(const KernelInfo& k) {
                       : Message{"ev.initramfs-unreadable", {k.initramfs.path, k.initramfs.error}});
   }
   return out;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+// What the user will declare in ImportImage (--os-type, --os-version, --arch) against what a
+// Linux or FreeBSD image holds: a warning naming the first mismatch. `generic` is an OsType that
+// covers the guest too ("linux" for any distribution).
+// `listed` is the value of the cloud's version list the image's version falls under ("3" for
+// TencentOS 3.1), or "".
+CheckResult judge_declared(const CheckOptions& options, const std::string& cloud_name, const std::string& id,
+                           const std::string& version, const std::string& listed, const std::string& architecture,
+                           std::string_view generic) {
+  if (options.os_type.empty() && options.os_version.empty() && options.architecture.empty()) {
+    return skipped("declared", "skipped.nothing-declared");
+  }
+  std::vector<Message> mismatches;
+  if (!options.os_type.empty()) {
+    const std::string d = to_lower(options.os_type);
+    if (d != generic && d != to_lower(cloud_name) && d != id) {
+      mismatches.push_back({"declared.type", {options.os_type, cloud_name}});
+    }
+  }
+  // The declared OsVersion is the image's version, a whole leading part of it ("7" for
+  // 7.9.2009; "1" is not 12), or the value of the cloud's list it falls under ("3" for
+  // TencentOS 3.1, "V10" for Kylin).
+  if (!options.os_version.empty() && !version.empty() && options.os_version != "-") {
+    const bool same = options.os_version == version || version.rfind(options.os_version + ".", 0) == 0 ||
+                      (!listed.empty() && options.os_version == listed);
+    if (!same) mismatches.push_back({"declared.version", {options.os_version, version}});
+  }
+  if (!options.architecture.empty() && !architecture.empty() && options.architecture != architecture) {
+    mismatches.push_back({"declared.arch", {options.architecture, architecture}});
+  }
+  if (mismatches.empty()) return make("declared", CheckStatus::kPass, {"declared.ok", {}});
+  CheckResult c = make("declared", CheckStatus::kWarn, mismatches.front());
+  c.advice = Message{"advice.declared", {}};
+  return c;
+}
+
+// cloud-init installed and not disabled, unless the import is forced. The advice ids are the
+// guest family's (how to install and enable it there).
+CheckResult judge_cloud_init(const CloudInitInfo& ci, const CheckOptions& options, CheckReport& r,
+                             const char* install_advice, const char* enable_advice) {
+  r.cloud_init = CheckReport::CloudInit{ci.installed, ci.installed && !ci.disabled, ci.version, ci.evidence};
+  CheckResult cloud;
+  if (options.force) {
+    cloud = skipped("cloud-init", "cinit.forced");
+  } else if (!ci.installed) {
+    cloud = fail("cloud-init", kCloudInitNotInstalled, {"cinit.missing", {}}, Message{install_advice, {}});
+  } else if (ci.disabled) {
+    std::vector<MessageArg> by(ci.disabled_by.begin(), ci.disabled_by.end());
+    for (const std::string& unit : ci.masked_units) by.emplace_back(Message{"cinit.masked", {unit}});
+    cloud = fail("cloud-init", kCloudInitNotInstalled, {"cinit.disabled", {list_of(std::move(by))}},
+                 Message{enable_advice, {}});
+  } else {
+    cloud = make("cloud-init", CheckStatus::kPass, {"cinit.ok", {ci.version.empty() ? "" : ci.version}});
+  }
+  for (const std::string& e : ci.evidence) {
+    if (std::none_of(ci.packages.begin(), ci.packages.end(),
+                     [&](const CloudInitInfo::Package& p) { return p.database == e; })) {
+      cloud.evidence.push_back(value(e));
+    }
+  }
+  for (const CloudInitInfo::Package& p : ci.packages) {
+    cloud.evidence.push_back({"ev.package", {p.manager, p.version, p.database}});
+  }
+  for (const std::string& d : ci.disabled_by) cloud.evidence.push_back({"ev.disabled-by", {d}});
+  for (const std::string& u : ci.masked_units) cloud.evidence.push_back({"ev.masked", {u}});
+  for (const std::string& n : ci.notes) cloud.evidence.push_back(note(n));
+  return cloud;
+}
+
+// The FreeBSD rows, after the partition and root checks: a release of the cloud's FreeBSD list
+// (api/os_list.cc), its architecture, the virtio drivers of the kernel the loader boots (compiled
+// in, or modules loader.conf loads), and cloud-init or bsd-cloudinit.
+void judge_freebsd(const FreeBsdGuest& b, const CheckOptions& options, CheckReport& r) {
+  r.os_type = "freebsd";
+  r.distribution = "freebsd";
+  r.distribution_name = "FreeBSD";
+  r.version = b.version;
+  r.architecture = b.architecture;
+  const api::ImportOs* listed = api::find_import_os("FreeBSD");
+  // os
+  CheckResult os;
+  const std::string major = b.version.substr(0, b.version.find('.'));
+  if (b.version.empty()) {
+    os = make("os", CheckStatus::kWarn, {"os.freebsd-no-version", {}});
+  } else if (listed != nullptr &&
+             std::find(listed->versions.begin(), listed->versions.end(), major) == listed->versions.end()) {
+    os = make("os", CheckStatus::kWarn, {"os.freebsd-unlisted", {b.version, join(listed->versions)}});
+  } else {
+    os = make("os", CheckStatus::kPass, {"os.named", {"FreeBSD", b.version}});
+  }
+  if (!b.userland_version.empty()) {
+    os.evidence.push_back(
+        {"ev.release", {"/bin/freebsd-version", fmt::format("USERLAND_VERSION=\"{}\"", b.userland_version)}});
+  }
+  if (const auto pretty = b.os_release.find("PRETTY_NAME"); pretty != b.os_release.end()) {
+    os.evidence.push_back({"ev.release", {"/etc/os-release", pretty->second}});
+  }
+  for (const std::string& n : b.notes) os.evidence.push_back(note(n));
+  r.checks.push_back(std::move(os));
+  // architecture
+  CheckResult arch;
+  if (b.architecture.empty()) {
+    arch = make("architecture", CheckStatus::kWarn, {"arch.unknown", {}});
+  } else if (listed != nullptr && std::find(listed->architectures.begin(), listed->architectures.end(),
+                                            b.architecture) == listed->architectures.end()) {
+    arch = make("architecture", CheckStatus::kWarn,
+                {"arch.unlisted", {b.architecture, "FreeBSD", join(listed->architectures)}});
+  } else {
+    arch = make("architecture", CheckStatus::kPass, {"arch.ok", {b.architecture}});
+  }
+  if (!b.architecture_source.empty()) arch.evidence.push_back({"ev.arch-elf", {b.architecture_source}});
+  r.checks.push_back(std::move(arch));
+  r.checks.push_back(judge_declared(options, "FreeBSD", "freebsd", b.version, r.os_version, b.architecture, "freebsd"));
+  // virtio
+  const FreeBsdKernel& k = b.kernel;
+  KernelReport kr;
+  kr.version = k.version.empty() ? k.path : k.version;
+  kr.is_default = true;
+  for (const DriverInfo& d : k.virtio) kr.virtio.push_back({d.name, std::string(driver_state_name(d.state)), {}});
+  r.kernels.push_back(std::move(kr));
+  const std::string kernel = k.version.empty() ? k.path : fmt::format("{} ({})", k.path, k.version);
+  std::optional<Message> problem;
+  if (!k.found) {
+    problem = Message{"virtio.bsd-no-kernel", {k.path, k.error}};
+  } else {
+    for (const DriverInfo& d : k.virtio) {
+      if (problem) break;
+      if (d.state == DriverState::kModuleMissing) {
+        problem = Message{"virtio.bsd-module-missing", {kernel, d.name, d.config}};
+      } else if (d.state == DriverState::kAbsent && d.name != "virtio") {
+        // The core is absent only when no driver needs it; a driver that is absent fails first.
+        problem = d.module.empty() ? Message{"virtio.bsd-absent", {kernel, d.name}}
+                                   : Message{"virtio.bsd-not-loaded", {kernel, d.name, d.module}};
+      }
+    }
+  }
+  CheckResult virtio = problem ? fail("virtio", kVirtioNotInstall, *problem,
+                                      Message{k.found ? "advice.bsd-virtio" : "advice.bsd-no-kernel", {}})
+                               : make("virtio", CheckStatus::kPass, {"virtio.bsd-ok", {kernel}});
+  if (k.found) {
+    const std::string searched = std::to_string(k.scanned_bytes);
+    virtio.evidence.push_back(k.ident.empty() ? Message{"ev.bsd-kernel-no-ident", {k.path, searched}}
+                                              : Message{"ev.bsd-kernel", {k.path, k.ident, searched}});
+    if (!k.path_source.empty()) virtio.evidence.push_back({"ev.bsd-kernel-chosen", {k.path, k.path_source}});
+  }
+  if (!k.error.empty() && k.found) virtio.evidence.push_back(note(k.error));
+  for (const DriverInfo& d : k.virtio) {
+    std::vector<MessageArg> facts{Message{"drv." + std::string(driver_state_name(d.state)), {}}};
+    if (d.state == DriverState::kBuiltIn) facts.emplace_back(Message{"drv.compiled-into", {k.path}});
+    if (!d.config.empty()) facts.emplace_back(d.config);
+    if (!d.module.empty() && d.state != DriverState::kBuiltIn) {
+      facts.emplace_back(d.state == DriverState::kAbsent ? MessageArg(Message{"drv.not-loaded", {d.module}})
+                                                         : MessageArg(d.module));
+    }
+    virtio.evidence.push_back({"ev.bsd-driver", {d.name, list_of(std::move(facts))}});
+  }
+  if (!b.loader_conf.empty()) {
+    virtio.evidence.push_back(
+        {"ev.bsd-loader-conf", {list_of(std::vector<MessageArg>(b.loader_conf.begin(), b.loader_conf.end()))}});
+  }
+  r.checks.push_back(std::move(virtio));
+  r.checks.push_back(
+      judge_cloud_init(b.cloud_init, options, r, "advice.bsd-cloud-init", "advice.bsd-cloud-init-enable"));
 }
 
 // The Windows rows of SPEC §2, after the partition and root checks: a supported Windows Server
@@ -277,6 +433,7 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   }
   const LinuxGuest* g = in.linux_guest ? &*in.linux_guest : nullptr;
   const WindowsGuest* win = g == nullptr && in.windows_guest ? &*in.windows_guest : nullptr;
+  const FreeBsdGuest* bsd = g == nullptr && win == nullptr && in.freebsd_guest ? &*in.freebsd_guest : nullptr;
   // A dynamic disk: an MBR entry of type 0x42, or the LDM database a volume starts with.
   std::optional<Message> dynamic_found;
   for (const Partition& p : t.partitions) {
@@ -333,8 +490,11 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
     if (!v.fs_kind.empty()) filesystems.emplace_back(Message{"vol.holding", {volume_name(v), v.fs_kind}});
     if (v.boot_volume) boot_volumes.emplace_back(volume_name(v));
     if (v.fs_kind.empty() && could_hold_root(v.kind)) {
-      unreadable.emplace_back(v.error.empty() ? Message{"vol.unread", {volume_name(v), kind}}
-                                              : Message{"vol.unread-because", {volume_name(v), kind, v.error}});
+      std::vector<MessageArg> what{kind};
+      if (!v.label.empty()) what.emplace_back(Message{"vol.label", {v.label}});
+      unreadable.emplace_back(v.error.empty()
+                                  ? Message{"vol.unread", {volume_name(v), list_of(std::move(what))}}
+                                  : Message{"vol.unread-because", {volume_name(v), list_of(std::move(what)), v.error}});
     }
   }
   if (iso) {
@@ -361,6 +521,13 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
         break;
       }
     }
+  } else if (bsd != nullptr) {
+    for (const VolumeSummary& v : in.volumes) {
+      if (v.freebsd_root && v.partition == bsd->root_partition && v.bsd_partition == bsd->root_bsd_partition) {
+        root = make("root", CheckStatus::kPass, {"root.ok", {volume_name(v), v.fs_kind}});
+        break;
+      }
+    }
   } else if (!unreadable.empty()) {
     // What imagegate cannot read may hold the root: that is not the user's mistake. Checked
     // before "only /boot", since a separate ext4 /boot beside an unread root is the usual layout.
@@ -383,6 +550,10 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
     judge_windows(*win, options, r);
     return;
   }
+  if (bsd != nullptr) {
+    judge_freebsd(*bsd, options, r);
+    return;
+  }
   if (g == nullptr) {
     const bool unverified = r.checks.back().status == CheckStatus::kUnverified;
     for (const char* name : {"os", "architecture", "declared", "virtio", "cloud-init"}) {
@@ -396,6 +567,17 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   r.distribution_name = g->distribution.cloud_name;
   r.version = g->distribution.version;
   r.architecture = g->architecture;
+  // The cloud's list entry for a named distribution: which OsVersion its version is, and which
+  // architectures the list offers it for.
+  const api::ImportOs* listed = g->distribution.named ? api::find_import_os(g->distribution.cloud_name) : nullptr;
+  if (listed != nullptr && !g->distribution.version.empty()) {
+    r.os_version = api::listed_version(*listed, g->distribution.version);
+  }
+  auto join_list = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
   CheckResult os;
   if (g->os_release.empty() && !g->os_release_errors.empty()) {
     // Corruption is not absence: name the release file that is there but could not be read.
@@ -404,8 +586,16 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
     os = make("os", CheckStatus::kWarn, {"os.unknown", {}});
   } else if (!g->distribution.named) {
     os = make("os", CheckStatus::kWarn, {"os.other", {g->distribution.id}});
+  } else if (listed != nullptr && !g->distribution.version.empty() && r.os_version.empty()) {
+    os = make(
+        "os", CheckStatus::kWarn,
+        {"os.version-unlisted", {g->distribution.cloud_name, g->distribution.version, join_list(listed->versions)}});
   } else {
     os = make("os", CheckStatus::kPass, {"os.named", {g->distribution.cloud_name, g->distribution.version}});
+  }
+  if (!r.os_version.empty() && r.os_version != g->distribution.version) {
+    os.evidence.push_back(
+        {"ev.os-version-listed", {g->distribution.cloud_name, g->distribution.version, r.os_version}});
   }
   if (!g->os_release_source.empty()) {
     const auto pretty = g->os_release.find("PRETTY_NAME");
@@ -418,41 +608,37 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   for (const std::string& e : g->os_release_errors) os.evidence.push_back({"ev.unreadable", {e}});
   r.checks.push_back(std::move(os));
   // architecture
-  CheckResult arch = g->architecture.empty() ? make("architecture", CheckStatus::kWarn, {"arch.unknown", {}})
-                                             : make("architecture", CheckStatus::kPass, {"arch.ok", {g->architecture}});
-  if (!g->architecture_source.empty()) arch.evidence.push_back({"ev.arch-elf", {g->architecture_source}});
+  CheckResult arch;
+  if (g->architecture.empty()) {
+    arch = make("architecture", CheckStatus::kWarn, {"arch.unknown", {}});
+  } else if (listed != nullptr && std::find(listed->architectures.begin(), listed->architectures.end(),
+                                            g->architecture) == listed->architectures.end()) {
+    arch = make("architecture", CheckStatus::kWarn,
+                {"arch.unlisted", {g->architecture, listed->name, join_list(listed->architectures)}});
+  } else {
+    arch = make("architecture", CheckStatus::kPass, {"arch.ok", {g->architecture}});
+  }
+  // The userland's ELF header, then the booted kernel's image, which decides (linux.h).
+  if (!g->userland_architecture_source.empty()) {
+    arch.evidence.push_back(
+        g->kernel_architecture_source.empty() || g->userland_architecture == g->architecture
+            ? Message{"ev.arch-elf", {g->userland_architecture_source}}
+            : Message{"ev.arch-userland", {g->userland_architecture_source, g->userland_architecture}});
+  }
+  if (!g->kernel_architecture_source.empty()) {
+    arch.evidence.push_back({"ev.arch-kernel", {g->kernel_architecture_source, g->kernel_architecture_image}});
+  }
   r.checks.push_back(std::move(arch));
   // declared: what the user will put in ImportImage, against what the image holds.
-  if (options.os_type.empty() && options.os_version.empty() && options.architecture.empty()) {
-    r.checks.push_back(skipped("declared", "skipped.nothing-declared"));
-  } else {
-    std::vector<Message> mismatches;
-    if (!options.os_type.empty()) {
-      const std::string d = to_lower(options.os_type);
-      if (d != "linux" && d != to_lower(g->distribution.cloud_name) && d != g->distribution.id) {
-        mismatches.push_back({"declared.type", {options.os_type, g->distribution.cloud_name}});
-      }
-    }
-    if (!options.os_version.empty() && !g->distribution.version.empty() && options.os_version != "-" &&
-        g->distribution.version.rfind(options.os_version, 0) != 0) {
-      mismatches.push_back({"declared.version", {options.os_version, g->distribution.version}});
-    }
-    if (!options.architecture.empty() && !g->architecture.empty() && options.architecture != g->architecture) {
-      mismatches.push_back({"declared.arch", {options.architecture, g->architecture}});
-    }
-    if (mismatches.empty()) {
-      r.checks.push_back(make("declared", CheckStatus::kPass, {"declared.ok", {}}));
-    } else {
-      CheckResult c = make("declared", CheckStatus::kWarn, mismatches.front());
-      c.advice = Message{"advice.declared", {}};
-      r.checks.push_back(std::move(c));
-    }
-  }
+  r.checks.push_back(judge_declared(options, g->distribution.cloud_name, g->distribution.id, g->distribution.version,
+                                    r.os_version, g->architecture, "linux"));
   // virtio
   for (const KernelInfo& k : g->kernels) {
     KernelReport kr;
     kr.version = k.version;
     kr.is_default = k.is_default;
+    kr.architecture = k.architecture;
+    kr.image = k.image;
     kr.initramfs = k.initramfs.path;
     kr.initramfs_archives = k.initramfs.archives;
     for (const DriverInfo& d : k.virtio)
@@ -460,7 +646,7 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
     r.kernels.push_back(std::move(kr));
   }
   bool from_menu = false;
-  const KernelInfo* k = judged_kernel(*g, from_menu);
+  const KernelInfo* k = g->boot_kernel(&from_menu);
   CheckResult virtio;
   if (k == nullptr) {
     virtio = fail("virtio", kVirtioNotInstall, {"virtio.no-kernel", {}}, Message{"advice.no-kernel", {}});
@@ -488,35 +674,7 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
     }
   }
   r.checks.push_back(std::move(virtio));
-  // cloud-init
-  const CloudInitInfo& ci = g->cloud_init;
-  r.cloud_init = CheckReport::CloudInit{ci.installed, ci.installed && !ci.disabled, ci.version, ci.evidence};
-  CheckResult cloud;
-  if (options.force) {
-    cloud = skipped("cloud-init", "cinit.forced");
-  } else if (!ci.installed) {
-    cloud = fail("cloud-init", kCloudInitNotInstalled, {"cinit.missing", {}}, Message{"advice.cloud-init", {}});
-  } else if (ci.disabled) {
-    std::vector<MessageArg> by(ci.disabled_by.begin(), ci.disabled_by.end());
-    for (const std::string& unit : ci.masked_units) by.emplace_back(Message{"cinit.masked", {unit}});
-    cloud = fail("cloud-init", kCloudInitNotInstalled, {"cinit.disabled", {list_of(std::move(by))}},
-                 Message{"advice.cloud-init-enable", {}});
-  } else {
-    cloud = make("cloud-init", CheckStatus::kPass, {"cinit.ok", {ci.version.empty() ? "" : ci.version}});
-  }
-  for (const std::string& e : ci.evidence) {
-    if (std::none_of(ci.packages.begin(), ci.packages.end(),
-                     [&](const CloudInitInfo::Package& p) { return p.database == e; })) {
-      cloud.evidence.push_back(value(e));
-    }
-  }
-  for (const CloudInitInfo::Package& p : ci.packages) {
-    cloud.evidence.push_back({"ev.package", {p.manager, p.version, p.database}});
-  }
-  for (const std::string& d : ci.disabled_by) cloud.evidence.push_back({"ev.disabled-by", {d}});
-  for (const std::string& u : ci.masked_units) cloud.evidence.push_back({"ev.masked", {u}});
-  for (const std::string& n : ci.notes) cloud.evidence.push_back(note(n));
-  r.checks.push_back(std::move(cloud));
+  r.checks.push_back(judge_cloud_init(g->cloud_init, options, r, "advice.cloud-init", "advice.cloud-init-enable"));
 }
 
 // The last guard before a report leaves the rules: the inspectors already made guest text
@@ -538,7 +696,7 @@ void make_printable(CheckReport& r) {
     for (std::string& s : v) fix(s);
   };
   for (std::string* s : {&r.format, &r.partition_table, &r.os_type, &r.distribution, &r.distribution_name,
-                         &r.product_name, &r.version, &r.architecture, &r.failed_check, &r.error_code}) {
+                         &r.product_name, &r.version, &r.os_version, &r.architecture, &r.failed_check, &r.error_code}) {
     fix(*s);
   }
   make_printable(r.reason);
@@ -549,6 +707,7 @@ void make_printable(CheckReport& r) {
   }
   for (KernelReport& k : r.kernels) {
     fix(k.version);
+    fix(k.image);
     fix(k.initramfs);
     fix_all(k.initramfs_archives);
   }

@@ -111,6 +111,7 @@ ordered_json render_json(const CheckReport& r, Lang lang) {
   os["distribution"] = or_null(r.distribution);
   os["name"] = or_null(r.distribution_name);
   os["version"] = or_null(r.version);
+  os["os-version"] = or_null(r.os_version);
   if (r.os_type == "windows") os["product-name"] = or_null(r.product_name);
   os["architecture"] = or_null(r.architecture);
   ordered_json kernels = ordered_json::array();
@@ -118,6 +119,8 @@ ordered_json render_json(const CheckReport& r, Lang lang) {
     ordered_json kj;
     kj["version"] = k.version;
     kj["default"] = k.is_default;
+    kj["architecture"] = or_null(k.architecture);
+    kj["image"] = or_null(k.image);
     kj["initramfs"] = or_null(k.initramfs);
     kj["initramfs-archives"] = k.initramfs_archives;
     ordered_json drivers;

@@ -4,13 +4,15 @@
 // values) and, when it fails, the error code of SPEC.md §3 the cloud returns. The verdict is the
 // first failing check in the order the cloud applies its rules: format and size, partitions, root,
 // virtio, cloud-init. Texts are not stored as sentences but as message ids with arguments, so the
-// same report renders in any of the five languages (rules/messages.h).
+// same report renders in any of the five languages (text/messages.h).
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "text/messages.h"
 
 namespace ig {
 
@@ -28,67 +30,6 @@ inline constexpr const char* kPartitionNotPresent = "PartitionNotPresent";
 inline constexpr const char* kRootPartitionNotFound = "RootPartitionNotFound";
 inline constexpr const char* kInternalError = "InternalError";
 
-struct Message;
-
-// An argument of a sentence: a value shown as it is (a number, a size, a path, a name the guest
-// gave), or a sentence of its own ("partition 2", "built-in"), rendered in the report's
-// language with the sentence that holds it. Converts implicitly from both, so a Message is
-// written `{"id", {value, Message{...}}}`.
-class MessageArg {
- public:
-  // Every member that touches `sentence_` is defined below Message: std::vector<Message> needs
-  // it complete there (clang instantiates it in a constructor's body).
-  MessageArg(std::string text);  // NOLINT(google-explicit-constructor): a value
-  MessageArg(const char* text);  // NOLINT(google-explicit-constructor): a value
-  MessageArg(Message sentence);  // NOLINT(google-explicit-constructor): a sentence
-
-  bool is_sentence() const;
-  // The value; empty for a sentence.
-  const std::string& text() const { return text_; }
-  std::string& text() { return text_; }
-  // The sentence; only when is_sentence().
-  const Message& sentence() const;
-  Message& sentence();
-
-  friend bool operator==(const MessageArg& a, const MessageArg& b);
-
- private:
-  std::string text_;
-  std::vector<Message> sentence_;  // none, or the one sentence
-};
-
-// A sentence to render: an id of rules/messages.cc and its arguments ({0}, {1}, ...).
-struct Message {
-  std::string id;
-  std::vector<MessageArg> args;
-
-  friend bool operator==(const Message& a, const Message& b) { return a.id == b.id && a.args == b.args; }
-};
-
-inline MessageArg::MessageArg(std::string text) : text_(std::move(text)) {}
-inline MessageArg::MessageArg(const char* text) : text_(text) {}
-inline MessageArg::MessageArg(Message sentence) {
-  sentence_.push_back(std::move(sentence));
-}
-inline bool MessageArg::is_sentence() const {
-  return !sentence_.empty();
-}
-inline const Message& MessageArg::sentence() const {
-  return sentence_.front();
-}
-inline Message& MessageArg::sentence() {
-  return sentence_.front();
-}
-
-inline bool operator==(const MessageArg& a, const MessageArg& b) {
-  return a.text_ == b.text_ && a.sentence_ == b.sentence_;
-}
-
-// The arguments joined as a list in the report's language ("a, b" or "a、b").
-inline Message list_of(std::vector<MessageArg> items) {
-  return Message{"list", std::move(items)};
-}
-
 struct CheckResult {
   std::string name;  // "format", "virtual-size", "qcow2-size", "partition-table", "partitions", "root",
                      // "os", "architecture", "declared", "virtio", "cloud-init"
@@ -102,6 +43,8 @@ struct CheckResult {
 struct KernelReport {
   std::string version;
   bool is_default = false;
+  std::string architecture;  // what its image is built for, "" when its header does not say
+  std::string image;         // what was read of /boot/vmlinuz-<version>, or why not
   std::string initramfs;
   std::vector<std::string> initramfs_archives;
   struct Driver {
@@ -137,6 +80,9 @@ struct CheckReport {
   std::string distribution_name;  // the cloud's name: "Debian", "Other Linux", "Windows Server 2022"
   std::string product_name;       // Windows: ProductName from the SOFTWARE hive
   std::string version;
+  // The OsVersion of the cloud's list that `version` falls under (api::listed_version: "3" for
+  // TencentOS 3.1), "-" for a name listed without versions, "" when unlisted or not Linux.
+  std::string os_version;
   std::string architecture;
   std::vector<KernelReport> kernels;
   struct CloudInit {

@@ -6,8 +6,10 @@
 
 #include "api/os_list.h"
 #include "base/text.h"
+#include "rules/messages.h"
 #include "service/notify.h"
 #include "service/params.h"
+#include "service/runtime.h"
 #include "service/worker.h"
 
 namespace ig::service {
@@ -26,7 +28,7 @@ std::string account_of(const Call& c) {
 std::optional<std::string> str(const json& p, const char* name, std::optional<Reply>& error) {
   if (!p.contains(name) || p[name].is_null()) return std::nullopt;
   if (!p[name].is_string()) {
-    error = Reply::error("InvalidParameter", fmt::format("{} must be a string", name));
+    error = Reply::error("InvalidParameter", {"api.not-string", {name}});
     return std::nullopt;
   }
   return p[name].get<std::string>();
@@ -76,7 +78,7 @@ ordered_json image_json(const catalog::Image& i) {
   }
   return {{"ImageId", i.image_id},
           {"OsName", i.os_name + (i.os_version == "-" || i.os_version.empty() ? "" : " " + i.os_version)},
-          {"ImageType", "PRIVATE_IMAGE"},
+          {"ImageType", i.shared ? "SHARED_IMAGE" : "PRIVATE_IMAGE"},
           {"CreatedTime", i.created_time},
           {"ImageName", i.name},
           {"ImageDescription", i.description},
@@ -97,11 +99,14 @@ ordered_json image_json(const catalog::Image& i) {
 }
 
 // Our own fields beside the cloud's: why an import failed (SPEC §3), documented in docs/api.md.
-ordered_json image_json_with_outcome(const catalog::Image& i) {
+// The cause is rendered in the request's language when it was stored as a message id (migration
+// 5); a failure recorded before, or by the catalog itself (attempts exhausted), keeps its text.
+ordered_json image_json_with_outcome(const catalog::Image& i, Lang lang) {
   ordered_json j = image_json(i);
   if (i.state == "IMPORTFAILED") {
     j["ImportErrorCode"] = i.error_code;
     j["ImportErrorMessage"] = i.error_message;
+    if (auto cause = parse_message_json(i.error_cause)) j["ImportErrorMessage"] = render(*cause, lang);
   }
   if (i.state == "IMPORTING") j["ImportProgress"] = i.progress;
   if (i.state == "NORMAL" && !i.source_sha256.empty()) j["ImportSourceSha256"] = i.source_sha256;
@@ -119,7 +124,7 @@ Paging paging(const json& p, std::optional<Reply>& error) {
   if (p.contains("Offset") && p["Offset"].is_number_integer()) g.offset = p["Offset"].get<std::int64_t>();
   if (p.contains("Limit") && p["Limit"].is_number_integer()) g.limit = p["Limit"].get<std::int64_t>();
   if (g.offset < 0 || g.limit < 1 || g.limit > 100) {
-    error = Reply::error("InvalidParameterValue", "Offset must be >= 0 and Limit between 1 and 100");
+    error = Reply::error("InvalidParameterValue", {"api.paging", {}});
   }
   return g;
 }
@@ -154,61 +159,56 @@ Reply import_image(const Call& c, catalog::Catalog& catalog, const ServiceLimits
                                                                                         {"OsVersion", &os_version},
                                                                                         {"ImageUrl", &url},
                                                                                         {"ImageName", &name}}) {
-    if (!*value || (*value)->empty()) return Reply::error("MissingParameter", fmt::format("{} is required", field));
+    if (!*value || (*value)->empty()) return Reply::error("MissingParameter", {"api.parameter-required", {field}});
   }
   if (characters(*name) > 60) {
     return Reply::error("InvalidParameterValue.TooLarge",
-                        fmt::format("ImageName has {} characters; at most 60", characters(*name)));
+                        {"api.too-long", {"ImageName", std::to_string(characters(*name)), "60"}});
   }
   if (description && characters(*description) > 256) {
     return Reply::error("InvalidParameterValue.TooLarge",
-                        fmt::format("ImageDescription has {} characters; at most 256", characters(*description)));
+                        {"api.too-long", {"ImageDescription", std::to_string(characters(*description)), "256"}});
   }
   const api::ImportOs* os = api::find_import_os(*os_type);
   if (os == nullptr) {
-    return Reply::error("InvalidImageOsType.Unsupported",
-                        fmt::format("OsType '{}' cannot be imported (see DescribeImportImageOs)", *os_type));
+    return Reply::error("InvalidImageOsType.Unsupported", {"api.os-type-unsupported", {*os_type}});
   }
   if (std::find(os->versions.begin(), os->versions.end(), *os_version) == os->versions.end()) {
-    return Reply::error("InvalidImageOsVersion.Unsupported",
-                        fmt::format("OsVersion '{}' is not offered for {}", *os_version, *os_type));
+    return Reply::error("InvalidImageOsVersion.Unsupported", {"api.os-version-unsupported", {*os_version, *os_type}});
   }
   if (std::find(os->architectures.begin(), os->architectures.end(), *arch) == os->architectures.end()) {
-    return Reply::error("InvalidParameterValue",
-                        fmt::format("Architecture '{}' is not offered for {}", *arch, *os_type));
+    return Reply::error("InvalidParameterValue", {"api.architecture-unsupported", {*arch, *os_type}});
   }
   if (!is_http_url(*url)) {
     return Reply::error("InvalidParameter.InvalidParameterUrlError",
-                        fmt::format("ImageUrl '{}' is not an http(s) URL", url->substr(0, 200)));
+                        {"api.url-invalid", {"ImageUrl", url->substr(0, 200)}});
   }
   if (license && *license != "TencentCloud" && *license != "BYOL") {
-    return Reply::error("InvalidParameterValue.InvalidLicenseType",
-                        fmt::format("LicenseType '{}' is not TencentCloud or BYOL", *license));
+    return Reply::error("InvalidParameterValue.InvalidLicenseType", {"api.license-type", {*license}});
   }
   if (boot && *boot != "Legacy BIOS" && *boot != "UEFI") {
-    return Reply::error("InvalidParameterValue.InvalidBootMode",
-                        fmt::format("BootMode '{}' is not \"Legacy BIOS\" or \"UEFI\"", *boot));
+    return Reply::error("InvalidParameterValue.InvalidBootMode", {"api.boot-mode", {*boot}});
   }
   img.force = boolean(p, "Force");
   std::string path = url->substr(0, url->find('?'));
   std::transform(path.begin(), path.end(), path.begin(), [](unsigned char ch) { return std::tolower(ch); });
   if (path.size() > 4 && path.ends_with(".iso") && !img.force) {
-    return Reply::error("InvalidParameterValue.ISOMustImportByForce", "an ISO image can only be imported with Force");
+    return Reply::error("InvalidParameterValue.ISOMustImportByForce", {"api.iso-force", {}});
   }
   if (p.contains("ImportImageDataDiskList")) {
     if (!p["ImportImageDataDiskList"].is_array() || p["ImportImageDataDiskList"].size() > 16) {
-      return Reply::error("InvalidParameter", "ImportImageDataDiskList must be a list of at most 16 {ImageUrl}");
+      return Reply::error("InvalidParameter", {"api.data-disks", {}});
     }
     for (const json& d : p["ImportImageDataDiskList"]) {
       if (!d.is_object() || !d.contains("ImageUrl") || !d["ImageUrl"].is_string() || !is_http_url(d["ImageUrl"])) {
-        return Reply::error("InvalidParameter.InvalidParameterUrlError",
-                            "a data disk's ImageUrl is not an http(s) URL");
+        return Reply::error("InvalidParameter.InvalidParameterUrlError", {"api.data-disk-url", {}});
       }
       img.data_disk_urls.push_back(d["ImageUrl"]);
     }
   }
   if (p.contains("TagSpecification")) {
-    if (!p["TagSpecification"].is_array()) return Reply::error("InvalidParameter", "TagSpecification must be a list");
+    if (!p["TagSpecification"].is_array())
+      return Reply::error("InvalidParameter", {"api.not-list", {"TagSpecification"}});
     for (const json& spec : p["TagSpecification"]) {
       if (!spec.is_object() || !spec.contains("Tags") || !spec["Tags"].is_array()) continue;
       for (const json& t : spec["Tags"]) {
@@ -217,18 +217,20 @@ Reply import_image(const Call& c, catalog::Catalog& catalog, const ServiceLimits
         }
       }
     }
-    if (img.tags.size() > 50) return Reply::error("InvalidParameter", "more than 50 tags");
+    if (img.tags.size() > 50)
+      return Reply::error("InvalidParameter",
+                          {"api.too-many", {"TagSpecification", std::to_string(img.tags.size()), "50"}});
   }
   auto taken = catalog.name_taken(img.account, *name);
-  if (!taken) return Reply::error("InternalError", taken.error().message);
-  if (*taken) return Reply::error("InvalidImageName.Duplicate", fmt::format("an image named '{}' exists", *name));
+  if (!taken) return internal_error(c, taken.error());
+  if (*taken) return Reply::error("InvalidImageName.Duplicate", {"api.image-name-taken", {*name}});
   auto count = catalog.count_images(img.account);
-  if (!count) return Reply::error("InternalError", count.error().message);
+  if (!count) return internal_error(c, count.error());
   if (*count >= limits.image_quota) {
-    return Reply::error("ImageQuotaLimitExceeded", fmt::format("the account has {} images, its quota", *count));
+    return Reply::error("ImageQuotaLimitExceeded", {"api.image-quota", {std::to_string(*count)}});
   }
   if (boolean(p, "DryRun")) {
-    return Reply::error("DryRunOperation", "the request would have succeeded; DryRun is set");
+    return Reply::error("DryRunOperation", {"api.dry-run", {}});
   }
   img.image_id = catalog::new_image_id();
   img.name = *name;
@@ -246,9 +248,9 @@ Reply import_image(const Call& c, catalog::Catalog& catalog, const ServiceLimits
   auto created = catalog.create_import(img);
   if (!created) {
     if (created.error().code == ErrorCode::kAlreadyExists) {
-      return Reply::error("InvalidImageName.Duplicate", fmt::format("an image named '{}' exists", *name));
+      return Reply::error("InvalidImageName.Duplicate", {"api.image-name-taken", {*name}});
     }
-    return Reply::error("InternalError", created.error().message);
+    return internal_error(c, created.error());
   }
   Reply r;
   r.fields["ImageId"] = img.image_id;
@@ -260,47 +262,45 @@ Reply describe_images(const Call& c, catalog::Catalog& catalog) {
   std::vector<std::string> ids;
   std::vector<catalog::Filter> filters;
   if (p.contains("ImageIds") && p.contains("Filters")) {
-    return Reply::error("InvalidParameter.InvalidParameterCoexistImageIdsFilters",
-                        "ImageIds and Filters cannot be given together");
+    return Reply::error("InvalidParameter.InvalidParameterCoexistImageIdsFilters", {"api.ids-and-filters", {}});
   }
   if (p.contains("ImageIds")) {
-    if (!p["ImageIds"].is_array()) return Reply::error("InvalidParameter", "ImageIds must be a list of ids");
+    if (!p["ImageIds"].is_array()) return Reply::error("InvalidParameter", {"api.not-list", {"ImageIds"}});
     if (p["ImageIds"].size() > 100) {
       return Reply::error("InvalidParameterValue.LimitExceeded",
-                          fmt::format("ImageIds has {} ids; at most 100", p["ImageIds"].size()));
+                          {"api.too-many", {"ImageIds", std::to_string(p["ImageIds"].size()), "100"}});
     }
     for (const json& id : p["ImageIds"]) {
-      if (!id.is_string()) return Reply::error("InvalidParameter", "ImageIds must be strings");
+      if (!id.is_string()) return Reply::error("InvalidParameter", {"api.not-strings", {"ImageIds"}});
       if (!well_formed_image_id(id)) {
-        return Reply::error(
-            "InvalidImageId.Malformed",
-            fmt::format("'{}' is not an image id (img- and 8 letters or digits)", id.get<std::string>().substr(0, 64)));
+        return Reply::error("InvalidImageId.Malformed",
+                            {"api.image-id-malformed", {id.get<std::string>().substr(0, 64)}});
       }
       ids.push_back(id);
     }
   }
   if (p.contains("Filters")) {
-    if (!p["Filters"].is_array()) return Reply::error("InvalidParameter", "Filters must be a list of filters");
+    if (!p["Filters"].is_array()) return Reply::error("InvalidParameter", {"api.not-list", {"Filters"}});
     if (p["Filters"].size() > 10) {
       return Reply::error("InvalidParameterValue.LimitExceeded",
-                          fmt::format("Filters has {} filters; at most 10", p["Filters"].size()));
+                          {"api.too-many", {"Filters", std::to_string(p["Filters"].size()), "10"}});
     }
     for (const json& f : p["Filters"]) {
       if (!f.is_object() || !f.contains("Name") || !f["Name"].is_string() || !f.contains("Values") ||
           !f["Values"].is_array()) {
-        return Reply::error("InvalidParameter", "each filter needs a Name and a list of Values");
+        return Reply::error("InvalidParameter", {"api.filter-shape", {}});
       }
       if (f["Values"].size() > 5) {
         return Reply::error("InvalidParameterValue.LimitExceeded",
-                            fmt::format("filter '{}' has {} values; at most 5",
-                                        f["Name"].get<std::string>().substr(0, 64), f["Values"].size()));
+                            {"api.filter-values",
+                             {f["Name"].get<std::string>().substr(0, 64), std::to_string(f["Values"].size()), "5"}});
       }
       catalog::Filter filter{f["Name"], {}};
       static const char* const kNames[] = {"image-id", "image-name", "image-type",           "platform",
                                            "tag-key",  "tag-value",  "dedicated-cluster-id", "cdc-cache-status"};
       if (std::find(std::begin(kNames), std::end(kNames), filter.name) == std::end(kNames) &&
           filter.name.rfind("tag:", 0) != 0) {
-        return Reply::error("InvalidFilter", fmt::format("unknown filter '{}'", filter.name));
+        return Reply::error("InvalidFilter", {"api.filter-unknown", {filter.name}});
       }
       for (const json& v : f["Values"]) {
         if (v.is_string()) filter.values.push_back(v);
@@ -312,12 +312,12 @@ Reply describe_images(const Call& c, catalog::Catalog& catalog) {
   const auto [offset, limit] = paging(p, error);
   if (error) return *error;
   auto page = catalog.describe(account_of(c), ids, filters, offset, limit);
-  if (!page) return Reply::error("InternalError", page.error().message);
+  if (!page) return internal_error(c, page.error());
   // Ids the account does not have (unknown, deleted, another account's) are simply not listed,
   // as in the cloud: Terraform reads the empty set as "deleted".
   Reply r;
   ordered_json set = ordered_json::array();
-  for (const catalog::Image& i : page->images) set.push_back(image_json_with_outcome(i));
+  for (const catalog::Image& i : page->images) set.push_back(image_json_with_outcome(i, api::reply_language(c)));
   r.fields["ImageSet"] = set;
   r.fields["TotalCount"] = page->total;
   return r;
@@ -325,30 +325,47 @@ Reply describe_images(const Call& c, catalog::Catalog& catalog) {
 
 Reply delete_images(const Call& c, catalog::Catalog& catalog, const ServiceLimits& limits) {
   const json& p = c.params;
-  if (!p.contains("ImageIds") || !p["ImageIds"].is_array() || p["ImageIds"].empty() || p["ImageIds"].size() > 100) {
-    return Reply::error("MissingParameter", "ImageIds is required (1 to 100 ids)");
+  if (!p.contains("ImageIds") || !p["ImageIds"].is_array() || p["ImageIds"].empty()) {
+    return Reply::error("MissingParameter", {"api.ids-required", {"ImageIds", "100"}});
+  }
+  if (p["ImageIds"].size() > 100) {
+    return Reply::error("InvalidParameterValue.LimitExceeded",
+                        {"api.too-many", {"ImageIds", std::to_string(p["ImageIds"].size()), "100"}});
   }
   const std::string account = account_of(c);
   for (const json& id : p["ImageIds"]) {
-    if (!id.is_string()) return Reply::error("InvalidParameter", "ImageIds must be strings");
+    if (!id.is_string()) return Reply::error("InvalidParameter", {"api.not-strings", {"ImageIds"}});
+    if (!well_formed_image_id(id)) {
+      return Reply::error("InvalidImageId.Malformed",
+                          {"api.image-id-malformed", {id.get<std::string>().substr(0, 64)}});
+    }
     auto img = catalog.get(account, id);
-    if (!img) return Reply::error("InternalError", img.error().message);
-    if (!*img)
-      return Reply::error("InvalidImageId.NotFound", fmt::format("image {} does not exist", id.get<std::string>()));
+    if (!img) return internal_error(c, img.error());
+    if (!*img) return Reply::error("InvalidImageId.NotFound", {"api.image-not-found", {id.get<std::string>()}});
+    if ((*img)->shared) {
+      return Reply::error("InvalidParameterValue.InvalidImageIdIsShared",
+                          Message{"api.image-shared-delete", {id.get<std::string>(), (*img)->account}});
+    }
+    if ((*img)->share_count > 0) {
+      return Reply::error("InvalidImageId.InShared", {"api.image-in-shared", {id.get<std::string>()}});
+    }
     if ((*img)->state == "IMPORTING") {
-      return Reply::error("InvalidImageId.IncorrectState",
-                          fmt::format("image {} is still importing", id.get<std::string>()));
+      return Reply::error("InvalidImageId.IncorrectState", {"api.image-importing", {id.get<std::string>()}});
     }
   }
-  if (boolean(p, "DryRun")) return Reply::error("DryRunOperation", "the request would have succeeded; DryRun is set");
+  if (boolean(p, "DryRun")) return Reply::error("DryRunOperation", {"api.dry-run", {}});
   for (const json& id : p["ImageIds"]) {
-    if (auto removed = catalog.remove(account, id); !removed)
-      return Reply::error("InternalError", removed.error().message);
+    if (auto removed = catalog.remove(account, id); !removed) {
+      // Shared since it was checked above.
+      if (removed.error().code == ErrorCode::kUnsupported) {
+        return Reply::error("InvalidImageId.InShared", {"api.image-in-shared", {id.get<std::string>()}});
+      }
+      return internal_error(c, removed.error());
+    }
     if (limits.store != nullptr) {
       const std::string image_id = id.get<std::string>();
       for (const std::string& prefix : {image_id + ".", image_id + "-"}) {
-        if (auto gone = limits.store->remove_all(prefix); !gone)
-          return Reply::error("InternalError", gone.error().message);
+        if (auto gone = limits.store->remove_all(prefix); !gone) return internal_error(c, gone.error());
       }
     }
   }
@@ -361,21 +378,24 @@ Reply modify_image(const Call& c, catalog::Catalog& catalog) {
   const auto name = str(c.params, "ImageName", error);
   const auto description = str(c.params, "ImageDescription", error);
   if (error) return *error;
-  if (!id) return Reply::error("MissingParameter", "ImageId is required");
-  if (name && name->empty()) return Reply::error("InvalidParameterValue", "ImageName must not be empty");
+  if (!id) return Reply::error("MissingParameter", {"api.parameter-required", {"ImageId"}});
+  if (!well_formed_image_id(*id)) {
+    return Reply::error("InvalidImageId.Malformed", {"api.image-id-malformed", {id->substr(0, 64)}});
+  }
+  if (name && name->empty()) return Reply::error("InvalidParameterValue", {"api.empty", {"ImageName"}});
   if (name && characters(*name) > 60) {
     return Reply::error("InvalidParameterValue.TooLarge",
-                        fmt::format("ImageName has {} characters; at most 60", characters(*name)));
+                        {"api.too-long", {"ImageName", std::to_string(characters(*name)), "60"}});
   }
   if (description && characters(*description) > 256) {
     return Reply::error("InvalidParameterValue.TooLarge",
-                        fmt::format("ImageDescription has {} characters; at most 256", characters(*description)));
+                        {"api.too-long", {"ImageDescription", std::to_string(characters(*description)), "256"}});
   }
   const auto family = str(c.params, "ImageFamily", error);
   if (error) return *error;
   if (family && characters(*family) > 60) {
     return Reply::error("InvalidParameterValue.TooLarge",
-                        fmt::format("ImageFamily has {} characters; at most 60", characters(*family)));
+                        {"api.too-long", {"ImageFamily", std::to_string(characters(*family)), "60"}});
   }
   catalog::ImageChanges changes{name, description, family, std::nullopt};
   if (c.params.contains("ImageDeprecated") && c.params["ImageDeprecated"].is_boolean()) {
@@ -384,12 +404,17 @@ Reply modify_image(const Call& c, catalog::Catalog& catalog) {
   auto done = catalog.modify(account_of(c), *id, changes);
   if (!done) {
     if (done.error().code == ErrorCode::kNotFound) {
-      return Reply::error("InvalidImageId.NotFound", fmt::format("image {} does not exist", *id));
+      // Not the caller's: shared with it, or not there at all.
+      auto seen = catalog.get(account_of(c), *id);
+      if (seen && *seen && (*seen)->shared) {
+        return Reply::error("InvalidImageId.IncorrectState", {"api.image-shared-change", {*id, (*seen)->account}});
+      }
+      return Reply::error("InvalidImageId.NotFound", {"api.image-not-found", {*id}});
     }
     if (done.error().code == ErrorCode::kAlreadyExists) {
-      return Reply::error("InvalidImageName.Duplicate", fmt::format("an image named '{}' exists", name.value_or("")));
+      return Reply::error("InvalidImageName.Duplicate", {"api.image-name-taken", {name.value_or("")}});
     }
-    return Reply::error("InternalError", done.error().message);
+    return internal_error(c, done.error());
   }
   return Reply{};
 }
@@ -400,14 +425,14 @@ Reply describe_image_from_family(const Call& c, catalog::Catalog& catalog) {
   std::optional<Reply> error;
   const auto family = str(c.params, "ImageFamily", error);
   if (error) return *error;
-  if (!family || family->empty()) return Reply::error("MissingParameter", "ImageFamily is required");
+  if (!family || family->empty()) return Reply::error("MissingParameter", {"api.parameter-required", {"ImageFamily"}});
   // Newest first; a family holds at most the account's quota of images.
   auto page = catalog.describe(account_of(c), {}, {{"image-family", {*family}}}, 0, 100000);
-  if (!page) return Reply::error("InternalError", page.error().message);
+  if (!page) return internal_error(c, page.error());
   Reply r;
   r.fields["Image"] = nullptr;
   for (const catalog::Image& i : page->images) {
-    if (i.state == "NORMAL" && !i.deprecated) {
+    if (i.state == "NORMAL" && !i.deprecated && !i.shared) {
       r.fields["Image"] = image_json(i);
       break;
     }
@@ -421,17 +446,16 @@ std::optional<std::vector<std::string>> id_list(const json& p, const char* name,
   std::vector<std::string> out;
   if (!p.contains(name) || p[name].is_null()) {
     if (optional) return out;
-    error = Reply::error("MissingParameter", fmt::format("{} is required (1 to {} ids)", name, max));
+    error = Reply::error("MissingParameter", {"api.ids-required", {name, std::to_string(max)}});
     return std::nullopt;
   }
   if (!p[name].is_array() || p[name].size() > max || (!optional && p[name].empty())) {
-    error =
-        Reply::error("InvalidParameter", fmt::format("{} must be a list of {} to {} ids", name, optional ? 0 : 1, max));
+    error = Reply::error("InvalidParameter", {"api.ids-list", {name, optional ? "0" : "1", std::to_string(max)}});
     return std::nullopt;
   }
   for (const json& id : p[name]) {
     if (!id.is_string()) {
-      error = Reply::error("InvalidParameter", fmt::format("{} must be strings", name));
+      error = Reply::error("InvalidParameter", {"api.not-strings", {name}});
       return std::nullopt;
     }
     out.push_back(id);
@@ -439,11 +463,11 @@ std::optional<std::vector<std::string>> id_list(const json& p, const char* name,
   return out;
 }
 
-Reply message_not_found(const Error& e) {
+Reply message_not_found(const Call& c, const Error& e) {
   if (e.code == ErrorCode::kNotFound) {
-    return Reply::error("InvalidMessageId.NotFound", fmt::format("message {} does not exist", e.message));
+    return Reply::error("InvalidMessageId.NotFound", {"api.message-not-found", {e.message}});
   }
-  return Reply::error("InternalError", e.message);
+  return internal_error(c, e);
 }
 
 Reply describe_messages(const Call& c, catalog::Catalog& catalog) {
@@ -454,7 +478,7 @@ Reply describe_messages(const Call& c, catalog::Catalog& catalog) {
   const auto [offset, limit] = paging(p, error);
   if (error) return *error;
   auto page = catalog.describe_messages(account_of(c), *ids, boolean(p, "UnreadOnly"), offset, limit);
-  if (!page) return message_not_found(page.error());
+  if (!page) return message_not_found(c, page.error());
   ordered_json set = ordered_json::array();
   for (const catalog::InboxMessage& m : page->messages) {
     ordered_json deliveries = ordered_json::array();
@@ -484,7 +508,7 @@ Reply mark_or_delete_messages(const Call& c, catalog::Catalog& catalog, bool rem
   const auto ids = id_list(c.params, "MessageIds", 100, false, error);
   if (error) return *error;
   auto done = remove ? catalog.delete_messages(account_of(c), *ids) : catalog.mark_read(account_of(c), *ids);
-  if (!done) return message_not_found(done.error());
+  if (!done) return message_not_found(c, done.error());
   return Reply{};
 }
 
@@ -500,43 +524,41 @@ Reply create_subscription(const Call& c, catalog::Catalog& catalog, const Servic
   const auto endpoint = str(c.params, "Endpoint", error);
   const auto secret = str(c.params, "Secret", error);
   if (error) return *error;
-  if (!channel || !endpoint) return Reply::error("MissingParameter", "Channel and Endpoint are required");
+  if (!channel || !endpoint) return Reply::error("MissingParameter", {"api.both-required", {"Channel", "Endpoint"}});
   catalog::Subscription s;
   s.account = account_of(c);
   s.channel = *channel;
   s.endpoint = *endpoint;
   if (s.channel == "EMAIL") {
     if (!valid_mail_address(s.endpoint)) {
-      return Reply::error("InvalidParameterValue",
-                          fmt::format("Endpoint '{}' is not an e-mail address", s.endpoint.substr(0, 254)));
+      return Reply::error("InvalidParameterValue", {"api.email-invalid", {s.endpoint.substr(0, 254)}});
     }
-    if (secret) return Reply::error("InvalidParameter", "Secret is for WEBHOOK subscriptions only");
+    if (secret) return Reply::error("InvalidParameter", {"api.secret-webhook-only", {}});
   } else if (s.channel == "WEBHOOK") {
     if (!valid_webhook_url(s.endpoint)) {
-      return Reply::error("InvalidParameterValue",
-                          fmt::format("Endpoint '{}' is not an http(s) URL", s.endpoint.substr(0, 200)));
+      return Reply::error("InvalidParameterValue", {"api.url-invalid", {"Endpoint", s.endpoint.substr(0, 200)}});
     }
     if (secret && (secret->size() < 16 || secret->size() > 128)) {
-      return Reply::error("InvalidParameterValue", "Secret must have 16 to 128 characters");
+      return Reply::error("InvalidParameterValue", {"api.secret-length", {}});
     }
     s.secret = secret ? *secret : random_secret();
-    if (s.secret.empty()) return Reply::error("InternalError", "no random bytes for the webhook secret");
+    if (s.secret.empty()) return internal_error(c, Error::internal("no random bytes for the webhook secret"));
   } else {
-    return Reply::error("InvalidParameterValue", fmt::format("Channel '{}' is not EMAIL or WEBHOOK", *channel));
+    return Reply::error("InvalidParameterValue", {"api.channel-unknown", {*channel}});
   }
   auto existing = catalog.describe_subscriptions(s.account);
-  if (!existing) return Reply::error("InternalError", existing.error().message);
+  if (!existing) return internal_error(c, existing.error());
   if (static_cast<std::int64_t>(existing->size()) >= limits.subscription_quota) {
     return Reply::error("LimitExceeded.SubscriptionQuota",
-                        fmt::format("the account has {} subscriptions, its quota", existing->size()));
+                        {"api.subscription-quota", {std::to_string(existing->size())}});
   }
   s.subscription_id = catalog::new_id("sub-");
   if (auto created = catalog.create_subscription(s); !created) {
     if (created.error().code == ErrorCode::kAlreadyExists) {
       return Reply::error("InvalidParameterValue.DuplicateSubscription",
-                          fmt::format("{} is already subscribed on {}", s.endpoint, s.channel));
+                          {"api.subscription-duplicate", {s.endpoint, s.channel}});
     }
-    return Reply::error("InternalError", created.error().message);
+    return internal_error(c, created.error());
   }
   Reply r;
   r.fields["SubscriptionId"] = s.subscription_id;
@@ -546,7 +568,7 @@ Reply create_subscription(const Call& c, catalog::Catalog& catalog, const Servic
 
 Reply describe_subscriptions(const Call& c, catalog::Catalog& catalog) {
   auto subs = catalog.describe_subscriptions(account_of(c));
-  if (!subs) return Reply::error("InternalError", subs.error().message);
+  if (!subs) return internal_error(c, subs.error());
   ordered_json set = ordered_json::array();
   for (const catalog::Subscription& s : *subs) {
     set.push_back({{"SubscriptionId", s.subscription_id},
@@ -564,14 +586,150 @@ Reply delete_subscription(const Call& c, catalog::Catalog& catalog) {
   std::optional<Reply> error;
   const auto id = str(c.params, "SubscriptionId", error);
   if (error) return *error;
-  if (!id) return Reply::error("MissingParameter", "SubscriptionId is required");
+  if (!id) return Reply::error("MissingParameter", {"api.parameter-required", {"SubscriptionId"}});
   if (auto done = catalog.delete_subscription(account_of(c), *id); !done) {
     if (done.error().code == ErrorCode::kNotFound) {
-      return Reply::error("InvalidSubscriptionId.NotFound", fmt::format("subscription {} does not exist", *id));
+      return Reply::error("InvalidSubscriptionId.NotFound", {"api.subscription-not-found", {*id}});
     }
-    return Reply::error("InternalError", done.error().message);
+    return internal_error(c, done.error());
   }
   return Reply{};
+}
+
+// TestMessageSubscription: one test message sent at once to one subscription, outside the outbox
+// (no retry): the answer says whether it arrived, as DescribeMessages' Deliveries would.
+Reply test_subscription(const Call& c, catalog::Catalog& catalog, const NotifyConfig& notify) {
+  std::optional<Reply> error;
+  const auto id = str(c.params, "SubscriptionId", error);
+  if (error) return *error;
+  if (!id) return Reply::error("MissingParameter", {"api.parameter-required", {"SubscriptionId"}});
+  auto subs = catalog.describe_subscriptions(account_of(c));
+  if (!subs) return internal_error(c, subs.error());
+  const auto sub = std::find_if(subs->begin(), subs->end(),
+                                [&id](const catalog::Subscription& s) { return s.subscription_id == *id; });
+  if (sub == subs->end()) {
+    return Reply::error("InvalidSubscriptionId.NotFound", {"api.subscription-not-found", {*id}});
+  }
+  const Lang lang = parse_lang(c.account->language).value_or(Lang::kEn);
+  catalog::Delivery d;
+  d.subscription_id = sub->subscription_id;
+  d.channel = sub->channel;
+  d.endpoint = sub->endpoint;
+  d.secret = sub->secret;
+  d.message.message_id = "msg-test";
+  d.message.account = sub->account;
+  d.message.kind = "TEST";
+  d.message.language = std::string(lang_code(lang));
+  d.message.title = render({"notice.test.title", {}}, lang);
+  d.message.content = render({"notice.test.body", {sub->channel, sub->endpoint}}, lang);
+  const std::string failed = d.channel == "EMAIL" ? send_mail(notify, d) : post_webhook(notify, d);
+  Reply r;
+  r.fields["SubscriptionId"] = sub->subscription_id;
+  r.fields["State"] = failed.empty() ? "SENT" : "FAILED";
+  r.fields["LastError"] = failed;
+  return r;
+}
+
+// The image a share action names, when the caller owns it; the error reply otherwise: a malformed
+// id, an image it does not see, or one only shared with it.
+std::optional<Reply> owned_image(const Call& c, catalog::Catalog& catalog, const std::string& id,
+                                 std::optional<catalog::Image>& image) {
+  if (!well_formed_image_id(id)) {
+    return Reply::error("InvalidImageId.Malformed", {"api.image-id-malformed", {id.substr(0, 64)}});
+  }
+  auto img = catalog.get(account_of(c), id);
+  if (!img) return internal_error(c, img.error());
+  if (!*img) return Reply::error("InvalidImageId.NotFound", {"api.image-not-found", {id}});
+  if ((*img)->shared) {
+    return Reply::error("UnauthorizedOperation.ImageNotBelongToAccount",
+                        {"api.image-shared-share", {id, (*img)->account}});
+  }
+  image = std::move(*img);
+  return std::nullopt;
+}
+
+// ModifyImageSharePermission: SHARE or CANCEL the caller's image with other configured accounts,
+// named by their AccountId (app_id). All or nothing.
+Reply modify_share(const Call& c, catalog::Catalog& catalog, const ServiceLimits& limits,
+                   const std::vector<std::string>& account_ids) {
+  const json& p = c.params;
+  const std::string id = p["ImageId"];
+  const std::string permission = p["Permission"];
+  if (permission != "SHARE" && permission != "CANCEL") {
+    return Reply::error("InvalidParameterValue", {"api.permission", {permission.substr(0, 64)}});
+  }
+  if (p["AccountIds"].empty()) return Reply::error("MissingParameter", {"api.account-ids-empty", {}});
+  if (static_cast<std::int64_t>(p["AccountIds"].size()) > limits.share_quota) {
+    return Reply::error(
+        "InvalidParameterValue.LimitExceeded",
+        {"api.share-too-many", {std::to_string(p["AccountIds"].size()), std::to_string(limits.share_quota)}});
+  }
+  std::vector<std::string> accounts;
+  for (const json& a : p["AccountIds"]) {
+    const std::string& account = a.get_ref<const std::string&>();
+    if (!api::well_formed_account_id(account)) {
+      return Reply::error("InvalidParameterValue.InvalidAppIdFormat",
+                          {"api.app-id-malformed", {account.substr(0, 64)}});
+    }
+    if (std::find(accounts.begin(), accounts.end(), account) == accounts.end()) accounts.push_back(account);
+  }
+  if (c.account->app_id.empty()) {
+    return Reply::error("FailedOperation.NotMasterAccount", {"api.not-master", {}});
+  }
+  std::optional<catalog::Image> image;
+  if (auto error = owned_image(c, catalog, id, image)) return *error;
+  for (const std::string& account : accounts) {
+    if (account == c.account->app_id) {
+      return Reply::error("InvalidAccountIs.YourSelf", {"api.share-self", {}});
+    }
+    if (std::find(account_ids.begin(), account_ids.end(), account) == account_ids.end()) {
+      return Reply::error("InvalidAccountId.NotFound", {"api.account-not-found", {account}});
+    }
+  }
+  if (permission == "CANCEL") {
+    if (auto done = catalog.unshare_image(account_of(c), id, accounts); !done) {
+      return internal_error(c, done.error());
+    }
+    return Reply{};
+  }
+  if (image->state != "NORMAL") {
+    return Reply::error("InvalidParameterValue.InvalidImageState", {"api.share-state", {id, image->state}});
+  }
+  if (image->license_type == "BYOL") {
+    return Reply::error("FailedOperation.BYOLImageShareFailed", {"api.share-byol", {id}});
+  }
+  if (auto done = catalog.share_image(account_of(c), id, accounts, limits.share_quota); !done) {
+    switch (done.error().code) {
+      case ErrorCode::kAlreadyExists:
+        return Reply::error("FailedOperation.AccountAlreadyExists", {"api.share-exists", {id, done.error().message}});
+      case ErrorCode::kLimitExceeded:
+        return Reply::error("OverQuota", {"api.share-quota", {id, std::to_string(limits.share_quota)}});
+      case ErrorCode::kUnsupported:
+        return Reply::error("InvalidParameterValue.InvalidImageState", {"api.share-not-normal", {id}});
+      case ErrorCode::kNotFound: return Reply::error("InvalidImageId.NotFound", {"api.image-not-found", {id}});
+      default: return internal_error(c, done.error());
+    }
+  }
+  return Reply{};
+}
+
+// DescribeImageSharePermission: the accounts the caller's image is shared with.
+Reply describe_share(const Call& c, catalog::Catalog& catalog) {
+  const std::string id = c.params["ImageId"];
+  std::optional<catalog::Image> image;
+  if (auto error = owned_image(c, catalog, id, image)) return *error;
+  auto shares = catalog.image_shares(account_of(c), id);
+  if (!shares) {
+    if (shares.error().code == ErrorCode::kNotFound) {
+      return Reply::error("InvalidImageId.NotFound", {"api.image-not-found", {id}});
+    }
+    return internal_error(c, shares.error());
+  }
+  ordered_json set = ordered_json::array();
+  for (const catalog::Share& s : *shares) set.push_back({{"CreatedTime", s.created_time}, {"AccountId", s.account}});
+  Reply r;
+  r.fields["SharePermissionSet"] = set;
+  return r;
 }
 
 // The parameters of each action, as the SDK's models (cvm_models.d.ts) declare them; our own
@@ -608,6 +766,9 @@ constexpr ParamSpec kModifyImageAttribute[] = {{"ImageId", kString, true},
                                                {"ImageFamily", kString},
                                                {"ImageDeprecated", kBoolean}};
 constexpr ParamSpec kDescribeImageFromFamily[] = {{"ImageFamily", kString, true}};
+constexpr ParamSpec kModifyImageSharePermission[] = {
+    {"ImageId", kString, true}, {"AccountIds", kStringList, true}, {"Permission", kString, true}};
+constexpr ParamSpec kDescribeImageSharePermission[] = {{"ImageId", kString, true}};
 constexpr ParamSpec kDescribeMessages[] = {
     {"MessageIds", kStringList}, {"UnreadOnly", kBoolean}, {"Offset", kInteger}, {"Limit", kInteger}};
 constexpr ParamSpec kMessageIds[] = {{"MessageIds", kStringList, true}};
@@ -629,6 +790,17 @@ void register_catalog_actions(api::Api& api, catalog::Catalog& catalog, ServiceL
   api.on("DescribeImageFromFamily", with_schema(kDescribeImageFromFamily, [&catalog](const Call& c) {
            return describe_image_from_family(c, catalog);
          }));
+  // Sharing between the configured accounts, named by their app_id (issue 13, point 9).
+  std::vector<std::string> account_ids;
+  for (const api::Account& a : api.accounts()) {
+    if (!a.app_id.empty()) account_ids.push_back(a.app_id);
+  }
+  api.on("ModifyImageSharePermission",
+         with_schema(kModifyImageSharePermission, [&catalog, limits, account_ids](const Call& c) {
+           return modify_share(c, catalog, limits, account_ids);
+         }));
+  api.on("DescribeImageSharePermission",
+         with_schema(kDescribeImageSharePermission, [&catalog](const Call& c) { return describe_share(c, catalog); }));
   // The account's custom-image quota, the one ImportImage enforces (issue 13, point 9).
   api.on("DescribeImageQuota", with_schema({}, [limits](const Call&) {
            Reply r;
@@ -637,7 +809,7 @@ void register_catalog_actions(api::Api& api, catalog::Catalog& catalog, ServiceL
          }));
 }
 
-void register_message_actions(api::Api& api, catalog::Catalog& catalog, ServiceLimits limits) {
+void register_message_actions(api::Api& api, catalog::Catalog& catalog, ServiceLimits limits, NotifyConfig notify) {
   api.on("DescribeMessages",
          with_schema(kDescribeMessages, [&catalog](const Call& c) { return describe_messages(c, catalog); }));
   api.on("MarkMessagesRead",
@@ -651,6 +823,29 @@ void register_message_actions(api::Api& api, catalog::Catalog& catalog, ServiceL
          with_schema({}, [&catalog](const Call& c) { return describe_subscriptions(c, catalog); }));
   api.on("DeleteMessageSubscription",
          with_schema(kSubscriptionId, [&catalog](const Call& c) { return delete_subscription(c, catalog); }));
+  api.on("TestMessageSubscription", with_schema(kSubscriptionId, [&catalog, notify](const Call& c) {
+           return test_subscription(c, catalog, notify);
+         }));
+}
+
+Reply internal_error(const Call& c, const Error& e) {
+  struct Row {
+    ErrorCode internal;
+    const char* code;
+    const char* message;
+  };
+  static constexpr Row kTable[] = {
+      {ErrorCode::kNotFound, "ResourceNotFound", "api.resource-not-found"},
+      {ErrorCode::kAlreadyExists, "ResourceInUse", "api.resource-in-use"},
+      {ErrorCode::kLimitExceeded, "LimitExceeded", "api.limit-exceeded"},
+      {ErrorCode::kUnavailable, "InternalError", "api.unavailable"},
+  };
+  const Row* row =
+      std::find_if(std::begin(kTable), std::end(kTable), [&e](const Row& r) { return r.internal == e.code; });
+  const bool listed = row != std::end(kTable);
+  log_event("error", e.message,
+            {{"request_id", c.request_id}, {"action", c.action}, {"error", std::string(error_code_name(e.code))}});
+  return Reply::error(listed ? row->code : "InternalError", {listed ? row->message : "api.internal", {c.request_id}});
 }
 
 }  // namespace ig::service

@@ -1,7 +1,6 @@
 #include "service/notify.h"
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <chrono>
@@ -18,17 +17,9 @@ std::int64_t now_unix() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string base64(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
 // An RFC 2047 encoded word for a header that may hold any UTF-8 text.
 std::string encoded_word(const std::string& text) {
-  return "=?UTF-8?B?" + base64(text) + "?=";
+  return "=?UTF-8?B?" + api::base64(text) + "?=";
 }
 
 std::string rfc5322_date(std::int64_t unix_seconds) {
@@ -75,7 +66,7 @@ std::int64_t retry_delay(const NotifyConfig& config, std::int64_t attempts) {
 }
 
 std::string mail_text(const NotifyConfig& config, const catalog::Delivery& d, const std::string& date) {
-  std::string body = base64(d.message.content + "\r\n");
+  std::string body = api::base64(d.message.content + "\r\n");
   std::string wrapped;
   for (std::size_t i = 0; i < body.size(); i += 76) wrapped += body.substr(i, 76) + "\r\n";
   return fmt::format(

@@ -45,8 +45,7 @@ std::optional<Reply> check_value(const json& v, const ParamSpec& spec, const std
       break;
   }
   if (!fits) {
-    return Reply::error("InvalidParameter",
-                        fmt::format("parameter {} must be {}, not {}", path, type_name(spec.type), v.type_name()));
+    return Reply::error("InvalidParameter", {"api.parameter-type", {path, type_name(spec.type), v.type_name()}});
   }
   if (spec.type == ParamType::kObjectList) {
     for (std::size_t i = 0; i < v.size(); ++i) {
@@ -59,20 +58,20 @@ std::optional<Reply> check_value(const json& v, const ParamSpec& spec, const std
 std::optional<Reply> check_object(const json& object, std::span<const ParamSpec> schema, const std::string& where,
                                   int depth) {
   // Schemas nest two levels (TagSpecification.N.Tags.M); anything deeper is not ours.
-  if (depth > 4) return Reply::error("InvalidParameter", fmt::format("parameter {} nests too deeply", where));
+  if (depth > 4) return Reply::error("InvalidParameter", {"api.parameter-too-deep", {where}});
   for (const auto& item : object.items()) {
     const std::string& name = item.key();
     const json& value = item.value();
     const auto spec = std::find_if(schema.begin(), schema.end(), [&](const ParamSpec& s) { return s.name == name; });
     if (spec == schema.end()) {
-      return Reply::error("UnknownParameter", fmt::format("unknown parameter {}{}", where, shown(name)));
+      return Reply::error("UnknownParameter", {"api.parameter-unknown", {where + shown(name)}});
     }
     if (value.is_null()) continue;
     if (auto e = check_value(value, *spec, where + std::string(spec->name), depth)) return e;
   }
   for (const ParamSpec& s : schema) {
     if (s.required && (!object.contains(s.name) || object[std::string(s.name)].is_null())) {
-      return Reply::error("MissingParameter", fmt::format("parameter {}{} is required", where, s.name));
+      return Reply::error("MissingParameter", {"api.parameter-required", {where + std::string(s.name)}});
     }
   }
   return std::nullopt;
@@ -110,7 +109,7 @@ json typed_from_query(const json& object, std::span<const ParamSpec> schema, int
 
 std::optional<Reply> check_params(const json& params, std::span<const ParamSpec> schema) {
   if (params.is_null()) return check_object(json::object(), schema, "", 0);
-  if (!params.is_object()) return Reply::error("InvalidParameter", "the parameters must be a JSON object");
+  if (!params.is_object()) return Reply::error("InvalidParameter", {"api.parameters-not-object", {}});
   return check_object(params, schema, "", 0);
 }
 

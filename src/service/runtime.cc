@@ -1,6 +1,5 @@
 #include "service/runtime.h"
 
-#include <httplib.h>
 #include <signal.h>
 
 #include <atomic>
@@ -16,6 +15,8 @@
 #include "base/text.h"
 #include "service/actions.h"
 #include "service/config.h"
+#include "service/console.h"
+#include "service/http.h"
 #include "service/metrics.h"
 #include "service/notify.h"
 #include "service/worker.h"
@@ -35,9 +36,8 @@ Result<Parts> load(const std::string& config_path, const std::string& data) {
   if (!in) return Error::invalid_argument(fmt::format("{}: cannot read the configuration file", config_path));
   const auto j = nlohmann::json::parse(in, nullptr, false);
   if (j.is_discarded()) return Error::invalid_argument(fmt::format("{}: the configuration is not JSON", config_path));
-  api::ConfigError err;
-  auto config = parse_service_config(j, data, err);
-  if (!config) return Error::invalid_argument(fmt::format("{}: {}", config_path, err.message));
+  auto config = parse_service_config(j, data);
+  if (!config) return config.error().with_context(config_path);
   std::error_code ec;
   std::filesystem::create_directories(data, ec);
   if (ec) return Error::io(fmt::format("{}: cannot create the data directory: {}", data, ec.message()));
@@ -81,11 +81,17 @@ class Background {
 // context; `on_signal` runs on that thread.
 class SignalWaiter {
  public:
-  explicit SignalWaiter(std::function<void()> on_signal) {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGTERM);
-    sigaddset(&set_, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+  // Blocks them in the calling thread, and so in every thread it starts afterwards; a signal
+  // that arrives before a waiter exists stays pending until one does.
+  static sigset_t block() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    return set;
+  }
+  explicit SignalWaiter(std::function<void()> on_signal) : set_(block()) {
     thread_ = std::thread([this, on_signal = std::move(on_signal)] {
       const timespec tick{0, 100'000'000};
       while (!done_) {
@@ -144,63 +150,68 @@ Result<void> serve(const ServeOptions& options) {
   api::Api api(parts.config.api);
   api::register_static_actions(api);
   register_catalog_actions(api, *parts.catalog, parts.config.limits);
-  register_message_actions(api, *parts.catalog, parts.config.limits);
+  register_message_actions(api, *parts.catalog, parts.config.limits, parts.config.notify);
   metrics.set_known_actions(api.actions());
 
-  httplib::Server server;
-  // Replies are written in pieces (headers, body): without TCP_NODELAY each small reply can wait
-  // for the client's delayed ACK (40 ms on Linux).
-  server.set_tcp_nodelay(true);
-  // Two processes must never answer on one address: no SO_REUSEPORT, only SO_REUSEADDR (for
-  // restarts while old connections sit in TIME_WAIT).
-  server.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  });
-  auto handle = [&](const httplib::Request& req, httplib::Response& res) {
-    const auto start = std::chrono::steady_clock::now();
-    api::HttpRequest r;
-    r.method = req.method;
-    const auto q = req.target.find('?');
-    r.path = req.target.substr(0, q);
-    r.query = q == std::string::npos ? "" : req.target.substr(q + 1);
-    for (const auto& [name, value] : req.headers) r.headers[to_lower(name)] = value;
-    r.body = req.body;
-    const api::HttpResponse out = api.handle(r);
-    res.status = out.status;
-    for (const auto& [name, value] : out.headers) {
-      if (name != "Content-Type") res.set_header(name, value);
-    }
-    res.set_content(out.body, "application/json");
-    metrics.request(out.action, out.error_code, seconds_since(start));
+  // The API, three plain-text pages for operators (/healthz, /readyz, /metrics) and the web
+  // console's files under /console/.
+  auto text = [](int status, std::string body, const char* type = "text/plain") {
+    api::HttpResponse r;
+    r.status = status;
+    r.headers["Content-Type"] = type;
+    r.body = std::move(body);
+    return r;
   };
-  server.Get("/healthz",
-             [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
-  server.Get("/readyz", [&parts](const httplib::Request&, httplib::Response& res) {
-    std::string body;
-    auto catalog = parts.catalog->ping();
-    auto store = parts.store->ping();
-    body += fmt::format("catalog ({}): {}\n", parts.catalog->backend(), catalog ? "ok" : catalog.error().message);
-    body += fmt::format("image store ({}): {}\n", parts.store->location(), store ? "ok" : store.error().message);
-    res.status = catalog && store ? 200 : 503;
-    res.set_content(body, "text/plain");
-  });
-  server.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
-    auto depth = parts.catalog->queue_depth();
-    res.set_content(metrics.render(depth ? *depth : -1), "text/plain; version=0.0.4");
-  });
-  server.Post(".*", handle);
-  server.Get(".*", handle);
-  server.Put(".*", handle);
-  server.Delete(".*", handle);
-  server.Patch(".*", handle);
-  server.Options(".*", handle);
-  if (!server.bind_to_port(host, port)) {
-    return Error::unavailable(fmt::format("{}: cannot listen there: {}", options.listen, std::strerror(errno)));
-  }
+  auto operator_page = [&](const api::HttpRequest& req) -> std::optional<api::HttpResponse> {
+    if (req.method != "GET" || !req.query.empty()) return std::nullopt;
+    if (req.path == "/healthz") return text(200, "ok\n");
+    if (req.path == "/readyz") {
+      auto catalog = parts.catalog->ping();
+      auto store = parts.store->ping();
+      std::string body =
+          fmt::format("catalog ({}): {}\n", parts.catalog->backend(), catalog ? "ok" : catalog.error().message);
+      body += fmt::format("image store ({}): {}\n", parts.store->location(), store ? "ok" : store.error().message);
+      return text(catalog && store ? 200 : 503, std::move(body));
+    }
+    if (req.path == "/metrics") {
+      auto depth = parts.catalog->queue_depth();
+      return text(200, metrics.render(depth ? *depth : -1), "text/plain; version=0.0.4");
+    }
+    return std::nullopt;
+  };
+  auto counted = [&metrics](api::HttpResponse r, std::chrono::steady_clock::time_point start) {
+    metrics.request(r.action, r.error_code, seconds_since(start));
+    return r;
+  };
+  HttpHandlers handlers;
+  handlers.screen = [&](const api::HttpRequest& head) -> std::optional<api::HttpResponse> {
+    if (operator_page(head) || head.path == "/healthz" || head.path == "/readyz" || head.path == "/metrics") {
+      return std::nullopt;
+    }
+    // The console's pages are answered from the head: a body sent to them is never held.
+    if (is_console_path(head.path)) return console_page(head);
+    const auto start = std::chrono::steady_clock::now();
+    if (auto refused = api.screen(head)) return counted(std::move(*refused), start);
+    return std::nullopt;
+  };
+  handlers.overflow = [&](const api::HttpRequest& head, Overflow why) {
+    const auto start = std::chrono::steady_clock::now();
+    if (why == Overflow::kBodyTooLarge) {
+      return counted(api.refuse(head, "RequestSizeLimitExceeded",
+                                {"api.body-too-large", {std::to_string(parts.config.http.max_body)}}),
+                     start);
+    }
+    return counted(api.refuse(head, "RequestLimitExceeded", {"api.busy", {}}), start);
+  };
+  handlers.handle = [&](api::HttpRequest req) {
+    if (auto page = operator_page(req)) return *page;
+    const auto start = std::chrono::steady_clock::now();
+    return counted(api.handle(std::move(req)), start);
+  };
+  SignalWaiter::block();  // before the server's threads start, so they inherit the mask
+  auto server = IG_TRY(HttpServer::start(host, port, parts.config.http, std::move(handlers)));
   {
-    // The signal mask is set before any thread starts, so every thread inherits it.
-    SignalWaiter signals([&server] { server.stop(); });
+    SignalWaiter signals([&server] { server->stop(); });
     Background background(parts, options.workers, &metrics);
     log_event("info", "listening",
               {{"address", fmt::format("{}:{}", host, port)},
@@ -209,7 +220,7 @@ Result<void> serve(const ServeOptions& options) {
                {"workers", std::to_string(options.workers)}});
     fmt::print("imagegate serve: listening on {}:{}\n", host, port);
     std::fflush(stdout);
-    server.listen_after_bind();
+    server->wait();
   }
   log_event("info", "stopped");
   return ok();

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <stop_token>
 #include <thread>
 
@@ -135,6 +136,7 @@ catalog::Outcome failure(std::string code, const ig::Message& cause, Lang lang) 
   catalog::Outcome out;
   out.error_code = std::move(code);
   out.error_message = render(cause, lang);
+  out.error_cause = message_json(cause);
   return out;
 }
 

@@ -2,7 +2,7 @@
 # Writes small seed images for the fuzz targets into DIR/<target>/, made by qemu-img.
 set -euo pipefail
 out=$1
-mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext,xfs,btrfs,ufs,lvm,initramfs,boot_config,rpmdb,ntfs,hive}
+mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext,xfs,btrfs,ufs,freebsd,zfs,lvm,initramfs,boot_config,rpmdb,kernel_image,ntfs,hive}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 head -c 300000 < <(yes 'imagegate seed line') > "$tmp/src.raw"
@@ -54,6 +54,56 @@ if command -v makefs > /dev/null; then
   head -c 61440 < <(yes 'ufs seed') > "$tmp/ufstree/indirect.bin"
   ln -s "$(printf 'x%.0s' $(seq 1 150))/../etc/os-release" "$tmp/ufstree/slow-link"
   makefs -t ffs -o version=2,bsize=4096,fsize=512 -s 1m "$out/ufs/ufs2.img" "$tmp/ufstree" > /dev/null
+  # A FreeBSD root for the inspector: the files it reads, the kernel holding the strings it
+  # searches for (docs/inspect.md), small.
+  b="$tmp/bsdtree"
+  mkdir -p "$b/bin" "$b/etc" "$b/boot/kernel" "$b/boot/loader.conf.d" "$b/usr/local/bin" \
+    "$b/usr/local/lib/python3.11/site-packages/cloudinit" "$b/root/bsd-cloudinit"
+  printf 'set -e\nUSERLAND_VERSION="14.1-RELEASE-p5"\n' > "$b/bin/freebsd-version"
+  printf 'NAME=FreeBSD\nVERSION_ID="14.1"\nID=freebsd\n' > "$b/etc/os-release"
+  printf '@(#)FreeBSD 14.1-RELEASE-p5 GENERIC\n\0virtio_pci/virtio_blk\0virtio_pci/vtnet\0pci/virtio_pci_modern\0' \
+    > "$b/boot/kernel/kernel"
+  printf 'kernel="kernel"\nvirtio_blk_load="YES"\nmodule_path="/boot/modules;/boot/kernel"\n' > "$b/boot/loader.conf"
+  printf 'if_vtnet_load="YES"\n' > "$b/boot/loader.conf.d/virtio.conf"
+  printf 'ELF' > "$b/boot/kernel/virtio_blk.ko"
+  printf 'cloudinit_enable="YES"\n' > "$b/etc/rc.conf"
+  printf '/root/bsd-cloudinit/run.py\n' > "$b/etc/rc.local"
+  : > "$b/root/bsd-cloudinit/run.py"
+  printf '#!/usr/local/bin/python3.11\n' > "$b/usr/local/bin/cloud-init"
+  printf '__VERSION__ = "24.1.4"\n' > "$b/usr/local/lib/python3.11/site-packages/cloudinit/version.py"
+  makefs -t ffs -o version=2,bsize=4096,fsize=512 -s 1m "$out/freebsd/root.img" "$b" > /dev/null
+fi
+# Kernel images: an arm64 Image header (Documentation/arm64/booting.rst) raw, through gzip, and
+# inside an EFI zboot header; a bzImage setup header (boot protocol 2.10) around a gzip payload.
+python3 - "$out/kernel_image" << 'PY'
+import gzip, struct, sys
+d = sys.argv[1]
+image = bytearray(16384)
+image[0:2] = b"MZ"
+struct.pack_into("<QQQ", image, 8, 0, len(image), 2)
+image[56:64] = b"ARM\x64" + struct.pack("<I", 0x40)
+open(d + "/arm64.Image", "wb").write(image)
+gz = gzip.compress(bytes(image), 9, mtime=0)
+open(d + "/arm64.Image.gz", "wb").write(gz)
+zboot = bytearray(4096)
+struct.pack_into("<I4sII", zboot, 0, 0x5A4D, b"zimg", 4096, len(gz))
+zboot[24:28] = b"gzip"
+struct.pack_into("<II", zboot, 0x38, 0x818223CD, 0x40)
+zboot[0x40:0x46] = b"PE\0\0" + struct.pack("<H", 0xAA64)
+open(d + "/zboot.efi", "wb").write(bytes(zboot) + gz)
+setup = bytearray(5 * 512 + 0x100)
+setup[0x1F1] = 4
+struct.pack_into("<H", setup, 0x1FE, 0xAA55)
+setup[0x202:0x206] = b"HdrS"
+struct.pack_into("<H", setup, 0x206, 0x020A)
+elf = gzip.compress(b"\x7fELF\x02\x01\x01" + bytes(9) + struct.pack("<HH", 2, 0x3E) + bytes(40), 9, mtime=0)
+struct.pack_into("<II", setup, 0x248, 0x100, len(elf))
+open(d + "/bzImage", "wb").write(bytes(setup) + elf)
+PY
+# ZFS (zfs-fuse, when installed and run as root): a pool's first two labels, and label 0's nvlist.
+if "$(dirname "$0")/../support/make-zfs-vdev.sh" "$tmp/zfs.vdev" 64M igzfsseed > /dev/null; then
+  head -c 524288 "$tmp/zfs.vdev" > "$out/zfs/labels01.bin"
+  dd if="$tmp/zfs.vdev" of="$out/zfs/nvlist.bin" bs=1024 skip=16 count=112 status=none
 fi
 # A FreeBSD MBR slice (type 0xA5) with a BSD disklabel at its sector 1: 'a' 4.2BSD, 'b' swap, 'c' raw.
 truncate -s 2M "$tmp/bsd.raw"

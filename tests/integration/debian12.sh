@@ -102,6 +102,9 @@ make_disk "$image"
 [ "$(json_get "$work/check.json" "d['os']['architecture']")" = x86_64 ] || fail "architecture"
 [ "$(json_get "$work/check.json" "[k['version'] for k in d['os']['kernels'] if k['default']][0]")" = "$kver" ] ||
   fail "default kernel"
+# Debian's real amd64 bzImage: boot protocol 2.15, XLF_KERNEL_64 set.
+[ "$(json_get "$work/check.json" "[k['architecture'] for k in d['os']['kernels'] if k['default']][0]")" = x86_64 ] ||
+  fail "kernel image architecture: $(json_get "$work/check.json" "[k['image'] for k in d['os']['kernels']]")"
 [ "$(json_get "$work/check.json" "d['os']['kernels'][-1]['virtio']['virtio_blk']['in-initramfs']")" = True ] ||
   fail "virtio_blk should be in Debian's initramfs"
 [ "$(json_get "$work/check.json" "d['os']['cloud-init']['enabled']")" = True ] || fail "cloud-init"
@@ -186,6 +189,9 @@ if [ "$i386" = 1 ]; then
   [ "$(json_get "$work/check-i386.json" "d['os']['architecture']")" = i386 ] || fail "i386 architecture"
   [ "$(json_get "$work/check-i386.json" "[k['version'] for k in d['os']['kernels'] if k['default']][0]")" = "$kver32" ] ||
     fail "i386 default kernel"
+  # Debian's real -686 bzImage: XLF_KERNEL_64 clear.
+  [ "$(json_get "$work/check-i386.json" "[k['architecture'] for k in d['os']['kernels'] if k['default']][0]")" = i386 ] ||
+    fail "i386 kernel image: $(json_get "$work/check-i386.json" "[k['image'] for k in d['os']['kernels']]")"
   if command -v virt-inspector > /dev/null; then
     echo "debian12: 5. i386 ($kver32): pass; virt-inspector agrees: $(agree "$image32" "$work/check-i386.json")"
   else

@@ -5,7 +5,9 @@
 #   - OpenStack Swift with s3api (tests/support/start-swift.sh) holds the images; URLs are
 #     presigned with botocore (s3tool.py).
 #   - Phase A: `imagegate serve --workers 0` and a separate `imagegate worker` process. The Debian
-#     12 image with a data disk imports NORMAL (qemu-img compare: both disks identical); an
+#     12 image with a data disk imports NORMAL (qemu-img compare: both disks identical), and so do
+#     a FreeBSD 14.1 disk (UFS2 by makefs in a BSD disklabel inside an MBR slice, as VMDK) and an
+#     openSUSE Leap 15.5 disk whose root is btrfs (mkfs.btrfs --rootdir), declared as such; an
 #     expired URL, a deleted object, an unsigned private object, a host that is not object storage
 #     and another region's bucket fail InvalidUrl with their causes; a data disk given as the
 #     system disk fails RootPartitionNotFound. Each account gets its messages in its language;
@@ -100,6 +102,107 @@ printf 'label: dos\nstart=2048,type=83\n' | sfdisk -q "$work/store/encrypted.raw
 dd if="$work/store/luks.part" of="$work/store/encrypted.raw" bs=512 seek=2048 conv=notrunc status=none
 s3tool put images encrypted.raw "$work/store/encrypted.raw"
 encrypted=$(s3tool presign images encrypted.raw 3600)
+# A FreeBSD 14.1 system disk, laid out as bsdinstall lays out an MBR disk: slice 1 (type 0xa5)
+# holds a BSD disklabel whose partition 'a' is the UFS2 root (made by makefs from a tree shaped
+# like a FreeBSD install) and 'b' swap. The kernel is a real ELF (the host's /bin/true) carrying,
+# added by objcopy, the strings a GENERIC kernel has: its @(#) ident and the DRIVER_MODULE names
+# of the virtio drivers compiled into it. The cloud-init port is installed and enabled.
+bsd="$work/store/freebsd-tree"
+rm -rf "$bsd"
+mkdir -p "$bsd/bin" "$bsd/etc" "$bsd/var/run" "$bsd/boot/kernel" "$bsd/usr/local/bin" "$bsd/usr/local/etc/cloud" \
+  "$bsd/usr/local/lib/python3.11/site-packages/cloudinit"
+printf '#!/bin/sh\nset -e\n\nUSERLAND_VERSION="14.1-RELEASE-p5"\n' > "$bsd/bin/freebsd-version"
+printf 'NAME=FreeBSD\nVERSION="14.1-RELEASE-p5"\nVERSION_ID="14.1"\nID=freebsd\nPRETTY_NAME="FreeBSD 14.1-RELEASE-p5"\n' \
+  > "$bsd/var/run/os-release"
+ln -s ../var/run/os-release "$bsd/etc/os-release"
+printf 'hostname="freebsd"\nifconfig_DEFAULT="SYNCDHCP"\nsshd_enable="YES"\ncloudinit_enable="YES"\n' > "$bsd/etc/rc.conf"
+printf 'autoboot_delay="-1"\nconsole="comconsole,vidconsole"\n' > "$bsd/boot/loader.conf"
+printf '@(#)FreeBSD 14.1-RELEASE-p5 releng/14.1-n267718-2a7d1e3ae5a3 GENERIC\n\0virtio_pci/virtio_blk\0virtio_pci/vtnet\0pci/virtio_pci_legacy\0pci/virtio_pci_modern\0' \
+  > "$work/store/kernel-strings"
+objcopy --add-section .kernel_strings="$work/store/kernel-strings" /bin/true "$bsd/boot/kernel/kernel"
+printf '#!/usr/local/bin/python3.11\n' > "$bsd/usr/local/bin/cloud-init"
+printf '__VERSION__ = "24.1.4"\n' > "$bsd/usr/local/lib/python3.11/site-packages/cloudinit/version.py"
+printf 'users:\n  - default\n' > "$bsd/usr/local/etc/cloud/cloud.cfg"
+rm -f "$work/store/freebsd.ufs" "$work/store/freebsd.raw" "$work/store/freebsd.vmdk"
+makefs -t ffs -o version=2 -s 12m "$work/store/freebsd.ufs" "$bsd" > /dev/null
+truncate -s 24M "$work/store/freebsd.raw"
+printf 'label: dos\nstart=2048,size=40960,type=a5,bootable\n' | sfdisk -q "$work/store/freebsd.raw"
+# struct disklabel (sys/sys/disklabel.h) at sector 1 of the slice, as bsdlabel(8) writes it: 'a'
+# 4.2BSD from sector 16 (12 MiB), 'b' swap after it, 'c' the whole slice; d_checksum makes the
+# XOR of its 16-bit words zero.
+$py - "$work/store/freebsd.raw" << 'PY'
+import struct, sys
+label = bytearray(512)
+struct.pack_into("<I8s", label, 0, 0x82564557, b"amnesiac")
+struct.pack_into("<IIIII", label, 40, 512, 63, 255, 0, 63 * 255)
+struct.pack_into("<IHH", label, 60, 40960, 0, 0)
+struct.pack_into("<HH", label, 72, 3600, 1)
+struct.pack_into("<I", label, 132, 0x82564557)
+struct.pack_into("<HII", label, 138, 8, 8192, 0)
+parts = [(12 * 2048, 16, 4096, 7, 8), (8 * 2048 - 16, 16 + 12 * 2048, 0, 1, 0), (40960, 0, 0, 0, 0)]
+for i, (size, offset, fsize, fstype, frag) in enumerate(parts):
+    struct.pack_into("<IIIBBH", label, 148 + 16 * i, size, offset, fsize, fstype, frag, 0)
+checksum = 0
+for i in range(0, 148 + 8 * 16, 2):
+    checksum ^= struct.unpack_from("<H", label, i)[0]
+struct.pack_into("<H", label, 136, checksum)
+with open(sys.argv[1], "r+b") as disk:
+    disk.seek((2048 + 1) * 512)
+    disk.write(label)
+PY
+dd if="$work/store/freebsd.ufs" of="$work/store/freebsd.raw" bs=512 seek=$((2048 + 16)) conv=notrunc status=none
+qemu-img convert -f raw -O vmdk "$work/store/freebsd.raw" "$work/store/freebsd.vmdk"
+s3tool put images freebsd14.vmdk "$work/store/freebsd.vmdk"
+freebsd=$(s3tool presign images freebsd14.vmdk 3600)
+# openSUSE Leap 15.5 on btrfs: a tree with openSUSE's os-release, a real ELF /bin/sh, a kernel
+# whose config has the virtio drivers built in (=y) and cloud-init, in snapper's layout: the
+# system in @/.snapshots/1/snapshot, the default subvolume, written under compress=zstd on a
+# loop mount (as root; elsewhere mkfs.btrfs --rootdir puts it at the top level). One MBR
+# partition, uploaded as qcow2.
+suse="$work/store/opensuse-tree"
+kver=5.14.21-150500.55.39-default
+rm -rf "$suse"
+mkdir -p "$suse/etc" "$suse/usr/bin" "$suse/usr/lib/modules/$kver" "$suse/boot" \
+  "$suse/usr/lib/python3.6/site-packages/cloudinit" "$suse/etc/cloud"
+printf 'NAME="openSUSE Leap"\nVERSION="15.5"\nID="opensuse-leap"\nID_LIKE="suse opensuse"\nVERSION_ID="15.5"\nPRETTY_NAME="openSUSE Leap 15.5"\n' \
+  > "$suse/usr/lib/os-release"
+ln -s ../usr/lib/os-release "$suse/etc/os-release"
+ln -s usr/bin "$suse/bin"
+ln -s usr/lib "$suse/lib"
+cp /usr/bin/dash "$suse/usr/bin/sh"
+head -c 8192 /dev/urandom > "$suse/boot/vmlinuz-$kver"
+printf 'CONFIG_VIRTIO_BLK=y\nCONFIG_VIRTIO_NET=y\nCONFIG_VIRTIO_PCI=y\nCONFIG_VIRTIO=y\n' > "$suse/boot/config-$kver"
+: > "$suse/usr/lib/modules/$kver/modules.dep"
+: > "$suse/usr/lib/modules/$kver/modules.builtin"
+printf '#!/usr/bin/python3\n' > "$suse/usr/bin/cloud-init"
+printf 'UUID=0f0e0d0c-0b0a-4908-8706-050403020100 / btrfs defaults 0 0\n' > "$suse/etc/fstab"
+rm -f "$work/store/opensuse.btrfs" "$work/store/opensuse.raw" "$work/store/opensuse.qcow2"
+truncate -s 200M "$work/store/opensuse.btrfs"
+suse_layout="top level (mkfs.btrfs --rootdir)"
+if [ "$(id -u)" = 0 ]; then
+  mkfs.btrfs -q -f -U 0f0e0d0c-0b0a-4908-8706-050403020100 "$work/store/opensuse.btrfs" > /dev/null 2>&1
+  mkdir -p "$work/store/opensuse-mnt"
+  if mount -o loop,compress=zstd "$work/store/opensuse.btrfs" "$work/store/opensuse-mnt" 2> /dev/null; then
+    made=0
+    (cd "$work/store/opensuse-mnt" && btrfs -q subvolume create @ && btrfs -q subvolume create @/.snapshots &&
+      mkdir @/.snapshots/1 && btrfs -q subvolume create @/.snapshots/1/snapshot && btrfs -q subvolume create @/home &&
+      cp -a "$suse/." @/.snapshots/1/snapshot/ &&
+      printf 'UUID=0f0e0d0c-0b0a-4908-8706-050403020100 /home btrfs subvol=/@/home 0 0\n' \
+        >> @/.snapshots/1/snapshot/etc/fstab &&
+      btrfs subvolume set-default @/.snapshots/1/snapshot) || made=$?
+    umount "$work/store/opensuse-mnt"
+    [ "$made" = 0 ] || fail "the openSUSE snapper layout could not be made on the loop mount"
+    suse_layout="snapper's default snapshot, zstd extents"
+  fi
+fi
+[ "$suse_layout" = "snapper's default snapshot, zstd extents" ] ||
+  mkfs.btrfs -q -f -U 0f0e0d0c-0b0a-4908-8706-050403020100 --rootdir "$suse" "$work/store/opensuse.btrfs" > /dev/null 2>&1
+truncate -s 220M "$work/store/opensuse.raw"
+printf 'label: dos\nstart=2048,type=83,bootable\n' | sfdisk -q "$work/store/opensuse.raw"
+dd if="$work/store/opensuse.btrfs" of="$work/store/opensuse.raw" bs=512 seek=2048 conv=notrunc,sparse status=none
+qemu-img convert -f raw -O qcow2 "$work/store/opensuse.raw" "$work/store/opensuse.qcow2"
+s3tool put images opensuse-btrfs.qcow2 "$work/store/opensuse.qcow2"
+opensuse=$(s3tool presign images opensuse-btrfs.qcow2 3600)
 s3tool put images debian12.qcow2 "$debian"
 for k in data-disk.raw doomed.raw private.raw; do s3tool put images "$k" "$work/store/data-disk.raw"; done
 good=$(s3tool presign images debian12.qcow2 3600)
@@ -132,6 +235,8 @@ cat > "$work/spec.json" <<JSON
   {"account": 1, "name": "not-storage", "url": "$other_host"},
   {"account": 1, "name": "data-disk", "url": "$disk"},
   {"account": 1, "name": "encrypted", "url": "$encrypted"},
+  {"account": 1, "name": "freebsd14", "url": "$freebsd", "os": {"OsType": "FreeBSD", "OsVersion": "14"}},
+  {"account": 1, "name": "opensuse-btrfs", "url": "$opensuse", "os": {"OsType": "openSUSE", "OsVersion": "15.5"}},
   {"account": 2, "name": "elsewhere", "url": "$good"}]}
 JSON
 
@@ -176,6 +281,8 @@ expect private "IMPORTFAILED InvalidUrl" "private and the URL is not signed"
 expect not-storage "IMPORTFAILED InvalidUrl" "127.0.0.2:$swift_port is not an object-storage address"
 expect data-disk "IMPORTFAILED RootPartitionNotFound"
 expect encrypted "IMPORTFAILED InternalError" "could not be verified"
+expect freebsd14 "NORMAL "
+expect opensuse-btrfs "NORMAL "
 expect elsewhere "IMPORTFAILED InvalidUrl" "ap-singapore"  # account 2 asks in ap-singapore, in Chinese
 q "d.get('message')" kind=image name=elsewhere | grep -q "地域" || fail "account 2's cause is not in Chinese"
 
@@ -191,6 +298,17 @@ rm -f "$work/got/"*
 [ "$(q "d['sha256']" kind=image name=debian12)" = "$(sha256sum < "$debian" | cut -c1-64)" ] ||
   fail "ImportSourceSha256 is not the upload's SHA-256"
 say "debian12 ($id): system and data disk stored, qemu-img compare identical, SHA-256 of the download recorded"
+for pair in freebsd14:freebsd.vmdk opensuse-btrfs:opensuse.qcow2; do
+  name=${pair%%:*}
+  upload=$work/store/${pair#*:}
+  other=$(q "d['id']" kind=image name="$name")
+  [ "$(stored_keys "$other")" = "$other.qcow2" ] || fail "stored for $name ($other): $(stored_keys "$other")"
+  qemu-img compare -q "$upload" "$(stored "$other.qcow2")" || fail "the stored $name disk differs from the upload"
+  [ "$(q "d['cloudinit']" kind=image name="$name")" = True ] || fail "$name: IsSupportCloudinit is not true"
+  say "$name ($other): stored, qemu-img compare identical to the upload, IsSupportCloudinit true"
+done
+say "opensuse-btrfs's root: $suse_layout"
+rm -f "$work/got/"*
 family=$(cd "$work" && unset http_proxy https_proxy && node service.js family "$api_port" "$id")
 [ "$family" = "{\"kind\":\"family\",\"chosen\":\"$id\",\"deprecated_chosen\":null,\"family\":\"debian-web\",\"deprecated\":true}" ] ||
   fail "ImageFamily / ImageDeprecated / DescribeImageFromFamily: $family"
@@ -201,33 +319,33 @@ failed_id=$(q "d['id']" kind=image name=data-disk)
 [ -z "$(ls -A "$work/data/scratch")" ] || fail "scratch files left: $(ls "$work/data/scratch")"
 
 # Messages: one per import, in the account's language; the webhook got account 1's, signed.
-[ "$(q "d['total']" kind=inbox account=1)" = 7 ] || fail "account 1 has $(q "d['total']" kind=inbox account=1) messages"
+[ "$(q "d['total']" kind=inbox account=1)" = 9 ] || fail "account 1 has $(q "d['total']" kind=inbox account=1) messages"
 [ "$(q "d['total']" kind=inbox account=2)" = 1 ] || fail "account 2's inbox"
 q "d['Title']" kind=message account=1 ImageId="$id" | grep -q "Image debian12 imported" || fail "the success message"
 q "d['Content']" kind=message account=2 | grep -q "错误码 InvalidUrl" || fail "account 2's message is not in Chinese"
 [ "$(q "d['verified']" kind=webhook | sort -u)" = True ] || fail "webhook signatures: $(q "d['verified']" kind=webhook)"
-[ "$(q "d['message']['MessageId']" kind=webhook | wc -l)" = 7 ] || fail "the webhook got $(q 1 kind=webhook | wc -l) messages"
-say "messages: account 1 has 7 (en), account 2 has 1 (zh: $(q "d['Title']" kind=message account=2)); 7 signed webhooks"
+[ "$(q "d['message']['MessageId']" kind=webhook | wc -l)" = 9 ] || fail "the webhook got $(q 1 kind=webhook | wc -l) messages"
+say "messages: account 1 has 9 (en), account 2 has 1 (zh: $(q "d['Title']" kind=message account=2)); 9 signed webhooks"
 
 # E-mail: the SMTP server has been down all along; the deliveries wait, naming the failure.
 pending=$(sql "SELECT COUNT(*) FROM outbox WHERE channel = 'EMAIL' AND state = 'PENDING' AND last_error LIKE 'SMTP%'")
-[ "$pending" = 7 ] || fail "e-mail deliveries pending with an SMTP error: $pending"
-say "SMTP down: 7 e-mails pending ($(sql "SELECT last_error FROM outbox WHERE channel = 'EMAIL' LIMIT 1"))"
+[ "$pending" = 9 ] || fail "e-mail deliveries pending with an SMTP error: $pending"
+say "SMTP down: 9 e-mails pending ($(sql "SELECT last_error FROM outbox WHERE channel = 'EMAIL' LIMIT 1"))"
 $py -m aiosmtpd -n -l "127.0.0.1:$smtp_port" -c aiosmtpd.handlers.Mailbox "$work/maildir" > "$work/smtp.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 300); do
-  [ "$(ls "$work/maildir/new" 2> /dev/null | wc -l)" -ge 7 ] && break
+  [ "$(ls "$work/maildir/new" 2> /dev/null | wc -l)" -ge 9 ] && break
   sleep 0.1
 done
-[ "$(ls "$work/maildir/new" 2> /dev/null | wc -l)" = 7 ] || fail "$(ls "$work/maildir/new" 2> /dev/null | wc -l) e-mails arrived, expected 7"
+[ "$(ls "$work/maildir/new" 2> /dev/null | wc -l)" = 9 ] || fail "$(ls "$work/maildir/new" 2> /dev/null | wc -l) e-mails arrived, expected 9"
 sleep 0.5
-[ "$(sql "SELECT COUNT(*) FROM outbox WHERE state = 'SENT'")" = 14 ] ||
+[ "$(sql "SELECT COUNT(*) FROM outbox WHERE state = 'SENT'")" = 18 ] ||
   fail "deliveries: $(sql "SELECT channel, state, last_error FROM outbox")"
 subjects=$(for m in "$work"/maildir/new/*; do
   $py -c "import email, email.policy, sys; print(email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)['Subject'])" "$m"
 done | sort)
 echo "$subjects" | grep -q "^Image debian12 imported$" || fail "no success e-mail: $subjects"
-say "SMTP back: all 7 e-mails delivered ($(echo "$subjects" | head -2 | paste -sd ';'))"
+say "SMTP back: all 9 e-mails delivered ($(echo "$subjects" | head -2 | paste -sd ';'))"
 
 # Phase B: kill -9 of the server in the middle of an import, then a restart.
 kill "$worker_pid" "$serve_pid"

@@ -65,6 +65,31 @@ std::string unique_vg_name() {
 
 }  // namespace
 
+ZfsVdev make_zfs_vdev(const TempDir& dir, const std::string& size) {
+  static std::atomic<int> counter{0};
+  ZfsVdev out;
+  out.pool = "igzfs" + std::to_string(getpid()) + "x" + std::to_string(counter++);
+  const std::string vdev = dir.file(out.pool + ".vdev");
+  const std::string zdb = dir.file(out.pool + ".zdb");
+  const std::string script = std::string(IG_SOURCE_DIR) + "/tests/support/make-zfs-vdev.sh";
+  const CommandResult r = run(script + " " + vdev + " " + size + " " + out.pool + " " + zdb);
+  if (r.exit_code == 77) {
+    out.skip = r.out;
+    return out;
+  }
+  if (r.exit_code != 0) {
+    ADD_FAILURE() << "make-zfs-vdev.sh failed (" << r.exit_code << "):\n" << r.out;
+    out.skip = "make-zfs-vdev.sh failed";
+    return out;
+  }
+  std::ifstream in(zdb);
+  std::stringstream text;
+  text << in.rdbuf();
+  out.zdb = text.str();
+  out.path = vdev;
+  return out;
+}
+
 LvmDisk make_lvm_disk(const TempDir& dir, const std::string& lv_image) {
   LvmDisk out;
   out.vg = unique_vg_name();

@@ -96,6 +96,19 @@ struct LvsResult {
 };
 LvsResult lvs_of(const LvmDisk& disk);
 
+// A file made a one-vdev ZFS pool by Debian's zfs-fuse (tests/support/make-zfs-vdev.sh: the
+// daemon is started if none runs, `zpool create` on the file, then `zpool export`), `size`
+// bytes (64 MiB is ZFS's smallest vdev). `pool` is unique to the process and call; `zdb` is
+// `zdb -l`'s listing of the four labels. When zfs-fuse is not installed or cannot run here,
+// `path` is "" and `skip` says why; any other failure fails the test.
+struct ZfsVdev {
+  std::string path;
+  std::string pool;
+  std::string zdb;
+  std::string skip;
+};
+ZfsVdev make_zfs_vdev(const TempDir& dir, const std::string& size = "64M");
+
 // Makes `c` in `dir` and returns its path ("image" + extension).
 std::string make_fixture(const Case& c, const TempDir& dir);
 

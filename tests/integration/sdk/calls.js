@@ -1,15 +1,24 @@
 // Drives `imagegate serve` with the official tencentcloud-sdk-nodejs-cvm, unmodified.
-//   node calls.js PORT
-// Prints one JSON line per case: {case, ok, code, ...}; api_sdk.sh asserts on them.
+//   node calls.js PORT [main|share]
+// Prints one JSON line per case: {case, ok, code, ...}; api_sdk.sh asserts on them. The "share"
+// phase runs once api_sdk.sh has made two of the images NORMAL.
 const http = require("http");
 const cvm = require("tencentcloud-sdk-nodejs-cvm").cvm.v20170312;
 
 const port = process.argv[2];
-function client(secretId, secretKey) {
+const phase = process.argv[3] || "main";
+// `signMethod` "HmacSHA1" or "HmacSHA256" signs with signature v1 (parameters in the query or a
+// form body); the default is TC3-HMAC-SHA256.
+// `language` is the SDK's profile.language ("zh-CN" or "en-US"), sent as X-TC-Language.
+function client(secretId, secretKey, signMethod, reqMethod = "POST", language) {
   return new cvm.Client({
     credential: { secretId, secretKey },
     region: "ap-guangzhou",
-    profile: { httpProfile: { protocol: "http://", endpoint: `127.0.0.1:${port}`, reqTimeout: 10, agent: new http.Agent() } },
+    profile: {
+      signMethod,
+      language,
+      httpProfile: { protocol: "http://", endpoint: `127.0.0.1:${port}`, reqMethod, reqTimeout: 10, agent: new http.Agent() },
+    },
   });
 }
 async function run(name, fn) {
@@ -21,12 +30,65 @@ async function run(name, fn) {
   }
 }
 
+// ModifyImageSharePermission and DescribeImageSharePermission between the configured accounts
+// (issue 13, point 9); AccountIds are their app_ids.
+async function share() {
+  const good = client("AKIDtest0000000000000000000000000001", "secret-one");
+  const other = client("AKIDtest0000000000000000000000000002", "secret-two");
+  const third = client("AKIDtest0000000000000000000000000003", "secret-three");
+  const noid = client("AKIDtest0000000000000000000000000005", "secret-five");
+  const named = async (name) => {
+    const r = await good.DescribeImages({ Filters: [{ Name: "image-name", Values: [name] }] });
+    return r.ImageSet.find((i) => i.ImageName === name).ImageId;
+  };
+  const arm = await named("debian-arm");            // NORMAL
+  const byol = await named("byol-image");           // NORMAL, LicenseType BYOL
+  const importing = await named("debian-web-2");    // IMPORTING
+  const perm = (ImageId, AccountIds, Permission = "SHARE") => ({ ImageId, AccountIds, Permission });
+  await run("share-importing", () => good.ModifyImageSharePermission(perm(importing, ["1250000002"])));
+  await run("share", () => good.ModifyImageSharePermission(perm(arm, ["1250000002"])));
+  await run("share-describe", () => good.DescribeImageSharePermission({ ImageId: arm }));
+  await run("other-shared", () => other.DescribeImages({ Filters: [{ Name: "image-type", Values: ["SHARED_IMAGE"] }] }));
+  await run("other-private", () => other.DescribeImages({ Filters: [{ Name: "image-type", Values: ["PRIVATE_IMAGE"] }] }));
+  await run("other-by-id", () => other.DescribeImages({ ImageIds: [arm] }));
+  await run("owner-type", () => good.DescribeImages({ ImageIds: [arm] }));
+  await run("third-by-id", () => third.DescribeImages({ ImageIds: [arm] }));
+  await run("other-delete-shared", () => other.DeleteImages({ ImageIds: [arm] }));
+  await run("other-rename-shared", () => other.ModifyImageAttribute({ ImageId: arm, ImageName: "mine" }));
+  await run("other-reshare", () => other.ModifyImageSharePermission(perm(arm, ["1250000003"])));
+  await run("other-describe-share", () => other.DescribeImageSharePermission({ ImageId: arm }));
+  await run("owner-delete-shared", () => good.DeleteImages({ ImageIds: [arm] }));
+  await run("share-again", () => good.ModifyImageSharePermission(perm(arm, ["1250000002"])));
+  await run("share-self", () => good.ModifyImageSharePermission(perm(arm, ["1250000001"])));
+  await run("share-unknown-account", () => good.ModifyImageSharePermission(perm(arm, ["1259999999"])));
+  await run("share-bad-account", () => good.ModifyImageSharePermission(perm(arm, ["team-a"])));
+  await run("share-malformed-image", () => good.ModifyImageSharePermission(perm("image-1", ["1250000002"])));
+  await run("share-unknown-image", () => good.ModifyImageSharePermission(perm("img-00000000", ["1250000002"])));
+  await run("share-bad-permission", () => good.ModifyImageSharePermission(perm(arm, ["1250000002"], "GRANT")));
+  await run("share-too-many", () => good.ModifyImageSharePermission(perm(arm, ["1250000002", "1250000003", "1250000004"])));
+  await run("share-third", () => good.ModifyImageSharePermission(perm(arm, ["1250000003"])));
+  await run("share-over-quota", () => good.ModifyImageSharePermission(perm(arm, ["1250000004"])));
+  await run("share-byol", () => good.ModifyImageSharePermission(perm(byol, ["1250000002"])));
+  await run("share-no-app-id", () => noid.ModifyImageSharePermission(perm(arm, ["1250000002"])));
+  await run("share-describe-v1", () => client("AKIDtest0000000000000000000000000001", "secret-one", "HmacSHA1", "GET")
+    .DescribeImageSharePermission({ ImageId: arm }));
+  await run("share-cancel", () => good.ModifyImageSharePermission(perm(arm, ["1250000002", "1250000003"], "CANCEL")));
+  await run("other-after-cancel", () => other.DescribeImages({ ImageIds: [arm] }));
+  await run("owner-delete-after-cancel", () => good.DeleteImages({ ImageIds: [arm] }));
+}
+
 (async () => {
+  if (phase === "share") return share();
   const good = client("AKIDtest0000000000000000000000000001", "secret-one");
   await run("os-list", () => good.DescribeImportImageOs({}));
   await run("wrong-key", () => client("AKIDtest0000000000000000000000000001", "not-the-key").DescribeImportImageOs({}));
   await run("unknown-id", () => client("AKIDnobody000000000000000000000000000", "x").DescribeImportImageOs({}));
   await run("unknown-action", () => good.request("NoSuchAction", {}));
+  // The same error in the two languages the SDK offers (issue 13, point 12).
+  for (const language of ["zh-CN", "en-US"]) {
+    const speaker = client("AKIDtest0000000000000000000000000001", "secret-one", undefined, "POST", language);
+    await run(`language-${language}`, () => speaker.ModifyImageAttribute({ ImageId: "img-00000000", ImageName: "x" }));
+  }
   const other = client("AKIDtest0000000000000000000000000002", "secret-two");
   const req = {
     Architecture: "x86_64", OsType: "Debian", OsVersion: "12", ImageName: "debian-web",
@@ -72,6 +134,11 @@ async function run(name, fn) {
   await run("import-chinese-name", () => good.ImportImage({ ...req, ImageName: "镜".repeat(30), DryRun: true }));
   await run("modify-long-description", () => good.ModifyImageAttribute({ ImageId: id, ImageDescription: "描".repeat(257) }));
   await run("import-arm", () => good.ImportImage({ ...req, ImageName: "debian-arm", Architecture: "arm_64" }));
+  await run("modify-duplicate", () => good.ModifyImageAttribute({ ImageId: id, ImageName: "debian-arm" }));
+  await run("modify-malformed", () => good.ModifyImageAttribute({ ImageId: "image-1", ImageName: "x" }));
+  await run("delete-malformed", () => good.DeleteImages({ ImageIds: ["image-1"] }));
+  await run("delete-101-ids", () => good.DeleteImages({ ImageIds: Array(101).fill(id) }));
+  await run("describe-bad-limit", () => good.DescribeImages({ Limit: 101 }));
   await run("family-set", () => good.ModifyImageAttribute({ ImageId: id, ImageFamily: "web", ImageDeprecated: true }));
   await run("family-read", () => good.DescribeImages({ ImageIds: [id] }));
   await run("family-importing", () => good.DescribeImageFromFamily({ ImageFamily: "web" }));
@@ -80,6 +147,17 @@ async function run(name, fn) {
   await run("quota", () => good.DescribeImageQuota({}));
   await run("quota-unknown", () => good.DescribeImageQuota({ Limit: 1 }));
   await run("describe-arm", () => good.DescribeImages({ Filters: [{ Name: "image-name", Values: ["debian-arm"] }] }));
+  await run("import-byol", () => good.ImportImage({ ...req, ImageName: "byol-image", LicenseType: "BYOL" }));
+  // Signature v1 (issue 13, point 3): HmacSHA256 and HmacSHA1, GET query and form POST.
+  const v1 = (method, verb, key = "secret-one") => client("AKIDtest0000000000000000000000000001", key, method, verb);
+  await run("v1-sha256-get", () => v1("HmacSHA256", "GET").DescribeImages({ Filters: [{ Name: "image-name", Values: ["debian-web"] }], Limit: 5 }));
+  await run("v1-sha256-post", () => v1("HmacSHA256", "POST").DescribeImportImageOs({}));
+  await run("v1-sha1-get", () => v1("HmacSHA1", "GET").DescribeImages({ ImageIds: [id] }));
+  await run("v1-sha1-post-modify", () => v1("HmacSHA1", "POST").ModifyImageAttribute({ ImageId: id, ImageDescription: "描述 a+b&c=d%e" }));
+  await run("v1-sha1-post-read", () => v1("HmacSHA1", "POST").DescribeImages({ ImageIds: [id] }));
+  await run("v1-sha256-post-dry-run", () => v1("HmacSHA256", "POST").ImportImage({ ...req, ImageName: "v1-dry", DryRun: true }));
+  await run("v1-sha256-post-wrong-key", () => v1("HmacSHA256", "POST", "not-the-key").DescribeImportImageOs({}));
+  await run("v1-sha1-get-wrong-key", () => v1("HmacSHA1", "GET", "not-the-key").DescribeImages({}));
   // The message center (our own actions, through the SDK's generic request()).
   await run("messages-empty", () => good.request("DescribeMessages", {}));
   await run("messages-bad-limit", () => good.request("DescribeMessages", { Limit: 500 }));

@@ -4,7 +4,8 @@
 //   node service.js import-one PORT NAME URL  prints the ImageId
 //   node service.js wait PORT ID...           waits until the images have ended; one line each
 //   node service.js family PORT ID            ImageFamily / ImageDeprecated / DescribeImageFromFamily
-// SPEC.json: {"webhook_port": N, "imports": [{"account": 1|2, "name", "url", "disks": [url...]}]}
+// SPEC.json: {"webhook_port": N, "imports": [{"account": 1|2, "name", "url", "disks": [url...],
+//                                             "os": {"OsType", "OsVersion"} (else Debian 12)}]}
 // In `imports` mode account 1 subscribes an e-mail address and a webhook served here; every
 // webhook request's signature is checked against the subscription's secret.
 const crypto = require("crypto");
@@ -67,7 +68,7 @@ async function imports(spec) {
   line({ kind: "subscribe", ...hook });
   const ids = { 1: {}, 2: {} };
   for (const w of spec.imports) {
-    const req = { ...base, ImageName: w.name, ImageUrl: w.url };
+    const req = { ...base, ...(w.os || {}), ImageName: w.name, ImageUrl: w.url };
     if (w.disks) req.ImportImageDataDiskList = w.disks.map((u) => ({ ImageUrl: u }));
     ids[w.account][(await client(w.account).ImportImage(req)).ImageId] = w.name;
   }

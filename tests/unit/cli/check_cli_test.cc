@@ -103,7 +103,7 @@ TEST_F(CheckCli, UnverifiableRootExitsThree) {
   EXPECT_EQ(report["reason-id"], "root.cannot-read");
   const CommandResult h = run(kCli + " check --lang en " + disk);
   EXPECT_EQ(h.exit_code, 3);
-  EXPECT_NE(h.out.find("? Root partition: no Linux root among the volumes imagegate reads, and it cannot read "
+  EXPECT_NE(h.out.find("? Root partition: no system root among the volumes imagegate reads, and it cannot read "
                        "partition 1 (LUKS"),
             std::string::npos)
       << h.out;
@@ -140,6 +140,13 @@ TEST_F(CheckCli, DeclaredMismatchHeadlinesItsWarningAndUnknownOsTypeIsUsage) {
   const CommandResult bad = run(kCli + " check --os-type Debain " + good_ + " 2>&1");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.out.find("unknown OsType 'Debain' (Linux, Windows, CentOS, "), std::string::npos) << bad.out;
+  // An OsVersion the list does not offer for that OsType is a usage error too ("3.1" is
+  // TencentOS "3"); a listed one is not.
+  const CommandResult version = run(kCli + " check --os-type TencentOS --os-version 3.1 " + good_ + " 2>&1");
+  EXPECT_EQ(version.exit_code, 2);
+  EXPECT_NE(version.out.find("OsVersion '3.1' is not offered for TencentOS (2, 3, 4)"), std::string::npos)
+      << version.out;
+  EXPECT_EQ(run(kCli + " check --os-type Debian --os-version 12 " + good_).exit_code, 0);
 }
 
 // The file-name rule: a name that claims another format gives the fix (the name to rename to) in

@@ -1,13 +1,17 @@
-// Assertions shared by the Linux and Windows check tests.
+// Assertions shared by the Linux, Windows and FreeBSD check tests.
 #pragma once
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
+#include "io/sources.h"
+#include "rules/check.h"
 #include "rules/messages.h"
 #include "rules/report.h"
+#include "support/test_support.h"
 
 namespace ig::test {
 
@@ -42,6 +46,16 @@ inline void expect_failure(const CheckReport& r, const std::string& code, const 
   EXPECT_EQ(r.error_code, code);
   EXPECT_EQ(r.failed_check, check_name);
   EXPECT_EQ(r.reason.id, id) << render(r.reason, Lang::kEn);
+}
+
+// The report of `check` on the image file at `path` (a test failure when it cannot be made).
+inline CheckReport check_file(const std::string& path, CheckOptions options = {}) {
+  auto file = FileSource::open(path);
+  EXPECT_THAT(file, IsOk());
+  if (!file) return CheckReport{};
+  auto r = check_image(SourcePtr(std::move(*file)), options);
+  EXPECT_THAT(r, IsOk());
+  return r ? *r : CheckReport{};
 }
 
 }  // namespace ig::test

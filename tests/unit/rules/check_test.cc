@@ -10,7 +10,9 @@
 #include "io/sources.h"
 #include "rules/messages.h"
 #include "rules/render.h"
+#include "support/fixtures.h"
 #include "support/guest.h"
+#include "support/kernel_images.h"
 #include "unit/rules/check_expect.h"
 
 namespace ig::test {
@@ -25,13 +27,7 @@ class Check : public ::testing::Test {
     tree_ = std::make_unique<LinuxTree>(tree_path_);
   }
 
-  static CheckReport check(const std::string& path, CheckOptions options = {}) {
-    auto file = FileSource::open(path);
-    EXPECT_THAT(file, IsOk());
-    auto r = check_image(SourcePtr(std::move(*file)), options);
-    EXPECT_THAT(r, IsOk());
-    return r ? *r : CheckReport{};
-  }
+  static CheckReport check(const std::string& path, CheckOptions options = {}) { return check_file(path, options); }
 
   CheckReport check_disk(const DiskSpec& spec = {}, CheckOptions options = {}) {
     return check(make_guest_disk(dir_, tree_path_.string(), spec), options);
@@ -442,6 +438,33 @@ TEST_F(Check, RootThatCannotBeReadIsUnverifiedNotMissing) {
   EXPECT_FALSE(swap.unverified);
 }
 
+// A root on ZFS (a pool made by Debian's zfs-fuse on a file, exported, its bytes copied into an
+// MBR partition with sfdisk): the only volume that could hold the root is one imagegate does not
+// read, so the verdict is "cannot verify", naming the volume as ZFS with its pool.
+TEST_F(Check, ZfsRootIsUnverifiedAndNamed) {
+  const ZfsVdev vdev = make_zfs_vdev(dir_);
+  if (vdev.path.empty()) GTEST_SKIP() << vdev.skip;
+  const std::string disk = dir_.file("zfs.raw");
+  run_ok("truncate -s 80M " + disk + " && printf 'label: dos\nstart=2048,size=131072,type=bf\n' | sfdisk -q " + disk +
+         " && dd if=" + vdev.path + " of=" + disk + " bs=1M seek=1 conv=notrunc,sparse status=none");
+  const CheckReport r = check(disk);
+  EXPECT_FALSE(r.pass);
+  EXPECT_TRUE(r.unverified);
+  EXPECT_EQ(r.error_code, "");
+  EXPECT_EQ(r.failed_check, "root");
+  EXPECT_EQ(r.reason.id, "root.cannot-read") << render(r.reason, Lang::kEn);
+  ASSERT_EQ(args_en(r.reason).size(), 1u);
+  EXPECT_EQ(args_en(r.reason)[0], "partition 1 (zfs, label " + vdev.pool + ")");
+  const CheckResult& root = result(r, "root");
+  EXPECT_EQ(root.status, CheckStatus::kUnverified);
+  const auto root_evidence = evidence_en(root);
+  EXPECT_NE(std::find(root_evidence.begin(), root_evidence.end(), "partition 1: zfs, label " + vdev.pool),
+            root_evidence.end());
+  const std::string human = render_human(r, Lang::kEn, false);
+  EXPECT_EQ(human.rfind("imagegate cannot verify this image", 0), 0u) << human;
+  EXPECT_EQ(human.find("RootPartitionNotFound"), std::string::npos) << human;
+}
+
 TEST_F(Check, DeclaredOsIsComparedWithTheImage) {
   CheckOptions o;
   o.os_type = "CentOS";
@@ -456,6 +479,164 @@ TEST_F(Check, DeclaredOsIsComparedWithTheImage) {
   right.os_version = "12";
   right.architecture = "x86_64";
   EXPECT_EQ(result(check_disk({}, right), "declared").status, CheckStatus::kPass);
+}
+
+// The version the report gives against the cloud's list: TencentOS Server 3.1's real os-release
+// (tests/unit/inspect/os_release_test.cc) is OsVersion "3" of the list.
+TEST_F(Check, VersionIsMatchedToTheCloudsList) {
+  tree_->write("/usr/lib/os-release",
+               "NAME=\"TencentOS Server\"\nVERSION=\"3.1 (Final)\"\nID=\"tencentos\"\nID_LIKE=\"rhel fedora centos\"\n"
+               "VERSION_ID=\"3.1\"\nPLATFORM_ID=\"platform:el8\"\nPRETTY_NAME=\"TencentOS Server 3.1 (Final)\"\n"
+               "ANSI_COLOR=\"0;31\"\nCPE_NAME=\"cpe:/o:tencentos:tencentos:3\"\n"
+               "HOME_URL=\"https://cloud.tencent.com/product/ts\"\n\nTENCENT_SUPPORT_PRODUCT=\"tencentos\"\n"
+               "TENCENT_SUPPORT_PRODUCT_VERSION=\"3\"\nNAME_ORIG=\"TencentOS Server\"\n");
+  CheckOptions o;
+  o.os_type = "TencentOS";
+  o.os_version = "3";
+  const CheckReport r = check_disk({}, o);
+  EXPECT_TRUE(r.pass) << render(r.reason, Lang::kEn);
+  EXPECT_EQ(r.distribution_name, "TencentOS");
+  EXPECT_EQ(r.version, "3.1");
+  EXPECT_EQ(r.os_version, "3");
+  EXPECT_EQ(render_json(r, Lang::kEn)["os"]["os-version"], "3");
+  const CheckResult& os = result(r, "os");
+  EXPECT_EQ(os.status, CheckStatus::kPass);
+  const auto os_evidence = evidence_en(os);
+  EXPECT_NE(std::find(os_evidence.begin(), os_evidence.end(), "the cloud lists TencentOS 3.1 as OsVersion 3"),
+            os_evidence.end());
+  EXPECT_EQ(result(r, "declared").status, CheckStatus::kPass);
+  o.os_version = "3.1";  // the image's own version is not a mismatch either
+  EXPECT_EQ(result(check_disk({}, o), "declared").status, CheckStatus::kPass);
+  o.os_version = "2";
+  const CheckReport two = check_disk({}, o);
+  EXPECT_EQ(result(two, "declared").message.id, "declared.version");
+  EXPECT_EQ(args_en(result(two, "declared").message), (std::vector<std::string>{"2", "3.1"}));
+}
+
+// "1" was taken for Debian 12 (a prefix of the text); a version must be a whole leading part.
+TEST_F(Check, DeclaredVersionIsAWholeLeadingPart) {
+  CheckOptions o;
+  o.os_type = "Debian";
+  o.os_version = "1";
+  EXPECT_EQ(result(check_disk({}, o), "declared").message.id, "declared.version");
+}
+
+// A named distribution at a version the cloud does not list: a warning naming the listed ones.
+TEST_F(Check, VersionOffTheCloudsListIsAWarning) {
+  tree_->write("/usr/lib/os-release",
+               "PRETTY_NAME=\"Debian GNU/Linux 7 (wheezy)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"7\"\n"
+               "VERSION=\"7 (wheezy)\"\nID=debian\n");
+  const CheckReport r = check_disk();
+  EXPECT_TRUE(r.pass);
+  EXPECT_EQ(r.os_version, "");
+  const CheckResult& os = result(r, "os");
+  EXPECT_EQ(os.status, CheckStatus::kWarn);
+  EXPECT_EQ(os.message.id, "os.version-unlisted");
+  EXPECT_EQ(args_en(os.message), (std::vector<std::string>{"Debian", "7", "8, 9, 10, 11, 12"}));
+}
+
+// Guests of other architectures: the healthy guest with its userland ELF (/bin/sh -> dash)
+// replaced by one clang and lld build for the target, and its kernel by one of that
+// architecture's image formats (support/kernel_images.h), under the name Debian gives it.
+class ArchCheck : public Check {
+ protected:
+  // Swaps the x86_64 kernel for `version` with `vmlinuz`, and dash for `elf` (unless empty).
+  void make_guest(const std::string& version, const std::vector<std::byte>& vmlinuz, const std::string& elf) {
+    const std::string old = LinuxTree::kKernel;
+    for (const std::string& p :
+         {"/boot/vmlinuz-" + old, "/boot/config-" + old, "/boot/initrd.img-" + old, "/usr/lib/modules/" + old}) {
+      tree_->remove(p);
+    }
+    tree_->add_kernel(version, "CONFIG_VIRTIO_BLK=y\nCONFIG_VIRTIO_NET=y\nCONFIG_VIRTIO_PCI=y\nCONFIG_VIRTIO=y\n", {},
+                      {}, false);
+    write_file((tree_path_ / "boot" / ("vmlinuz-" + version)).string(), vmlinuz);
+    tree_->write_grub({version});
+    if (!elf.empty()) fs::copy_file(elf, tree_path_ / "usr/bin/dash", fs::copy_options::overwrite_existing);
+  }
+};
+
+TEST_F(ArchCheck, Arm64GuestWithAGzipCompressedImage) {
+  const std::string elf = cross_elf(dir_, "aarch64-linux-gnu");
+  if (elf.empty()) GTEST_SKIP() << "clang or lld cannot build an aarch64 executable here";
+  make_guest("6.1.0-13-arm64", compress(dir_, "gzip -9 -n -c", arm64_image()), elf);
+  const CheckReport r = check_disk();
+  EXPECT_TRUE(r.pass) << render(r.reason, Lang::kEn);
+  EXPECT_EQ(r.architecture, "arm_64");
+  ASSERT_EQ(r.kernels.size(), 1u);
+  EXPECT_EQ(r.kernels[0].architecture, "arm_64");
+  EXPECT_EQ(r.kernels[0].image, "arm64 Image, gzip-compressed");
+  EXPECT_EQ(result(r, "architecture").message.id, "arch.ok");
+  EXPECT_EQ(evidence_en(result(r, "architecture")),
+            (std::vector<std::string>{
+                "from the ELF header of /bin/sh",
+                "from the image of the booted kernel /boot/vmlinuz-6.1.0-13-arm64: arm64 Image, gzip-compressed"}));
+  // `check --arch x86_64` on it: the declared architecture is not the image's.
+  CheckOptions o;
+  o.architecture = "x86_64";
+  const CheckReport declared = check_disk({}, o);
+  EXPECT_EQ(result(declared, "declared").status, CheckStatus::kWarn);
+  EXPECT_EQ(result(declared, "declared").message.id, "declared.arch");
+  EXPECT_EQ(args_en(result(declared, "declared").message), (std::vector<std::string>{"x86_64", "arm_64"}));
+  o.architecture = "arm_64";
+  EXPECT_EQ(result(check_disk({}, o), "declared").status, CheckStatus::kPass);
+}
+
+// An architecture the cloud's list does not offer for the distribution (CentOS: x86_64 and
+// i386): a warning saying to declare Other Linux.
+TEST_F(ArchCheck, ArchitectureOffTheListForTheDistribution) {
+  const std::string elf = cross_elf(dir_, "aarch64-linux-gnu");
+  if (elf.empty()) GTEST_SKIP() << "clang or lld cannot build an aarch64 executable here";
+  make_guest("3.10.0-1160.el7.aarch64", arm64_image(), elf);
+  tree_->write("/usr/lib/os-release",
+               "NAME=\"CentOS Linux\"\nVERSION=\"7 (AltArch)\"\nID=\"centos\"\nVERSION_ID=\"7\"\n");
+  const CheckReport r = check_disk();
+  EXPECT_EQ(r.architecture, "arm_64");
+  EXPECT_EQ(r.kernels.at(0).image, "arm64 Image");
+  const CheckResult& arch = result(r, "architecture");
+  EXPECT_EQ(arch.status, CheckStatus::kWarn);
+  EXPECT_EQ(arch.message.id, "arch.unlisted");
+  EXPECT_EQ(args_en(arch.message), (std::vector<std::string>{"arm_64", "CentOS", "x86_64, i386"}));
+}
+
+// Newer arm64 kernels (Ubuntu 24.04, Fedora) are EFI zboot images; the arch is read through them.
+TEST_F(ArchCheck, Arm64KernelAsEfiZbootWithoutAUserlandElf) {
+  make_guest("6.8.0-31-generic", efi_zboot(compress(dir_, "gzip -9 -n -c", arm64_image()), "gzip"), "");
+  tree_->remove("/usr/bin/dash");  // no ELF to read: the kernel alone says
+  const CheckReport r = check_disk();
+  EXPECT_EQ(r.architecture, "arm_64");
+  EXPECT_EQ(evidence_en(result(r, "architecture")),
+            (std::vector<std::string>{"from the image of the booted kernel /boot/vmlinuz-6.8.0-31-generic: EFI zboot "
+                                      "image, gzip payload: arm64 Image"}));
+}
+
+TEST_F(ArchCheck, I386GuestWithA32BitBzImage) {
+  const std::string elf = cross_elf(dir_, "i386-linux-gnu");
+  if (elf.empty()) GTEST_SKIP() << "clang or lld cannot build an i386 executable here";
+  make_guest("6.1.0-13-686", bzimage(0x020f, 0x0004), elf);
+  const CheckReport r = check_disk();
+  EXPECT_TRUE(r.pass) << render(r.reason, Lang::kEn);
+  EXPECT_EQ(r.architecture, "i386");
+  EXPECT_EQ(evidence_en(result(r, "architecture")),
+            (std::vector<std::string>{"from the ELF header of /bin/sh",
+                                      "from the image of the booted kernel /boot/vmlinuz-6.1.0-13-686: bzImage, boot "
+                                      "protocol 2.15, XLF_KERNEL_64 clear"}));
+  CheckOptions o;
+  o.architecture = "i386";
+  EXPECT_EQ(result(check_disk({}, o), "declared").status, CheckStatus::kPass);
+}
+
+// Debian's i386 userland with its amd64 kernel (linux-image-amd64:i386): the machine must run
+// the kernel, so the guest is x86_64, and the evidence says why.
+TEST_F(ArchCheck, I386UserlandOnAnX86_64KernelIsX86_64) {
+  const std::string elf = cross_elf(dir_, "i386-linux-gnu");
+  if (elf.empty()) GTEST_SKIP() << "clang or lld cannot build an i386 executable here";
+  make_guest("6.1.0-13-amd64", bzimage(0x020f, 0x007f), elf);
+  const CheckReport r = check_disk();
+  EXPECT_EQ(r.architecture, "x86_64");
+  EXPECT_EQ(evidence_en(result(r, "architecture")),
+            (std::vector<std::string>{"the ELF header of /bin/sh says i386; the booted kernel decides",
+                                      "from the image of the booted kernel /boot/vmlinuz-6.1.0-13-amd64: bzImage, "
+                                      "boot protocol 2.15, XLF_KERNEL_64 set"}));
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // Issue 14: a report in Chinese, Japanese, Indonesian or Portuguese has no English line left in
 // it. Reports of real disks (a passing Debian guest with a declared OS that disagrees, one with
-// cloud-init masked and disabled, a Windows guest with a missing virtio driver, a cut qcow2, a
-// misnamed file, a gzip file) are rendered in the five languages, and
+// cloud-init masked and disabled, a Windows guest with a missing virtio driver, FreeBSD guests
+// healthy, without virtio and with cloud-init off, a cut qcow2, a misnamed file, a gzip file) are rendered in the five
+// languages, and
 //   - every sentence of the report (verdict, row, advice, evidence line) that renders the same in
 //     another language as in English must be made of values only (paths, versions, names from the
 //     guest) and of words every language writes alike (MBR, UUID, initramfs …);
@@ -17,6 +18,7 @@
 #include "rules/check.h"
 #include "rules/messages.h"
 #include "rules/render.h"
+#include "support/freebsd.h"
 #include "support/guest.h"
 
 namespace ig::test {
@@ -199,6 +201,24 @@ TEST_F(Languages, WindowsReportsHaveNoEnglishLineLeft) {
   const CheckReport r = check(disk);
   EXPECT_EQ(r.reason.id, "virtio.win-netkvm-missing");
   expect_every_line_translated(r, "Windows Server 2022 without netkvm and cloudbase-init");
+}
+
+TEST_F(Languages, FreeBsdReportsHaveNoEnglishLineLeft) {
+  if (run("command -v makefs").exit_code != 0) GTEST_SKIP() << "makefs is not installed (Debian package makefs)";
+  FreeBsdTree tree(dir_.path() / "tree");
+  const CheckReport healthy = check(make_freebsd_disk(dir_, tree.root().string()));
+  EXPECT_TRUE(healthy.pass) << render(healthy.reason, Lang::kEn);
+  expect_every_line_translated(healthy, "a healthy FreeBSD 14.1 guest");
+
+  tree.write("/etc/rc.conf", "sshd_enable=\"YES\"\ncloudinit_enable=\"NO\"\n");
+  const CheckReport off = check(make_freebsd_disk(dir_, tree.root().string()));
+  EXPECT_EQ(off.reason.id, "cinit.disabled");
+  expect_every_line_translated(off, "FreeBSD with cloud-init off in rc.conf");
+
+  tree.write_kernel(kernel_strings_without_virtio());
+  const CheckReport no_virtio = check(make_freebsd_disk(dir_, tree.root().string()));
+  EXPECT_EQ(no_virtio.reason.id, "virtio.bsd-not-loaded");
+  expect_every_line_translated(no_virtio, "FreeBSD without virtio drivers");
 }
 
 }  // namespace

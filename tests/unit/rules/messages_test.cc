@@ -3,7 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <regex>
 #include <set>
+#include <sstream>
 
 namespace ig {
 namespace {
@@ -46,6 +50,40 @@ TEST(Messages, EveryIdInEveryLanguageWithTheSameArguments) {
   }
 }
 
+// Every API error sentence the code names ("api.…" in src/api and src/service) is in the table,
+// in all five languages, translated (issue 13, point 12).
+TEST(Messages, EveryApiErrorSentenceInEveryLanguage) {
+  const std::vector<std::string> ids = message_ids();
+  const std::set<std::string> table(ids.begin(), ids.end());
+  std::set<std::string> used;
+  const std::regex id_literal(R"re("(api\.[a-z0-9-]+)")re");
+  for (const char* dir : {"src/api", "src/service"}) {
+    for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(IG_SOURCE_DIR) / dir)) {
+      std::ifstream in(e.path());
+      std::stringstream text;
+      text << in.rdbuf();
+      const std::string s = text.str();
+      for (auto it = std::sregex_iterator(s.begin(), s.end(), id_literal); it != std::sregex_iterator(); ++it) {
+        used.insert((*it)[1].str());
+      }
+    }
+  }
+  ASSERT_GT(used.size(), 60u);
+  for (const std::string& id : used) {
+    ASSERT_TRUE(table.contains(id)) << id << " is used but not in the table";
+    const Message m{id, {"x1", "x2", "x3"}};
+    std::set<std::string> texts;
+    for (Lang lang : kLangs) texts.insert(render(m, lang));
+    EXPECT_EQ(texts.size(), kLangCount) << id << ": a language repeats another's sentence";
+  }
+  // And the table has no API sentence the code no longer uses.
+  for (const std::string& id : ids) {
+    if (id.rfind("api.", 0) == 0) {
+      EXPECT_TRUE(used.contains(id)) << id << " is in the table but unused";
+    }
+  }
+}
+
 TEST(Messages, LanguageCodesAndUnknownIds) {
   EXPECT_EQ(parse_lang("zh-CN"), Lang::kZh);
   EXPECT_EQ(parse_lang("pt_BR.UTF-8"), Lang::kPt);
@@ -54,6 +92,25 @@ TEST(Messages, LanguageCodesAndUnknownIds) {
   EXPECT_EQ(render({"no.such.id", {"x"}}, Lang::kEn), "no.such.id x");
   EXPECT_EQ(check_title("virtio", Lang::kJa), "Virtio ドライバー");
   EXPECT_EQ(status_label(CheckStatus::kFail, Lang::kId), "gagal");
+}
+
+// A failed import's cause is kept as JSON and rendered later in the request's language, its
+// nested sentences too; what message_json did not write is refused.
+TEST(Messages, StoredSentencesKeepTheirNesting) {
+  const Message cause{"import.data-disk",
+                      {"1", Message{"root.cannot-read", {list_of({"partition 1", "partition 2"})}}}};
+  const std::string stored = message_json(cause);
+  const auto back = parse_message_json(stored);
+  ASSERT_TRUE(back.has_value()) << stored;
+  EXPECT_EQ(*back, cause);
+  EXPECT_EQ(render(*back, Lang::kZh), render(cause, Lang::kZh));
+  EXPECT_NE(render(*back, Lang::kZh), render(cause, Lang::kEn));
+  EXPECT_EQ(parse_message_json(R"({"id":"url.status","args":["403"]})"), (Message{"url.status", {"403"}}));
+  for (const char* bad : {"", "null", "[]", R"({"id":1,"args":[]})", R"({"id":"x","args":[1]})", R"({"id":"x"})",
+                          R"({"id":"a","args":[{"id":"b","args":[{"id":"c","args":[{"id":"d","args":[{"id":"e",)"
+                          R"("args":[]}]}]}]}]})"}) {
+    EXPECT_FALSE(parse_message_json(bad).has_value()) << bad;
+  }
 }
 
 }  // namespace

@@ -118,5 +118,17 @@ TEST_F(WindowsCheck, ThirtyTwoBitKernel) {
   EXPECT_EQ(result(check(s, declared), "declared").message.id, "declared.arch");
 }
 
+// arm64 Windows: ntoskrnl.exe's PE Machine 0xAA64.
+TEST_F(WindowsCheck, Arm64Kernel) {
+  WindowsSpec s;
+  s.pe_machine = 0xAA64;
+  const CheckReport r = check(s);
+  EXPECT_EQ(r.architecture, "arm_64");
+  EXPECT_EQ(result(r, "architecture").message.id, "arch.ok");
+  CheckOptions declared;
+  declared.architecture = "x86_64";
+  EXPECT_EQ(args_en(result(check(s, declared), "declared").message), (std::vector<std::string>{"x86_64", "arm_64"}));
+}
+
 }  // namespace
 }  // namespace ig::test

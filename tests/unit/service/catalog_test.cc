@@ -14,6 +14,9 @@
 namespace ig::test {
 namespace {
 
+// The catalog's schema version now (migrations 1 to 4).
+constexpr int kSchemaVersion = 5;
+
 // What ModifyImageAttribute changes, by name: renamed("b"), in_family("web", true).
 catalog::ImageChanges renamed(const std::string& name, std::optional<std::string> description = std::nullopt) {
   catalog::ImageChanges c;
@@ -79,7 +82,7 @@ TEST_P(CatalogTest, MigratesPersistsAndIsolatesAccounts) {
     ASSERT_THAT(c, IsOk());
     EXPECT_EQ((*c)->backend(), GetParam());
     EXPECT_THAT((*c)->ping(), IsOk());
-    EXPECT_EQ((*c)->schema_version(), 3);
+    EXPECT_EQ((*c)->schema_version(), kSchemaVersion);
     ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
     ASSERT_THAT((*c)->create_import(image("1001", "img-bbbbbbbb", "b")), IsOk());
     ASSERT_THAT((*c)->create_import(image("1002", "img-cccccccc", "a")), IsOk());  // same name, other account
@@ -138,6 +141,7 @@ catalog::Outcome failed(const std::string& code) {
   catalog::Outcome o;
   o.error_code = code;
   o.error_message = "why";
+  o.error_cause = R"({"id":"import.download-failed","args":["x"]})";
   return o;
 }
 
@@ -195,6 +199,11 @@ TEST_P(CatalogTest, FinishingATaskWritesItsMessageAndOneDeliveryPerSubscription)
   ASSERT_EQ(page->total, 2);
   EXPECT_EQ(page->unread, 2);
   EXPECT_EQ(page->messages[0].title, "b");  // newest first
+  // The cause is kept as text and as its message id (migration 5).
+  auto failed_image = (*c)->get("1001", "img-aaaaaaaa");
+  ASSERT_TRUE(failed_image->has_value());
+  EXPECT_EQ((*failed_image)->error_message, "why");
+  EXPECT_EQ((*failed_image)->error_cause, R"({"id":"import.download-failed","args":["x"]})");
   ASSERT_EQ(page->messages[0].deliveries.size(), 2u);
   EXPECT_EQ(page->messages[0].deliveries[0].state, "PENDING");
   EXPECT_EQ((*c)->describe_messages("1002", {}, false, 0, 20)->total, 0);  // another account's inbox is empty
@@ -212,6 +221,109 @@ TEST_P(CatalogTest, FinishingATaskWritesItsMessageAndOneDeliveryPerSubscription)
   ASSERT_THAT((*c)->delete_subscription("1001", "sub-00000001"), IsOk());
   EXPECT_THAT((*c)->delete_subscription("1001", "sub-00000003"), HasError(ErrorCode::kNotFound, "sub-00000003"));
   EXPECT_EQ((*c)->describe_subscriptions("1001")->size(), 1u);
+}
+
+// Sharing (ModifyImageSharePermission): a NORMAL image shared by its owner appears to the other
+// account as shared, without the owner's tags; the owner cannot remove it while it is shared; only
+// the owner shares, unshares or lists; all-or-nothing shares and the bound on accounts. The rows
+// are read back with the database's own tool.
+TEST_P(CatalogTest, SharedImagesAppearToTheirAccountsAndBlockRemoval) {
+  auto c = open();
+  ASSERT_THAT(c, IsOk());
+  ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
+  auto t = (*c)->claim_task(100, 60);
+  ASSERT_TRUE(t->has_value());
+  ASSERT_THAT((*c)->finish_task(**t, succeeded(), note("a")), IsOk());
+  ASSERT_THAT((*c)->create_import(image("1001", "img-bbbbbbbb", "b")), IsOk());  // stays IMPORTING
+  ASSERT_THAT((*c)->create_import(image("1002", "img-cccccccc", "c")), IsOk());
+  EXPECT_THAT((*c)->share_image("1001", "img-bbbbbbbb", {"1002"}, 500), HasError(ErrorCode::kUnsupported, "IMPORTING"));
+  EXPECT_THAT((*c)->share_image("1002", "img-aaaaaaaa", {"1003"}, 500), HasError(ErrorCode::kNotFound, "img-aaaaaaaa"));
+  ASSERT_THAT((*c)->share_image("1001", "img-aaaaaaaa", {"1002"}, 500), IsOk());
+  EXPECT_EQ(sql("SELECT image_id, account FROM image_shares"), "img-aaaaaaaa|1002\n");
+
+  // 1002 sees its own image and the shared one; a filter on the type tells them apart.
+  auto seen = (*c)->describe("1002", {}, {}, 0, 20);
+  ASSERT_THAT(seen, IsOk());
+  ASSERT_EQ(seen->total, 2);
+  auto shared = (*c)->get("1002", "img-aaaaaaaa");
+  ASSERT_TRUE(shared->has_value());
+  EXPECT_TRUE((*shared)->shared);
+  EXPECT_EQ((*shared)->account, "1001");
+  EXPECT_TRUE((*shared)->tags.empty());  // the owner's tags stay the owner's
+  EXPECT_FALSE((*(*c)->get("1002", "img-cccccccc"))->shared);
+  EXPECT_FALSE((*(*c)->get("1001", "img-aaaaaaaa"))->shared);
+  EXPECT_EQ((*(*c)->get("1001", "img-aaaaaaaa"))->share_count, 1);
+  const auto ids_of = [&](const std::string& account, const std::string& type) {
+    const auto page = (*c)->describe(account, {}, {{"image-type", {type}}}, 0, 20);
+    std::string out;
+    for (const auto& i : page->images) out += i.image_id + " ";
+    return out;
+  };
+  EXPECT_EQ(ids_of("1002", "SHARED_IMAGE"), "img-aaaaaaaa ");
+  EXPECT_EQ(ids_of("1002", "PRIVATE_IMAGE"), "img-cccccccc ");
+  EXPECT_EQ(ids_of("1001", "SHARED_IMAGE"), "");
+  EXPECT_EQ((*c)->describe("1002", {}, {{"tag:team", {"web"}}}, 0, 20)->total, 0);
+  EXPECT_EQ((*c)->describe("1003", {}, {}, 0, 20)->total, 0);  // nobody else sees it
+  EXPECT_EQ(*(*c)->count_images("1002"), 1);                   // nor does it count in 1002's quota
+
+  // The receiver can neither remove, change, share nor list it; the owner cannot remove it now.
+  EXPECT_THAT((*c)->remove("1002", "img-aaaaaaaa"), HasError(ErrorCode::kNotFound, "img-aaaaaaaa"));
+  EXPECT_THAT((*c)->modify("1002", "img-aaaaaaaa", renamed("mine")), HasError(ErrorCode::kNotFound, "img-aaaaaaaa"));
+  EXPECT_THAT((*c)->share_image("1002", "img-aaaaaaaa", {"1003"}, 500), HasError(ErrorCode::kNotFound, ""));
+  EXPECT_THAT((*c)->image_shares("1002", "img-aaaaaaaa"), HasError(ErrorCode::kNotFound, ""));
+  EXPECT_THAT((*c)->remove("1001", "img-aaaaaaaa"), HasError(ErrorCode::kUnsupported, "shared with 1 account"));
+  ASSERT_TRUE((*c)->get("1001", "img-aaaaaaaa")->has_value());
+
+  // Already shared with one of them, or past the bound: nothing is shared.
+  EXPECT_THAT((*c)->share_image("1001", "img-aaaaaaaa", {"1003", "1002"}, 500),
+              HasError(ErrorCode::kAlreadyExists, "1002"));
+  EXPECT_THAT((*c)->share_image("1001", "img-aaaaaaaa", {"1003", "1004"}, 2),
+              HasError(ErrorCode::kLimitExceeded, "shared with 1"));
+  EXPECT_EQ(sql("SELECT COUNT(*) FROM image_shares"), "1\n");
+  ASSERT_THAT((*c)->share_image("1001", "img-aaaaaaaa", {"1003"}, 2), IsOk());
+  auto shares = (*c)->image_shares("1001", "img-aaaaaaaa");
+  ASSERT_THAT(shares, IsOk());
+  ASSERT_EQ(shares->size(), 2u);
+  EXPECT_EQ((*shares)[0].created_time.size(), 20u);  // YYYY-MM-DDThh:mm:ssZ
+  EXPECT_TRUE((*c)->get("1003", "img-aaaaaaaa")->has_value());
+
+  // Cancelled (an account it was not shared with is no change), then removable; the shares go too.
+  ASSERT_THAT((*c)->unshare_image("1001", "img-aaaaaaaa", {"1002", "1009"}), IsOk());
+  EXPECT_FALSE((*c)->get("1002", "img-aaaaaaaa")->has_value());
+  EXPECT_THAT((*c)->remove("1001", "img-aaaaaaaa"), HasError(ErrorCode::kUnsupported, "shared"));
+  ASSERT_THAT((*c)->unshare_image("1001", "img-aaaaaaaa", {"1003"}), IsOk());
+  EXPECT_THAT((*c)->unshare_image("1002", "img-aaaaaaaa", {"1003"}), HasError(ErrorCode::kNotFound, ""));
+  ASSERT_THAT((*c)->remove("1001", "img-aaaaaaaa"), IsOk());
+  EXPECT_EQ(sql("SELECT COUNT(*) FROM image_shares"), "0\n");
+}
+
+// An existing version-3 catalog (before sharing and stored failure causes) is migrated in place,
+// its images kept.
+TEST_P(CatalogTest, MigratesAVersionThreeCatalogToSharing) {
+  {
+    auto c = open();
+    ASSERT_THAT(c, IsOk());
+    ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
+  }
+  sql(GetParam() == "sqlite"
+          ? "DROP TABLE image_shares; ALTER TABLE images DROP COLUMN error_cause; PRAGMA user_version = 3"
+          : "DROP TABLE image_shares; ALTER TABLE images DROP COLUMN error_cause; UPDATE schema_version SET version = "
+            "3");
+  EXPECT_EQ(sql(GetParam() == "sqlite" ? "SELECT COUNT(*) FROM sqlite_master WHERE name = 'image_shares'"
+                                       : "SELECT COUNT(*) FROM pg_tables WHERE tablename = 'image_shares'"),
+            "0\n");
+  auto c = open();
+  ASSERT_THAT(c, IsOk());
+  EXPECT_EQ((*c)->schema_version(), kSchemaVersion);
+  auto img = (*c)->get("1001", "img-aaaaaaaa");
+  ASSERT_TRUE(img->has_value());
+  EXPECT_EQ((*img)->share_count, 0);
+  EXPECT_EQ((*img)->error_cause, "");  // migration 5's column, empty for an image from before
+  auto t = (*c)->claim_task(100, 60);
+  ASSERT_TRUE(t->has_value());
+  ASSERT_THAT((*c)->finish_task(**t, succeeded(), note("a")), IsOk());
+  ASSERT_THAT((*c)->share_image("1001", "img-aaaaaaaa", {"1002"}, 500), IsOk());
+  EXPECT_TRUE((*(*c)->get("1002", "img-aaaaaaaa"))->shared);
 }
 
 TEST_P(CatalogTest, DeliveriesAreLeasedRetriedAndGivenUp) {
@@ -255,10 +367,12 @@ TEST(Catalog, MigratesAVersionOneCatalogKeepingItsRows) {
     auto c = catalog::Catalog::open(path);
     ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
   }
-  // Back to version 1 as an older imagegate left it: without the version 2 and 3 tables and columns.
+  // Back to version 1 as an older imagegate left it: without the version 2 to 5 tables and columns.
   run_ok(
       "sqlite3 " + path +
-      " 'ALTER TABLE images DROP COLUMN deprecated; DROP INDEX import_tasks_image; DROP TABLE outbox; DROP TABLE "
+      " 'ALTER TABLE images DROP COLUMN error_cause; DROP TABLE image_shares; ALTER TABLE images DROP COLUMN "
+      "deprecated; DROP INDEX import_tasks_image; DROP TABLE "
+      "outbox; DROP TABLE "
       "subscriptions; DROP TABLE messages; ALTER "
       "TABLE images DROP COLUMN "
       "language; ALTER TABLE images DROP COLUMN data_disks; ALTER TABLE images DROP COLUMN region; ALTER TABLE images "
@@ -266,7 +380,7 @@ TEST(Catalog, MigratesAVersionOneCatalogKeepingItsRows) {
       "user_version = 1'");
   auto c = catalog::Catalog::open(path);
   ASSERT_THAT(c, IsOk());
-  EXPECT_EQ((*c)->schema_version(), 3);
+  EXPECT_EQ((*c)->schema_version(), kSchemaVersion);
   auto img = (*c)->get("1001", "img-aaaaaaaa");
   ASSERT_TRUE(img->has_value());
   EXPECT_EQ((*img)->language, "en");
@@ -288,7 +402,7 @@ TEST_P(CatalogTest, CatalogsOpenedAtOnceMigrateOnce) {
     threads.emplace_back([&, i] {
       auto c = open();
       errors[static_cast<std::size_t>(i)] = c ? "" : c.error().message;
-      if (c && (*c)->schema_version() != 3) errors[static_cast<std::size_t>(i)] = "schema version not 3";
+      if (c && (*c)->schema_version() != kSchemaVersion) errors[static_cast<std::size_t>(i)] = "old schema version";
     });
   }
   for (std::thread& t : threads) t.join();

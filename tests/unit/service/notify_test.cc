@@ -138,9 +138,8 @@ TEST(Notify, SendsMailOverSmtpAndNamesTheFailureWhenTheServerIsDown) {
 
 TEST(ServiceConfig, NamesEveryMistake) {
   const auto base = nlohmann::json::parse(R"({"accounts": [{"secret_id": "AKID1", "secret_key": "k"}]})");
-  api::ConfigError error;
-  auto ok = service::parse_service_config(base, "/data", error);
-  ASSERT_TRUE(ok) << error.message;
+  auto ok = service::parse_service_config(base, "/data");
+  ASSERT_TRUE(ok) << ok.error().message;
   EXPECT_EQ(ok->worker.data_dir, "/data");
   EXPECT_EQ(ok->limits.image_quota, 500);
   const std::pair<const char*, const char*> cases[] = {
@@ -156,28 +155,43 @@ TEST(ServiceConfig, NamesEveryMistake) {
       {R"({"notify": {"timeout_seconds": 30, "lease_seconds": 30}})", "\"notify.lease_seconds\" must be above"},
       {R"({"image_quota": -1})", "\"image_quota\" must be a positive integer"},
       {R"({"unverified_images": "maybe"})", "\"unverified_images\" must be \"refuse\" or \"import\""},
+      {R"({"http": 5})", "\"http\" must be an object"},
+      {R"({"http": {"max_body_bytes": 0}})", "\"http.max_body_bytes\" must be a positive integer"},
+      {R"({"http": {"max_body_bytes": 100, "request_memory_bytes": 99}})",
+       "\"http.request_memory_bytes\" must not be below \"http.max_body_bytes\""},
+      {R"({"http": {"max_connections": 100000}})", "\"http.max_connections\" must be at most 65536"},
   };
   for (const auto& [patch, expected] : cases) {
     nlohmann::json j = base;
     j.merge_patch(nlohmann::json::parse(patch));
-    api::ConfigError e;
-    EXPECT_FALSE(service::parse_service_config(j, "/data", e)) << patch;
-    EXPECT_NE(e.message.find(expected), std::string::npos) << patch << " -> " << e.message;
+    const auto e = service::parse_service_config(j, "/data");
+    ASSERT_FALSE(e) << patch;
+    EXPECT_EQ(e.error().code, ErrorCode::kInvalidArgument) << patch;
+    EXPECT_NE(e.error().message.find(expected), std::string::npos) << patch << " -> " << e.error().message;
   }
   nlohmann::json j = base;
   j.merge_patch(nlohmann::json::parse(
       R"({"object_storage_hosts": ["127.0.0.1:9"], "object_storage": [{"host": "*.cos.ap-shanghai-fsi.myqcloud.com",
           "region": "ap-shanghai-fsi"}], "notify": {"smtp_url": "smtp://127.0.0.1:25", "retry_min_seconds": 1,
           "timeout_seconds": 5, "lease_seconds": 8}})"));
-  auto full = service::parse_service_config(j, "/data", error);
-  ASSERT_TRUE(full) << error.message;
+  auto full = service::parse_service_config(j, "/data");
+  ASSERT_TRUE(full) << full.error().message;
   ASSERT_EQ(full->worker.storage.size(), 2u);
   EXPECT_EQ(full->worker.storage[1].region, "ap-shanghai-fsi");
   EXPECT_EQ(full->notify.retry_min_seconds, 1);
   EXPECT_FALSE(full->worker.import_unverified);
   j.merge_patch(nlohmann::json::parse(R"({"unverified_images": "import"})"));
-  EXPECT_TRUE(service::parse_service_config(j, "/data", error)->worker.import_unverified);
+  EXPECT_TRUE(service::parse_service_config(j, "/data")->worker.import_unverified);
   EXPECT_EQ(full->notify.lease_seconds, 8);
+  EXPECT_EQ(full->http.max_body, 10u * 1024 * 1024);  // the defaults: the real API's 10 MiB
+  j.merge_patch(nlohmann::json::parse(R"({"http": {"max_body_bytes": 1000, "request_memory_bytes": 5000,
+      "max_connections": 7, "idle_timeout_seconds": 9}})"));
+  auto http = service::parse_service_config(j, "/data");
+  ASSERT_TRUE(http) << http.error().message;
+  EXPECT_EQ(http->http.max_body, 1000u);
+  EXPECT_EQ(http->http.request_memory, 5000u);
+  EXPECT_EQ(http->http.max_connections, 7u);
+  EXPECT_EQ(http->http.idle_timeout_seconds, 9u);
 }
 
 TEST(Worker, FinanceAndOverseasRegionsReadOnlyTheirOwnRegion) {

@@ -44,11 +44,12 @@ TEST(ParamsTest, UnknownParameterIsNamed) {
   const auto e = check_params({{"ImageName", "a"}, {"ImportImageDataDisks", json::array()}}, kSchema);
   ASSERT_TRUE(e);
   EXPECT_EQ(e->error_code, "UnknownParameter");
-  EXPECT_NE(e->error_message.find("ImportImageDataDisks"), std::string::npos) << e->error_message;
+  const std::string text = render(e->error_message, Lang::kEn);
+  EXPECT_NE(text.find("ImportImageDataDisks"), std::string::npos) << text;
   const auto nested = check_params({{"ImageName", "a"}, {"Filters", {{{"Nme", "n"}, {"Values", {"v"}}}}}}, kSchema);
   ASSERT_TRUE(nested);
   EXPECT_EQ(nested->error_code, "UnknownParameter");
-  EXPECT_NE(nested->error_message.find("Filters.0.Nme"), std::string::npos) << nested->error_message;
+  EXPECT_EQ(render(nested->error_message, Lang::kEn), "unknown parameter Filters.0.Nme");
 }
 
 TEST(ParamsTest, MissingRequiredIsMissingParameter) {
