@@ -224,7 +224,7 @@ void judge_freebsd(const FreeBsdGuest& b, const CheckOptions& options, CheckRepo
   } else if (listed != nullptr && std::find(listed->architectures.begin(), listed->architectures.end(),
                                             b.architecture) == listed->architectures.end()) {
     arch = make("architecture", CheckStatus::kWarn,
-                {"arch.unlisted", {b.architecture, "FreeBSD", join(listed->architectures)}});
+                {"arch.unlisted-freebsd", {b.architecture, "FreeBSD", join(listed->architectures)}});
   } else {
     arch = make("architecture", CheckStatus::kPass, {"arch.ok", {b.architecture}});
   }

@@ -646,7 +646,7 @@ const std::map<std::string_view, Texts>& table() {
                              "FreeBSD {0} はクラウドが挙げる FreeBSD のバージョン（{1}）に含まれていません。最も近いバージョンを申告してください",
                              "FreeBSD {0} tidak termasuk versi FreeBSD yang tercantum di cloud ({1}); nyatakan versi terdekat",
                              "FreeBSD {0} não está entre as versões de FreeBSD que a nuvem lista ({1}); declare a mais próxima"}},
-    {"arch.unlisted", {"{0}, which the cloud does not list for {1} ({2})",
+    {"arch.unlisted-freebsd", {"{0}, which the cloud does not list for {1} ({2})",
                        "{0}，云平台未为 {1} 列出该架构（支持：{2}）",
                        "{0}（クラウドは {1} にこのアーキテクチャを挙げていません: {2}）",
                        "{0}, yang tidak tercantum di cloud untuk {1} ({2})",

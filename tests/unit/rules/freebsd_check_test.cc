@@ -176,7 +176,7 @@ TEST_F(FreeBsdCheck, UnlistedReleaseAndArchitectureWarn) {
   EXPECT_EQ(result(r, "os").status, CheckStatus::kWarn);
   EXPECT_EQ(result(r, "os").message.id, "os.freebsd-unlisted");
   EXPECT_EQ(args_en(result(r, "os").message), (std::vector<std::string>{"15.0", "11, 12, 13, 14"}));
-  EXPECT_EQ(result(r, "architecture").message.id, "arch.unlisted");
+  EXPECT_EQ(result(r, "architecture").message.id, "arch.unlisted-freebsd");
   EXPECT_EQ(args_en(result(r, "architecture").message), (std::vector<std::string>{"arm_64", "FreeBSD", "x86_64"}));
   EXPECT_EQ(r.reason.id, "verdict.pass-warnings");
 }
