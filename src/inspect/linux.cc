@@ -336,7 +336,7 @@ void choose_architecture(LinuxGuest& g) {
   g.architecture = k->architecture;
 }
 
-LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition) {
+LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition, StageMeter* meter) {
   LinuxGuest g;
   g.root_partition = partition;
   // A release file that is absent (kNotFound) is looked for in the next place; one that is there
@@ -397,10 +397,16 @@ LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition) {
     default_initrd = e.initrd;
   }
   for (auto& [v, k] : kernels) {
-    if (k.has_vmlinuz) describe_kernel_image(fs, k);
-    describe_drivers(fs, k);
+    {
+      StageScope stage(meter, Stage::kKernels);
+      if (k.has_vmlinuz) describe_kernel_image(fs, k);
+      describe_drivers(fs, k);
+    }
     k.is_default = !g.boot.default_version.empty() && v == g.boot.default_version;
-    describe_initramfs(fs, k, k.is_default ? default_initrd : "");
+    {
+      StageScope stage(meter, Stage::kInitramfs);
+      describe_initramfs(fs, k, k.is_default ? default_initrd : "");
+    }
     g.kernels.push_back(k);
   }
   choose_architecture(g);
@@ -598,9 +604,15 @@ std::string_view driver_state_name(DriverState s) {
   return "absent";
 }
 
-Result<Inspection> inspect_disk(const SourcePtr& disk) {
+Result<Inspection> inspect_disk(const SourcePtr& disk, StageMeter* meter) {
   Inspection out;
-  out.table = IG_TRY(read_partition_table(*disk));
+  {
+    StageScope stage(meter, Stage::kPartitions);
+    out.table = IG_TRY(read_partition_table(*disk));
+  }
+  // Everything else is the file systems' stage but for the kernels and their initramfs
+  // (describe_root), and LVM and BSD labels, read as their volumes are examined.
+  StageScope stage(meter, Stage::kFileSystems);
   // What to examine: the whole disk, or each partition, or for an MBR FreeBSD slice with a BSD
   // disklabel each partition of the label in its place (the slice only contains them, as an
   // extended partition contains logical ones).
@@ -804,7 +816,7 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
       }
       mounts.push_back(std::move(m));
     }
-    out.linux_guest = describe_root(*view, rv.partition);
+    out.linux_guest = describe_root(*view, rv.partition, meter);
     out.linux_guest->root_lv = rv.lv;
     out.linux_guest->fstab = std::move(fstab);
     out.linux_guest->mounts = std::move(mounts);
