@@ -134,5 +134,24 @@ TEST_F(StagesCli, TheTableAddsUpToTheReadsStraceSees) {
   }
 }
 
+TEST_F(StagesCli, TheInitramfsIsReadOnce) {
+  // Raw: the guest's bytes are the file's. The initramfs is read whole, and once: its size, plus
+  // the directory and inode blocks its path resolves through (a few 4 KiB blocks).
+  const auto raw = check(raw_).first.at("initramfs");
+  EXPECT_GE(raw.bytes, initrd_bytes_);
+  EXPECT_LT(raw.bytes, initrd_bytes_ + 8 * 4096);
+  // In 1 MiB chunks: a handful of reads besides the lookups', not one per cpio header (58 before).
+  EXPECT_LE(raw.reads, initrd_bytes_ / (1 << 20) + 1 + 16);
+  // Compressed qcow2 (64 KiB clusters; random bytes stay uncompressed, the rest is deflated): a
+  // cluster is read whole for any piece of it, so the bound allows one extra cluster at each
+  // chunk boundary and at both ends, and the lookups' blocks; reading it piece by piece read
+  // about twice the initramfs.
+  const std::uint64_t cluster = 64 * 1024;
+  const std::uint64_t chunks = initrd_bytes_ / (1 << 20) + 1;
+  const auto compressed = check(compressed_).first.at("initramfs");
+  EXPECT_GE(compressed.bytes, initrd_bytes_ * 9 / 10);
+  EXPECT_LT(compressed.bytes, initrd_bytes_ + (chunks + 2) * cluster + 4 * cluster);
+}
+
 }  // namespace
 }  // namespace ig::test
