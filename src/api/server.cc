@@ -97,21 +97,26 @@ std::vector<std::string> Api::actions() const {
   return out;
 }
 
-HttpResponse Api::reply(const HttpRequest& req, const Call& call, const Reply& reply) const {
+HttpResponse Api::reply(const HttpRequest& req, const Call& call, Reply reply) const {
   HttpResponse res;
   res.headers["Content-Type"] = "application/json";
   const std::string trace = header(req, "x-tc-traceid");
   if (!trace.empty()) res.headers["X-TC-TraceId"] = trace;
-  ordered_json response = reply.fields;
-  if (!reply.error_code.empty()) {
+  // The reply's fields move into the document (a page of images is a large tree: copying it
+  // cost more than building it).
+  ordered_json document = ordered_json::object();
+  ordered_json& response = document["Response"];
+  if (reply.error_code.empty()) {
+    response = std::move(reply.fields);
+  } else {
     response = ordered_json::object();
     response["Error"] = {{"Code", reply.error_code}, {"Message", render(reply.error_message, reply_language(call))}};
   }
   response["RequestId"] = call.request_id;
   res.action = call.action;
-  res.error_code = reply.error_code;
+  res.error_code = std::move(reply.error_code);
   res.request_id = call.request_id;
-  res.body = ordered_json{{"Response", response}}.dump();
+  res.body = document.dump();
   return res;
 }
 

@@ -127,7 +127,7 @@ class Api {
   const std::vector<Account>& accounts() const { return config_.accounts; }
 
  private:
-  HttpResponse reply(const HttpRequest& req, const Call& call, const Reply& reply) const;
+  HttpResponse reply(const HttpRequest& req, const Call& call, Reply reply) const;
   static Envelope envelope_of(const HttpRequest& req);
   static Envelope envelope_of(const QueryPairs& pairs);
   // The method and the size of the query.

@@ -12,6 +12,9 @@ namespace ig {
 Result<Assessment> assess(SourcePtr file, const AssessOptions& options) {
   Assessment a;
   Facts& f = a.facts;
+  StageMeter* meter = options.meter;
+  if (meter != nullptr) file = std::make_shared<CountingSource>(std::move(file), *meter);
+  std::optional<StageScope> stage(std::in_place, meter, Stage::kOpen);
   f.actual_size = file->stored_bytes().value_or(file->size());
   for (const FormatMatch& m : IG_TRY(probe(*file))) {
     f.iso = f.iso || m.name == "iso9660";
@@ -57,6 +60,7 @@ Result<Assessment> assess(SourcePtr file, const AssessOptions& options) {
     return a;
   }
 
+  stage.emplace(meter, Stage::kMeasure);
   auto measured = measure_qcow2(*a.image, Qcow2TargetOptions{});
   if (!measured) {
     if (measured.error().code == ErrorCode::kIo) return measured.error();
@@ -78,7 +82,8 @@ Result<Assessment> assess(SourcePtr file, const AssessOptions& options) {
     }
   }
   if (!options.inspect_guest) return a;
-  auto inspection = inspect_disk(a.image);
+  stage.reset();  // inspect_disk names its own stages
+  auto inspection = inspect_disk(a.image, meter);
   if (inspection) {
     f.inspection = std::move(*inspection);
   } else {

@@ -22,6 +22,7 @@
 #include "formats/open_image.h"
 #include "inspect/linux.h"
 #include "io/byte_source.h"
+#include "io/stage_meter.h"
 
 namespace ig {
 
@@ -40,6 +41,9 @@ struct AssessOptions {
   // The exact scan's progress (bytes done, bytes in all) and its cancellation.
   std::function<void(std::uint64_t, std::uint64_t)> exact_progress;
   std::stop_token stop;
+  // When set, the time and the file's bytes read of each stage are added to it (io/stage_meter.h);
+  // it must outlive the call.
+  StageMeter* meter = nullptr;
 };
 
 // One content match of the probe: "qcow2", "vhdx", "iso9660", "gzip" … and whether the format

@@ -25,6 +25,11 @@ using Param = std::variant<std::nullptr_t, std::int64_t, std::string>;
 struct Row {
   std::vector<std::optional<std::string>> cells;
   std::string text(std::size_t i) const { return cells.at(i).value_or(""); }
+  // The cell's text moved out ("" for NULL); the cell is left empty.
+  std::string take(std::size_t i) {
+    std::optional<std::string>& cell = cells.at(i);
+    return cell ? std::move(*cell) : std::string();
+  }
   std::int64_t int64(std::size_t i) const;  // 0 for NULL
 };
 

@@ -1,6 +1,11 @@
-// The SQLite adapter of the driver port: one connection (FULLMUTEX), WAL, synchronous=FULL,
+// The SQLite adapter of the driver port: one connection (NOMUTEX: the catalog serialises calls), WAL, synchronous=FULL,
 // foreign keys on, a busy timeout so a second process waits for the write lock instead of failing.
+// Statements are prepared once and kept (by their SQL text, at most kMaxCachedStatements): the
+// catalog runs the same few dozen statements all day, and parsing and planning them cost more
+// than running them on a small catalog (docs/performance.md, "DescribeImages").
 #include <sqlite3.h>
+
+#include <unordered_map>
 
 #include "catalog/driver.h"
 
@@ -10,11 +15,28 @@ namespace {
 struct Finalizer {
   void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
 };
+using Statement = std::unique_ptr<sqlite3_stmt, Finalizer>;
+
+// The catalog's SQL is a fixed set, but a statement that lists ids has one text per list length:
+// past this many the cache is emptied and filled again.
+constexpr std::size_t kMaxCachedStatements = 128;
+
+// Resets a cached statement when a query is done with it, however it ends: a statement left
+// stepping would hold its read transaction open.
+struct Resetter {
+  void operator()(sqlite3_stmt* s) const {
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+  }
+};
 
 class SqliteDriver final : public Driver {
  public:
   explicit SqliteDriver(sqlite3* db) : db_(db) {}
-  ~SqliteDriver() override { sqlite3_close(db_); }
+  ~SqliteDriver() override {
+    statements_.clear();  // finalized before the connection closes
+    sqlite3_close(db_);
+  }
   SqliteDriver(const SqliteDriver&) = delete;
   SqliteDriver& operator=(const SqliteDriver&) = delete;
 
@@ -31,9 +53,8 @@ class SqliteDriver final : public Driver {
   }
 
   Result<Rows> query(const std::string& sql, const std::vector<Param>& params) override {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) return error();
-    std::unique_ptr<sqlite3_stmt, Finalizer> s(raw);
+    sqlite3_stmt* prepared = IG_TRY(statement(sql));
+    std::unique_ptr<sqlite3_stmt, Resetter> s(prepared);
     for (std::size_t i = 0; i < params.size(); ++i) {
       const int at = static_cast<int>(i + 1);
       if (const auto* text = std::get_if<std::string>(&params[i])) {
@@ -49,12 +70,14 @@ class SqliteDriver final : public Driver {
     int rc = 0;
     while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
       Row row;
+      row.cells.reserve(static_cast<std::size_t>(columns));
       for (int c = 0; c < columns; ++c) {
         const auto* p = sqlite3_column_text(s.get(), c);
         if (p == nullptr) {
           row.cells.emplace_back(std::nullopt);
         } else {
-          row.cells.emplace_back(std::string(reinterpret_cast<const char*>(p)));
+          row.cells.emplace_back(std::in_place, reinterpret_cast<const char*>(p),
+                                 static_cast<std::size_t>(sqlite3_column_bytes(s.get(), c)));
         }
       }
       out.rows.push_back(std::move(row));
@@ -64,8 +87,14 @@ class SqliteDriver final : public Driver {
     return out;
   }
 
-  Result<void> begin(bool write) override { return exec(write ? "BEGIN IMMEDIATE" : "BEGIN"); }
-  Result<void> commit() override { return exec("COMMIT"); }
+  Result<void> begin(bool write) override {
+    IG_TRY(query(write ? "BEGIN IMMEDIATE" : "BEGIN", {}));
+    return ok();
+  }
+  Result<void> commit() override {
+    IG_TRY(query("COMMIT", {}));
+    return ok();
+  }
   void rollback() override { sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr); }
   Result<void> reconnect() override { return ok(); }  // a file does not go away between calls
 
@@ -92,14 +121,28 @@ class SqliteDriver final : public Driver {
     return Error::io(fmt::format("catalog: {}", sqlite3_errmsg(db_)));
   }
 
+  // The prepared statement of `sql`, from the cache or prepared now and kept.
+  Result<sqlite3_stmt*> statement(const std::string& sql) {
+    if (auto it = statements_.find(sql); it != statements_.end()) return it->second.get();
+    if (statements_.size() >= kMaxCachedStatements) statements_.clear();
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &raw, nullptr) !=
+        SQLITE_OK) {
+      sqlite3_finalize(raw);
+      return error();
+    }
+    return statements_.emplace(sql, Statement(raw)).first->second.get();
+  }
+
   sqlite3* db_;
+  std::unordered_map<std::string, Statement> statements_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<Driver>> open_sqlite_driver(const std::string& path) {
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
       SQLITE_OK) {
     const std::string why = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);

@@ -189,6 +189,7 @@ CloudInitInfo describe_cloud_init(const FileSystem& fs) {
 
 constexpr std::uint64_t kMaxBootTextBytes = 4 << 20;  // grub.cfg, a BLS entry, fstab
 constexpr std::uint64_t kMaxInitramfsBytes = 1ULL << 30;
+constexpr std::uint32_t kInitramfsChunkBytes = 1U << 20;
 
 // The boot loader's menu: GRUB 2 (with BLS entries when grub.cfg calls blscfg, or when only
 // entries exist), else GRUB legacy.
@@ -283,7 +284,12 @@ void describe_initramfs(const FileSystem& fs, KernelInfo& k, const std::string& 
       k.initramfs.error = file.error().message;
       return;
     }
-    auto contents = scan_initramfs(**file);
+    // The scan reads the file front to back, in pieces as small as a cpio header: through
+    // whole chunks kept here, each byte of the file is read from the disk once, and on a
+    // compressed image each cluster is inflated once, not once per piece
+    // (docs/performance.md, "check").
+    const CacheSource chunks(SourcePtr(std::move(*file)), kInitramfsChunkBytes, 2);
+    auto contents = scan_initramfs(chunks);
     if (!contents) {
       k.initramfs.error = contents.error().message;
       return;
@@ -336,7 +342,7 @@ void choose_architecture(LinuxGuest& g) {
   g.architecture = k->architecture;
 }
 
-LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition) {
+LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition, StageMeter* meter) {
   LinuxGuest g;
   g.root_partition = partition;
   // A release file that is absent (kNotFound) is looked for in the next place; one that is there
@@ -397,10 +403,16 @@ LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition) {
     default_initrd = e.initrd;
   }
   for (auto& [v, k] : kernels) {
-    if (k.has_vmlinuz) describe_kernel_image(fs, k);
-    describe_drivers(fs, k);
+    {
+      StageScope stage(meter, Stage::kKernels);
+      if (k.has_vmlinuz) describe_kernel_image(fs, k);
+      describe_drivers(fs, k);
+    }
     k.is_default = !g.boot.default_version.empty() && v == g.boot.default_version;
-    describe_initramfs(fs, k, k.is_default ? default_initrd : "");
+    {
+      StageScope stage(meter, Stage::kInitramfs);
+      describe_initramfs(fs, k, k.is_default ? default_initrd : "");
+    }
     g.kernels.push_back(k);
   }
   choose_architecture(g);
@@ -598,9 +610,15 @@ std::string_view driver_state_name(DriverState s) {
   return "absent";
 }
 
-Result<Inspection> inspect_disk(const SourcePtr& disk) {
+Result<Inspection> inspect_disk(const SourcePtr& disk, StageMeter* meter) {
   Inspection out;
-  out.table = IG_TRY(read_partition_table(*disk));
+  {
+    StageScope stage(meter, Stage::kPartitions);
+    out.table = IG_TRY(read_partition_table(*disk));
+  }
+  // Everything else is the file systems' stage but for the kernels and their initramfs
+  // (describe_root), and LVM and BSD labels, read as their volumes are examined.
+  StageScope stage(meter, Stage::kFileSystems);
   // What to examine: the whole disk, or each partition, or for an MBR FreeBSD slice with a BSD
   // disklabel each partition of the label in its place (the slice only contains them, as an
   // extended partition contains logical ones).
@@ -804,7 +822,7 @@ Result<Inspection> inspect_disk(const SourcePtr& disk) {
       }
       mounts.push_back(std::move(m));
     }
-    out.linux_guest = describe_root(*view, rv.partition);
+    out.linux_guest = describe_root(*view, rv.partition, meter);
     out.linux_guest->root_lv = rv.lv;
     out.linux_guest->fstab = std::move(fstab);
     out.linux_guest->mounts = std::move(mounts);

@@ -34,6 +34,7 @@
 #include "inspect/kernel_image.h"
 #include "inspect/os_release.h"
 #include "inspect/windows.h"
+#include "io/stage_meter.h"
 #include "volumes/partition_table.h"
 
 namespace ig {
@@ -138,6 +139,7 @@ struct Inspection {
   std::vector<std::string> notes;
 };
 
-Result<Inspection> inspect_disk(const SourcePtr& disk);
+// `meter`, when set, is told the stages (partitions, file systems, kernels, initramfs) as they run.
+Result<Inspection> inspect_disk(const SourcePtr& disk, StageMeter* meter = nullptr);
 
 }  // namespace ig

@@ -930,6 +930,7 @@ Result<CheckReport> check_image(SourcePtr file, const CheckOptions& options) {
   a.max_virtual_size = options.max_virtual_size;
   a.exact_above = options.max_qcow2_size;
   const Assessment assessment = IG_TRY(assess(std::move(file), a));
+  StageScope stage(a.meter, Stage::kRules);
   return judge(assessment.facts, options);
 }
 

@@ -15,7 +15,7 @@ namespace ig::test {
 namespace {
 
 // The catalog's schema version now (migrations 1 to 4).
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 
 // What ModifyImageAttribute changes, by name: renamed("b"), in_family("web", true).
 catalog::ImageChanges renamed(const std::string& name, std::optional<std::string> description = std::nullopt) {
