@@ -102,6 +102,26 @@ TEST_F(CorruptLinuxFiles, DpkgStatusOfTwoToTheSixtyThreeBytes) {
   EXPECT_EQ(absent.reason_id, "cinit.missing");
 }
 
+TEST_F(CorruptLinuxFiles, RpmDatabaseOfTwoToTheSixtyThreeBytes) {
+  const std::string db = make_rpmdb(dir_, {"cloud-init-23.4-7.el9"});
+  if (db.empty()) GTEST_SKIP() << "rpm and rpmbuild are not installed";
+  tree_->remove("/usr/bin/cloud-init");
+  tree_->remove("/usr/lib/python3/dist-packages/cloudinit");
+  tree_->remove("/var/lib/dpkg");
+  fs::create_directories(tree_->root() / "var/lib/rpm");
+  fs::copy_file(db, tree_->root() / "var/lib/rpm/rpmdb.sqlite");
+  EXPECT_EQ(check(disk()).checks.at("cloud-init").id, "cinit.ok");
+  const Report r = check(disk({"sif /var/lib/rpm/rpmdb.sqlite size 0x8000000000000000"}));
+  const Check& c = r.checks.at("cloud-init");
+  EXPECT_EQ(c.status, "unverified");
+  EXPECT_EQ(c.id, "cinit.unreadable");
+  EXPECT_EQ(c.args, std::vector<std::string>{
+                        fmt::format("/var/lib/rpm/rpmdb.sqlite: {} bytes, more than the 268435456 read", kTwoTo63)});
+  EXPECT_EQ(r.reason_id, "cinit.unreadable");
+  tree_->remove("/var/lib/rpm/rpmdb.sqlite");
+  EXPECT_EQ(check(disk()).checks.at("cloud-init").id, "cinit.missing");
+}
+
 TEST_F(CorruptLinuxFiles, ModulesDepOfTwoToTheSixtyThreeBytes) {
   const std::string dep = std::string("/usr/lib/modules/") + LinuxTree::kKernel + "/modules.dep";
   const Report r = check(disk({"sif " + dep + " size 0x8000000000000000"}));
