@@ -615,7 +615,9 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   CheckResult os;
   if (g->os_release.empty() && !g->os_release_errors.empty()) {
     // Corruption is not absence: name the release file that is there but could not be read.
-    os = make("os", CheckStatus::kWarn, {"os.unreadable", {g->os_release_errors.front()}});
+    // Unverified, as every corruption on the way to an answer, so that the headline says it too.
+    os = make("os", CheckStatus::kUnverified, {"os.unreadable", {g->os_release_errors.front()}});
+    os.advice = Message{"advice.corrupt", {}};
   } else if (g->os_release.empty()) {
     os = make("os", CheckStatus::kWarn, {"os.unknown", {}});
   } else if (!g->distribution.named) {

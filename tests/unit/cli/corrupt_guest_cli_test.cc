@@ -83,6 +83,22 @@ TEST_F(CorruptLinuxFiles, HealthyPasses) {
   EXPECT_EQ(r.checks.at("cloud-init").id, "cinit.ok");
 }
 
+TEST_F(CorruptLinuxFiles, OsReleaseOfTwoToTheSixtyThreeBytesInTheHeadline) {
+  // CorruptRelease (corrupt_release_cli_test.cc) holds the os check's cases on a bare file
+  // system; on a partitioned disk the headline names the damage too. One release file, regular.
+  tree_->remove("/etc/os-release");
+  tree_->remove("/usr/lib/os-release");
+  tree_->write("/etc/os-release", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=12\n");
+  EXPECT_EQ(check(disk()).reason_id, "verdict.pass");
+  const Report r = check(disk({"sif /etc/os-release size 0x8000000000000000"}));
+  const Check& os = r.checks.at("os");
+  EXPECT_EQ(os.status, "unverified");
+  EXPECT_EQ(os.id, "os.unreadable");
+  EXPECT_EQ(os.args,
+            std::vector<std::string>{fmt::format("/etc/os-release: {} bytes, more than the 65536 read", kTwoTo63)});
+  EXPECT_EQ(r.reason_id, "os.unreadable");
+}
+
 TEST_F(CorruptLinuxFiles, DpkgStatusOfTwoToTheSixtyThreeBytes) {
   // cloud-init known only from the dpkg database: no program, no Python package.
   tree_->remove("/usr/bin/cloud-init");
