@@ -313,8 +313,12 @@ void describe_initramfs(const FileSystem& fs, KernelInfo& k, const std::string& 
        {"/boot/initrd.img-{}", "/boot/initramfs-{}.img", "/boot/initrd-{}", "/boot/initramfs-{}"}) {
     candidates.push_back(fmt::format(fmt::runtime(pattern), k.version));
   }
+  // A candidate that cannot be looked up (its directory is corrupt) counts only when no other
+  // candidate is found: then the initramfs is unknown, not absent.
+  std::vector<std::string> unreadable;
   for (const std::string& path : candidates) {
     auto r = resolve(fs, path);
+    if (!r) note_unreadable(path, r.error(), unreadable);
     if (!r || r->stat.type != FileType::kRegular) continue;
     k.initramfs.path = path;
     if (r->stat.size > kMaxInitramfsBytes) {
@@ -340,11 +344,13 @@ void describe_initramfs(const FileSystem& fs, KernelInfo& k, const std::string& 
     }
     return;
   }
+  k.unreadable.insert(k.unreadable.end(), unreadable.begin(), unreadable.end());
 }
 
 void describe_kernel_image(const FileSystem& fs, KernelInfo& k) {
   const std::string path = "/boot/vmlinuz-" + k.version;
   auto r = resolve(fs, path);
+  if (!r) note_unreadable(path, r.error(), k.unreadable);
   if (!r || r->stat.type != FileType::kRegular) return;
   auto file = fs.open(r->inode);
   if (!file) {

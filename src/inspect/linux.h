@@ -82,7 +82,8 @@ struct KernelInfo {
   // virtio_blk, virtio_net, virtio_pci, virtio_ring, virtio: what the import rule needs (SPEC §2).
   std::vector<DriverInfo> virtio;
   // Its files that are there but could not be read (config, modules.builtin, modules.dep, a
-  // module's file), each "<path>: <why>": its drivers are then unknown, not absent.
+  // module's file, a path its initramfs or vmlinuz may be at), each "<path>: <why>": its drivers
+  // are then unknown, not absent.
   std::vector<std::string> unreadable;
 };
 

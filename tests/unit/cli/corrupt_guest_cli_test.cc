@@ -177,6 +177,25 @@ TEST_F(CorruptLinuxFiles, KernelConfigWithAnExtentBeyondTheFileSystem) {
   EXPECT_EQ(check(disk()).checks.at("virtio").id, "virtio.absent");
 }
 
+TEST_F(CorruptLinuxFiles, BootDirectoryWithAnExtentBeyondTheFileSystem) {
+  // /boot's own directory block is out of the file system: every file under it (config, menu,
+  // vmlinuz) is there but unreadable. The kernel is still known from /lib/modules.
+  const std::string ext4 = dir_.file("probe.ext4");
+  run_ok("mke2fs -q -F -t ext4 -d " + tree_->root().string() + " " + ext4 + " 40M");
+  const std::string stat = debugfs(ext4, "stat /boot");
+  const std::uint64_t inode = std::stoull(stat.substr(stat.find("Inode: ") + 7));
+  const std::string stats = debugfs(ext4, "stats");
+  const std::uint64_t blocks = std::stoull(stats.substr(stats.find("Block count:") + 12));
+  const Report r = check(disk({"sif /boot block[5] 0x7fffffff"}));
+  const Check& c = r.checks.at("virtio");
+  EXPECT_EQ(c.status, "unverified");
+  EXPECT_EQ(c.id, "virtio.unreadable");
+  EXPECT_EQ(c.args, std::vector<std::string>{fmt::format(
+                        "/boot/config-{}: ext: inode {}: blocks 2147483647..+1 beyond the file system's {} blocks",
+                        LinuxTree::kKernel, inode, blocks)});
+  EXPECT_EQ(r.reason_id, "virtio.unreadable");
+}
+
 TEST_F(CorruptLinuxFiles, GrubCfgOfTwoToTheSixtyThreeBytes) {
   // Two kernels: the menu boots the good one; the newer one has no virtio. Without the menu the
   // newer one would be chosen, so an unreadable menu leaves the answer unknown.
