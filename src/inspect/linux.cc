@@ -22,6 +22,50 @@ namespace {
 
 constexpr std::uint64_t kMaxOsReleaseBytes = 64 * 1024;
 
+// Corruption is not absence (issue 15, finding 7). Only kNotFound says a guest file or directory
+// is not there; any other error (a corrupt inode, extent tree or directory, more bytes than are
+// read, not a regular file) is named as "<path>: <why>" in `unreadable`, for the rules to say
+// that the answer is unknown instead of blaming the image for what it lacks.
+void note_unreadable(std::string_view path, const Error& e, std::vector<std::string>& unreadable) {
+  if (e.code == ErrorCode::kNotFound) return;
+  unreadable.push_back(e.message.rfind(path, 0) == 0 ? e.message : fmt::format("{}: {}", path, e.message));
+}
+
+std::optional<std::string> read_noting(const FileSystem& fs, const std::string& path, std::uint64_t max_bytes,
+                                       std::vector<std::string>& unreadable) {
+  auto text = read_guest_file(fs, path, max_bytes);
+  if (text) return std::move(*text);
+  note_unreadable(path, text.error(), unreadable);
+  return std::nullopt;
+}
+
+// The names in the directory `path`, sorted (list_names), naming in `unreadable` a directory that
+// is there but cannot be listed. A path that is not a directory lists nothing, as absent.
+std::vector<std::string> list_noting(const FileSystem& fs, const std::string& path,
+                                     std::vector<std::string>& unreadable) {
+  std::vector<std::string> names;
+  auto r = resolve(fs, path);
+  if (!r) {
+    note_unreadable(path, r.error(), unreadable);
+    return names;
+  }
+  if (r->stat.type != FileType::kDirectory) return names;
+  auto entries = fs.list(r->inode);
+  if (!entries) {
+    note_unreadable(path, entries.error(), unreadable);
+    return names;
+  }
+  for (const auto& e : *entries) names.push_back(e.name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Errors that say a structure is damaged (as opposed to absent, unsupported or refused).
+bool is_damage(const Error& e) {
+  return e.code == ErrorCode::kCorrupt || e.code == ErrorCode::kLimitExceeded || e.code == ErrorCode::kOutOfRange ||
+         e.code == ErrorCode::kTruncated;
+}
+
 std::optional<std::string> architecture_of(const FileSystem& fs, std::string& source) {
   for (const char* path : {"/bin/sh", "/sbin/init", "/usr/lib/systemd/systemd", "/bin/bash", "/usr/bin/env"}) {
     auto r = resolve(fs, path);
@@ -64,7 +108,7 @@ std::string module_name(std::string_view path) {
 
 void describe_drivers(const FileSystem& fs, KernelInfo& k) {
   std::map<std::string, std::string> config;  // CONFIG_X -> "y" / "m" / "not set"
-  if (auto text = read_guest_file(fs, "/boot/config-" + k.version, kMaxKernelTextBytes)) {
+  if (auto text = read_noting(fs, "/boot/config-" + k.version, kMaxKernelTextBytes, k.unreadable)) {
     k.has_config = true;
     for_each_line(*text, [&](std::string_view line) {
       if (line.rfind("CONFIG_", 0) == 0) {
@@ -77,14 +121,14 @@ void describe_drivers(const FileSystem& fs, KernelInfo& k) {
   }
   const std::string dir = "/lib/modules/" + k.version;
   std::map<std::string, std::string> builtin;  // name -> path
-  if (auto text = read_guest_file(fs, dir + "/modules.builtin", kMaxKernelTextBytes)) {
+  if (auto text = read_noting(fs, dir + "/modules.builtin", kMaxKernelTextBytes, k.unreadable)) {
     for_each_line(*text, [&](std::string_view line) {
       const std::string path = trim(line);
       if (!path.empty()) builtin[module_name(path)] = path;
     });
   }
   std::map<std::string, std::string> modules;  // name -> path, from modules.dep ("path: deps")
-  if (auto text = read_guest_file(fs, dir + "/modules.dep", kMaxKernelTextBytes)) {
+  if (auto text = read_noting(fs, dir + "/modules.dep", kMaxKernelTextBytes, k.unreadable)) {
     for_each_line(*text, [&](std::string_view line) {
       const auto colon = line.find(':');
       if (colon != std::string_view::npos)
@@ -105,6 +149,7 @@ void describe_drivers(const FileSystem& fs, KernelInfo& k) {
     } else if (auto m = modules.find(d.module); m != modules.end()) {
       info.module = m->second;
       auto file = resolve(fs, dir + "/" + m->second);
+      if (!file) note_unreadable(dir + "/" + m->second, file.error(), k.unreadable);
       info.state = file && file->stat.type == FileType::kRegular ? DriverState::kModule : DriverState::kModuleMissing;
     } else if (config_m) {
       info.state = DriverState::kModuleMissing;
@@ -129,7 +174,7 @@ CloudInitInfo describe_cloud_init(const FileSystem& fs) {
       }
     }
   }
-  if (auto status = read_guest_file(fs, "/var/lib/dpkg/status", kMaxKernelTextBytes)) {
+  if (auto status = read_noting(fs, "/var/lib/dpkg/status", kMaxKernelTextBytes, c.unreadable)) {
     // Stanzas separated by blank lines; the cloud-init stanza must say "install ok installed".
     std::size_t pos = 0;
     while (pos < status->size()) {
@@ -153,19 +198,17 @@ CloudInitInfo describe_cloud_init(const FileSystem& fs) {
   // rpm 4.16+: the SQLite database (Fedora 36+ moved it to /usr/lib/sysimage, with a symlink).
   for (const char* path : {"/var/lib/rpm/rpmdb.sqlite", "/usr/lib/sysimage/rpm/rpmdb.sqlite"}) {
     auto r = resolve(fs, path);
+    if (!r) note_unreadable(path, r.error(), c.unreadable);
     if (!r || r->stat.type != FileType::kRegular) continue;
     if (r->stat.size > kMaxRpmdbBytes) {
-      c.notes.push_back(fmt::format("{}: {} bytes, more than the {} read", path, r->stat.size, kMaxRpmdbBytes));
+      c.unreadable.push_back(fmt::format("{}: {} bytes, more than the {} read", path, r->stat.size, kMaxRpmdbBytes));
       break;
     }
-    auto bytes = read_guest_file(fs, path, kMaxRpmdbBytes);
-    if (!bytes) {
-      c.notes.push_back(fmt::format("{}: {}", path, bytes.error().message));
-      break;
-    }
+    auto bytes = read_noting(fs, path, kMaxRpmdbBytes, c.unreadable);
+    if (!bytes) break;
     auto found = rpmdb_find(std::as_bytes(std::span(*bytes)), "cloud-init");
     if (!found) {
-      c.notes.push_back(fmt::format("{}: {}", path, found.error().message));
+      c.unreadable.push_back(fmt::format("{}: {}", path, found.error().message));
     } else if (*found) {
       if (c.version.empty()) c.version = (*found)->evr();
       c.evidence.emplace_back(path);
@@ -193,23 +236,23 @@ constexpr std::uint32_t kInitramfsChunkBytes = 1U << 20;
 
 // The boot loader's menu: GRUB 2 (with BLS entries when grub.cfg calls blscfg, or when only
 // entries exist), else GRUB legacy.
-BootMenu read_boot_menu(const FileSystem& fs) {
+BootMenu read_boot_menu(const FileSystem& fs, std::vector<std::string>& unreadable) {
   std::map<std::string, std::string> env;
   for (const char* path : {"/boot/grub/grubenv", "/boot/grub2/grubenv"}) {
-    if (auto text = read_guest_file(fs, path, kMaxBootTextBytes)) {
+    if (auto text = read_noting(fs, path, kMaxBootTextBytes, unreadable)) {
       env = parse_grubenv(*text);
       break;
     }
   }
   BootMenu menu;
   for (const char* path : {"/boot/grub/grub.cfg", "/boot/grub2/grub.cfg"}) {
-    if (auto text = read_guest_file(fs, path, kMaxBootTextBytes)) {
+    if (auto text = read_noting(fs, path, kMaxBootTextBytes, unreadable)) {
       menu = parse_grub_cfg(*text, env);
       menu.path = path;
       break;
     }
   }
-  const std::vector<std::string> bls = list_names(fs, "/boot/loader/entries");
+  const std::vector<std::string> bls = list_noting(fs, "/boot/loader/entries", unreadable);
   if ((menu.path.empty() || menu.uses_bls) && !bls.empty()) {
     BootMenu b;
     b.loader = "grub2-bls";
@@ -223,7 +266,7 @@ BootMenu read_boot_menu(const FileSystem& fs) {
               [](const std::string& x, const std::string& y) { return strverscmp(x.c_str(), y.c_str()) > 0; });
     for (const std::string& id : ids) {
       if (b.entries.size() >= 1000) break;
-      if (auto text = read_guest_file(fs, "/boot/loader/entries/" + id + ".conf", kMaxBootTextBytes)) {
+      if (auto text = read_noting(fs, "/boot/loader/entries/" + id + ".conf", kMaxBootTextBytes, unreadable)) {
         BootEntry e = parse_bls_entry(*text, id);
         e.levels.back().index = b.entries.size();
         b.entries.push_back(std::move(e));
@@ -237,8 +280,8 @@ BootMenu read_boot_menu(const FileSystem& fs) {
   }
   if (!menu.path.empty()) return menu;
   for (const char* path : {"/boot/grub/menu.lst", "/boot/grub/grub.conf"}) {
-    if (auto text = read_guest_file(fs, path, kMaxBootTextBytes)) {
-      const std::string saved = read_guest_file(fs, "/boot/grub/default", 4096).value_or("");
+    if (auto text = read_noting(fs, path, kMaxBootTextBytes, unreadable)) {
+      const std::string saved = read_noting(fs, "/boot/grub/default", 4096, unreadable).value_or("");
       menu = parse_menu_lst(*text, saved);
       menu.path = path;
       return menu;
@@ -271,8 +314,12 @@ void describe_initramfs(const FileSystem& fs, KernelInfo& k, const std::string& 
        {"/boot/initrd.img-{}", "/boot/initramfs-{}.img", "/boot/initrd-{}", "/boot/initramfs-{}"}) {
     candidates.push_back(fmt::format(fmt::runtime(pattern), k.version));
   }
+  // A candidate that cannot be looked up (its directory is corrupt) counts only when no other
+  // candidate is found: then the initramfs is unknown, not absent.
+  std::vector<std::string> unreadable;
   for (const std::string& path : candidates) {
     auto r = resolve(fs, path);
+    if (!r) note_unreadable(path, r.error(), unreadable);
     if (!r || r->stat.type != FileType::kRegular) continue;
     k.initramfs.path = path;
     if (r->stat.size > kMaxInitramfsBytes) {
@@ -303,11 +350,13 @@ void describe_initramfs(const FileSystem& fs, KernelInfo& k, const std::string& 
     }
     return;
   }
+  k.unreadable.insert(k.unreadable.end(), unreadable.begin(), unreadable.end());
 }
 
 void describe_kernel_image(const FileSystem& fs, KernelInfo& k) {
   const std::string path = "/boot/vmlinuz-" + k.version;
   auto r = resolve(fs, path);
+  if (!r) note_unreadable(path, r.error(), k.unreadable);
   if (!r || r->stat.type != FileType::kRegular) return;
   auto file = fs.open(r->inode);
   if (!file) {
@@ -348,15 +397,7 @@ LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition, StageMet
   // A release file that is absent (kNotFound) is looked for in the next place; one that is there
   // but cannot be read (a corrupt inode or extent tree, more bytes than are read, not a regular
   // file) is named in os_release_errors, so that corruption is never reported as absence.
-  auto read_release = [&](const char* path) -> std::optional<std::string> {
-    auto text = read_guest_file(fs, path, kMaxOsReleaseBytes);
-    if (text) return std::move(*text);
-    if (text.error().code != ErrorCode::kNotFound) {
-      const std::string& why = text.error().message;
-      g.os_release_errors.push_back(why.rfind(path, 0) == 0 ? why : fmt::format("{}: {}", path, why));
-    }
-    return std::nullopt;
-  };
+  auto read_release = [&](const char* path) { return read_noting(fs, path, kMaxOsReleaseBytes, g.os_release_errors); };
   for (const char* path : {"/etc/os-release", "/usr/lib/os-release"}) {
     if (auto text = read_release(path)) {
       g.os_release = parse_os_release(*text);
@@ -377,19 +418,19 @@ LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition, StageMet
   g.userland_architecture_source = g.architecture_source;
   // Kernels: every /boot/vmlinuz-<v> and every /lib/modules/<v>, joined by version.
   std::map<std::string, KernelInfo> kernels;
-  for (const std::string& n : list_names(fs, "/boot")) {
+  for (const std::string& n : list_noting(fs, "/boot", g.boot_unreadable)) {
     if (n.rfind("vmlinuz-", 0) == 0 && n.size() > 8) {
       KernelInfo& k = kernels[n.substr(8)];
       k.version = n.substr(8);
       k.has_vmlinuz = true;
     }
   }
-  for (const std::string& n : list_names(fs, "/lib/modules")) {
+  for (const std::string& n : list_noting(fs, "/lib/modules", g.boot_unreadable)) {
     KernelInfo& k = kernels[n];
     k.version = n;
     k.has_modules = true;
   }
-  const BootMenu menu = read_boot_menu(fs);
+  const BootMenu menu = read_boot_menu(fs, g.boot_unreadable);
   g.boot.loader = menu.loader;
   g.boot.config = menu.path;
   g.boot.default_spec = menu.default_spec;
@@ -422,6 +463,30 @@ LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition, StageMet
 
 bool looks_like_linux_root(const FileSystem& fs) {
   return is_dir(fs, "/etc") && (is_dir(fs, "/usr") || is_dir(fs, "/bin"));
+}
+
+// Whether `fs` holds a Linux root, as looks_like_linux_root; when it does not because a directory
+// on the way is damaged (its root directory cannot be listed, /etc, /usr or /bin cannot be
+// looked up), that directory and the damage go to `v` (damaged_at, damage): the root may be
+// there, and the rules must not call the volume a data disk.
+bool find_linux_root(const FileSystem& fs, VolumeSummary& v) {
+  if (looks_like_linux_root(fs)) return true;
+  if (auto listed = fs.list(fs.root_inode()); !listed) {
+    if (is_damage(listed.error())) {
+      v.damaged_at = "/";
+      v.damage = listed.error().message;
+    }
+    return false;
+  }
+  for (const char* path : {"/etc", "/usr", "/bin"}) {
+    auto r = resolve(fs, path);
+    if (!r && is_damage(r.error())) {
+      v.damaged_at = path;
+      v.damage = r.error().message;
+      return false;
+    }
+  }
+  return false;
 }
 
 // btrfs: the view to inspect. The default subvolume (what a mount without subvol= shows: openSUSE
@@ -537,6 +602,7 @@ void make_printable(LinuxGuest& g) {
   for (auto& [key, value] : g.os_release) os[key] = guest_text(value);  // keys are [A-Z0-9_]+
   g.os_release = std::move(os);
   make_printable(g.os_release_errors);
+  make_printable(g.boot_unreadable);
   make_guest_text(g.distribution.id);
   make_guest_text(g.distribution.version);
   for (FstabEntry& e : g.fstab) {
@@ -555,6 +621,7 @@ void make_printable(LinuxGuest& g) {
     make_guest_text(k.initramfs.path);
     make_guest_text(k.initramfs.error);
     make_printable(k.initramfs.archives);
+    make_printable(k.unreadable);
     for (DriverInfo& d : k.virtio) {
       make_guest_text(d.config);
       make_guest_text(d.module);
@@ -570,10 +637,13 @@ void make_printable(LinuxGuest& g) {
   make_printable(g.cloud_init.disabled_by);
   for (CloudInitInfo::Package& p : g.cloud_init.packages) make_guest_text(p.version);
   make_printable(g.cloud_init.notes);
+  make_printable(g.cloud_init.unreadable);
 }
 
 void make_printable(VolumeSummary& v) {
-  for (std::string* s : {&v.lv, &v.kind, &v.fs_kind, &v.label, &v.uuid, &v.error}) make_guest_text(*s);
+  for (std::string* s : {&v.lv, &v.kind, &v.fs_kind, &v.label, &v.uuid, &v.error, &v.damaged_at, &v.damage}) {
+    make_guest_text(*s);
+  }
 }
 
 }  // namespace
@@ -688,6 +758,10 @@ Result<Inspection> inspect_disk(const SourcePtr& disk, StageMeter* meter) {
       auto pv = lvm::read_pv(*source);
       if (!pv) {
         v.error = pv.error().message;
+        if (is_damage(pv.error())) {
+          v.damaged_at = "LVM metadata";
+          v.damage = v.error;
+        }
       } else if (*pv) {
         out.volumes.push_back(v);
         for (const lvm::LogicalVolume& l : (*pv)->vg.lvs) {
@@ -699,6 +773,10 @@ Result<Inspection> inspect_disk(const SourcePtr& disk, StageMeter* meter) {
             bad.lv = name;
             bad.kind = "unknown";
             bad.error = lv_source.error().message;
+            if (is_damage(lv_source.error())) {
+              bad.damaged_at = "LVM metadata";
+              bad.damage = bad.error;
+            }
             out.volumes.push_back(bad);
             continue;
           }
@@ -731,7 +809,7 @@ Result<Inspection> inspect_disk(const SourcePtr& disk, StageMeter* meter) {
             out.freebsd_guest = std::move(freebsd);
           }
         }
-        v.linux_root = id.kind != VolumeKind::kNtfs && id.kind != VolumeKind::kUfs && looks_like_linux_root(*opened);
+        v.linux_root = id.kind != VolumeKind::kNtfs && id.kind != VolumeKind::kUfs && find_linux_root(*opened, v);
         if (!v.linux_root && !v.windows_system && !v.freebsd_root) {
           const auto top = list_names(*opened, "/");
           v.boot_volume = std::any_of(top.begin(), top.end(), [](const std::string& n) {
@@ -770,7 +848,10 @@ Result<Inspection> inspect_disk(const SourcePtr& disk, StageMeter* meter) {
     }
     std::shared_ptr<const FileSystem> root_fs = root->second;
     std::vector<FstabEntry> fstab;
-    if (auto text = read_guest_file(*root_fs, "/etc/fstab", kMaxBootTextBytes)) fstab = parse_fstab(*text);
+    std::vector<std::string> fstab_unreadable;
+    if (auto text = read_noting(*root_fs, "/etc/fstab", kMaxBootTextBytes, fstab_unreadable)) {
+      fstab = parse_fstab(*text);
+    }
     // A btrfs root whose fstab mounts "/" from another subvolume than the one found: the guest
     // boots into that one (its kernel command line says the same, rootflags=subvol=), so it is
     // inspected instead, with its own fstab. Only when it opens and looks like a root.
@@ -787,7 +868,10 @@ Result<Inspection> inspect_disk(const SourcePtr& disk, StageMeter* meter) {
       if (now->subvolume() != named->subvolume() && looks_like_linux_root(***sub)) {
         root_fs = **sub;
         fstab.clear();
-        if (auto text = read_guest_file(*root_fs, "/etc/fstab", kMaxBootTextBytes)) fstab = parse_fstab(*text);
+        fstab_unreadable.clear();
+        if (auto text = read_noting(*root_fs, "/etc/fstab", kMaxBootTextBytes, fstab_unreadable)) {
+          fstab = parse_fstab(*text);
+        }
       }
       break;
     }
@@ -825,6 +909,9 @@ Result<Inspection> inspect_disk(const SourcePtr& disk, StageMeter* meter) {
     out.linux_guest = describe_root(*view, rv.partition, meter);
     out.linux_guest->root_lv = rv.lv;
     out.linux_guest->fstab = std::move(fstab);
+    // An fstab that cannot be read hides a separate /boot or /usr: first on the way to the kernel.
+    out.linux_guest->boot_unreadable.insert(out.linux_guest->boot_unreadable.begin(), fstab_unreadable.begin(),
+                                            fstab_unreadable.end());
     out.linux_guest->mounts = std::move(mounts);
     make_printable(*out.linux_guest);
   }

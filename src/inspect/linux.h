@@ -50,6 +50,11 @@ struct VolumeSummary {
   std::string label;    // the file system's label, or a ZFS pool's name
   std::string uuid;
   std::string error;  // why it could not be opened, if it could not
+  // A structure on the way to a root that is corrupt (issue 15, finding 7: corruption is not
+  // absence): "LVM metadata" (this PV's, or this LV's mapping) or a directory ("/") of the file
+  // system that opened, and what is wrong with it. Empty when nothing was found damaged.
+  std::string damaged_at;
+  std::string damage;
   bool linux_root = false;
   bool boot_volume = false;     // no root, but kernels or a boot loader at its top: a separate /boot
   bool windows_system = false;  // an NTFS volume holding Windows\System32\config
@@ -77,6 +82,10 @@ struct KernelInfo {
   InitramfsInfo initramfs;
   // virtio_blk, virtio_net, virtio_pci, virtio_ring, virtio: what the import rule needs (SPEC §2).
   std::vector<DriverInfo> virtio;
+  // Its files that are there but could not be read (config, modules.builtin, modules.dep, a
+  // module's file, a path its initramfs or vmlinuz may be at), each "<path>: <why>": its drivers
+  // are then unknown, not absent.
+  std::vector<std::string> unreadable;
 };
 
 // A mount of the guest's /etc/fstab that matters to the inspection (/boot, /usr).
@@ -107,6 +116,10 @@ struct LinuxGuest {
   // Release files that exist but could not be read, each "<path>: <why>" (a corrupt inode, more
   // bytes than are read): corruption, as opposed to absence.
   std::vector<std::string> os_release_errors;
+  // Files and directories on the way to the kernel the guest boots that are there but could not
+  // be read, each "<path>: <why>": /etc/fstab, the /boot and /lib/modules listings, the boot
+  // loader's menu and environment. Which kernel boots is then unknown, not "none".
+  std::vector<std::string> boot_unreadable;
   Distribution distribution;
   // "x86_64", "i386", "arm_64", or "" when unknown: the booted kernel's (boot_kernel()) when
   // its image says, since the machine must run it; else the ELF header of the userland.

@@ -12,42 +12,76 @@ namespace {
 
 constexpr std::uint64_t kMaxHiveBytes = 512ULL << 20;
 
-std::optional<registry::Hive> open_hive(const FileSystem& fs, const char* path, std::vector<std::string>& notes) {
+// The hive at `path`, or nothing. A hive file that is not there is absent (nothing, no word); one
+// that is there but cannot be read or opened sets `damage` to why, and is a note too.
+std::optional<registry::Hive> open_hive(const FileSystem& fs, const char* path, std::vector<std::string>& notes,
+                                        std::string& damage) {
   auto r = resolve(fs, path);
-  if (!r) return std::nullopt;
-  if (r->stat.size > kMaxHiveBytes) {
-    notes.push_back(fmt::format("{}: {} bytes, more than the {} read", path, r->stat.size, kMaxHiveBytes));
-    return std::nullopt;
+  if (!r) {
+    if (r.error().code != ErrorCode::kNotFound) damage = r.error().message;
+  } else if (r->stat.size > kMaxHiveBytes) {
+    damage = fmt::format("{} bytes, more than the {} read", r->stat.size, kMaxHiveBytes);
+  } else if (auto src = fs.open(r->inode); !src) {
+    damage = src.error().message;
+  } else {
+    std::vector<std::byte> bytes(static_cast<std::size_t>((*src)->size()));
+    if (auto read = (*src)->read_at(0, bytes); !read) {
+      damage = read.error().message;
+    } else if (auto hive = registry::Hive::open(std::move(bytes)); !hive) {
+      damage = hive.error().message;
+    } else {
+      return std::move(*hive);
+    }
   }
-  auto src = fs.open(r->inode);
-  if (!src) {
-    notes.push_back(fmt::format("{}: {}", path, src.error().message));
-    return std::nullopt;
-  }
-  std::vector<std::byte> bytes(static_cast<std::size_t>((*src)->size()));
-  if (auto read = (*src)->read_at(0, bytes); !read) {
-    notes.push_back(fmt::format("{}: {}", path, read.error().message));
-    return std::nullopt;
-  }
-  auto hive = registry::Hive::open(std::move(bytes));
-  if (!hive) {
-    notes.push_back(fmt::format("{}: {}", path, hive.error().message));
-    return std::nullopt;
-  }
-  return std::move(*hive);
+  if (!damage.empty()) notes.push_back(fmt::format("{}: {}", path, damage));
+  return std::nullopt;
 }
 
-std::string string_value(const registry::Hive& h, registry::KeyRef key, const char* name) {
+// A key by its path, or nothing when it is not there; a hive whose cells cannot be walked on the
+// way sets `damage` (the first damage found is kept).
+std::optional<registry::KeyRef> find_key(const registry::Hive& h, const std::string& path, std::string& damage) {
+  auto key = h.find(path);
+  if (!key) {
+    if (damage.empty()) damage = key.error().message;
+    return std::nullopt;
+  }
+  return *key;
+}
+
+std::optional<registry::KeyRef> find_subkey(const registry::Hive& h, registry::KeyRef at, std::string_view name,
+                                            std::string& damage) {
+  auto key = h.subkey(at, name);
+  if (!key) {
+    if (damage.empty()) damage = key.error().message;
+    return std::nullopt;
+  }
+  return *key;
+}
+
+// A value of a key. A value of another type reads as absent; a value list or cell that cannot be
+// read sets `damage`.
+std::optional<registry::Value> value_of(const registry::Hive& h, registry::KeyRef key, const char* name,
+                                        std::string& damage) {
   auto v = h.value(key, name);
-  if (!v || !*v) return "";
-  auto s = (*v)->as_string();
+  if (!v) {
+    if (damage.empty()) damage = v.error().message;
+    return std::nullopt;
+  }
+  return std::move(*v);
+}
+
+std::string string_value(const registry::Hive& h, registry::KeyRef key, const char* name, std::string& damage) {
+  auto v = value_of(h, key, name, damage);
+  if (!v) return "";
+  auto s = v->as_string();
   return s ? *s : "";
 }
 
-std::optional<std::uint32_t> dword_value(const registry::Hive& h, registry::KeyRef key, const char* name) {
-  auto v = h.value(key, name);
-  if (!v || !*v) return std::nullopt;
-  auto d = (*v)->as_dword();
+std::optional<std::uint32_t> dword_value(const registry::Hive& h, registry::KeyRef key, const char* name,
+                                         std::string& damage) {
+  auto v = value_of(h, key, name, damage);
+  if (!v) return std::nullopt;
+  auto d = v->as_dword();
   return d ? std::optional<std::uint32_t>(*d) : std::nullopt;
 }
 
@@ -110,21 +144,22 @@ std::optional<WindowsGuest> describe_windows(const FileSystem& fs, std::uint32_t
   if (!config || config->stat.type != FileType::kDirectory) return std::nullopt;
   WindowsGuest g;
   g.partition = partition;
-  if (auto software = open_hive(fs, "/Windows/System32/config/SOFTWARE", g.notes)) {
+  std::string& sw = g.software_damage;
+  if (auto software = open_hive(fs, "/Windows/System32/config/SOFTWARE", g.notes, sw)) {
     g.software_dirty = software->dirty();
-    if (auto key = software->find("Microsoft\\Windows NT\\CurrentVersion"); key && *key) {
-      g.product_name = string_value(*software, **key, "ProductName");
-      g.edition_id = string_value(*software, **key, "EditionID");
-      g.installation_type = string_value(*software, **key, "InstallationType");
-      g.current_version = string_value(*software, **key, "CurrentVersion");
-      g.build = string_value(*software, **key, "CurrentBuildNumber");
-      if (g.build.empty()) g.build = string_value(*software, **key, "CurrentBuild");
-      g.major = dword_value(*software, **key, "CurrentMajorVersionNumber");
-      g.minor = dword_value(*software, **key, "CurrentMinorVersionNumber");
-    } else {
+    if (auto key = find_key(*software, "Microsoft\\Windows NT\\CurrentVersion", sw)) {
+      g.product_name = string_value(*software, *key, "ProductName", sw);
+      g.edition_id = string_value(*software, *key, "EditionID", sw);
+      g.installation_type = string_value(*software, *key, "InstallationType", sw);
+      g.current_version = string_value(*software, *key, "CurrentVersion", sw);
+      g.build = string_value(*software, *key, "CurrentBuildNumber", sw);
+      if (g.build.empty()) g.build = string_value(*software, *key, "CurrentBuild", sw);
+      g.major = dword_value(*software, *key, "CurrentMajorVersionNumber", sw);
+      g.minor = dword_value(*software, *key, "CurrentMinorVersionNumber", sw);
+    } else if (sw.empty()) {
       g.notes.emplace_back("SOFTWARE has no Microsoft\\Windows NT\\CurrentVersion");
     }
-  } else {
+  } else if (sw.empty()) {
     g.notes.emplace_back("no readable SOFTWARE hive");
   }
   g.server = contains_nocase(g.installation_type, "Server") ||
@@ -152,35 +187,35 @@ std::optional<WindowsGuest> describe_windows(const FileSystem& fs, std::uint32_t
     if (auto f = resolve(fs, file); f && f->stat.type == FileType::kRegular) d.file = file;
     g.drivers.push_back(std::move(d));
   }
-  if (auto system = open_hive(fs, "/Windows/System32/config/SYSTEM", g.notes)) {
+  std::string& sy = g.system_damage;
+  if (auto system = open_hive(fs, "/Windows/System32/config/SYSTEM", g.notes, sy)) {
     g.system_dirty = system->dirty();
     std::uint32_t current = 1;
-    if (auto select = system->find("Select"); select && *select) {
-      current = dword_value(*system, **select, "Current").value_or(1);
-    }
+    if (auto select = find_key(*system, "Select", sy))
+      current = dword_value(*system, *select, "Current", sy).value_or(1);
     g.control_set = fmt::format("ControlSet{:03}", current);
-    if (auto services = system->find(g.control_set + "\\Services"); services && *services) {
+    if (auto services = find_key(*system, g.control_set + "\\Services", sy)) {
       for (WindowsDriver& d : g.drivers) {
-        auto key = system->subkey(**services, d.name);
-        if (!key || !*key) continue;
+        auto key = find_subkey(*system, *services, d.name, sy);
+        if (!key) continue;
         d.service = true;
-        d.start = dword_value(*system, **key, "Start");
-        d.image_path = string_value(*system, **key, "ImagePath");
+        d.start = dword_value(*system, *key, "Start", sy);
+        d.image_path = string_value(*system, *key, "ImagePath", sy);
       }
-      if (auto key = system->subkey(**services, "cloudbase-init"); key && *key) g.cloudbase_service = true;
-    } else {
+      if (find_subkey(*system, *services, "cloudbase-init", sy)) g.cloudbase_service = true;
+    } else if (sy.empty()) {
       g.notes.push_back(fmt::format("SYSTEM has no {}\\Services", g.control_set));
     }
     if (g.architecture.empty()) {
-      if (auto env = system->find(g.control_set + "\\Control\\Session Manager\\Environment"); env && *env) {
-        const std::string a = string_value(*system, **env, "PROCESSOR_ARCHITECTURE");
+      if (auto env = find_key(*system, g.control_set + "\\Control\\Session Manager\\Environment", sy)) {
+        const std::string a = string_value(*system, *env, "PROCESSOR_ARCHITECTURE", sy);
         g.architecture = a == "AMD64" ? "x86_64" : a == "x86" ? "i386" : a == "ARM64" ? "arm_64" : "";
         if (!g.architecture.empty()) {
           g.architecture_source = g.control_set + "\\Control\\Session Manager\\Environment\\PROCESSOR_ARCHITECTURE";
         }
       }
     }
-  } else {
+  } else if (sy.empty()) {
     g.notes.emplace_back("no readable SYSTEM hive");
   }
   for (const char* dir : {"/Program Files/Cloudbase Solutions/Cloudbase-Init",
@@ -198,6 +233,8 @@ std::optional<WindowsGuest> describe_windows(const FileSystem& fs, std::uint32_t
   }
   for (WindowsDriver& d : g.drivers) make_guest_text(d.image_path);
   for (std::string& n : g.notes) make_guest_text(n);
+  make_guest_text(g.software_damage);
+  make_guest_text(g.system_damage);
   return g;
 }
 

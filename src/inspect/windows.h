@@ -8,7 +8,8 @@
 // must start at boot; netkvm: network) and cloudbase-init; each driver's .sys file in
 // System32\drivers; cloudbase-init's install directory under Program Files.
 // Names resolve case-insensitively through NTFS; hives are read in memory (registry/hive.h).
-// Thread safety: pure over the file system. Errors: none raised; what cannot be read is a note.
+// Thread safety: pure over the file system. Errors: none raised; a hive that is there but cannot be
+// read or walked is named in software_damage / system_damage, anything else that cannot be read is a note.
 #pragma once
 
 #include <optional>
@@ -49,6 +50,11 @@ struct WindowsGuest {
   std::string cloudbase_dir;  // the install directory found, or ""
   bool software_dirty = false;
   bool system_dirty = false;
+  // Why a hive that is there could not be read or walked (a corrupt cell, a bad checksum, a file
+  // NTFS cannot read), or "": corruption, reported as such, never as a missing value (issue 15,
+  // finding 7). A hive file that is not there at all is a note.
+  std::string software_damage;
+  std::string system_damage;
   std::vector<std::string> notes;
   const WindowsDriver* driver(std::string_view name) const;
 };

@@ -162,6 +162,11 @@ CheckResult judge_cloud_init(const CloudInitInfo& ci, const CheckOptions& option
   CheckResult cloud;
   if (options.force) {
     cloud = skipped("cloud-init", "cinit.forced");
+  } else if (!ci.installed && !ci.unreadable.empty()) {
+    // A package database that is there but cannot be read: whether cloud-init is installed is
+    // unknown, not "no".
+    cloud = make("cloud-init", CheckStatus::kUnverified, {"cinit.unreadable", {ci.unreadable.front()}});
+    cloud.advice = Message{"advice.corrupt", {}};
   } else if (!ci.installed) {
     cloud = fail("cloud-init", kCloudInitNotInstalled, {"cinit.missing", {}}, Message{install_advice, {}});
   } else if (ci.disabled) {
@@ -184,6 +189,7 @@ CheckResult judge_cloud_init(const CloudInitInfo& ci, const CheckOptions& option
   for (const std::string& d : ci.disabled_by) cloud.evidence.push_back({"ev.disabled-by", {d}});
   for (const std::string& u : ci.masked_units) cloud.evidence.push_back({"ev.masked", {u}});
   for (const std::string& n : ci.notes) cloud.evidence.push_back(note(n));
+  for (const std::string& u : ci.unreadable) cloud.evidence.push_back({"ev.unreadable", {u}});
   return cloud;
 }
 
@@ -293,7 +299,11 @@ void judge_windows(const WindowsGuest& w, const CheckOptions& options, CheckRepo
   r.version = w.version;
   r.architecture = w.architecture;
   CheckResult os;
-  if (!w.release.empty()) {
+  if (!w.software_damage.empty()) {
+    // A corrupt SOFTWARE hive hides the release: unknown, not "a client Windows".
+    os = make("os", CheckStatus::kUnverified, {"os.windows-hive-corrupt", {"SOFTWARE", w.software_damage}});
+    os.advice = Message{"advice.corrupt", {}};
+  } else if (!w.release.empty()) {
     os = make("os", CheckStatus::kPass, {"os.windows", {w.release}});
   } else if (!w.server) {
     os = fail("os", kInternalError, {"os.windows-client", {w.product_name.empty() ? "Windows" : w.product_name}},
@@ -369,8 +379,14 @@ void judge_windows(const WindowsGuest& w, const CheckOptions& options, CheckRepo
                                                                     : "part.driver-file-and-service",
                                {}}}};
   }
-  virtio = problem ? fail("virtio", kVirtioNotInstall, *problem, Message{"advice.win-virtio", {}})
-                   : make("virtio", CheckStatus::kPass, {"virtio.win-ok", {storage->name}});
+  if (problem && !w.system_damage.empty()) {
+    // The services are read from a SYSTEM hive that is corrupt: unknown, not missing.
+    virtio = make("virtio", CheckStatus::kUnverified, {"virtio.win-hive-corrupt", {"SYSTEM", w.system_damage}});
+    virtio.advice = Message{"advice.corrupt", {}};
+  } else {
+    virtio = problem ? fail("virtio", kVirtioNotInstall, *problem, Message{"advice.win-virtio", {}})
+                     : make("virtio", CheckStatus::kPass, {"virtio.win-ok", {storage->name}});
+  }
   for (const WindowsDriver& d : w.drivers) {
     const MessageArg file = d.file.empty() ? MessageArg(Message{"ev.absent", {}}) : MessageArg(d.file);
     const MessageArg service =
@@ -388,6 +404,9 @@ void judge_windows(const WindowsGuest& w, const CheckOptions& options, CheckRepo
   CheckResult cloud;
   if (options.force) {
     cloud = skipped("cloud-init", "cinit.forced");
+  } else if (!w.cloudbase_service && !w.system_damage.empty()) {
+    cloud = make("cloud-init", CheckStatus::kUnverified, {"cbinit.hive-corrupt", {"SYSTEM", w.system_damage}});
+    cloud.advice = Message{"advice.corrupt", {}};
   } else if (!w.cloudbase_service || w.cloudbase_dir.empty()) {
     cloud = fail("cloud-init", kCloudInitNotInstalled,
                  {"cbinit.missing",
@@ -477,6 +496,7 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   CheckResult root;
   std::vector<Message> volume_evidence;
   std::vector<MessageArg> filesystems, unreadable, boot_volumes;
+  const VolumeSummary* damaged = nullptr;  // the first volume with a corrupt structure on the way to a root
   for (const VolumeSummary& v : in.volumes) {
     // What the volume holds: a file-system or container name ("ext4", "LUKS"), which is the same
     // in every language, or nothing recognised.
@@ -486,10 +506,15 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
     if (!v.label.empty()) facts.emplace_back(Message{"vol.label", {v.label}});
     if (!v.uuid.empty()) facts.emplace_back(Message{"vol.uuid", {v.uuid}});
     if (!v.error.empty()) facts.emplace_back(note(v.error));
+    if (!v.damage.empty() && v.damage != v.error)
+      facts.emplace_back(note(fmt::format("{}: {}", v.damaged_at, v.damage)));
+    if (!v.damage.empty() && damaged == nullptr) damaged = &v;
     volume_evidence.push_back({"ev.volume", {volume_name(v), list_of(std::move(facts))}});
     if (!v.fs_kind.empty()) filesystems.emplace_back(Message{"vol.holding", {volume_name(v), v.fs_kind}});
     if (v.boot_volume) boot_volumes.emplace_back(volume_name(v));
-    if (v.fs_kind.empty() && could_hold_root(v.kind)) {
+    // A PV whose metadata imagegate refuses (unsupported, empty) may hold the root in its LVs too.
+    if (v.fs_kind.empty() &&
+        (could_hold_root(v.kind) || (v.kind == "LVM2 PV" && !v.error.empty()) || (!v.lv.empty() && !v.error.empty()))) {
       std::vector<MessageArg> what{kind};
       if (!v.label.empty()) what.emplace_back(Message{"vol.label", {v.label}});
       unreadable.emplace_back(v.error.empty()
@@ -528,6 +553,15 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
         break;
       }
     }
+  } else if (damaged != nullptr) {
+    // Corruption on the way to a root is not absence (issue 15, finding 7): the LVM metadata of a
+    // PV or the mapping of an LV, or a directory of a file system that opened.
+    root = damaged->fs_kind.empty()
+               ? make("root", CheckStatus::kUnverified, {"root.lvm-corrupt", {volume_name(*damaged), damaged->damage}})
+               : make("root", CheckStatus::kUnverified,
+                      {"root.dir-corrupt",
+                       {volume_name(*damaged), damaged->fs_kind, damaged->damaged_at, damaged->damage}});
+    root.advice = Message{"advice.corrupt", {}};
   } else if (!unreadable.empty()) {
     // What imagegate cannot read may hold the root: that is not the user's mistake. Checked
     // before "only /boot", since a separate ext4 /boot beside an unread root is the usual layout.
@@ -581,7 +615,9 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   CheckResult os;
   if (g->os_release.empty() && !g->os_release_errors.empty()) {
     // Corruption is not absence: name the release file that is there but could not be read.
-    os = make("os", CheckStatus::kWarn, {"os.unreadable", {g->os_release_errors.front()}});
+    // Unverified, as every corruption on the way to an answer, so that the headline says it too.
+    os = make("os", CheckStatus::kUnverified, {"os.unreadable", {g->os_release_errors.front()}});
+    os.advice = Message{"advice.corrupt", {}};
   } else if (g->os_release.empty()) {
     os = make("os", CheckStatus::kWarn, {"os.unknown", {}});
   } else if (!g->distribution.named) {
@@ -648,10 +684,28 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   bool from_menu = false;
   const KernelInfo* k = g->boot_kernel(&from_menu);
   CheckResult virtio;
+  // A file on the way to the answer that is there but cannot be read makes a failure unknown, not
+  // a verdict (issue 15, finding 7): for no kernel, the listings, fstab and boot menu; for a
+  // kernel without its drivers, its own config and module lists, then, when the boot loader did
+  // not choose it, the menu that would have.
+  auto unverified = [&](const std::string& why) {
+    virtio = make("virtio", CheckStatus::kUnverified, {"virtio.unreadable", {why}});
+    virtio.advice = Message{"advice.corrupt", {}};
+  };
   if (k == nullptr) {
-    virtio = fail("virtio", kVirtioNotInstall, {"virtio.no-kernel", {}}, Message{"advice.no-kernel", {}});
+    if (!g->boot_unreadable.empty()) {
+      unverified(g->boot_unreadable.front());
+    } else {
+      virtio = fail("virtio", kVirtioNotInstall, {"virtio.no-kernel", {}}, Message{"advice.no-kernel", {}});
+    }
   } else if (auto problem = virtio_problem(*k)) {
-    virtio = fail("virtio", kVirtioNotInstall, *problem, Message{"advice.virtio", {}});
+    if (!k->unreadable.empty()) {
+      unverified(k->unreadable.front());
+    } else if (!from_menu && !g->boot_unreadable.empty()) {
+      unverified(g->boot_unreadable.front());
+    } else {
+      virtio = fail("virtio", kVirtioNotInstall, *problem, Message{"advice.virtio", {}});
+    }
   } else {
     virtio = make("virtio", CheckStatus::kPass, {"virtio.ok", {k->version}});
     std::vector<MessageArg> others;
@@ -672,6 +726,10 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
     for (const KernelInfo& each : g->kernels) {
       for (Message& e : driver_evidence(each)) virtio.evidence.push_back(std::move(e));
     }
+  }
+  for (const std::string& u : g->boot_unreadable) virtio.evidence.push_back({"ev.unreadable", {u}});
+  for (const KernelInfo& each : g->kernels) {
+    for (const std::string& u : each.unreadable) virtio.evidence.push_back({"ev.unreadable", {u}});
   }
   r.checks.push_back(std::move(virtio));
   r.checks.push_back(judge_cloud_init(g->cloud_init, options, r, "advice.cloud-init", "advice.cloud-init-enable"));

@@ -295,6 +295,7 @@ std::string make_windows_disk(const TempDir& dir, const WindowsSpec& spec) {
   std::ofstream(dir.path() / "system.reg") << reg;
   run_ok("hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\\SYSTEM' " + system + " " +
          (dir.path() / "system.reg").string());
+  if (spec.edit_hives) spec.edit_hives(software, system);
   // ntoskrnl.exe: a DOS header pointing at a PE header naming the machine.
   std::vector<std::byte> pe(4096, std::byte{0});
   pe[0] = std::byte{'M'};

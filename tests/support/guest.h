@@ -10,6 +10,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,9 @@ struct WindowsSpec {
   Table table = Table::kMbr;
   std::uint8_t mbr_type = 0x07;  // 0x42: a dynamic disk
   std::string software_reg;      // a SOFTWARE .reg dump to merge instead of software_reg(dir, release)
+  // Called with the SOFTWARE and SYSTEM hive files once they are built, before they are put on
+  // the NTFS volume: a test damages them here.
+  std::function<void(const std::string& software, const std::string& system)> edit_hives;
 };
 // "" when the tools make_windows_disk needs are installed, else which ones are missing.
 std::string windows_tools_missing();
