@@ -705,7 +705,9 @@ class Image final : public DiskImage {
               "truncated image?",
               l2, i, host, file_->size()));
         }
-        IG_TRY(add_refs(st, host, cluster_size_, Role::kData, times,
+        // The file may end inside the last data cluster (qemu writes subclusters and the tail
+        // of an odd-sized disk as they are): the cluster counts, its bytes are checked on read.
+        IG_TRY(add_refs(st, host, std::min(cluster_size_, file_->size() - host), Role::kData, times,
                         fmt::format("data cluster of the L2 table at {:#x} entry {}", l2, i)));
         // A preallocated zero cluster reads as zeros: no output.
         const bool zero = extended_l2_ ? static_cast<std::uint32_t>(table[i * 2 + 1]) == 0 : (entry & kFlagZero) != 0;

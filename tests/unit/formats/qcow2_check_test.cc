@@ -420,22 +420,23 @@ TEST_P(Qcow2CheckHealthy, ReadsMeasuresAndConvertsAsQemu) {
   run_ok("qemu-img compare -f qcow2 -F qcow2 " + q + " " + out);
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, Qcow2CheckHealthy,
-                         ::testing::Values(Healthy{"plain", "", false}, Healthy{"snapshots", "", true},
-                                           Healthy{"compressed", "-c", false},
-                                           Healthy{"compressed_snapshots", "-c", true},
-                                           Healthy{"zstd_snapshots", "-c -o compression_type=zstd", true},
-                                           Healthy{"clusters_512_snapshots", "-o cluster_size=512", true},
-                                           Healthy{"clusters_4k_compressed", "-c -o cluster_size=4k", false},
-                                           Healthy{"clusters_2m_snapshots", "-o cluster_size=2M", true},
-                                           Healthy{"refcount_bits_1", "-o refcount_bits=1", false},
-                                           Healthy{"refcount_bits_2_snapshots", "-o refcount_bits=2", true},
-                                           Healthy{"refcount_bits_8", "-o refcount_bits=8", false},
-                                           Healthy{"refcount_bits_64_snapshots", "-o refcount_bits=64", true},
-                                           Healthy{"v2_snapshots", "-o compat=0.10", true},
-                                           Healthy{"extended_l2_snapshots", "-o extended_l2=on", true},
-                                           Healthy{"prealloc_metadata", "-o preallocation=metadata", false}),
-                         [](const ::testing::TestParamInfo<Healthy>& i) { return i.param.name; });
+INSTANTIATE_TEST_SUITE_P(
+    Variants, Qcow2CheckHealthy,
+    ::testing::Values(Healthy{"plain", "", false}, Healthy{"snapshots", "", true}, Healthy{"compressed", "-c", false},
+                      Healthy{"compressed_snapshots", "-c", true},
+                      Healthy{"zstd_snapshots", "-c -o compression_type=zstd", true},
+                      Healthy{"clusters_512_snapshots", "-o cluster_size=512", true},
+                      Healthy{"clusters_4k_compressed", "-c -o cluster_size=4k", false},
+                      Healthy{"clusters_2m_snapshots", "-o cluster_size=2M", true},
+                      Healthy{"refcount_bits_1", "-o refcount_bits=1", false},
+                      Healthy{"refcount_bits_2_snapshots", "-o refcount_bits=2", true},
+                      Healthy{"refcount_bits_8", "-o refcount_bits=8", false},
+                      Healthy{"refcount_bits_64_snapshots", "-o refcount_bits=64", true},
+                      Healthy{"v2_snapshots", "-o compat=0.10", true},
+                      Healthy{"extended_l2_snapshots", "-o extended_l2=on", true},
+                      Healthy{"extended_l2_2m_snapshots", "-o extended_l2=on,cluster_size=2M", true},
+                      Healthy{"prealloc_metadata", "-o preallocation=metadata", false}),
+    [](const ::testing::TestParamInfo<Healthy>& i) { return i.param.name; });
 
 }  // namespace
 }  // namespace ig::test
