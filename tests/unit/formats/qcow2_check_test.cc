@@ -261,6 +261,31 @@ TEST_F(Qcow2Check, CorruptImageIsReportedAndNotConverted) {
   EXPECT_FALSE(std::filesystem::exists(out));
 }
 
+TEST_F(Qcow2Check, DirtyImageWithLazyRefcountsIsReadAsWrittenButOverlapsStillCount) {
+  // qemu-io aborts after its writes: the dirty bit stays set and the lazy refcounts lag behind
+  // the L2 tables. qemu-img check calls that corrupt (a writable open would rebuild the counts);
+  // qemu-img convert reads it as written, and so does imagegate.
+  const std::string q = dir_.file("dirty.qcow2");
+  run_ok("qemu-img create -q -f qcow2 -o lazy_refcounts=on " + q + " 64M");
+  run("qemu-io -c 'write -P 0x11 0 1M' -c 'write -P 0x22 8M 512k' -c abort " + q + " > /dev/null 2>&1");
+  ASSERT_EQ(be64_at(q, 72) & 1, 1u) << "the dirty bit";
+  const QemuCheck oracle = qemu_check(q);
+  EXPECT_EQ(oracle.exit_code, 2) << oracle.out;
+  auto image = open_file(q);
+  ASSERT_THAT(image, IsOk());
+  const std::string ref = dir_.file("dirty.raw");
+  run_ok("qemu-img convert -f qcow2 -O raw " + q + " " + ref);
+  EXPECT_EQ(compare_with_raw(**image, ref), "");
+  const nlohmann::json m = run_json("qemu-img measure --output=json -f qcow2 -O qcow2 " + q);
+  auto r = measure_qcow2(**image, Qcow2TargetOptions{});
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->required, m["required"].get<std::uint64_t>());
+  // The refcounts are not compared, but an overlap is still one.
+  const Layout l = layout(q);
+  patch_file(q, l.l1, be64(kCopied | l.l1));
+  EXPECT_THAT(open_and_measure(q), HasError(ErrorCode::kCorrupt, "overlaps the L1 table"));
+}
+
 // ---- Finding 3: work grows with the file, not with the virtual size ----
 
 TEST_F(Qcow2Check, SixtyTebibytesOfOneL2TableStopAtItsRefcount) {
