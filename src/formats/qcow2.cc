@@ -527,7 +527,7 @@ class Image final : public DiskImage {
     IG_TRY(walked(st, st.clusters, "file's clusters"));
     st.refs.assign(static_cast<std::size_t>(st.clusters), 0);
 
-    IG_TRY(add_refs(st, 0, cluster_size_, Role::kHeader, 1, "header"));
+    IG_TRY(add_refs(st, 0, std::min(cluster_size_, file_->size()), Role::kHeader, 1, "header"));
 
     // The L1 tables: the active one whole (qemu checks every entry, used or not), and each
     // snapshot's.
