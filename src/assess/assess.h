@@ -65,8 +65,9 @@ struct Facts {
   std::optional<NameMismatch> name_mismatch;
   bool too_large = false;  // virtual size above options.max_virtual_size: not measured nor inspected
   // The size as qcow2 (qemu-img measure's `required`). Measuring walks every allocation table
-  // of the image; when that fails, the image cannot be converted: `damaged` says where, and
-  // nothing after is computed.
+  // of the image (for a qcow2, after its metadata check: overlaps, refcounts, budgets, see
+  // docs/formats/qcow2.md); when that fails, the image cannot be converted: `damaged` says
+  // where, and nothing after is computed.
   std::optional<std::uint64_t> qcow2_size;
   std::string damaged;
   // The refusal or the damage is a file that ends before what its own tables place in it (a

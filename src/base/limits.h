@@ -27,6 +27,18 @@ struct Limits {
   std::uint64_t max_descriptor_bytes = std::uint64_t{1} << 20;
   // Header extensions a qcow2 header may carry.
   std::uint32_t max_header_extensions = 64;
+
+  // Budgets of the qcow2 metadata check (docs/formats/qcow2.md, "Metadata check"), which counts
+  // the references to every cluster of the file as `qemu-img check` does before anything is read
+  // through the image. Its work and memory grow with the file, never with the virtual size.
+  // Entries walked: the file's clusters (one counter each, 4 bytes), L1, L2 and refcount table
+  // entries, snapshot table entries.
+  std::uint64_t max_metadata_entries = std::uint64_t{1} << 26;
+  // Distinct L2 tables, active and in snapshots (a 500 GiB disk of 64 KiB clusters has 1000).
+  std::uint64_t max_l2_tables = std::uint64_t{1} << 22;
+  // Guest data a conversion may produce. Below this cap, a qcow2's output budget is its
+  // allocated clusters, each counted once however many guest clusters map it.
+  std::uint64_t max_output_bytes = std::uint64_t{64} << 40;  // 64 TiB
 };
 
 }  // namespace ig

@@ -9,6 +9,7 @@
 #include <array>
 #include <cstring>
 #include <mutex>
+#include <unordered_map>
 
 #include "base/bytes.h"
 #include "base/checked.h"
@@ -66,6 +67,13 @@ constexpr std::uint64_t kFlagZero = 1ULL << 0;
 constexpr std::uint64_t kL1ReservedMask = 0x7f000000000001ffULL;
 
 constexpr std::uint32_t kSubclusters = 32;  // per cluster with extended L2 entries
+
+// Snapshot table (qcow2.txt "Snapshot table"): fixed part of an entry, and qemu's bounds
+// (QCOW_MAX_SNAPSHOTS, QCOW_MAX_SNAPSHOT_EXTRA_DATA, QCOW_MAX_SNAPSHOTS_SIZE).
+constexpr std::uint64_t kSnapshotEntryFixed = 40;
+constexpr std::uint32_t kMaxSnapshots = 65536;
+constexpr std::uint32_t kMaxSnapshotExtraData = 1024;
+constexpr std::uint64_t kMaxSnapshotTableBytes = std::uint64_t{1024} * kMaxSnapshots;
 
 struct Header {
   std::uint32_t version = 0;
@@ -136,6 +144,7 @@ class Image final : public DiskImage {
         l1_(std::move(l1)),
         l2_cache_(limits.max_metadata_cache_bytes),
         max_table_bytes_(limits.max_table_bytes),
+        limits_(limits),
         info_(std::move(info)) {}
 
   std::uint64_t size() const override { return h_.size; }
@@ -144,6 +153,7 @@ class Image final : public DiskImage {
 
   Result<void> read_at(std::uint64_t offset, std::span<std::byte> out) const override {
     if (!fits(offset, out.size())) return out_of_range(offset, out.size());
+    IG_TRY(checked());
     std::size_t done = 0;
     while (done < out.size()) {
       const std::uint64_t pos = offset + done;
@@ -184,6 +194,7 @@ class Image final : public DiskImage {
 
   Result<Extent> extent_at(std::uint64_t offset) const override {
     if (offset >= h_.size) return out_of_range(offset, 1);
+    IG_TRY(checked());
     Mapping first = IG_TRY(lookup(offset));
     if (first.kind == Kind::kNormal && IG_TRY(metadata_preallocated())) {
       // Like qemu, a preallocated image's data clusters are asked about the host file's holes.
@@ -389,6 +400,355 @@ class Image final : public DiskImage {
     return ok();
   }
 
+  // ---- Metadata check ----------------------------------------------------------------------
+  //
+  // qemu's `qemu-img check` algorithm (block/qcow2-refcount.c, qcow2_check_refcounts): count
+  // the references to every cluster of the file (the header, the L1 tables, every L2 table, every
+  // data and compressed cluster, the refcount table and blocks, the snapshot table), then compare
+  // with the stored refcounts. Each cluster also remembers what it was first referenced as, so
+  // that a cluster that is two kinds of metadata, or metadata and data, is named as the overlap
+  // it is. The counters are sized by the file (bounded by the upload), and each distinct L2
+  // table is read once however many L1 entries point at it: the work grows with the file, not
+  // with the virtual size the tables map. Run once, before the first read.
+  enum class Role : std::uint8_t {
+    kNone,
+    kHeader,
+    kL1,
+    kL2,
+    kRefcountTable,
+    kRefcountBlock,
+    kSnapshotTable,
+    kData,
+    kCompressed
+  };
+  static constexpr std::uint32_t kCountMask = (1u << 28) - 1;  // low 28 bits count, top 4 the role
+
+  static std::string_view role_name(Role r) {
+    switch (r) {
+      case Role::kNone: return "nothing";
+      case Role::kHeader: return "header";
+      case Role::kL1: return "L1 table";
+      case Role::kL2: return "L2 table";
+      case Role::kRefcountTable: return "refcount table";
+      case Role::kRefcountBlock: return "refcount block";
+      case Role::kSnapshotTable: return "snapshot table";
+      case Role::kData: return "data cluster";
+      case Role::kCompressed: return "compressed cluster";
+    }
+    return "?";
+  }
+  static bool is_data(Role r) { return r == Role::kData || r == Role::kCompressed; }
+
+  Result<void> checked() const {
+    std::call_once(check_once_, [this] { check_ = check_metadata(); });
+    return check_;
+  }
+
+  struct CheckState {
+    std::uint64_t clusters = 0;  // clusters of the file
+    std::vector<std::uint32_t> refs;
+    std::uint64_t entries = 0;  // metadata entries walked, against limits_.max_metadata_entries
+  };
+
+  Result<void> walked(CheckState& st, std::uint64_t n, std::string_view what) const {
+    st.entries += n;
+    if (st.entries > limits_.max_metadata_entries) {
+      return Error::limit_exceeded(
+          fmt::format("qcow2 check: more than {} metadata entries to walk (at the {}; Limits::max_metadata_entries)",
+                      limits_.max_metadata_entries, what));
+    }
+    return ok();
+  }
+
+  // Counts `times` references of `role` to each cluster of [offset, offset + length).
+  Result<void> add_refs(CheckState& st, std::uint64_t offset, std::uint64_t length, Role role, std::uint64_t times,
+                        const std::string& what) const {
+    if (length == 0) return ok();
+    if (!range_within(offset, length, file_->size())) {
+      return Error::truncated(fmt::format("qcow2: {} [{:#x}, +{}) lies past the end of the file ({} bytes)", what,
+                                          offset, length, file_->size()));
+    }
+    const std::uint64_t first = offset >> h_.cluster_bits;
+    const std::uint64_t last = (offset + length - 1) >> h_.cluster_bits;
+    for (std::uint64_t c = first; c <= last; ++c) {
+      std::uint32_t& r = st.refs[c];
+      const Role old = static_cast<Role>(r >> 28);
+      const bool shareable = role == Role::kL2 || is_data(role);
+      if (old != Role::kNone && !(is_data(old) && is_data(role)) && (old != role || !shareable)) {
+        return Error::corrupt(fmt::format("qcow2: {} at {:#x} overlaps the {} in cluster {} (host offset {:#x})", what,
+                                          offset, role_name(old), c, c << h_.cluster_bits));
+      }
+      const std::uint64_t count = std::min<std::uint64_t>((r & kCountMask) + times, kCountMask);
+      r = (static_cast<std::uint32_t>(role) << 28) | static_cast<std::uint32_t>(count);
+    }
+    return ok();
+  }
+
+  Result<std::vector<std::uint64_t>> read_table(std::uint64_t offset, std::uint64_t entries) const {
+    std::vector<std::byte> raw = IG_TRY(read_vector(*file_, offset, static_cast<std::size_t>(entries * 8)));
+    std::vector<std::uint64_t> table(static_cast<std::size_t>(entries));
+    for (std::size_t i = 0; i < table.size(); ++i) table[i] = load_be_ptr<std::uint64_t>(raw.data() + i * 8);
+    return table;
+  }
+
+  // The stored refcount of cluster `c`, reading refcount blocks through a one-block cache.
+  struct RefcountReader {
+    std::vector<std::uint64_t> table;
+    std::uint64_t block_index = UINT64_MAX;
+    std::vector<std::byte> block;
+  };
+  Result<std::uint64_t> stored_refcount(RefcountReader& rr, std::uint64_t c) const {
+    const std::uint64_t bits = std::uint64_t{1} << h_.refcount_order;
+    const std::uint64_t per_block = cluster_size_ * 8 / bits;
+    const std::uint64_t t = c / per_block;
+    if (t >= rr.table.size()) return std::uint64_t{0};
+    const std::uint64_t block_offset = rr.table[t] & kOffsetMask;
+    if (block_offset == 0) return std::uint64_t{0};
+    if (t != rr.block_index) {
+      rr.block = IG_TRY(read_vector(*file_, block_offset, static_cast<std::size_t>(cluster_size_)));
+      rr.block_index = t;
+    }
+    const std::uint64_t bit = (c % per_block) * bits;
+    if (bits < 8) return (std::to_integer<std::uint64_t>(rr.block[bit / 8]) >> (bit % 8)) & ((1u << bits) - 1);
+    std::uint64_t v = 0;
+    for (std::uint64_t i = 0; i < bits / 8; ++i) v = (v << 8) | std::to_integer<std::uint64_t>(rr.block[bit / 8 + i]);
+    return v;
+  }
+
+  struct L1Table {
+    std::string name;  // "active L1 table", "snapshot 3's L1 table"
+    std::vector<std::uint64_t> entries;
+    bool active = false;
+  };
+
+  Result<void> check_metadata() const {
+    CheckState st;
+    st.clusters = div_round_up(file_->size(), cluster_size_);
+    IG_TRY(walked(st, st.clusters, "file's clusters"));
+    st.refs.assign(static_cast<std::size_t>(st.clusters), 0);
+
+    IG_TRY(add_refs(st, 0, std::min(cluster_size_, file_->size()), Role::kHeader, 1, "header"));
+
+    // The L1 tables: the active one whole (qemu checks every entry, used or not), and each
+    // snapshot's.
+    std::vector<L1Table> l1s;
+    {
+      L1Table active{"active L1 table", {}, true};
+      IG_TRY(walked(st, h_.l1_size, active.name));
+      IG_TRY(add_refs(st, h_.l1_table_offset, std::uint64_t{h_.l1_size} * 8, Role::kL1, 1, active.name));
+      active.entries = IG_TRY(read_table(h_.l1_table_offset, h_.l1_size));
+      l1s.push_back(std::move(active));
+    }
+    if (h_.nb_snapshots > 0) {
+      if ((h_.snapshots_offset & (cluster_size_ - 1)) != 0) {
+        return Error::corrupt(
+            fmt::format("qcow2 header: snapshots_offset {:#x} not cluster-aligned", h_.snapshots_offset));
+      }
+      std::uint64_t pos = h_.snapshots_offset;
+      for (std::uint32_t i = 0; i < h_.nb_snapshots; ++i) {
+        IG_TRY(walked(st, 1, "snapshot table"));
+        pos = align_up(pos, 8);  // each entry starts 8-aligned; the table ends where the last one does
+        std::array<std::byte, kSnapshotEntryFixed> e{};
+        if (!range_within(pos, e.size(), file_->size())) {
+          return Error::truncated(
+              fmt::format("qcow2: snapshot table entry {} at {:#x} lies past the end of the file ({} bytes)", i, pos,
+                          file_->size()));
+        }
+        IG_TRY(file_->read_at(pos, e));
+        const std::uint64_t l1_offset = load_be<std::uint64_t, 0>(e);
+        const std::uint32_t l1_size = load_be<std::uint32_t, 8>(e);
+        const std::uint16_t id_size = load_be<std::uint16_t, 12>(e);
+        const std::uint16_t name_size = load_be<std::uint16_t, 14>(e);
+        const std::uint32_t extra_size = load_be<std::uint32_t, 36>(e);
+        if (extra_size > kMaxSnapshotExtraData) {
+          return Error::corrupt(
+              fmt::format("qcow2: snapshot {} extra_data_size {} exceeds {}", i, extra_size, kMaxSnapshotExtraData));
+        }
+        pos += kSnapshotEntryFixed + extra_size + id_size + name_size;
+        if (pos - h_.snapshots_offset > kMaxSnapshotTableBytes) {
+          return Error::corrupt(fmt::format("qcow2: snapshot table larger than {} bytes", kMaxSnapshotTableBytes));
+        }
+        L1Table sn{fmt::format("snapshot {}'s L1 table", i), {}, false};
+        if (std::uint64_t{l1_size} * 8 > max_table_bytes_) {
+          return Error::limit_exceeded(fmt::format("qcow2: {} of {} bytes exceeds the limit {}", sn.name,
+                                                   std::uint64_t{l1_size} * 8, max_table_bytes_));
+        }
+        if ((l1_offset & (cluster_size_ - 1)) != 0) {
+          return Error::corrupt(fmt::format("qcow2: {} offset {:#x} not cluster-aligned", sn.name, l1_offset));
+        }
+        IG_TRY(walked(st, l1_size, sn.name));
+        IG_TRY(add_refs(st, l1_offset, std::uint64_t{l1_size} * 8, Role::kL1, 1, sn.name));
+        sn.entries = IG_TRY(read_table(l1_offset, l1_size));
+        l1s.push_back(std::move(sn));
+      }
+      IG_TRY(add_refs(st, h_.snapshots_offset, pos - h_.snapshots_offset, Role::kSnapshotTable, 1, "snapshot table"));
+    }
+
+    // The refcount table and its blocks.
+    RefcountReader rr;
+    {
+      const std::uint64_t table_bytes = std::uint64_t{h_.refcount_table_clusters} * cluster_size_;
+      if (table_bytes > max_table_bytes_) {
+        return Error::limit_exceeded(
+            fmt::format("qcow2: refcount table of {} bytes exceeds the limit {}", table_bytes, max_table_bytes_));
+      }
+      if ((h_.refcount_table_offset & (cluster_size_ - 1)) != 0) {
+        return Error::corrupt(
+            fmt::format("qcow2 header: refcount_table_offset {:#x} not cluster-aligned", h_.refcount_table_offset));
+      }
+      IG_TRY(walked(st, table_bytes / 8, "refcount table"));
+      IG_TRY(add_refs(st, h_.refcount_table_offset, table_bytes, Role::kRefcountTable, 1, "refcount table"));
+      rr.table = IG_TRY(read_table(h_.refcount_table_offset, table_bytes / 8));
+      for (std::size_t i = 0; i < rr.table.size(); ++i) {
+        const std::uint64_t block = rr.table[i] & kOffsetMask;
+        if (block == 0) continue;
+        if ((block & (cluster_size_ - 1)) != 0) {
+          return Error::corrupt(fmt::format("qcow2: refcount block {} at {:#x} not cluster-aligned", i, block));
+        }
+        IG_TRY(add_refs(st, block, cluster_size_, Role::kRefcountBlock, 1, fmt::format("refcount block {}", i)));
+      }
+    }
+    // With the dirty bit set, refcounts may lag behind (lazy refcounts): qemu rebuilds them when
+    // it opens such an image writable. Overlaps and the budgets still hold; the counts are not
+    // compared.
+    const bool compare = (h_.incompatible_features & kIncompatDirty) == 0;
+
+    // Every L1 entry references its L2 table. An L2 table referenced more often than its
+    // refcount allows is corrupt before any of it is read.
+    std::unordered_map<std::uint64_t, std::uint64_t> active_refs;  // L2 cluster -> active L1 entries
+    for (const L1Table& t : l1s) {
+      for (std::size_t i = 0; i < t.entries.size(); ++i) {
+        const std::uint64_t l2 = t.entries[i] & kOffsetMask;
+        if (l2 == 0) continue;
+        if ((l2 & (cluster_size_ - 1)) != 0) {
+          return Error::corrupt(
+              fmt::format("qcow2: {} entry {} = {:#x} has an unaligned L2 offset", t.name, i, t.entries[i]));
+        }
+        if (!range_within(l2, cluster_size_, file_->size())) {
+          return Error::truncated(
+              fmt::format("qcow2: L2 table at {:#x} lies past the end of the file ({} bytes)", l2, file_->size()));
+        }
+        IG_TRY(add_refs(st, l2, cluster_size_, Role::kL2, 1, fmt::format("L2 table of {} entry {}", t.name, i)));
+        if (t.active) ++active_refs[l2 >> h_.cluster_bits];
+      }
+    }
+    std::vector<std::uint64_t> l2_clusters;
+    for (std::uint64_t c = 0; c < st.clusters; ++c) {
+      if (static_cast<Role>(st.refs[c] >> 28) != Role::kL2) continue;
+      l2_clusters.push_back(c);
+      if (l2_clusters.size() > limits_.max_l2_tables) {
+        return Error::limit_exceeded(
+            fmt::format("qcow2 check: more than {} distinct L2 tables (Limits::max_l2_tables)", limits_.max_l2_tables));
+      }
+      if (compare) {
+        const std::uint64_t stored = IG_TRY(stored_refcount(rr, c));
+        const std::uint64_t counted = st.refs[c] & kCountMask;
+        if (counted > stored) {
+          return Error::corrupt(
+              fmt::format("qcow2: the L2 table at {:#x} is referenced by {} L1 entries, but its refcount is {}",
+                          c << h_.cluster_bits, counted, stored));
+        }
+      }
+    }
+
+    // Each distinct L2 table is read once; its data clusters count once per L1 entry that
+    // references it. The active layer's mapped clusters are counted for the output budget.
+    const std::uint64_t per_l2 = l2_entries_;
+    const std::uint64_t stride = extended_l2_ ? 2 : 1;
+    const std::uint64_t offset_mask = (std::uint64_t{1} << csize_shift_) - 1;
+    const std::uint64_t csize_mask = (std::uint64_t{1} << (h_.cluster_bits - 8)) - 1;
+    std::vector<bool> active_data(static_cast<std::size_t>(st.clusters), false);
+    std::vector<std::uint64_t> active_compressed;  // descriptor offsets the active layer maps
+    std::uint64_t mapped = 0;                      // allocated guest clusters of the active layer
+    std::uint64_t distinct = 0;                    // distinct host clusters they map
+    for (const std::uint64_t c : l2_clusters) {
+      const std::uint64_t l2 = c << h_.cluster_bits;
+      const std::uint64_t times = st.refs[c] & kCountMask;
+      const auto found = active_refs.find(c);
+      const std::uint64_t active = found == active_refs.end() ? 0 : found->second;
+      // Reading the disk walks a table once per active L1 entry that names it: that walk is
+      // budgeted here, so that an L1 naming one table thousands of times (with refcounts to
+      // match, which qemu accepts) is refused before reads multiply it.
+      IG_TRY(walked(st, per_l2 * std::max<std::uint64_t>(active, 1), "L2 tables, once per active L1 entry"));
+      const std::vector<std::uint64_t> table = IG_TRY(read_table(l2, cluster_size_ / 8));
+      for (std::uint64_t i = 0; i < per_l2; ++i) {
+        const std::uint64_t entry = table[i * stride];
+        if ((entry & kFlagCompressed) != 0) {
+          const std::uint64_t coffset = entry & offset_mask;
+          const std::uint64_t nb_csectors = ((entry >> csize_shift_) & csize_mask) + 1;
+          if (coffset >= file_->size()) {
+            return Error::truncated(fmt::format(
+                "qcow2: L2 table at {:#x} entry {}: compressed cluster at host offset {:#x} past the end of the file",
+                l2, i, coffset));
+          }
+          // As qemu counts it: the sectors the descriptor names, here within the file (the read
+          // is clamped to the file too).
+          const std::uint64_t start = align_down(coffset, 512);
+          const std::uint64_t length = std::min(nb_csectors * 512, file_->size() - start);
+          IG_TRY(add_refs(st, start, length, Role::kCompressed, times,
+                          fmt::format("compressed cluster of the L2 table at {:#x} entry {}", l2, i)));
+          if (active > 0) {
+            mapped += active;
+            active_compressed.push_back(coffset);
+          }
+          continue;
+        }
+        const std::uint64_t host = entry & kOffsetMask;
+        if (host == 0) continue;
+        if ((host & (cluster_size_ - 1)) != 0) {
+          return Error::corrupt(
+              fmt::format("qcow2: L2 table at {:#x} entry {}: host offset {:#x} is not cluster-aligned", l2, i, host));
+        }
+        if (host >= file_->size()) {
+          return Error::truncated(fmt::format(
+              "qcow2: L2 table at {:#x} entry {}: data at host offset {:#x} lies past the end of the file ({} bytes): "
+              "truncated image?",
+              l2, i, host, file_->size()));
+        }
+        // The file may end inside the last data cluster (qemu writes subclusters and the tail
+        // of an odd-sized disk as they are): the cluster counts, its bytes are checked on read.
+        IG_TRY(add_refs(st, host, std::min(cluster_size_, file_->size() - host), Role::kData, times,
+                        fmt::format("data cluster of the L2 table at {:#x} entry {}", l2, i)));
+        // A preallocated zero cluster reads as zeros: no output.
+        const bool zero = extended_l2_ ? static_cast<std::uint32_t>(table[i * 2 + 1]) == 0 : (entry & kFlagZero) != 0;
+        if (active > 0 && !zero) {
+          mapped += active;
+          const std::size_t h = static_cast<std::size_t>(host >> h_.cluster_bits);
+          if (!active_data[h]) ++distinct;
+          active_data[h] = true;
+        }
+      }
+    }
+    if (compare) {
+      for (std::uint64_t c = 0; c < st.clusters; ++c) {
+        const std::uint64_t counted = st.refs[c] & kCountMask;
+        if (counted == 0) continue;
+        const std::uint64_t stored = IG_TRY(stored_refcount(rr, c));
+        if (counted > stored) {
+          return Error::corrupt(fmt::format(
+              "qcow2: cluster {} (host offset {:#x}, {}) has refcount {} but {} references (qemu-img check: ERROR)", c,
+              c << h_.cluster_bits, role_name(static_cast<Role>(st.refs[c] >> 28)), stored, counted));
+        }
+      }
+    }
+    std::sort(active_compressed.begin(), active_compressed.end());
+    distinct += static_cast<std::uint64_t>(std::unique(active_compressed.begin(), active_compressed.end()) -
+                                           active_compressed.begin());
+    // The output budget: the converted data never exceeds the allocated clusters the active
+    // layer maps, each shared cluster counted once.
+    const std::uint64_t budget = std::min(distinct * cluster_size_, limits_.max_output_bytes);
+    const std::uint64_t output = mapped > UINT64_MAX / cluster_size_ ? UINT64_MAX : mapped * cluster_size_;
+    if (output > budget) {
+      return Error::limit_exceeded(fmt::format(
+          "qcow2: output budget exceeded: the active layer maps {} allocated clusters onto {} distinct ones; "
+          "converting it would write {} bytes, over its budget of {} bytes (each shared cluster counted once, "
+          "at most Limits::max_output_bytes)",
+          mapped, distinct, output, budget));
+    }
+
+    return ok();
+  }
+
   SourcePtr file_;
   Header h_;
   std::uint64_t cluster_size_;
@@ -399,6 +759,9 @@ class Image final : public DiskImage {
   std::vector<std::uint64_t> l1_;
   TableCache<std::uint64_t> l2_cache_;
   std::uint64_t max_table_bytes_;
+  Limits limits_;
+  mutable std::once_flag check_once_;
+  mutable Result<void> check_ = ok();
   mutable std::once_flag prealloc_once_;
   mutable Result<bool> prealloc_ = false;
   ImageInfo info_;
@@ -537,6 +900,11 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
   if (extended_l2 && h.cluster_bits < 14) {
     return Error::corrupt(
         fmt::format("qcow2 header: extended L2 entries need clusters of at least 16 KiB, not {}", cluster_size));
+  }
+
+  if (h.nb_snapshots > kMaxSnapshots) {
+    return Error::corrupt(fmt::format("qcow2 header: nb_snapshots {} exceeds {} (qemu: snapshot table too large)",
+                                      h.nb_snapshots, kMaxSnapshots));
   }
 
   // Virtual size and the L1 table.

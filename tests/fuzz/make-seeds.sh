@@ -11,6 +11,9 @@ qemu-img convert -f raw -O qcow2 -o cluster_size=512 "$tmp/src.raw" "$out/qcow2/
 qemu-img convert -c -f raw -O qcow2 -o cluster_size=4096 "$tmp/src.raw" "$out/qcow2/zlib.qcow2"
 qemu-img convert -c -f raw -O qcow2 -o cluster_size=16384,compression_type=zstd,extended_l2=on "$tmp/src.raw" "$out/qcow2/zstd-l2.qcow2"
 qemu-img convert -f raw -O qcow2 -o compat=0.10,cluster_size=1024 "$tmp/src.raw" "$out/qcow2/v2.qcow2"
+# A snapshot: the metadata check parses its table and walks its L1 (shared L2s, refcount 2).
+qemu-img convert -f raw -O qcow2 -o cluster_size=4096,refcount_bits=8 "$tmp/src.raw" "$out/qcow2/snapshot.qcow2"
+qemu-img snapshot -c s1 "$out/qcow2/snapshot.qcow2"
 qemu-img convert -f raw -O vpc -o force_size=on "$tmp/src.raw" "$out/vhd/dynamic.vhd"
 qemu-img convert -f raw -O vpc -o subformat=fixed "$tmp/src.raw" "$out/vhd/fixed.vhd"
 qemu-img convert -f raw -O vmdk "$tmp/src.raw" "$out/vmdk/sparse.vmdk"

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "base/bytes.h"
+#include "base/checked.h"
 #include "convert/measure.h"
 #include "io/faulty_source.h"
 #include "support/test_support.h"
@@ -245,8 +246,12 @@ TEST_F(Malformed, Qcow2CompressedClusterGarbageAndBombs) {
       zeros + " " + deflated);
   const auto bomb = read_file(deflated);
   ASSERT_LT(bomb.size(), 65536u);
-  const std::uint64_t end = read_file(b).size();
+  const std::uint64_t end = align_up(read_file(b).size(), 65536);  // a cluster of its own
   patch_file(b, end, bomb);
+  // The appended cluster gets its refcount (16-bit, in the first refcount block), so that the
+  // image passes the metadata check as qemu-img check would.
+  const std::uint64_t refcount_block = be64_at(b, be64_at(b, 48)) & 0x00fffffffffffe00ULL;
+  patch_file(b, refcount_block + end / 65536 * 2, {std::byte{0}, std::byte{1}});
   const std::uint64_t sectors = (bomb.size() + 511) / 512;
   const std::uint64_t l2b = be64_at(b, be64_at(b, 40)) & 0x00fffffffffffe00ULL;
   patch_file(b, l2b, be64((1ull << 62) | ((sectors - 1) << 54) | end));
