@@ -267,6 +267,37 @@ std::string_view sandbox_outcome_name(SandboxOutcome outcome) {
   return "unknown";
 }
 
+Message sandbox_message(const SandboxRun& run, const Limits& limits) {
+  const std::string id = fmt::format("sandbox.{}", sandbox_outcome_name(run.outcome));
+  switch (run.outcome) {
+    case SandboxOutcome::kOutOfMemory: return {id, {human_bytes(limits.sandbox_memory_bytes), run.detail}};
+    case SandboxOutcome::kCpuBudget: return {id, {std::to_string(limits.sandbox_cpu_seconds)}};
+    case SandboxOutcome::kWallClockBudget: return {id, {std::to_string(limits.sandbox_wall_seconds)}};
+    case SandboxOutcome::kOutputBudget: return {id, {human_bytes(limits.sandbox_output_bytes)}};
+    case SandboxOutcome::kResultBudget: return {id, {human_bytes(limits.sandbox_result_bytes)}};
+    case SandboxOutcome::kStopped: return {id, {}};
+    case SandboxOutcome::kOk:
+    case SandboxOutcome::kForbiddenSyscall:
+    case SandboxOutcome::kCrashed: break;
+  }
+  return {id, {run.detail}};
+}
+
+ErrorCode sandbox_error_code(SandboxOutcome outcome) {
+  switch (outcome) {
+    case SandboxOutcome::kOutOfMemory:
+    case SandboxOutcome::kCpuBudget:
+    case SandboxOutcome::kWallClockBudget:
+    case SandboxOutcome::kOutputBudget:
+    case SandboxOutcome::kResultBudget: return ErrorCode::kLimitExceeded;
+    case SandboxOutcome::kStopped: return ErrorCode::kCancelled;
+    case SandboxOutcome::kOk:
+    case SandboxOutcome::kForbiddenSyscall:
+    case SandboxOutcome::kCrashed: break;
+  }
+  return ErrorCode::kInternal;
+}
+
 void SandboxChannel::progress(std::uint64_t done, std::uint64_t all) {
   std::array<char, 17> frame{};
   frame[0] = kFrameProgress;

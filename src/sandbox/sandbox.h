@@ -30,6 +30,7 @@
 
 #include "base/error.h"
 #include "base/limits.h"
+#include "text/messages.h"
 
 namespace ig {
 
@@ -87,5 +88,13 @@ struct SandboxRun {
 // Runs `fn` in a sandboxed child (see above). An exception out of `fn` ends the child:
 // std::bad_alloc as kOutOfMemory, any other as kCrashed with its what() in the detail.
 Result<SandboxRun> run_sandboxed(const std::function<std::string(SandboxChannel&)>& fn, const SandboxSpec& spec);
+
+// Why the sandbox stopped the reading, as a sentence of the message table ("sandbox.<outcome>",
+// with the budget of `run.limits` it passed and what was seen). Only for an outcome other than kOk.
+Message sandbox_message(const SandboxRun& run, const Limits& limits);
+
+// The ErrorCode a command reports for an outcome: kLimitExceeded for a budget, kCancelled when
+// stopped, kInternal for a forbidden call or a crash.
+ErrorCode sandbox_error_code(SandboxOutcome outcome);
 
 }  // namespace ig
