@@ -224,6 +224,7 @@ std::string human_bytes(std::uint64_t bytes) {
     return fmt::format("{} GiB", bytes >> 30);
   }
   if (bytes >= (std::uint64_t{1} << 20)) return fmt::format("{} MiB", bytes >> 20);
+  if (bytes >= (std::uint64_t{1} << 10)) return fmt::format("{} KiB", bytes >> 10);
   return fmt::format("{} bytes", bytes);
 }
 

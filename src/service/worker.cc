@@ -492,6 +492,7 @@ catalog::Outcome Worker::import(const catalog::Task& task, const std::stop_token
     job.rules.os_type = img.os_name;
     job.rules.os_version = img.os_version;
     job.rules.architecture = img.architecture;
+    job.rules.assess.limits = config_.limits;
     cleanup.paths.push_back(job.scratch);
     jobs.push_back(std::move(job));
   }

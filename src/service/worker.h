@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "base/limits.h"
 #include "catalog/catalog.h"
 #include "rules/check.h"
 #include "rules/report.h"
@@ -47,6 +48,8 @@ struct WorkerConfig {
   // verified: refused with InternalError naming the volume (false, the default), or imported
   // unverified (true). Config key "unverified_images": "refuse" | "import".
   bool import_unverified = false;
+  // The bounds every import's read runs under, the sandbox's budgets included (base/limits.h).
+  Limits limits;
 };
 
 // Whether an import asked in `import_region` may read an object of `object_region`: finance
