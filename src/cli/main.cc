@@ -2,6 +2,8 @@
 //
 // Exit codes: 0 the command succeeded (the image is readable), 1 the image was refused or could
 // not be read (the message says why), 2 a usage error.
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -261,6 +263,27 @@ struct Reading {
   std::function<Result<void>()> after;
 };
 
+// A test build's fault hook (IG_TEST_HOOKS: never in a release build): IG_SANDBOX_FAULT makes the
+// sandboxed reader do what a compromised parser would, so that tests/unit/cli can show each
+// outcome named by the command itself. "open": open /etc/passwd; "socket": open a socket;
+// "abort": crash.
+void inject_fault() {
+#ifdef IG_TEST_HOOKS
+  const char* fault = std::getenv("IG_SANDBOX_FAULT");
+  if (fault == nullptr) return;
+  const std::string_view f(fault);
+  if (f == "open") {
+    const int fd = ::open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) ::close(fd);
+  } else if (f == "socket") {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0) ::close(fd);
+  } else if (f == "abort") {
+    std::abort();
+  }
+#endif
+}
+
 // Runs `body` — the part of a command that reads the untrusted image and prints what it found —
 // and returns its exit code. In the sandbox, what it prints on stdout is printed here once it has
 // ended well; when the sandbox stops it, `report` reports the named outcome (its message says
@@ -272,7 +295,12 @@ int read_image(const Reading& reading, const std::function<int()>& body,
   spec.keep_fds = reading.fds;
   spec.capture_stdout = true;
   spec.stop = reading.stop;
-  auto run = run_sandboxed([&](SandboxChannel&) { return std::to_string(body()); }, spec);
+  auto run = run_sandboxed(
+      [&](SandboxChannel&) {
+        inject_fault();
+        return std::to_string(body());
+      },
+      spec);
   if (!run) return report(run.error());
   if (!run->ok()) {
     return report(Error{sandbox_error_code(run->outcome), render(sandbox_message(*run, spec.limits), reading.lang)});

@@ -82,6 +82,53 @@ TEST_F(SandboxCli, ConvertWritesTheSameFileWithAndWithoutTheSandbox) {
   for (const std::string& n : names) EXPECT_EQ(n.find(".imagegate-"), std::string::npos) << n;
 }
 
+// The test build's fault hook (IG_SANDBOX_FAULT, main.cc) makes the sandboxed reader act as a
+// compromised parser would: the command stops it and names the outcome in its own report.
+TEST_F(SandboxCli, AReaderThatOpensAFileOrASocketIsStoppedAndNamedInTheReport) {
+  for (const std::string fault : {"open", "socket"}) {
+    const std::string env = "IG_SANDBOX_FAULT=" + fault + " ";
+    const CommandResult j = run_split(env + kCli + " check --output=json --lang en " + good_);
+    EXPECT_EQ(j.exit_code, 1) << fault;
+    const auto doc = nlohmann::json::parse(j.out);
+    EXPECT_EQ(doc["result"], "error");
+    EXPECT_EQ(doc["error"]["code"], "internal");
+    EXPECT_EQ(doc["error"]["path"], good_);
+    EXPECT_NE(doc["error"]["message"].get<std::string>().find(
+                  "reading the image was stopped: the image reader attempted a system call it is not allowed"),
+              std::string::npos)
+        << doc["error"]["message"];
+    EXPECT_TRUE(doc["os"].is_null());
+    // In the report's language, on stderr for the human report; nothing on stdout.
+    const CommandResult zh = run_split(env + kCli + " check --lang zh " + good_);
+    EXPECT_EQ(zh.exit_code, 1);
+    EXPECT_EQ(zh.out, "");
+    EXPECT_NE(zh.err.find("镜像读取程序尝试了不允许的系统调用"), std::string::npos) << zh.err;
+    // convert: refused the same way, and nothing is left behind.
+    const std::string out = dir_.file("faulted-" + fault + ".qcow2");
+    const CommandResult c = run_split(env + kCli + " convert " + good_ + " " + out);
+    EXPECT_EQ(c.exit_code, 1);
+    EXPECT_NE(c.err.find("attempted a system call it is not allowed"), std::string::npos) << c.err;
+    EXPECT_FALSE(fs::exists(out));
+    // --no-sandbox runs no hook: the real report.
+    const CommandResult direct = run_split(env + kCli + " check --no-sandbox --output=json " + good_);
+    EXPECT_EQ(direct.exit_code, 0) << direct.err;
+  }
+  for (const auto& e : fs::directory_iterator(dir_.path())) {
+    EXPECT_EQ(e.path().filename().string().find(".imagegate-"), std::string::npos) << e.path();
+  }
+}
+
+TEST_F(SandboxCli, AReaderThatCrashesIsNamedACrash) {
+  const CommandResult r = run_split("IG_SANDBOX_FAULT=abort " + kCli + " info --output=json " + good_);
+  EXPECT_EQ(r.exit_code, 1);
+  const auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["error"]["code"], "internal");
+  EXPECT_NE(doc["error"]["message"].get<std::string>().find("reading the image failed: the image reader crashed"),
+            std::string::npos)
+      << doc["error"]["message"];
+  EXPECT_TRUE(doc["format"].is_null());
+}
+
 TEST_F(SandboxCli, NoSandboxIsDocumentedInHelp) {
   for (const char* command : {"check", "info", "measure", "convert"}) {
     const CommandResult r = run(kCli + " " + command + " --help");
