@@ -10,7 +10,7 @@ run_packages=(
   g++ cmake ninja-build pkg-config
   libexpected-dev libfmt-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libdeflate-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev libarchive-dev libsqlite3-dev libssl-dev libmicrohttpd-dev
-  libcurl4-openssl-dev libpq-dev
+  libcurl4-openssl-dev libpq-dev libseccomp-dev
   qemu-utils python3 fdisk e2fsprogs cpio gzip zstd
 )
 
@@ -22,6 +22,8 @@ packages=(
   # libraries
   libexpected-dev libfmt-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libdeflate-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev libarchive-dev libsqlite3-dev libssl-dev libmicrohttpd-dev libcurl4-openssl-dev
+  # the sandbox every parse of an uploaded image runs in (seccomp-bpf; docs/security.md)
+  libseccomp-dev
   # the catalog on PostgreSQL: the client library, and the server its tests start
   libpq-dev postgresql
   # the real tools the tests use as oracles and fixture makers

@@ -39,6 +39,22 @@ struct Limits {
   // Guest data a conversion may produce. Below this cap, a qcow2's output budget is its
   // allocated clusters, each counted once however many guest clusters map it.
   std::uint64_t max_output_bytes = std::uint64_t{64} << 40;  // 64 TiB
+
+  // The sandbox (src/sandbox) that every parse of an untrusted image runs in: a child process
+  // whose end past one of these budgets is a named outcome, never a hang (docs/security.md).
+  // Memory the child may hold: its address space (RLIMIT_AS) in a plain build, its resident set
+  // (watched by the parent) in every build, the only bound under ASan, whose shadow reserves
+  // terabytes of address space.
+  std::uint64_t sandbox_memory_bytes = std::uint64_t{4} << 30;
+  // CPU seconds of the child, all its threads together (RLIMIT_CPU).
+  std::uint64_t sandbox_cpu_seconds = 3600;
+  // Seconds from the fork to the child's end (the parent's watchdog).
+  std::uint64_t sandbox_wall_seconds = 7200;
+  // The largest file the child may write (RLIMIT_FSIZE): the converted image. A conversion's
+  // output cannot be larger than the cloud's 500 GiB disk, plus its qcow2 metadata.
+  std::uint64_t sandbox_output_bytes = std::uint64_t{512} << 30;
+  // What the child sends back: its result and the text it prints.
+  std::uint64_t sandbox_result_bytes = std::uint64_t{16} << 20;
 };
 
 }  // namespace ig

@@ -15,6 +15,10 @@ InterruptGuard::InterruptGuard() {
   sigaddset(&set_, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set_, &old_mask_);
   thread_ = std::thread([this] { watch(); });
+  // The thread is in its loop, which allocates nothing, before the command goes on: a sandboxed
+  // reader forked (sandbox/sandbox.h) while it still set itself up could inherit an allocator
+  // lock it held. ASan's allocator (g++ 12) is not fork-safe: the child then waits forever.
+  started_.wait(false);
 }
 
 InterruptGuard::~InterruptGuard() {
@@ -32,6 +36,8 @@ void InterruptGuard::set_temp_path(std::string path) {
 
 void InterruptGuard::watch() {
   const timespec tick{0, 100'000'000};  // how often `done_` is looked at
+  started_ = true;
+  started_.notify_one();
   while (!done_) {
     const int sig = sigtimedwait(&set_, nullptr, &tick);
     if (sig <= 0) continue;  // EAGAIN (the tick) or EINTR

@@ -41,6 +41,7 @@ class InterruptGuard {
   std::stop_source stop_;
   std::atomic<int> signal_{0};
   std::atomic<bool> done_{false};
+  std::atomic<bool> started_{false};  // watch() has begun
   std::mutex mutex_;
   std::string temp_path_;
   std::thread thread_;

@@ -2,11 +2,14 @@
 //
 // Exit codes: 0 the command succeeded (the image is readable), 1 the image was refused or could
 // not be read (the message says why), 2 a usage error.
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -27,6 +30,7 @@
 #include "io/stage_meter.h"
 #include "rules/check.h"
 #include "rules/render.h"
+#include "sandbox/sandbox.h"
 #include "service/runtime.h"
 
 namespace ig {
@@ -210,11 +214,13 @@ struct Opened {
   std::unique_ptr<DiskImage> image;
 };
 
-Result<Opened> open_path(const std::string& path, std::optional<Format> declared) {
+// Opens the image in `file` (opened by the caller before the sandbox starts: the sandboxed
+// reader cannot open files).
+Result<Opened> open_path(std::shared_ptr<const FileSource> file, const std::string& path,
+                         std::optional<Format> declared) {
   OpenOptions options;
   options.declared = declared;
   options.file_name = base_name(path);
-  std::shared_ptr<const FileSource> file = IG_TRY(FileSource::open(path));
   std::unique_ptr<DiskImage> image = IG_TRY(open_image(file, options));
   return Opened{std::move(file), std::move(image)};
 }
@@ -242,6 +248,74 @@ int report_error(const std::string& subject, const Error& e, bool json,
     std::cerr << "imagegate: " << subject << ": " << e.message << "\n";
   }
   return e.code == ErrorCode::kInvalidArgument ? kExitUsage : kExitRefused;
+}
+
+// How a command reads its image: in the sandbox (the default; sandbox/sandbox.h) or, with
+// --no-sandbox, in this process.
+struct Reading {
+  Reading(bool in_sandbox, std::vector<int> kept, std::stop_token stopped = {})
+      : sandbox(in_sandbox), fds(std::move(kept)), stop(std::move(stopped)) {}
+  bool sandbox = true;
+  std::vector<int> fds;  // what the reader keeps: the image's descriptor, the output's
+  std::stop_token stop;
+  Lang lang = Lang::kEn;  // of the message that names a sandbox outcome
+  // Called in this process once the sandboxed reader has ended with exit code 0, before its
+  // output is printed (convert commits its output here: the reader cannot rename files).
+  std::function<Result<void>()> after;
+};
+
+// A test build's fault hook (IG_TEST_HOOKS: never in a release build): IG_SANDBOX_FAULT makes the
+// sandboxed reader do what a compromised parser would, so that tests/unit/cli can show each
+// outcome named by the command itself. "open": open /etc/passwd; "socket": open a socket;
+// "abort": crash.
+void inject_fault() {
+#ifdef IG_TEST_HOOKS
+  const char* fault = std::getenv("IG_SANDBOX_FAULT");
+  if (fault == nullptr) return;
+  const std::string_view f(fault);
+  if (f == "open") {
+    const int fd = ::open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) ::close(fd);
+  } else if (f == "socket") {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0) ::close(fd);
+  } else if (f == "abort") {
+    std::abort();
+  }
+#endif
+}
+
+// Runs `body` — the part of a command that reads the untrusted image and prints what it found —
+// and returns its exit code. In the sandbox, what it prints on stdout is printed here once it has
+// ended well; when the sandbox stops it, `report` reports the named outcome (its message says
+// which budget or which fault) and its code is returned.
+int read_image(const Reading& reading, const std::function<int()>& body,
+               const std::function<int(const Error&)>& report) {
+  if (!reading.sandbox) return body();
+  SandboxSpec spec;
+  spec.keep_fds = reading.fds;
+  spec.capture_stdout = true;
+  spec.stop = reading.stop;
+  auto run = run_sandboxed(
+      [&](SandboxChannel&) {
+        inject_fault();
+        return std::to_string(body());
+      },
+      spec);
+  if (!run) return report(run.error());
+  if (!run->ok()) {
+    return report(Error{sandbox_error_code(run->outcome), render(sandbox_message(*run, spec.limits), reading.lang)});
+  }
+  int code = kExitRefused;
+  const auto [end, ec] = std::from_chars(run->result.data(), run->result.data() + run->result.size(), code);
+  if (ec != std::errc() || end != run->result.data() + run->result.size()) {
+    return report(Error::internal(fmt::format("the sandboxed reader returned '{}'", run->result)));
+  }
+  if (code == kExitOk && reading.after) {
+    if (auto done = reading.after(); !done) return report(done.error());
+  }
+  std::cout << run->captured_stdout << std::flush;
+  return code;
 }
 
 void add_field(ordered_json& j, const InfoField& f) {
@@ -273,10 +347,23 @@ ordered_json info_json(const std::string& path, const ImageInfo* info, std::opti
   return j;
 }
 
-int cmd_info(const std::string& path, const std::string& declared, bool json) {
+int info_body(std::shared_ptr<const FileSource> source, const std::string& path, std::optional<Format> format,
+              bool json);
+
+int cmd_info(const std::string& path, const std::string& declared, bool json, bool sandbox) {
   auto format = declared_format(declared);
   if (!format) return report_error("", format.error(), json, info_json(path, nullptr, std::nullopt));
-  auto opened = open_path(path, *format);
+  auto file = FileSource::open(path);
+  if (!file) return report_error(path, file.error(), json, info_json(path, nullptr, std::nullopt));
+  std::shared_ptr<const FileSource> source = std::move(*file);
+  return read_image(
+      Reading(sandbox, {source->fd()}), [&]() -> int { return info_body(source, path, *format, json); },
+      [&](const Error& e) { return report_error(path, e, json, info_json(path, nullptr, std::nullopt)); });
+}
+
+int info_body(std::shared_ptr<const FileSource> source, const std::string& path, std::optional<Format> format,
+              bool json) {
+  auto opened = open_path(std::move(source), path, format);
   if (!opened) return report_error(path, opened.error(), json, info_json(path, nullptr, std::nullopt));
   const ImageInfo& info = opened->image->info();
   const std::uint64_t actual = opened->file->allocated_bytes();
@@ -335,31 +422,38 @@ void print_stats_json(const ConvertStats& st, const std::string& source, const s
 }
 
 int cmd_measure_exact(const std::string& path, const std::string& declared, const std::vector<std::string>& opts,
-                      bool compress, bool json) {
+                      bool compress, bool json, bool sandbox) {
   auto t = parse_target_options(opts, kWritten, "measure --exact");
   if (!t) return report_error("", t.error(), json);
   auto compression = written_compression(*t, compress);
   if (!compression) return report_error("", compression.error(), json);
   auto format = declared_format(declared);
   if (!format) return report_error("", format.error(), json);
-  auto opened = open_path(path, *format);
-  if (!opened) return report_error(path, opened.error(), json);
+  auto file = FileSource::open(path);
+  if (!file) return report_error(path, file.error(), json);
+  std::shared_ptr<const FileSource> source = std::move(*file);
   ConvertOptions o;
   o.cluster_size = t->qcow2.cluster_size;
   o.refcount_bits = t->qcow2.refcount_bits;
   o.compression = *compression;
-  auto st = measure_exact(*opened->image, o);
-  if (!st) return report_error(path, st.error(), json);
-  if (json) {
-    print_stats_json(*st, path, "");
-  } else {
-    fmt::print("exact size: {}\n", st->output_size);
-  }
-  return kExitOk;
+  auto body = [&]() -> int {
+    auto opened = open_path(source, path, *format);
+    if (!opened) return report_error(path, opened.error(), json);
+    auto st = measure_exact(*opened->image, o);
+    if (!st) return report_error(path, st.error(), json);
+    if (json) {
+      print_stats_json(*st, path, "");
+    } else {
+      fmt::print("exact size: {}\n", st->output_size);
+    }
+    return kExitOk;
+  };
+  return read_image(Reading(sandbox, {source->fd()}), body,
+                    [&](const Error& e) { return report_error(path, e, json); });
 }
 
 int cmd_measure(const std::string& path, const std::string& declared, const std::string& target,
-                const std::vector<std::string>& opts, bool json) {
+                const std::vector<std::string>& opts, bool json, bool sandbox) {
   if (target != "qcow2") {
     return report_error("", Error::invalid_argument(fmt::format("-O {}: only qcow2 is measured", target)), json);
   }
@@ -367,22 +461,29 @@ int cmd_measure(const std::string& path, const std::string& declared, const std:
   if (!options) return report_error("", options.error(), json);
   auto format = declared_format(declared);
   if (!format) return report_error("", format.error(), json);
-  auto opened = open_path(path, *format);
-  if (!opened) return report_error(path, opened.error(), json);
-  auto r = measure_qcow2(*opened->image, options->qcow2);
-  if (!r) return report_error(path, r.error(), json);
-  if (json) {
-    ordered_json j;
-    if (r->bitmaps) j["bitmaps"] = *r->bitmaps;
-    j["required"] = r->required;
-    j["fully-allocated"] = r->fully_allocated;
-    std::cout << j.dump(4) << "\n";
-  } else {
-    fmt::print("required size: {}\n", r->required);
-    fmt::print("fully allocated size: {}\n", r->fully_allocated);
-    if (r->bitmaps) fmt::print("bitmaps size: {}\n", *r->bitmaps);
-  }
-  return kExitOk;
+  auto file = FileSource::open(path);
+  if (!file) return report_error(path, file.error(), json);
+  std::shared_ptr<const FileSource> source = std::move(*file);
+  auto body = [&]() -> int {
+    auto opened = open_path(source, path, *format);
+    if (!opened) return report_error(path, opened.error(), json);
+    auto r = measure_qcow2(*opened->image, options->qcow2);
+    if (!r) return report_error(path, r.error(), json);
+    if (json) {
+      ordered_json j;
+      if (r->bitmaps) j["bitmaps"] = *r->bitmaps;
+      j["required"] = r->required;
+      j["fully-allocated"] = r->fully_allocated;
+      std::cout << j.dump(4) << "\n";
+    } else {
+      fmt::print("required size: {}\n", r->required);
+      fmt::print("fully allocated size: {}\n", r->fully_allocated);
+      if (r->bitmaps) fmt::print("bitmaps size: {}\n", *r->bitmaps);
+    }
+    return kExitOk;
+  };
+  return read_image(Reading(sandbox, {source->fd()}), body,
+                    [&](const Error& e) { return report_error(path, e, json); });
 }
 
 // A progress line on a terminal, as qemu-img -p draws it.
@@ -393,7 +494,7 @@ void draw_progress(std::uint64_t done, std::uint64_t total) {
 }
 
 int cmd_convert(const std::string& src, const std::string& dst, const std::string& declared, const std::string& target,
-                const std::vector<std::string>& opts, bool compress, bool progress, bool json) {
+                const std::vector<std::string>& opts, bool compress, bool progress, bool json, bool sandbox) {
   // Usage first, then the destination, then the source: nothing is read before the output is
   // known to be writable.
   ConvertOptions o;
@@ -418,21 +519,37 @@ int cmd_convert(const std::string& src, const std::string& dst, const std::strin
   auto sink = AtomicFileSink::create(dst, src);
   if (!sink) return report_error(dst, sink.error(), json);
   interrupt.set_temp_path((*sink)->temp_path());
-  auto opened = open_path(src, *format);
-  if (!opened) return report_error(src, opened.error(), json);
+  auto file = FileSource::open(src);
+  if (!file) return report_error(src, file.error(), json);
+  std::shared_ptr<const FileSource> source = std::move(*file);
   o.stop = interrupt.stop_token();
-  if (progress && isatty(STDERR_FILENO)) o.progress = draw_progress;
-  auto st = convert(*opened->image, **sink, o);
-  if (progress && isatty(STDERR_FILENO)) fmt::print(stderr, "{}", st ? "    (100.00/100%)\n" : "\n");
-  // A write error names the destination (ENOSPC); a read error belongs to the source.
-  const std::string& subject = !st && st.error().message.find(dst) != std::string::npos ? dst : src;
-  if (!st && interrupt.signal_received() != 0) {
-    report_error(subject, st.error(), json);
-    return 128 + interrupt.signal_received();
-  }
-  if (!st) return report_error(subject, st.error(), json);
-  if (json) print_stats_json(*st, src, dst);
-  return kExitOk;
+  const bool draw = progress && isatty(STDERR_FILENO) != 0;
+  if (draw) o.progress = draw_progress;
+  // In the sandbox the reader writes the temporary file and this process commits it.
+  DeferredCommitSink deferred(**sink);
+  ByteSink& out = sandbox ? static_cast<ByteSink&>(deferred) : **sink;
+  auto body = [&]() -> int {
+    auto opened = open_path(source, src, *format);
+    if (!opened) return report_error(src, opened.error(), json);
+    auto st = convert(*opened->image, out, o);
+    if (draw) fmt::print(stderr, "{}", st ? "    (100.00/100%)\n" : "\n");
+    // A write error names the destination (ENOSPC); a read error belongs to the source.
+    const std::string& subject = !st && st.error().message.find(dst) != std::string::npos ? dst : src;
+    if (!st && interrupt.signal_received() != 0) {
+      report_error(subject, st.error(), json);
+      return 128 + interrupt.signal_received();
+    }
+    if (!st) return report_error(subject, st.error(), json);
+    if (json) print_stats_json(*st, src, dst);
+    return kExitOk;
+  };
+  Reading reading(sandbox, {source->fd(), (*sink)->fd()}, interrupt.stop_token());
+  reading.after = [&]() { return (*sink)->commit(); };
+  return read_image(reading, body, [&](const Error& e) {
+    const std::string& subject = e.message.find(dst) != std::string::npos ? dst : src;
+    const int code = report_error(subject, e, json);
+    return interrupt.signal_received() != 0 ? 128 + interrupt.signal_received() : code;
+  });
 }
 
 // Locale-style language from the environment (LC_ALL, LC_MESSAGES, LANG), else English.
@@ -456,6 +573,7 @@ struct CheckArgs {
   std::uint64_t max_virtual_size = 0;  // 0: the cloud's 500 GiB
   std::uint64_t max_qcow2_size = 0;    // 0: the cloud's 50 GiB
   bool stages = false;                 // print the stage table to stderr (bench/check_bench.sh)
+  bool sandbox = true;
 };
 
 // The time and the image file's bytes read of each stage of a check (io/stage_meter.h), on stderr.
@@ -515,9 +633,11 @@ int cmd_check(const CheckArgs& a, bool json) {
   if (a.max_qcow2_size != 0) options.max_qcow2_size = a.max_qcow2_size;
   auto file = FileSource::open(a.path);
   if (!file) return check_error(a.path, file.error());
+  std::shared_ptr<const FileSource> source = std::move(*file);
   // Over the qcow2 estimate, the exact size is computed by reading every allocated block: show
   // its progress on a terminal (check writes nothing, so ^C simply ends it).
   const bool tty = isatty(STDERR_FILENO) != 0;
+  const bool colour = isatty(STDOUT_FILENO) != 0 && std::getenv("NO_COLOR") == nullptr;
   bool drew = false;
   if (tty) {
     options.assess.exact_progress = [&drew](std::uint64_t done, std::uint64_t total) {
@@ -527,18 +647,26 @@ int cmd_check(const CheckArgs& a, bool json) {
       drew = true;
     };
   }
-  StageMeter meter;
-  if (a.stages) options.assess.meter = &meter;
-  auto report = check_image(SourcePtr(std::move(*file)), options);
-  if (drew) fmt::print(stderr, "\33[2K\r");
-  if (a.stages) print_stages(meter);
-  if (!report) return check_error(a.path, report.error());
-  if (json) {
-    std::cout << render_json(*report, lang).dump(4) << "\n";
-  } else {
-    std::cout << render_human(*report, lang, isatty(STDOUT_FILENO) != 0 && std::getenv("NO_COLOR") == nullptr);
-  }
-  return report->pass ? kExitOk : report->unverified ? kExitUnverified : kExitRefused;
+  auto body = [&]() -> int {
+    StageMeter meter;
+    if (a.stages) options.assess.meter = &meter;
+    auto report = check_image(source, options);
+    if (drew) fmt::print(stderr, "\33[2K\r");
+    if (a.stages) print_stages(meter);
+    if (!report) return check_error(a.path, report.error());
+    if (json) {
+      std::cout << render_json(*report, lang).dump(4) << "\n";
+    } else {
+      std::cout << render_human(*report, lang, colour);
+    }
+    return report->pass ? kExitOk : report->unverified ? kExitUnverified : kExitRefused;
+  };
+  Reading reading(a.sandbox, {source->fd()});
+  reading.lang = lang;
+  return read_image(reading, body, [&](const Error& e) {
+    if (tty) fmt::print(stderr, "\33[2K\r");  // a progress line the stopped reader may have left
+    return check_error(a.path, e);
+  });
 }
 
 // A service error names its subject itself (the configuration file, the address).
@@ -559,7 +687,12 @@ int run(int argc, char** argv) {
   std::string path;
   std::string declared;
 
+  bool no_sandbox = false;
+  const std::string no_sandbox_help =
+      "Read the image in this process, not in the sandbox (a child under seccomp-bpf and budgets; "
+      "docs/security.md)";
   auto* info = app.add_subcommand("info", "Show an image's format, sizes and format-specific facts");
+  info->add_flag("--no-sandbox", no_sandbox, no_sandbox_help);
   info->add_option("-f,--format", declared, "The format the image is declared as (raw, qcow2, vhd, vmdk)");
   info->add_option("--output", output, "human or json")->check(CLI::IsMember({"human", "json"}));
   info->add_option("image", path, "The image file")->required();
@@ -579,6 +712,7 @@ int run(int argc, char** argv) {
   bool compress = false;
   measure->add_flag("--exact", exact, "The exact size of the file `imagegate convert` writes (reads all data)");
   measure->add_flag("-c", compress, "With --exact: compressed output");
+  measure->add_flag("--no-sandbox", no_sandbox, no_sandbox_help);
   measure->add_option("image", path, "The image file")->required();
 
   std::string destination;
@@ -589,6 +723,7 @@ int run(int argc, char** argv) {
   conv->add_option("-o", target_opts, written_help);
   conv->add_flag("-c", compress, "Compress the qcow2 output (zlib unless compression_type=zstd)");
   conv->add_flag("-p", progress, "Show progress on a terminal");
+  conv->add_flag("--no-sandbox", no_sandbox, no_sandbox_help);
   conv->add_option("--output", output, "human or json (json prints the statistics)")
       ->check(CLI::IsMember({"human", "json"}));
   conv->add_option("source", path, "The image to convert")->required();
@@ -601,6 +736,7 @@ int run(int argc, char** argv) {
   check->add_option("--lang", check_args.lang, "Report language: en, zh, ja, id, pt (default: from LANG)")
       ->check(CLI::IsMember({"en", "zh", "ja", "id", "pt"}));
   check->add_flag("--force", check_args.force, "Judge as a forced import (cloud-init not required)");
+  check->add_flag("--no-sandbox", no_sandbox, no_sandbox_help);
   check->add_option("--os-type", check_args.os_type, "The OsType you will declare (e.g. Linux, CentOS, Debian)");
   check->add_option("--os-version", check_args.os_version, "The OsVersion you will declare (e.g. 12, 7, -)");
   check->add_option("--arch", check_args.arch, "The Architecture you will declare (x86_64, i386, arm_64)");
@@ -646,11 +782,13 @@ int run(int argc, char** argv) {
     return kExitUsage;
   }
   const bool json = output == "json";
-  if (info->parsed()) return cmd_info(path, declared, json);
+  const bool sandbox = !no_sandbox;
+  if (info->parsed()) return cmd_info(path, declared, json, sandbox);
   if (measure->parsed()) {
-    if (exact) return cmd_measure_exact(path, declared, target_opts, compress, json);
-    return cmd_measure(path, declared, target, target_opts, json);
+    if (exact) return cmd_measure_exact(path, declared, target_opts, compress, json, sandbox);
+    return cmd_measure(path, declared, target, target_opts, json, sandbox);
   }
+  check_args.sandbox = sandbox;
   if (check->parsed()) return cmd_check(check_args, json);
   if (serve->parsed()) {
     auto served = service::serve({config_path, data_dir, listen, workers});
@@ -660,7 +798,9 @@ int run(int argc, char** argv) {
     auto ran = service::run_workers({config_path, data_dir, threads, until_idle});
     return ran ? kExitOk : service_error("worker", ran.error());
   }
-  if (conv->parsed()) return cmd_convert(path, destination, declared, target, target_opts, compress, progress, json);
+  if (conv->parsed()) {
+    return cmd_convert(path, destination, declared, target, target_opts, compress, progress, json, sandbox);
+  }
   return kExitUsage;
 }
 

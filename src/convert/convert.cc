@@ -1,5 +1,6 @@
 #include "convert/convert.h"
 
+#include <sched.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -404,9 +405,20 @@ class Pipeline {
         zero_block_(o.format == TargetFormat::kQcow2 ? cs_ : kRawZeroBlock),
         planner_(image, cs_),
         max_clusters_(std::max<std::uint64_t>(1, kBatchBytes / cs_)) {
-    const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-    threads_ = o.threads != 0 ? o.threads : hw;
+    threads_ = o.threads != 0 ? o.threads : usable_cores();
     max_in_flight_ = threads_ * 2 + 1;
+  }
+
+  // The cores this thread may run on. From sched_getaffinity, not hardware_concurrency(): glibc
+  // reads that from /sys, which the sandbox (sandbox/sandbox.h) does not let a converter open;
+  // the affinity mask also honours a cpuset or `taskset`.
+  static unsigned usable_cores() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (::sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) {
+      return static_cast<unsigned>(CPU_COUNT(&set));
+    }
+    return 1;
   }
 
   // Runs the workers; calls `consume` on each batch in guest order, on this thread.

@@ -52,6 +52,8 @@ class AtomicFileSink final : public ByteSink {
   std::uint64_t size() const override { return size_; }
   std::string name() const override { return path_; }
   const std::string& temp_path() const { return temp_path_; }
+  // The temporary file's descriptor, for a sandboxed writer that must keep it (sandbox/sandbox.h).
+  int fd() const { return fd_; }
 
  private:
   AtomicFileSink(int fd, std::string path, std::string temp_path)
@@ -70,6 +72,24 @@ class AtomicFileSink final : public ByteSink {
   std::uint64_t head_ = 0;             // the highest offset written
   std::uint64_t written_back_to_ = 0;  // writeback was started for [0, written_back_to_)
   std::uint64_t dropped_to_ = 0;       // [0, dropped_to_) was on the disk and left the cache
+};
+
+// Forwards writes to another sink and leaves its commit to the caller: the sandboxed converter
+// (sandbox/sandbox.h) writes the file, and the parent, which may rename files and reach the
+// store, commits. commit() does nothing; the wrapped sink must outlive this one.
+class DeferredCommitSink final : public ByteSink {
+ public:
+  explicit DeferredCommitSink(ByteSink& sink) : sink_(sink) {}
+  Result<void> write_at(std::uint64_t offset, std::span<const std::byte> data) override {
+    return sink_.write_at(offset, data);
+  }
+  Result<void> set_size(std::uint64_t size) override { return sink_.set_size(size); }
+  Result<void> commit() override { return ok(); }
+  std::uint64_t size() const override { return sink_.size(); }
+  std::string name() const override { return sink_.name(); }
+
+ private:
+  ByteSink& sink_;
 };
 
 class CountingSink final : public ByteSink {

@@ -41,6 +41,9 @@ class FileSource final : public ByteSource {
   // Bytes the file occupies on its file system (st_blocks * 512): qemu-img's "actual-size".
   std::uint64_t allocated_bytes() const { return allocated_bytes_; }
   std::optional<std::uint64_t> stored_bytes() const override { return allocated_bytes_; }
+  // The open descriptor, for a sandboxed reader that must keep it (sandbox/sandbox.h). Owned by
+  // the FileSource.
+  int fd() const { return fd_; }
 
  private:
   FileSource(int fd, std::string path, std::uint64_t size, std::uint64_t allocated)

@@ -19,6 +19,7 @@
 #include "io/sources.h"
 #include "rules/check.h"
 #include "rules/messages.h"
+#include "sandbox/sandbox.h"
 #include "service/runtime.h"
 
 namespace ig::service {
@@ -326,6 +327,27 @@ std::string file_name_of(const std::string& url) {
   return name.substr(name.rfind('/') + 1);
 }
 
+// Puts the first `size` bytes of the local file `path` into the store under `key`, in increasing
+// order (every adapter takes that order), and commits: the object appears whole or not at all.
+Result<void> copy_into_store(store::ImageStore& store, const std::string& key, const std::string& path,
+                             std::uint64_t size) {
+  auto file = IG_TRY(FileSource::open(path));
+  if (file->size() < size) {
+    return Error::internal(fmt::format("{}: {} bytes, but the converter reported {}", path, file->size(), size));
+  }
+  std::unique_ptr<ByteSink> sink = IG_TRY(store.put(key, size));
+  std::vector<std::byte> buffer(std::size_t{4} << 20);
+  for (std::uint64_t offset = 0; offset < size;) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - offset));
+    const std::span<std::byte> piece(buffer.data(), n);
+    IG_TRY(file->read_at(offset, piece));
+    IG_TRY(sink->write_at(offset, piece));
+    offset += n;
+  }
+  IG_TRY(sink->set_size(size));
+  return sink->commit();
+}
+
 }  // namespace
 
 // One disk of an import, the system disk or a data disk, by one path: fetched once, assessed,
@@ -349,39 +371,89 @@ DiskOutcome Worker::import_disk(const DiskJob& job, const std::stop_token& stop,
   if (metrics_ != nullptr) metrics_->bytes_fetched(f.bytes);
   auto file = FileSource::open(job.scratch);
   if (!file) return fail(kInternalError, {"import.internal", {file.error().message}});
+  std::shared_ptr<const FileSource> source = std::move(*file);
   CheckOptions options = job.rules;
   options.assess.file_name = file_name_of(job.url);
   options.assess.inspect_guest = job.system_disk;
   options.assess.max_virtual_size = options.max_virtual_size;
   options.assess.exact_above = options.max_qcow2_size;
-  options.assess.stop = stop;
-  auto assessed = assess(SourcePtr(std::move(*file)), options.assess);
-  if (!assessed) return fail(kInternalError, {"import.internal", {assessed.error().message}});
-  const CheckReport report =
-      job.system_disk ? judge(assessed->facts, options) : judge_data_disk(assessed->facts, options);
-  if (report.unverified && !config_.import_unverified) {
-    return fail(kInternalError, {"import.unverified", {report.reason}});
-  }
-  if (!report.pass && !report.unverified) return fail(report.error_code, report.reason);
-  out.supports_cloudinit = report.cloud_init && report.cloud_init->enabled;
-  out.virtual_size = assessed->image->info().virtual_size;
-  progress(job.progress_from + span / 2 + span / 10);
-  auto sink = store_.put(job.key, assessed->facts.qcow2_exact_size.value_or(assessed->facts.qcow2_size.value_or(0)));
-  if (!sink) return fail(kInternalError, {"import.internal", {sink.error().message}});
+  // The upload is read, judged and converted in the sandbox (sandbox/sandbox.h): a child that can
+  // read the download and write one local scratch file, and nothing else. It cannot reach the
+  // store (an S3 store needs sockets), so the qcow2 goes to the scratch file, and this process
+  // puts it into the store once the child has ended well. The scratch file is a sink never
+  // committed: its destructor removes it (and a crashed worker's is removed with the task's
+  // other scratch files, remove_import_files).
+  auto converted = AtomicFileSink::create(job.scratch + ".qcow2");
+  if (!converted) return fail(kInternalError, {"import.internal", {converted.error().message}});
+  const std::int64_t convert_from = job.progress_from + span / 2 + span / 10;
   ConvertOptions co;
-  co.stop = stop;
-  co.progress = [&](std::uint64_t done, std::uint64_t all) {
-    const std::int64_t from = job.progress_from + span / 2 + span / 10;
-    if (all != 0)
-      progress(from + static_cast<std::int64_t>(done) * (job.progress_to - from) / static_cast<std::int64_t>(all));
+  const bool import_unverified = config_.import_unverified;
+  auto read = [&](SandboxChannel& channel) -> std::string {
+    nlohmann::json r;
+    auto refuse = [&r](const std::string& code, const ig::Message& cause) {
+      r["ok"] = false;
+      r["code"] = code;
+      r["cause"] = message_json(cause);
+      return r.dump();
+    };
+    auto assessed = assess(source, options.assess);
+    if (!assessed) return refuse(kInternalError, {"import.internal", {assessed.error().message}});
+    const CheckReport report =
+        job.system_disk ? judge(assessed->facts, options) : judge_data_disk(assessed->facts, options);
+    if (report.unverified && !import_unverified) return refuse(kInternalError, {"import.unverified", {report.reason}});
+    if (!report.pass && !report.unverified) return refuse(report.error_code, report.reason);
+    r["cloud_init"] = report.cloud_init && report.cloud_init->enabled;
+    r["virtual_size"] = assessed->image->info().virtual_size;
+    co.progress = [&channel](std::uint64_t done, std::uint64_t all) { channel.progress(done, all); };
+    // The child only writes the scratch file; the store's commit is this process's.
+    DeferredCommitSink scratch(**converted);
+    auto stats = convert(*assessed->image, scratch, co);
+    if (!stats) {
+      return refuse(kInternalError,
+                    {"import.internal", {fmt::format("conversion to qcow2 failed: {}", stats.error().message)}});
+    }
+    r["ok"] = true;
+    r["size"] = stats->output_size;
+    return r.dump();
   };
-  // convert() commits the sink: the stored object appears only when the whole image is in it.
-  auto stats = convert(*assessed->image, **sink, co);
-  if (!stats) {
-    return fail(kInternalError,
-                {"import.internal", {fmt::format("conversion to qcow2 failed: {}", stats.error().message)}});
+  SandboxSpec spec;
+  spec.keep_fds = {source->fd(), (*converted)->fd()};
+  spec.limits = options.assess.limits;
+  spec.stop = stop;
+  spec.on_progress = [&](std::uint64_t done, std::uint64_t all) {
+    if (all != 0)
+      progress(convert_from +
+               static_cast<std::int64_t>(done) * (job.progress_to - convert_from) / static_cast<std::int64_t>(all));
+  };
+  auto run = run_sandboxed(read, spec);
+  if (!run) return fail(kInternalError, {"import.internal", {run.error().message}});
+  if (!run->ok()) {
+    // InternalError is SPEC §3's catch-all; the cause names the budget or the fault.
+    return fail(kInternalError, sandbox_message(*run, spec.limits));
   }
-  if (metrics_ != nullptr) metrics_->bytes_written((*sink)->size());
+  const nlohmann::json r = nlohmann::json::parse(run->result, nullptr, /*allow_exceptions=*/false);
+  const auto cause = r.is_object() && r.contains("cause") && r["cause"].is_string()
+                         ? parse_message_json(r["cause"].get<std::string>())
+                         : std::nullopt;
+  if (!r.is_object() || !r.contains("ok") || !r["ok"].is_boolean()) {
+    return fail(kInternalError, {"import.internal", {"the sandboxed reader's result is malformed"}});
+  }
+  if (!r["ok"].get<bool>()) {
+    if (!r.contains("code") || !r["code"].is_string() || !cause) {
+      return fail(kInternalError, {"import.internal", {"the sandboxed reader's result is malformed"}});
+    }
+    return fail(r["code"].get<std::string>(), *cause);
+  }
+  if (!r.contains("size") || !r["size"].is_number_unsigned() || !r.contains("virtual_size") ||
+      !r["virtual_size"].is_number_unsigned() || !r.contains("cloud_init") || !r["cloud_init"].is_boolean()) {
+    return fail(kInternalError, {"import.internal", {"the sandboxed reader's result is malformed"}});
+  }
+  out.supports_cloudinit = r["cloud_init"].get<bool>();
+  out.virtual_size = r["virtual_size"].get<std::uint64_t>();
+  const std::uint64_t size = r["size"].get<std::uint64_t>();
+  auto put = copy_into_store(store_, job.key, (*converted)->temp_path(), size);
+  if (!put) return fail(kInternalError, {"import.internal", {put.error().message}});
+  if (metrics_ != nullptr) metrics_->bytes_written(size);
   out.ok = true;
   return out;
 }
@@ -420,6 +492,7 @@ catalog::Outcome Worker::import(const catalog::Task& task, const std::stop_token
     job.rules.os_type = img.os_name;
     job.rules.os_version = img.os_version;
     job.rules.architecture = img.architecture;
+    job.rules.assess.limits = config_.limits;
     cleanup.paths.push_back(job.scratch);
     jobs.push_back(std::move(job));
   }

@@ -1,8 +1,9 @@
 // The import worker: takes queued import tasks from the catalog and carries them out — fetch the
-// image once from object storage (libcurl, into a scratch file, size-capped), judge it with the
-// check rules, convert it to qcow2 into the image repository (a local directory), import its data
-// disks beside it, and record NORMAL or IMPORTFAILED with the code and cause of SPEC §3 — and the
-// account's message, in the language the account had when it asked — in one transaction.
+// image once from object storage (libcurl, into a scratch file, size-capped); read it, judge it
+// with the check rules and convert it to qcow2 in the sandbox (sandbox/sandbox.h), into a local
+// scratch file; put that into the image repository, import its data disks beside it, and record
+// NORMAL or IMPORTFAILED with the code and cause of SPEC §3 — and the account's message, in the
+// language the account had when it asked — in one transaction.
 //
 // URLs are told apart as SPEC §3 asks: a host that is not configured object storage, an object in
 // a region the import's region may not read (finance zones and regions outside the mainland read
@@ -22,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "base/limits.h"
 #include "catalog/catalog.h"
 #include "rules/check.h"
 #include "rules/report.h"
@@ -46,6 +48,8 @@ struct WorkerConfig {
   // verified: refused with InternalError naming the volume (false, the default), or imported
   // unverified (true). Config key "unverified_images": "refuse" | "import".
   bool import_unverified = false;
+  // The bounds every import's read runs under, the sandbox's budgets included (base/limits.h).
+  Limits limits;
 };
 
 // Whether an import asked in `import_region` may read an object of `object_region`: finance
