@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -18,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <new>
 #include <optional>
 #include <set>
@@ -197,6 +199,15 @@ int load_filter() {
   // Lets the sanitizer read what it needs for its reports (the memory map) before it no longer
   // can.
   __sanitizer_sandbox_on_notify(nullptr);
+#endif
+#ifndef IG_SANDBOX_ASAN
+  // glibc's malloc opens /proc/sys/vm/overcommit_memory the first time it gives the top of a
+  // thread's heap back to the kernel (arena.c, check_may_shrink_heap): with the filter loaded
+  // that open kills the child, and the converter's threads free enough to reach it (a release
+  // build's conversion of a 900 MiB Debian disk died so). A trim threshold no heap reaches keeps
+  // malloc from trimming, and so from opening; the child is short-lived, and its memory is
+  // watched by its resident set. ASan's allocator is not glibc's.
+  ::mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
 #endif
   if (const int rc = load_filter(); rc != 0) fail_setup("seccomp", -rc);
   g_child_result_fd = result_fd;
