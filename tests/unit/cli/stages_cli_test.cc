@@ -93,10 +93,14 @@ class StagesCli : public ::testing::Test {
     const std::string trace = dir_.file("strace.out");
     const CommandResult r =
         // LeakSanitizer cannot run under ptrace (the sanitized build's exit would fail).
-        run_split("ASAN_OPTIONS=detect_leaks=0 strace -f -y -e trace=pread64 -o " + trace + " " + kCli +
+        // -ff: one trace file per thread, so that no call is split into "unfinished" and
+        // "resumed" lines when the sandboxed reader and its parent run at the same time.
+        run_split("ASAN_OPTIONS=detect_leaks=0 strace -ff -y -e trace=pread64 -o " + trace + " " + kCli +
                   " check --stages " + image);
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-    return {parse_stages(r.err), strace_bytes(run_ok("cat " + trace), fs::canonical(image).string())};
+    const std::string traced = run_ok("cat " + trace + ".*");
+    run_ok("rm -f " + trace + ".*");
+    return {parse_stages(r.err), strace_bytes(traced, fs::canonical(image).string())};
   }
 
   TempDir dir_;
