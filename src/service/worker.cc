@@ -1,14 +1,19 @@
 #include "service/worker.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stop_token>
 #include <thread>
 
@@ -327,26 +332,131 @@ std::string file_name_of(const std::string& url) {
   return name.substr(name.rfind('/') + 1);
 }
 
-// Puts the first `size` bytes of the local file `path` into the store under `key`, in increasing
-// order (every adapter takes that order), and commits: the object appears whole or not at all.
-Result<void> copy_into_store(store::ImageStore& store, const std::string& key, const std::string& path,
-                             std::uint64_t size) {
-  auto file = IG_TRY(FileSource::open(path));
-  if (file->size() < size) {
-    return Error::internal(fmt::format("{}: {} bytes, but the converter reported {}", path, file->size(), size));
+// The converted image crosses from the sandboxed reader to this process through a pipe, as the
+// converter writes it, and goes straight into the store: no local copy of the output (the store
+// may be S3, which the child cannot reach). Frames, in the order the converter makes them:
+//   'H' u64 size_hint             the store's object is opened (its part size depends on it)
+//   'W' u64 offset u64 n, n bytes  write_at
+//   'S' u64 size                   set_size
+// The child's side is a ByteSink; this process's side is a thread applying the frames to the
+// store's sink. The commit stays with this process, once the child has ended well.
+constexpr std::uint64_t kMaxFrameBytes = std::uint64_t{64} << 20;
+
+bool write_fully(int fd, const void* data, std::size_t size) {
+  const auto* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    size -= static_cast<std::size_t>(n);
   }
-  std::unique_ptr<ByteSink> sink = IG_TRY(store.put(key, size));
-  std::vector<std::byte> buffer(std::size_t{4} << 20);
-  for (std::uint64_t offset = 0; offset < size;) {
-    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - offset));
-    const std::span<std::byte> piece(buffer.data(), n);
-    IG_TRY(file->read_at(offset, piece));
-    IG_TRY(sink->write_at(offset, piece));
-    offset += n;
-  }
-  IG_TRY(sink->set_size(size));
-  return sink->commit();
+  return true;
 }
+
+// 1: read whole; 0: the pipe ended before the first byte; -1: it ended midway or failed.
+int read_fully(int fd, void* data, std::size_t size) {
+  auto* p = static_cast<char*>(data);
+  std::size_t got = 0;
+  while (got < size) {
+    const ssize_t n = ::read(fd, p + got, size - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return got == 0 && n == 0 ? 0 : -1;
+    got += static_cast<std::size_t>(n);
+  }
+  return 1;
+}
+
+class PipeSink final : public ByteSink {
+ public:
+  explicit PipeSink(int fd) : fd_(fd) {}
+  Result<void> open(std::uint64_t size_hint) { return frame('H', size_hint, {}); }
+  Result<void> write_at(std::uint64_t offset, std::span<const std::byte> data) override {
+    for (std::uint64_t done = 0; done < data.size();) {
+      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(data.size() - done, kMaxFrameBytes));
+      IG_TRY(frame('W', offset + done, data.subspan(static_cast<std::size_t>(done), n)));
+      done += n;
+    }
+    size_ = std::max(size_, offset + data.size());
+    return ok();
+  }
+  Result<void> set_size(std::uint64_t size) override {
+    IG_TRY(frame('S', size, {}));
+    size_ = size;
+    return ok();
+  }
+  Result<void> commit() override { return ok(); }  // the parent commits
+  std::uint64_t size() const override { return size_; }
+  std::string name() const override { return "the store"; }
+
+ private:
+  Result<void> frame(char tag, std::uint64_t value, std::span<const std::byte> data) {
+    const std::uint64_t n = data.size();
+    const bool sent = write_fully(fd_, &tag, 1) && write_fully(fd_, &value, sizeof value) &&
+                      (tag != 'W' || (write_fully(fd_, &n, sizeof n) && write_fully(fd_, data.data(), data.size())));
+    if (!sent) return Error::io(fmt::format("writing the converted image to the worker: {}", std::strerror(errno)));
+    return ok();
+  }
+  int fd_;
+  std::uint64_t size_ = 0;
+};
+
+// Applies the child's frames to the store until the pipe ends. After the first failure it reads
+// on and drops the rest, so that the child never blocks on a full pipe.
+struct StorePump {
+  store::ImageStore& store;
+  const std::string& key;
+  std::unique_ptr<ByteSink> sink;
+  std::optional<Error> failure;
+
+  void run(int fd) {
+    std::vector<std::byte> buffer;
+    auto fail = [this](Error e) {
+      if (!failure) failure = std::move(e);
+    };
+    for (;;) {
+      char tag = 0;
+      std::uint64_t value = 0;
+      const int head = read_fully(fd, &tag, 1);
+      if (head == 0) return;
+      if (head < 0 || read_fully(fd, &value, sizeof value) != 1)
+        return fail(Error::internal("the converted image's stream was cut"));
+      if (tag == 'H') {
+        if (sink) return fail(Error::internal("the converted image's stream opened the store twice"));
+        auto opened = store.put(key, value);
+        if (!opened) {
+          fail(opened.error());
+        } else {
+          sink = std::move(*opened);
+        }
+      } else if (tag == 'W') {
+        std::uint64_t n = 0;
+        if (read_fully(fd, &n, sizeof n) != 1 || n > kMaxFrameBytes) {
+          return fail(Error::internal("the converted image's stream is malformed"));
+        }
+        buffer.resize(static_cast<std::size_t>(n));
+        if (n != 0 && read_fully(fd, buffer.data(), buffer.size()) != 1) {
+          return fail(Error::internal("the converted image's stream was cut"));
+        }
+        if (failure) continue;
+        if (!sink) {
+          fail(Error::internal("the converted image's stream wrote before it opened the store"));
+        } else if (auto w = sink->write_at(value, buffer); !w) {
+          fail(w.error());
+        }
+      } else if (tag == 'S') {
+        if (failure) continue;
+        if (!sink) {
+          fail(Error::internal("the converted image's stream sized before it opened the store"));
+        } else if (auto w = sink->set_size(value); !w) {
+          fail(w.error());
+        }
+      } else {
+        return fail(Error::internal("the converted image's stream is malformed"));
+      }
+    }
+  }
+};
 
 }  // namespace
 
@@ -378,13 +488,34 @@ DiskOutcome Worker::import_disk(const DiskJob& job, const std::stop_token& stop,
   options.assess.max_virtual_size = options.max_virtual_size;
   options.assess.exact_above = options.max_qcow2_size;
   // The upload is read, judged and converted in the sandbox (sandbox/sandbox.h): a child that can
-  // read the download and write one local scratch file, and nothing else. It cannot reach the
-  // store (an S3 store needs sockets), so the qcow2 goes to the scratch file, and this process
-  // puts it into the store once the child has ended well. The scratch file is a sink never
-  // committed: its destructor removes it (and a crashed worker's is removed with the task's
-  // other scratch files, remove_import_files).
-  auto converted = AtomicFileSink::create(job.scratch + ".qcow2");
-  if (!converted) return fail(kInternalError, {"import.internal", {converted.error().message}});
+  // read the download and write one pipe, and nothing else. It cannot reach the store (an S3
+  // store needs sockets), so the qcow2 it converts comes through the pipe to a thread of this
+  // process that writes it into the store as it arrives (StorePump); this process commits it
+  // once the child has ended well.
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    return fail(kInternalError, {"import.internal", {fmt::format("pipe: {}", std::strerror(errno))}});
+  }
+  const int data_r = pipe_fds[0];
+  int data_w = pipe_fds[1];
+  StorePump pump{store_, job.key, nullptr, std::nullopt};
+  std::thread pumping([&pump, data_r] { pump.run(data_r); });
+  // However this function ends: the parent's write end closed (the pump then sees the end of
+  // what the child wrote), the pump joined, the read end closed.
+  struct PumpGuard {
+    int& w;
+    int r;
+    std::thread& t;
+    void finish() {
+      if (w >= 0) ::close(w);
+      w = -1;
+      if (t.joinable()) t.join();
+    }
+    ~PumpGuard() {
+      finish();
+      ::close(r);
+    }
+  } guard{data_w, data_r, pumping};
   const std::int64_t convert_from = job.progress_from + span / 2 + span / 10;
   ConvertOptions co;
   const bool import_unverified = config_.import_unverified;
@@ -405,9 +536,13 @@ DiskOutcome Worker::import_disk(const DiskJob& job, const std::stop_token& stop,
     r["cloud_init"] = report.cloud_init && report.cloud_init->enabled;
     r["virtual_size"] = assessed->image->info().virtual_size;
     co.progress = [&channel](std::uint64_t done, std::uint64_t all) { channel.progress(done, all); };
-    // The child only writes the scratch file; the store's commit is this process's.
-    DeferredCommitSink scratch(**converted);
-    auto stats = convert(*assessed->image, scratch, co);
+    // The child only writes the pipe; the store's commit is this process's.
+    PipeSink out_sink(data_w);
+    if (auto opened = out_sink.open(assessed->facts.qcow2_exact_size.value_or(assessed->facts.qcow2_size.value_or(0)));
+        !opened) {
+      return refuse(kInternalError, {"import.internal", {opened.error().message}});
+    }
+    auto stats = convert(*assessed->image, out_sink, co);
     if (!stats) {
       return refuse(kInternalError,
                     {"import.internal", {fmt::format("conversion to qcow2 failed: {}", stats.error().message)}});
@@ -417,7 +552,7 @@ DiskOutcome Worker::import_disk(const DiskJob& job, const std::stop_token& stop,
     return r.dump();
   };
   SandboxSpec spec;
-  spec.keep_fds = {source->fd(), (*converted)->fd()};
+  spec.keep_fds = {source->fd(), data_w};
   spec.limits = options.assess.limits;
   spec.stop = stop;
   spec.on_progress = [&](std::uint64_t done, std::uint64_t all) {
@@ -426,6 +561,7 @@ DiskOutcome Worker::import_disk(const DiskJob& job, const std::stop_token& stop,
                static_cast<std::int64_t>(done) * (job.progress_to - convert_from) / static_cast<std::int64_t>(all));
   };
   auto run = run_sandboxed(read, spec);
+  guard.finish();  // the child has ended: what it wrote is all there will be
   if (!run) return fail(kInternalError, {"import.internal", {run.error().message}});
   if (!run->ok()) {
     // InternalError is SPEC §3's catch-all; the cause names the budget or the fault.
@@ -451,8 +587,11 @@ DiskOutcome Worker::import_disk(const DiskJob& job, const std::stop_token& stop,
   out.supports_cloudinit = r["cloud_init"].get<bool>();
   out.virtual_size = r["virtual_size"].get<std::uint64_t>();
   const std::uint64_t size = r["size"].get<std::uint64_t>();
-  auto put = copy_into_store(store_, job.key, (*converted)->temp_path(), size);
-  if (!put) return fail(kInternalError, {"import.internal", {put.error().message}});
+  if (pump.failure) return fail(kInternalError, {"import.internal", {pump.failure->message}});
+  if (!pump.sink) return fail(kInternalError, {"import.internal", {"the converted image never reached the store"}});
+  if (auto committed = pump.sink->commit(); !committed) {
+    return fail(kInternalError, {"import.internal", {committed.error().message}});
+  }
   if (metrics_ != nullptr) metrics_->bytes_written(size);
   out.ok = true;
   return out;
