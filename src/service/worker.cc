@@ -367,11 +367,14 @@ int read_fully(int fd, void* data, std::size_t size) {
   return 1;
 }
 
+// A pipe has no RLIMIT_FSIZE: the sink holds the output budget itself, and ends the child past it
+// with the signal the rlimit would have sent (SIGXFSZ), which the sandbox names `output-budget`.
 class PipeSink final : public ByteSink {
  public:
-  explicit PipeSink(int fd) : fd_(fd) {}
+  PipeSink(int fd, std::uint64_t max_bytes) : fd_(fd), max_bytes_(max_bytes) {}
   Result<void> open(std::uint64_t size_hint) { return frame('H', size_hint, {}); }
   Result<void> write_at(std::uint64_t offset, std::span<const std::byte> data) override {
+    IG_TRY(within_budget(offset, data.size()));
     for (std::uint64_t done = 0; done < data.size();) {
       const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(data.size() - done, kMaxFrameBytes));
       IG_TRY(frame('W', offset + done, data.subspan(static_cast<std::size_t>(done), n)));
@@ -381,6 +384,7 @@ class PipeSink final : public ByteSink {
     return ok();
   }
   Result<void> set_size(std::uint64_t size) override {
+    IG_TRY(within_budget(size, 0));
     IG_TRY(frame('S', size, {}));
     size_ = size;
     return ok();
@@ -390,6 +394,12 @@ class PipeSink final : public ByteSink {
   std::string name() const override { return "the store"; }
 
  private:
+  Result<void> within_budget(std::uint64_t offset, std::uint64_t n) {
+    if (offset <= max_bytes_ && n <= max_bytes_ - offset) return ok();
+    ::raise(SIGXFSZ);
+    return Error::limit_exceeded(
+        fmt::format("the converted image grows past the output budget of {} bytes", max_bytes_));
+  }
   Result<void> frame(char tag, std::uint64_t value, std::span<const std::byte> data) {
     const std::uint64_t n = data.size();
     const bool sent = write_fully(fd_, &tag, 1) && write_fully(fd_, &value, sizeof value) &&
@@ -398,6 +408,7 @@ class PipeSink final : public ByteSink {
     return ok();
   }
   int fd_;
+  std::uint64_t max_bytes_;
   std::uint64_t size_ = 0;
 };
 
@@ -537,7 +548,7 @@ DiskOutcome Worker::import_disk(const DiskJob& job, const std::stop_token& stop,
     r["virtual_size"] = assessed->image->info().virtual_size;
     co.progress = [&channel](std::uint64_t done, std::uint64_t all) { channel.progress(done, all); };
     // The child only writes the pipe; the store's commit is this process's.
-    PipeSink out_sink(data_w);
+    PipeSink out_sink(data_w, options.assess.limits.sandbox_output_bytes);
     if (auto opened = out_sink.open(assessed->facts.qcow2_exact_size.value_or(assessed->facts.qcow2_size.value_or(0)));
         !opened) {
       return refuse(kInternalError, {"import.internal", {opened.error().message}});
