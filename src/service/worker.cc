@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <latch>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -421,11 +422,16 @@ struct StorePump {
   std::unique_ptr<ByteSink> sink;
   std::optional<Error> failure;
 
-  void run(int fd) {
+  // `ready` is counted down once the thread has made every allocation it needs to start and
+  // blocks in read(): the reader is forked only then, because ASan's allocator is not fork-safe
+  // and a child forked while this thread held its lock would deadlock (decision 0017).
+  void run(int fd, std::latch& ready) {
     std::vector<std::byte> buffer;
+    buffer.reserve(std::size_t{1} << 20);
     auto fail = [this](Error e) {
       if (!failure) failure = std::move(e);
     };
+    ready.count_down();
     for (;;) {
       char tag = 0;
       std::uint64_t value = 0;
@@ -511,7 +517,9 @@ DiskOutcome Worker::import_disk(const DiskJob& job, const std::stop_token& stop,
   const int data_r = pipe_fds[0];
   int data_w = pipe_fds[1];
   StorePump pump{store_, job.key, nullptr, std::nullopt};
-  std::thread pumping([&pump, data_r] { pump.run(data_r); });
+  std::latch pump_ready(1);
+  std::thread pumping([&pump, &pump_ready, data_r] { pump.run(data_r, pump_ready); });
+  pump_ready.wait();
   // However this function ends: the parent's write end closed (the pump then sees the end of
   // what the child wrote), the pump joined, the read end closed.
   struct PumpGuard {

@@ -1248,7 +1248,7 @@ std::ostream& operator<<(std::ostream& os, const MessageArg& a) {
 
 namespace {
 
-constexpr int kMaxMessageDepth = 4;
+constexpr int kMaxMessageDepth = 8;
 constexpr std::size_t kMaxMessageArgs = 64;
 
 nlohmann::json to_json(const Message& m) {  // NOLINT(misc-no-recursion): as deep as the sentence

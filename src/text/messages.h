@@ -95,7 +95,7 @@ std::ostream& operator<<(std::ostream& os, const MessageArg& a);
 
 // A sentence kept to be rendered later (a failed import's cause in the catalog): JSON
 // {"id": ..., "args": [...]}, where an argument is a string or a sentence of its own. Parsing
-// takes what message_json wrote, nested at most 4 deep with at most 64 arguments each; anything
+// takes what message_json wrote, nested at most 8 deep with at most 64 arguments each; anything
 // else is nullopt.
 std::string message_json(const Message& m);
 std::optional<Message> parse_message_json(std::string_view text);
