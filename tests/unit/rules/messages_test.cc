@@ -130,9 +130,18 @@ TEST(Messages, StoredSentencesKeepTheirNesting) {
   EXPECT_EQ(render(*back, Lang::kZh), render(cause, Lang::kZh));
   EXPECT_NE(render(*back, Lang::kZh), render(cause, Lang::kEn));
   EXPECT_EQ(parse_message_json(R"({"id":"url.status","args":["403"]})"), (Message{"url.status", {"403"}}));
-  for (const char* bad : {"", "null", "[]", R"({"id":1,"args":[]})", R"({"id":"x","args":[1]})", R"({"id":"x"})",
-                          R"({"id":"a","args":[{"id":"b","args":[{"id":"c","args":[{"id":"d","args":[{"id":"e",)"
-                          R"("args":[]}]}]}]}]})"}) {
+  // Sentences nest up to 8 deep (an unverified import's cause is 5: import.unverified,
+  // root.cannot-read, list, vol.unread, vol.partition); a ninth level is refused.
+  auto nested = [](int depth) {
+    std::string j = R"({"id":"e","args":[]})";
+    for (int i = 1; i < depth; ++i) j = R"({"id":"n","args":[)" + j + "]}";
+    return j;
+  };
+  EXPECT_TRUE(parse_message_json(nested(5)).has_value());
+  EXPECT_TRUE(parse_message_json(nested(8)).has_value());
+  for (const std::string bad :
+       {std::string(""), std::string("null"), std::string("[]"), std::string(R"({"id":1,"args":[]})"),
+        std::string(R"({"id":"x","args":[1]})"), std::string(R"({"id":"x"})"), nested(9)}) {
     EXPECT_FALSE(parse_message_json(bad).has_value()) << bad;
   }
 }
