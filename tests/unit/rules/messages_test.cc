@@ -139,7 +139,7 @@ TEST(Messages, StoredSentencesKeepTheirNesting) {
   };
   EXPECT_TRUE(parse_message_json(nested(5)).has_value());
   EXPECT_TRUE(parse_message_json(nested(8)).has_value());
-  for (const std::string bad :
+  for (const std::string& bad :
        {std::string(""), std::string("null"), std::string("[]"), std::string(R"({"id":1,"args":[]})"),
         std::string(R"({"id":"x","args":[1]})"), std::string(R"({"id":"x"})"), nested(9)}) {
     EXPECT_FALSE(parse_message_json(bad).has_value()) << bad;
