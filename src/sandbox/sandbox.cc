@@ -371,8 +371,7 @@ Result<SandboxRun> run_sandboxed(const std::function<std::string(SandboxChannel&
     ::kill(pid, SIGKILL);
   };
   const std::uint64_t result_budget = spec.limits.sandbox_result_bytes;
-  std::uint64_t result_bytes = 0;  // result frames and stdout, in all
-  std::string frame_error;         // an exception's or the setup's message
+  std::string frame_error;  // an exception's or the setup's message
   bool have_result = false;
   // Takes the complete frames off the front of the result pipe's data.
   auto take_frames = [&]() {
@@ -440,7 +439,6 @@ Result<SandboxRun> run_sandboxed(const std::function<std::string(SandboxChannel&
         p.close_fd();
         continue;
       }
-      result_bytes += static_cast<std::uint64_t>(got);
       if (&p == &out) {
         if (out.data.size() + static_cast<std::uint64_t>(got) > result_budget) {
           kill_for(SandboxOutcome::kResultBudget, fmt::format("output text over {}", human_bytes(result_budget)));
