@@ -62,18 +62,6 @@ constexpr std::string_view kSanitizerReport = "a sanitizer report (on stderr)";
 // The parent's watch interval: the memory watch overshoots by what the child can touch in it.
 constexpr int kWatchMillis = 20;
 
-bool write_all(int fd, const void* data, std::size_t size) {
-  const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t n = ::write(fd, p, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    p += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 void send_frame(int fd, char tag, std::string_view payload) {
   const std::uint64_t size = payload.size();
   if (!write_all(fd, &tag, 1) || !write_all(fd, &size, sizeof size)) return;
@@ -270,6 +258,18 @@ std::uint64_t resident_bytes(int statm_fd) {
 }
 
 }  // namespace
+
+bool write_all(int fd, const void* data, std::size_t size) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
 
 std::string_view sandbox_outcome_name(SandboxOutcome outcome) {
   switch (outcome) {

@@ -87,6 +87,10 @@ struct SandboxRun {
 
 // Runs `fn` in a sandboxed child (see above). An exception out of `fn` ends the child:
 // std::bad_alloc as kOutOfMemory, any other as kCrashed with its what() in the detail.
+// Writes all of `size` bytes to `fd` (a pipe), again after EINTR; false on any other failure.
+// The child's frames to its parent use it, and so may a caller's own pipe to its reader.
+bool write_all(int fd, const void* data, std::size_t size);
+
 Result<SandboxRun> run_sandboxed(const std::function<std::string(SandboxChannel&)>& fn, const SandboxSpec& spec);
 
 // Why the sandbox stopped the reading, as a sentence of the message table ("sandbox.<outcome>",

@@ -344,18 +344,6 @@ std::string file_name_of(const std::string& url) {
 // store's sink. The commit stays with this process, once the child has ended well.
 constexpr std::uint64_t kMaxFrameBytes = std::uint64_t{64} << 20;
 
-bool write_fully(int fd, const void* data, std::size_t size) {
-  const auto* p = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t n = ::write(fd, p, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    p += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 // 1: read whole; 0: the pipe ended before the first byte; -1: it ended midway or failed.
 int read_fully(int fd, void* data, std::size_t size) {
   auto* p = static_cast<char*>(data);
@@ -404,8 +392,8 @@ class PipeSink final : public ByteSink {
   }
   Result<void> frame(char tag, std::uint64_t value, std::span<const std::byte> data) {
     const std::uint64_t n = data.size();
-    const bool sent = write_fully(fd_, &tag, 1) && write_fully(fd_, &value, sizeof value) &&
-                      (tag != 'W' || (write_fully(fd_, &n, sizeof n) && write_fully(fd_, data.data(), data.size())));
+    const bool sent = write_all(fd_, &tag, 1) && write_all(fd_, &value, sizeof value) &&
+                      (tag != 'W' || (write_all(fd_, &n, sizeof n) && write_all(fd_, data.data(), data.size())));
     if (!sent) return Error::io(fmt::format("writing the converted image to the worker: {}", std::strerror(errno)));
     return ok();
   }
