@@ -2,12 +2,29 @@
 
 #include <algorithm>
 
+#include "base/checked.h"
 #include "convert/convert.h"
 #include "convert/measure.h"
 #include "formats/open_image.h"
 #include "formats/probe.h"
 
 namespace ig {
+namespace {
+
+// The guest inspection, the last stage: a data disk has none.
+Result<Assessment> inspect(Assessment& a, const AssessOptions& options, StageMeter* meter) {
+  if (!options.inspect_guest) return std::move(a);
+  auto inspection = inspect_disk(a.image, meter);  // names its own stages
+  if (inspection) {
+    a.facts.inspection = std::move(*inspection);
+  } else {
+    if (inspection.error().code == ErrorCode::kIo) return inspection.error();
+    a.facts.inspection_refused = inspection.error().message;
+  }
+  return std::move(a);
+}
+
+}  // namespace
 
 Result<Assessment> assess(SourcePtr file, const AssessOptions& options) {
   Assessment a;
@@ -60,6 +77,15 @@ Result<Assessment> assess(SourcePtr file, const AssessOptions& options) {
     return a;
   }
 
+  if (options.measure_only_if_decisive && options.exact_above != 0) {
+    const Qcow2TargetOptions target;
+    const std::uint64_t bound = qcow2_fully_allocated_size(align_up(f.info->virtual_size, target.cluster_size), target);
+    if (bound <= options.exact_above) {
+      f.qcow2_size = bound;
+      stage.reset();
+      return inspect(a, options, meter);
+    }
+  }
   stage.emplace(meter, Stage::kMeasure);
   auto measured = measure_qcow2(*a.image, Qcow2TargetOptions{});
   if (!measured) {
@@ -81,16 +107,8 @@ Result<Assessment> assess(SourcePtr file, const AssessOptions& options) {
       f.exact_refused = exact.error().message;
     }
   }
-  if (!options.inspect_guest) return a;
-  stage.reset();  // inspect_disk names its own stages
-  auto inspection = inspect_disk(a.image, meter);
-  if (inspection) {
-    f.inspection = std::move(*inspection);
-  } else {
-    if (inspection.error().code == ErrorCode::kIo) return inspection.error();
-    f.inspection_refused = inspection.error().message;
-  }
-  return a;
+  stage.reset();
+  return inspect(a, options, meter);
 }
 
 }  // namespace ig

@@ -38,6 +38,12 @@ struct AssessOptions {
   // write is computed too (reading every allocated block; zeros are not written): a fixed VHD or
   // a non-sparse raw file is over the estimate only (0: never).
   std::uint64_t exact_above = 0;
+  // For a file read as it arrives (io/arriving_source.h), where measuring walks the whole
+  // allocation map and so waits for the whole download: when even a fully allocated qcow2 of the
+  // virtual size would be within exact_above, the measure cannot change the verdict and is not
+  // made; qcow2_size is then that bound. The inspection, whose bytes may arrive much sooner, goes
+  // first. (The import worker; `check` always measures.)
+  bool measure_only_if_decisive = false;
   // The exact scan's progress (bytes done, bytes in all) and its cancellation.
   std::function<void(std::uint64_t, std::uint64_t)> exact_progress;
   std::stop_token stop;

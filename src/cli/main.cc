@@ -10,15 +10,19 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <variant>
+#include <vector>
 
 #include "api/os_list.h"
 #include "base/text.h"
@@ -252,10 +256,14 @@ int report_error(const std::string& subject, const Error& e, bool json,
 
 // How a command reads its image: in the sandbox (the default; sandbox/sandbox.h) or, with
 // --no-sandbox, in this process.
+struct Sandboxing {
+  bool on = true;
+  Limits limits;  // its budgets (sandbox_*): the defaults, or what --sandbox-* set
+};
 struct Reading {
-  Reading(bool in_sandbox, std::vector<int> kept, std::stop_token stopped = {})
-      : sandbox(in_sandbox), fds(std::move(kept)), stop(std::move(stopped)) {}
-  bool sandbox = true;
+  Reading(const Sandboxing& how, std::vector<int> kept, std::stop_token stopped = {})
+      : sandbox(how), fds(std::move(kept)), stop(std::move(stopped)) {}
+  Sandboxing sandbox;
   std::vector<int> fds;  // what the reader keeps: the image's descriptor, the output's
   std::stop_token stop;
   Lang lang = Lang::kEn;  // of the message that names a sandbox outcome
@@ -267,7 +275,8 @@ struct Reading {
 // A test build's fault hook (IG_TEST_HOOKS: never in a release build): IG_SANDBOX_FAULT makes the
 // sandboxed reader do what a compromised parser would, so that tests/unit/cli can show each
 // outcome named by the command itself. "open": open /etc/passwd; "socket": open a socket;
-// "abort": crash.
+// "abort": crash; "sleep", "spin", "memory": sleep, compute or touch memory without end, until
+// a budget (--sandbox-time, --sandbox-cpu, --sandbox-memory) stops it.
 void inject_fault() {
 #ifdef IG_TEST_HOOKS
   const char* fault = std::getenv("IG_SANDBOX_FAULT");
@@ -281,6 +290,17 @@ void inject_fault() {
     if (fd >= 0) ::close(fd);
   } else if (f == "abort") {
     std::abort();
+  } else if (f == "sleep") {
+    for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+  } else if (f == "spin") {
+    std::atomic<std::uint64_t> spins{0};
+    for (;;) spins.fetch_add(1, std::memory_order_relaxed);
+  } else if (f == "memory") {
+    std::vector<std::unique_ptr<char[]>> held;
+    for (;;) {
+      held.push_back(std::make_unique<char[]>(std::size_t{1} << 20));
+      std::memset(held.back().get(), 1, std::size_t{1} << 20);
+    }
   }
 #endif
 }
@@ -291,8 +311,9 @@ void inject_fault() {
 // which budget or which fault) and its code is returned.
 int read_image(const Reading& reading, const std::function<int()>& body,
                const std::function<int(const Error&)>& report) {
-  if (!reading.sandbox) return body();
+  if (!reading.sandbox.on) return body();
   SandboxSpec spec;
+  spec.limits = reading.sandbox.limits;
   spec.keep_fds = reading.fds;
   spec.capture_stdout = true;
   spec.stop = reading.stop;
@@ -350,7 +371,7 @@ ordered_json info_json(const std::string& path, const ImageInfo* info, std::opti
 int info_body(std::shared_ptr<const FileSource> source, const std::string& path, std::optional<Format> format,
               bool json);
 
-int cmd_info(const std::string& path, const std::string& declared, bool json, bool sandbox) {
+int cmd_info(const std::string& path, const std::string& declared, bool json, const Sandboxing& sandbox) {
   auto format = declared_format(declared);
   if (!format) return report_error("", format.error(), json, info_json(path, nullptr, std::nullopt));
   auto file = FileSource::open(path);
@@ -422,7 +443,7 @@ void print_stats_json(const ConvertStats& st, const std::string& source, const s
 }
 
 int cmd_measure_exact(const std::string& path, const std::string& declared, const std::vector<std::string>& opts,
-                      bool compress, bool json, bool sandbox) {
+                      bool compress, bool json, const Sandboxing& sandbox) {
   auto t = parse_target_options(opts, kWritten, "measure --exact");
   if (!t) return report_error("", t.error(), json);
   auto compression = written_compression(*t, compress);
@@ -453,7 +474,7 @@ int cmd_measure_exact(const std::string& path, const std::string& declared, cons
 }
 
 int cmd_measure(const std::string& path, const std::string& declared, const std::string& target,
-                const std::vector<std::string>& opts, bool json, bool sandbox) {
+                const std::vector<std::string>& opts, bool json, const Sandboxing& sandbox) {
   if (target != "qcow2") {
     return report_error("", Error::invalid_argument(fmt::format("-O {}: only qcow2 is measured", target)), json);
   }
@@ -494,7 +515,8 @@ void draw_progress(std::uint64_t done, std::uint64_t total) {
 }
 
 int cmd_convert(const std::string& src, const std::string& dst, const std::string& declared, const std::string& target,
-                const std::vector<std::string>& opts, bool compress, bool progress, bool json, bool sandbox) {
+                const std::vector<std::string>& opts, bool compress, bool progress, bool json,
+                const Sandboxing& sandbox) {
   // Usage first, then the destination, then the source: nothing is read before the output is
   // known to be writable.
   ConvertOptions o;
@@ -527,7 +549,7 @@ int cmd_convert(const std::string& src, const std::string& dst, const std::strin
   if (draw) o.progress = draw_progress;
   // In the sandbox the reader writes the temporary file and this process commits it.
   DeferredCommitSink deferred(**sink);
-  ByteSink& out = sandbox ? static_cast<ByteSink&>(deferred) : **sink;
+  ByteSink& out = sandbox.on ? static_cast<ByteSink&>(deferred) : **sink;
   auto body = [&]() -> int {
     auto opened = open_path(source, src, *format);
     if (!opened) return report_error(src, opened.error(), json);
@@ -573,7 +595,7 @@ struct CheckArgs {
   std::uint64_t max_virtual_size = 0;  // 0: the cloud's 500 GiB
   std::uint64_t max_qcow2_size = 0;    // 0: the cloud's 50 GiB
   bool stages = false;                 // print the stage table to stderr (bench/check_bench.sh)
-  bool sandbox = true;
+  Sandboxing sandbox;
 };
 
 // The time and the image file's bytes read of each stage of a check (io/stage_meter.h), on stderr.
@@ -691,8 +713,22 @@ int run(int argc, char** argv) {
   const std::string no_sandbox_help =
       "Read the image in this process, not in the sandbox (a child under seccomp-bpf and budgets; "
       "docs/security.md)";
+  Sandboxing sandbox;
+  const auto sandbox_options = [&](CLI::App* sub) {
+    sub->add_flag("--no-sandbox", no_sandbox, no_sandbox_help);
+    sub->add_option("--sandbox-memory", sandbox.limits.sandbox_memory_bytes,
+                    "Memory the sandboxed reader may hold (default 4GiB; at least 64MiB)")
+        ->transform(CLI::AsSizeValue(false))
+        ->check(CLI::Range(std::uint64_t{64} << 20, UINT64_MAX));
+    sub->add_option("--sandbox-cpu", sandbox.limits.sandbox_cpu_seconds,
+                    "CPU seconds the sandboxed reader may use (default 3600)")
+        ->check(CLI::PositiveNumber);
+    sub->add_option("--sandbox-time", sandbox.limits.sandbox_wall_seconds,
+                    "Seconds the sandboxed reader may run (default 7200)")
+        ->check(CLI::PositiveNumber);
+  };
   auto* info = app.add_subcommand("info", "Show an image's format, sizes and format-specific facts");
-  info->add_flag("--no-sandbox", no_sandbox, no_sandbox_help);
+  sandbox_options(info);
   info->add_option("-f,--format", declared, "The format the image is declared as (raw, qcow2, vhd, vmdk)");
   info->add_option("--output", output, "human or json")->check(CLI::IsMember({"human", "json"}));
   info->add_option("image", path, "The image file")->required();
@@ -712,7 +748,7 @@ int run(int argc, char** argv) {
   bool compress = false;
   measure->add_flag("--exact", exact, "The exact size of the file `imagegate convert` writes (reads all data)");
   measure->add_flag("-c", compress, "With --exact: compressed output");
-  measure->add_flag("--no-sandbox", no_sandbox, no_sandbox_help);
+  sandbox_options(measure);
   measure->add_option("image", path, "The image file")->required();
 
   std::string destination;
@@ -723,7 +759,11 @@ int run(int argc, char** argv) {
   conv->add_option("-o", target_opts, written_help);
   conv->add_flag("-c", compress, "Compress the qcow2 output (zlib unless compression_type=zstd)");
   conv->add_flag("-p", progress, "Show progress on a terminal");
-  conv->add_flag("--no-sandbox", no_sandbox, no_sandbox_help);
+  conv->add_option("--sandbox-output", sandbox.limits.sandbox_output_bytes,
+                   "The largest output the sandboxed converter may write (default 512GiB)")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::PositiveNumber);
+  sandbox_options(conv);
   conv->add_option("--output", output, "human or json (json prints the statistics)")
       ->check(CLI::IsMember({"human", "json"}));
   conv->add_option("source", path, "The image to convert")->required();
@@ -736,7 +776,7 @@ int run(int argc, char** argv) {
   check->add_option("--lang", check_args.lang, "Report language: en, zh, ja, id, pt (default: from LANG)")
       ->check(CLI::IsMember({"en", "zh", "ja", "id", "pt"}));
   check->add_flag("--force", check_args.force, "Judge as a forced import (cloud-init not required)");
-  check->add_flag("--no-sandbox", no_sandbox, no_sandbox_help);
+  sandbox_options(check);
   check->add_option("--os-type", check_args.os_type, "The OsType you will declare (e.g. Linux, CentOS, Debian)");
   check->add_option("--os-version", check_args.os_version, "The OsVersion you will declare (e.g. 12, 7, -)");
   check->add_option("--arch", check_args.arch, "The Architecture you will declare (x86_64, i386, arm_64)");
@@ -782,7 +822,7 @@ int run(int argc, char** argv) {
     return kExitUsage;
   }
   const bool json = output == "json";
-  const bool sandbox = !no_sandbox;
+  sandbox.on = !no_sandbox;
   if (info->parsed()) return cmd_info(path, declared, json, sandbox);
   if (measure->parsed()) {
     if (exact) return cmd_measure_exact(path, declared, target_opts, compress, json, sandbox);

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -41,6 +42,17 @@ std::string describe_descriptor_file(std::string_view text);
 Result<std::size_t> inflate_into(std::span<const std::byte> in, std::span<std::byte> out, bool zlib_wrapper);
 // Decompresses zstd frames into `out`; same contract.
 Result<std::size_t> zstd_into(std::span<const std::byte> in, std::span<std::byte> out);
+
+// The output budget of a format without reference counts (VHD blocks, VMDK grains): converting
+// the image writes `output_per_unit` bytes for each entry of `host_offsets` (the file offsets the
+// allocated entries map), and may write no more than the distinct file bytes they cover would
+// give: the union of [offset, offset + span_bytes) over the entries, scaled by
+// output_per_unit / span_bytes, at most `max_output_bytes`. Entries sharing or overlapping file
+// bytes (which no writer of these formats produces) would multiply a small file into a large
+// disk: kLimitExceeded, naming `format` and `unit`. Sorts `host_offsets`.
+Result<void> check_output_budget(std::vector<std::uint64_t>& host_offsets, std::uint64_t span_bytes,
+                                 std::uint64_t output_per_unit, std::uint64_t max_output_bytes, std::string_view format,
+                                 std::string_view unit);
 
 template <class Entry>
 class TableCache {

@@ -48,6 +48,11 @@ constexpr std::uint32_t kBatUnused = 0xffffffff;
 constexpr std::uint64_t kMaxGeometrySectors = 65535ULL * 16 * 255;
 constexpr std::uint64_t kMaxSectors = 0xff000000ULL;  // 2040 GiB, the format's own limit
 
+// The sector bitmap before each block's data: one bit per sector, padded to whole sectors.
+constexpr std::uint64_t bitmap_bytes(std::uint32_t block_size) {
+  return align_up(block_size / 512 / 8, 512);
+}
+
 template <std::size_t N>
 std::uint32_t vhd_checksum(const std::array<std::byte, N>& b, std::size_t checksum_at) {
   std::uint32_t sum = 0;
@@ -98,7 +103,7 @@ class Image final : public DiskImage {
   void set_bat(std::vector<std::uint32_t> bat, std::uint32_t block_size) {
     bat_ = std::move(bat);
     block_size_ = block_size;
-    bitmap_size_ = align_up(block_size / 512 / 8, 512);
+    bitmap_size_ = bitmap_bytes(block_size);
   }
 
   std::uint64_t size() const override { return virtual_size_; }
@@ -311,6 +316,14 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
   std::vector<std::byte> raw = IG_TRY(read_vector(*file, table_offset, static_cast<std::size_t>(bat_entries * 4)));
   std::vector<std::uint32_t> bat(static_cast<std::size_t>(bat_entries));
   for (std::size_t i = 0; i < bat.size(); ++i) bat[i] = load_be_ptr<std::uint32_t>(raw.data() + i * 4);
+
+  // The output budget: allocated blocks that share file bytes (no VHD writer makes them) would
+  // turn a small file into a large disk.
+  std::vector<std::uint64_t> blocks;
+  for (const std::uint32_t e : bat) {
+    if (e != kBatUnused) blocks.push_back(std::uint64_t{e} * 512 + bitmap_bytes(block_size));
+  }
+  IG_TRY(check_output_budget(blocks, block_size, block_size, limits.max_output_bytes, "vhd", "block"));
 
   info.subformat = "dynamic";
   info.cluster_size = block_size;

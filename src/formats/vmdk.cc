@@ -189,7 +189,14 @@ class Image final : public DiskImage {
     const ExtentKind kind = IG_TRY(gte(first)).kind;
     std::uint64_t end = (first + 1) * grain_bytes_;
     for (int i = 0; i < 65536 && end < virtual_size_; ++i) {
-      if (IG_TRY(gte(end / grain_bytes_)).kind != kind) break;
+      const std::uint64_t grain = end / grain_bytes_;
+      const std::uint64_t gd_index = grain / h_.num_gtes_per_gt;
+      if (kind == ExtentKind::kUnallocated && gd_[gd_index] == 0) {
+        // No grain table: its whole span is unallocated, one step however large the disk.
+        end = (gd_index + 1) * h_.num_gtes_per_gt * grain_bytes_;
+        continue;
+      }
+      if (IG_TRY(gte(grain)).kind != kind) break;
       end += grain_bytes_;
     }
     return Extent{std::min(end, virtual_size_) - offset, kind};
@@ -270,6 +277,45 @@ class Image final : public DiskImage {
   TableCache<std::uint32_t> gt_cache_;
   ImageInfo info_;
 };
+
+// Reads every grain table the directory names, once per naming, before any grain is read: the
+// tables walked are bounded by Limits::max_metadata_entries and the grains they map by the output
+// budget (check_output_budget), so a directory naming one table many times, or tables whose
+// entries share one grain, is refused before a conversion multiplies it.
+Result<void> check_grain_tables(const ByteSource& file, const Header& h, const std::vector<std::uint32_t>& gd,
+                                bool compressed, const Limits& limits) {
+  const std::uint64_t named =
+      static_cast<std::uint64_t>(std::count_if(gd.begin(), gd.end(), [](std::uint32_t s) { return s != 0; }));
+  if (named > limits.max_metadata_entries / h.num_gtes_per_gt) {
+    return Error::limit_exceeded(
+        fmt::format("vmdk: the grain directory names {} grain tables of {} entries, more than {} entries to walk "
+                    "(Limits::max_metadata_entries)",
+                    named, h.num_gtes_per_gt, limits.max_metadata_entries));
+  }
+  const bool zero_grain = (h.flags & kFlagZeroGrain) != 0;
+  const std::uint64_t grains = div_round_up(h.capacity, h.grain_size);
+  const std::uint64_t table_bytes = std::uint64_t{h.num_gtes_per_gt} * 4;
+  std::vector<std::uint64_t> mapped;  // file offsets of the grains, once per mapping
+  std::vector<std::byte> raw(static_cast<std::size_t>(table_bytes));
+  for (std::size_t i = 0; i < gd.size(); ++i) {
+    if (gd[i] == 0) continue;
+    const std::uint64_t at = std::uint64_t{gd[i]} * 512;
+    if (!range_within(at, table_bytes, file.size())) {
+      return Error::truncated(fmt::format("vmdk: grain table at sector {} lies past the end of the file", gd[i]));
+    }
+    IG_TRY(file.read_at(at, raw));
+    for (std::uint64_t j = 0; j < h.num_gtes_per_gt && i * h.num_gtes_per_gt + j < grains; ++j) {
+      const std::uint32_t e = load_le_ptr<std::uint32_t>(raw.data() + j * 4);
+      if (e == 0 || (e == 1 && zero_grain)) continue;
+      mapped.push_back(std::uint64_t{e} * 512);
+    }
+  }
+  // A compressed grain's length is its marker's, so distinct grains are told apart by their
+  // first sector; an uncompressed grain spans grain_size sectors of the file.
+  const std::uint64_t grain_bytes = h.grain_size * 512;
+  return check_output_budget(mapped, compressed ? 512 : grain_bytes, grain_bytes, limits.max_output_bytes, "vmdk",
+                             "grain");
+}
 
 }  // namespace
 
@@ -424,6 +470,8 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
   std::vector<std::byte> raw = IG_TRY(read_vector(*file, h.gd_offset * 512, static_cast<std::size_t>(gd_bytes)));
   std::vector<std::uint32_t> gd(static_cast<std::size_t>(gd_entries));
   for (std::size_t i = 0; i < gd.size(); ++i) gd[i] = load_le_ptr<std::uint32_t>(raw.data() + i * 4);
+
+  IG_TRY(check_grain_tables(*file, h, gd, compressed, limits));
 
   ImageInfo info;
   info.format = Format::kVmdk;

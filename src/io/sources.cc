@@ -61,39 +61,47 @@ FileSource::~FileSource() {
   ::close(fd_);
 }
 
-Result<void> FileSource::read_at(std::uint64_t offset, std::span<std::byte> out) const {
-  if (!fits(offset, out.size())) return out_of_range(offset, out.size());
+Result<void> pread_exact(int fd, std::uint64_t offset, std::span<std::byte> out, const std::string& name) {
   std::size_t done = 0;
   while (done < out.size()) {
-    ssize_t n = ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    ssize_t n = ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Error::from_errno(fmt::format("read {} at {}", path_, offset + done), errno);
+      return Error::from_errno(fmt::format("read {} at {}", name, offset + done), errno);
     }
     if (n == 0) {
       // The file shrank after open: treat as a short read, never as zeros.
-      return Error::io(fmt::format("read {} at {}: unexpected end of file", path_, offset + done));
+      return Error::io(fmt::format("read {} at {}: unexpected end of file", name, offset + done));
     }
     done += static_cast<std::size_t>(n);
   }
   return ok();
 }
 
-Result<Extent> FileSource::extent_at(std::uint64_t offset) const {
-  if (offset >= size_) return out_of_range(offset, 1);
+Extent file_extent_at(int fd, std::uint64_t offset, std::uint64_t end) {
   const auto off = static_cast<off_t>(offset);
-  off_t data = ::lseek(fd_, off, SEEK_DATA);
+  off_t data = ::lseek(fd, off, SEEK_DATA);
   if (data < 0) {
-    if (errno == ENXIO) return Extent{size_ - offset, ExtentKind::kZero};  // trailing hole
-    return Extent{size_ - offset, ExtentKind::kData};                      // no information: all data, as qemu assumes
+    if (errno == ENXIO) return Extent{end - offset, ExtentKind::kZero};  // trailing hole
+    return Extent{end - offset, ExtentKind::kData};                      // no information: all data, as qemu assumes
   }
   if (data > off) {
-    return Extent{std::min<std::uint64_t>(static_cast<std::uint64_t>(data), size_) - offset, ExtentKind::kZero};
+    return Extent{std::min<std::uint64_t>(static_cast<std::uint64_t>(data), end) - offset, ExtentKind::kZero};
   }
-  off_t hole = ::lseek(fd_, off, SEEK_HOLE);
-  if (hole < 0 || static_cast<std::uint64_t>(hole) > size_) hole = static_cast<off_t>(size_);
-  if (hole <= off) return Extent{size_ - offset, ExtentKind::kData};
+  off_t hole = ::lseek(fd, off, SEEK_HOLE);
+  if (hole < 0 || static_cast<std::uint64_t>(hole) > end) hole = static_cast<off_t>(end);
+  if (hole <= off) return Extent{end - offset, ExtentKind::kData};
   return Extent{static_cast<std::uint64_t>(hole) - offset, ExtentKind::kData};
+}
+
+Result<void> FileSource::read_at(std::uint64_t offset, std::span<std::byte> out) const {
+  if (!fits(offset, out.size())) return out_of_range(offset, out.size());
+  return pread_exact(fd_, offset, out, path_);
+}
+
+Result<Extent> FileSource::extent_at(std::uint64_t offset) const {
+  if (offset >= size_) return out_of_range(offset, 1);
+  return file_extent_at(fd_, offset, size_);
 }
 
 // ---- MemorySource ----

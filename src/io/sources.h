@@ -26,6 +26,13 @@ namespace ig {
 // its st_mode, for messages.
 std::string_view file_type_name(unsigned mode);
 
+// Reads exactly out.size() bytes of the open file `fd` at `offset`; an end of file is an error
+// naming `name`, never zeros.
+Result<void> pread_exact(int fd, std::uint64_t offset, std::span<std::byte> out, const std::string& name);
+// The run at `offset` (< end) of the open file `fd`, its first `end` bytes considered: data or a
+// hole (zeros), from SEEK_DATA and SEEK_HOLE; data when the file system cannot tell.
+Extent file_extent_at(int fd, std::uint64_t offset, std::uint64_t end);
+
 class FileSource final : public ByteSource {
  public:
   // Opens `path` read-only (O_RDONLY | O_CLOEXEC | O_NOFOLLOW is not used: the user names the

@@ -358,6 +358,7 @@ Result<SandboxRun> run_sandboxed(const std::function<std::string(SandboxChannel&
   }
   ::close(result_pipe[1]);
   if (stdout_pipe[1] >= 0) ::close(stdout_pipe[1]);
+  if (spec.after_fork) spec.after_fork();
   Pipe result{result_pipe[0], {}};
   Pipe out{stdout_pipe[0], {}};
   const int statm = ::open(fmt::format("/proc/{}/statm", pid).c_str(), O_RDONLY | O_CLOEXEC);

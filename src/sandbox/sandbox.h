@@ -62,6 +62,10 @@ struct SandboxSpec {
   std::stop_token stop;
   // Progress the child reports (SandboxChannel::progress), called on the caller's thread.
   std::function<void(std::uint64_t, std::uint64_t)> on_progress;
+  // Called in the parent once the child exists, before the parent waits for it: where a caller
+  // starts the threads that feed the child (a download), which must not exist at the fork (a
+  // thread inside the allocator at the fork would leave the child's allocator locked).
+  std::function<void()> after_fork;
 };
 
 // The child's side of the pipe to the parent.

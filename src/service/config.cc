@@ -1,5 +1,6 @@
 #include "service/config.h"
 
+#include "base/bytes.h"
 #include "text/messages.h"
 
 namespace ig::service {
@@ -148,6 +149,39 @@ Result<void> parse_backends(const json& j, const std::string& data_dir, ServiceC
   return {};
 }
 
+// "sandbox": {"memory_bytes", "cpu_seconds", "wall_seconds", "output_bytes"}: the budgets of
+// the child every import's read runs in (base/limits.h, docs/security.md).
+Result<void> parse_sandbox(const json& j, Limits& l) {
+  if (!j.contains("sandbox")) return {};
+  const json& o = j["sandbox"];
+  if (!o.is_object()) {
+    return Error::invalid_argument(
+        "\"sandbox\" must be an object with \"memory_bytes\", \"cpu_seconds\", \"wall_seconds\" or "
+        "\"output_bytes\"");
+  }
+  for (const auto& [name, field] : {std::pair<const char*, std::uint64_t*>{"memory_bytes", &l.sandbox_memory_bytes},
+                                    {"cpu_seconds", &l.sandbox_cpu_seconds},
+                                    {"wall_seconds", &l.sandbox_wall_seconds},
+                                    {"output_bytes", &l.sandbox_output_bytes}}) {
+    auto value = static_cast<std::int64_t>(*field);
+    IG_TRY(positive(o, name, value, "sandbox."));
+    *field = static_cast<std::uint64_t>(value);
+  }
+  for (const auto& [name, _] : o.items()) {
+    if (name != "memory_bytes" && name != "cpu_seconds" && name != "wall_seconds" && name != "output_bytes") {
+      return Error::invalid_argument(
+          fmt::format("\"sandbox.{}\" is not a sandbox budget (memory_bytes, "
+                      "cpu_seconds, wall_seconds, output_bytes)",
+                      printable(name)));
+    }
+  }
+  // The child needs room for the readers' own tables and buffers.
+  if (l.sandbox_memory_bytes < (std::uint64_t{64} << 20)) {
+    return Error::invalid_argument("\"sandbox.memory_bytes\" must be at least 67108864 (64 MiB)");
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<ServiceConfig> parse_service_config(const json& j, const std::string& data_dir) {
@@ -164,12 +198,14 @@ Result<ServiceConfig> parse_service_config(const json& j, const std::string& dat
   IG_TRY(parse_notify(j, c.notify));
   IG_TRY(parse_http(j, c.http));
   IG_TRY(parse_backends(j, data_dir, c));
+  IG_TRY(parse_sandbox(j, c.worker.limits));
   std::int64_t max_download = static_cast<std::int64_t>(c.worker.max_download_bytes);
   IG_TRY(positive(j, "max_download_bytes", max_download));
   IG_TRY(positive(j, "image_quota", c.limits.image_quota));
   IG_TRY(positive(j, "subscription_quota", c.limits.subscription_quota));
   IG_TRY(positive(j, "share_quota", c.limits.share_quota));
   IG_TRY(positive(j, "task_lease_seconds", c.worker.lease_seconds));
+  IG_TRY(positive(j, "download_stall_seconds", c.worker.stall_seconds));
   c.worker.max_download_bytes = static_cast<std::uint64_t>(max_download);
   if (j.contains("unverified_images")) {
     const json& u = j["unverified_images"];

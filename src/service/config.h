@@ -6,6 +6,7 @@
 //   "max_download_bytes": 644245094400,
 //   "image_quota": 500, "subscription_quota": 10, "share_quota": 500,
 //   "task_lease_seconds": 20,      (a crashed worker's task is taken again after this)
+//   "download_stall_seconds": 120, (a download under 1 KiB/s for this long is abandoned)
 //   "catalog": "postgresql://user@127.0.0.1:5432/imagegate",   (default DATA/catalog.sqlite)
 //   "image_store": {"location": "s3://images/prod", "endpoint": "http://127.0.0.1:18080",
 //                   "region": "us-east-1", "access_key": "…", "secret_key": "…"},
@@ -15,6 +16,8 @@
 //              "retry_max_seconds": 900, "max_attempts": 200}
 //   "http": {"max_body_bytes": 10485760, "request_memory_bytes": 67108864,
 //            "max_connections": 256, "idle_timeout_seconds": 30}    (service/http.h)
+//   "sandbox": {"memory_bytes": 4294967296, "cpu_seconds": 3600, "wall_seconds": 7200,
+//               "output_bytes": 549755813888}     (the reader's budgets: base/limits.h)
 //
 // Every mistake is named: the field, and what it must be.
 #pragma once

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -22,6 +23,7 @@
 #include "assess/assess.h"
 #include "base/text.h"
 #include "convert/convert.h"
+#include "io/arriving_source.h"
 #include "io/sinks.h"
 #include "io/sources.h"
 #include "rules/check.h"
@@ -39,7 +41,11 @@ std::int64_t now_unix() {
 }
 
 struct Download {
-  std::FILE* file = nullptr;
+  CURL* curl = nullptr;
+  int fd = -1;
+  bool write_failed = false;
+  ArrivalFront* front = nullptr;  // told of the announced size and of every byte written
+  bool announced = false;
   std::uint64_t bytes = 0;
   std::uint64_t max = 0;
   bool too_big = false;
@@ -91,15 +97,35 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
 std::size_t on_data(char* data, std::size_t size, std::size_t n, void* user) {
   auto* d = static_cast<Download*>(user);
   const std::size_t len = size * n;
+  if (!d->announced) {
+    // The first bytes of the body: a 200 answer's Content-Length is the size its readers wait
+    // for, and an object larger than the limit is refused before any of it is stored.
+    d->announced = true;
+    long status = 0;
+    curl_off_t length = -1;
+    curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(d->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+    if (status == 200 && length >= 0) {
+      if (static_cast<std::uint64_t>(length) > d->max) {
+        d->too_big = true;
+        return 0;
+      }
+      if (d->front != nullptr) d->front->announce(static_cast<std::uint64_t>(length));
+    }
+  }
   if (d->bytes + len > d->max) {
     d->too_big = true;
     return 0;
   }
   if (d->head.size() < 4096) d->head.append(data, std::min<std::size_t>(len, 4096 - d->head.size()));
-  if (std::fwrite(data, 1, len, d->file) != len) return 0;
+  if (!write_all(d->fd, data, len)) {
+    d->write_failed = true;
+    return 0;
+  }
   if (d->sha256 != nullptr) EVP_DigestUpdate(d->sha256, data, len);
   if (d->md5 != nullptr) EVP_DigestUpdate(d->md5, data, len);
   d->bytes += len;
+  if (d->front != nullptr) d->front->advance(len);
   return len;
 }
 
@@ -156,8 +182,18 @@ bool region_allows(const std::string& import_region, const std::string& object_r
 }
 
 Fetched fetch_object(const std::string& url, const std::string& region, const std::string& destination,
-                     const WorkerConfig& config, const std::function<bool(std::uint64_t, std::uint64_t)>& on_progress) {
+                     const WorkerConfig& config, const std::function<bool(std::uint64_t, std::uint64_t)>& on_progress,
+                     ArrivalFront* front) {
   Fetched f;
+  // However this ends, the readers following the download are told: complete only when the
+  // bytes are all there and verified.
+  struct Finish {
+    ArrivalFront* front;
+    const Fetched& f;
+    ~Finish() {
+      if (front != nullptr) front->finish(f.ok);
+    }
+  } finish{front, f};
   // (not a structured binding: clang 14 cannot capture one in the lambda below)
   const std::pair<std::string, std::string> where = authority(url);
   const auto endpoint = std::find_if(config.storage.begin(), config.storage.end(), [&](const StorageEndpoint& e) {
@@ -180,13 +216,16 @@ Fetched fetch_object(const std::string& url, const std::string& region, const st
   const Digest md5 = new_digest(EVP_md5());
   d.sha256 = sha256.get();
   d.md5 = md5.get();
-  d.file = std::fopen(destination.c_str(), "wb");
-  if (d.file == nullptr) {
+  d.front = front;
+  // Written as it arrives, without a buffer of ours: what the front says has arrived is in the file.
+  d.fd = ::open(destination.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (d.fd < 0) {
     f.error_code = "InternalError";
     f.cause = {"import.internal", {fmt::format("cannot create the scratch file {}", destination)}};
     return f;
   }
   CURL* curl = curl_easy_init();
+  d.curl = curl;
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &d);
@@ -199,13 +238,17 @@ Fetched fetch_object(const std::string& url, const std::string& region, const st
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
+  curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 512L * 1024);  // fewer, larger writes
+  // A download that stalls (under 1 KiB/s for the stall time) is abandoned.
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 120L);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(config.stall_seconds));
   const CURLcode rc = curl_easy_perform(curl);
   long status = 0;
+  curl_off_t announced = -1;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
   curl_easy_cleanup(curl);
-  const bool flushed = std::fclose(d.file) == 0;
+  const bool flushed = ::close(d.fd) == 0 && !d.write_failed;
   f.bytes = d.bytes;
   if (d.too_big) {
     f.error_code = "InvalidFormatSize";
@@ -231,6 +274,13 @@ Fetched fetch_object(const std::string& url, const std::string& region, const st
               : unsigned_url  ? ig::Message{"url.private", {}}
               : status == 403 ? ig::Message{"url.denied", {}}
                               : ig::Message{"url.status", {std::to_string(status)}};
+  } else if (status == 200 && rc == CURLE_OPERATION_TIMEDOUT) {
+    // Not the URL's fault: the storage or the network stopped sending.
+    f.error_code = "InternalError";
+    f.cause = {"url.stalled", {std::to_string(config.stall_seconds), std::to_string(d.bytes)}};
+  } else if (status == 200 && (rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR) && announced > 0) {
+    f.error_code = "InternalError";
+    f.cause = {"url.cut", {std::to_string(d.bytes), std::to_string(announced)}};
   } else if (status != 200 || rc != CURLE_OK || !flushed) {
     f.error_code = "InvalidUrl";
     f.cause = {"url.status",
@@ -292,8 +342,7 @@ std::string sha256_of_file(const std::string& path) {
 
 }  // namespace
 
-Fetched fetch_once(const std::string& url, const std::string& region, const std::string& path,
-                   const WorkerConfig& config, const std::function<bool(std::uint64_t, std::uint64_t)>& on_progress) {
+std::optional<Fetched> kept_download(const std::string& path) {
   const std::string mark = path + ".sha256";
   std::error_code ec;
   if (fs::exists(path, ec) && fs::exists(mark, ec)) {
@@ -314,8 +363,12 @@ Fetched fetch_once(const std::string& url, const std::string& region, const std:
   }
   fs::remove(mark, ec);
   fs::remove(path, ec);
-  Fetched f = fetch_object(url, region, path + ".part", config, on_progress);
-  if (!f.ok) return f;
+  return std::nullopt;
+}
+
+void keep_download(const std::string& path, Fetched& f) {
+  const std::string mark = path + ".sha256";
+  std::error_code ec;
   fs::rename(path + ".part", path, ec);
   if (!ec) {
     if (std::FILE* m = std::fopen((mark + ".part").c_str(), "wb"); m != nullptr) {
@@ -324,6 +377,13 @@ Fetched fetch_once(const std::string& url, const std::string& region, const std:
     }
   }
   f.path = path;
+}
+
+Fetched fetch_once(const std::string& url, const std::string& region, const std::string& path,
+                   const WorkerConfig& config, const std::function<bool(std::uint64_t, std::uint64_t)>& on_progress) {
+  if (std::optional<Fetched> kept = kept_download(path)) return *kept;
+  Fetched f = fetch_object(url, region, path + ".part", config, on_progress);
+  if (f.ok) keep_download(path, f);
   return f;
 }
 
@@ -468,63 +528,103 @@ struct StorePump {
 
 // One disk of an import, the system disk or a data disk, by one path: fetched once, assessed,
 // judged by its rules, and the very image that was judged converted into the store under `key`.
+//
+// The stages overlap (issue 17): the download is written to scratch as it arrives, and the
+// sandboxed reader reads it through an ArrivingSource, whose reads wait for their bytes. The check
+// runs from the first bytes, the conversion follows the download front, and a refusal is known as
+// soon as the bytes that decide it have arrived: the rest of the download is then abandoned. The
+// object is requested once; a download kept from an earlier attempt is read without a request.
 DiskOutcome Worker::import_disk(const DiskJob& job, const std::stop_token& stop,
                                 const std::function<void(std::int64_t)>& progress) {
+  bool again = false;
+  DiskOutcome out = import_disk_once(job, stop, progress, again);
+  if (again) out = import_disk_once(job, stop, progress, again);  // from the kept, complete download
+  return out;
+}
+
+DiskOutcome Worker::import_disk_once(const DiskJob& job, const std::stop_token& stop,
+                                     const std::function<void(std::int64_t)>& progress, bool& again) {
+  again = false;
   DiskOutcome out;
   auto fail = [&out](std::string code, ig::Message cause) {
     out.error_code = std::move(code);
     out.cause = std::move(cause);
     return out;
   };
+  auto internal = [&fail](std::string what) { return fail(kInternalError, {"import.internal", {std::move(what)}}); };
+  auto front = SharedArrivalFront::create();
+  if (!front) return internal(front.error().message);
+  const std::optional<Fetched> kept = kept_download(job.scratch);
+  const std::string download = kept ? job.scratch : job.scratch + ".part";
+  // The reader's descriptor. A fresh download writes the same file through its own.
+  const int fd = ::open(download.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return internal(fmt::format("cannot open the scratch file {}: {}", download, std::strerror(errno)));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  if (kept) {
+    (*front)->announce(kept->bytes);
+    (*front)->advance(kept->bytes);
+    (*front)->finish(true);
+  }
+
+  // Progress: half for the bytes fetched, half for the bytes converted, as they happen together.
   const std::int64_t span = job.progress_to - job.progress_from;
-  const Fetched f = fetch_once(job.url, job.region, job.scratch, config_, [&](std::uint64_t done, std::uint64_t all) {
-    if (all != 0)
-      progress(job.progress_from + static_cast<std::int64_t>(done) * (span / 2) / static_cast<std::int64_t>(all));
-    return !stop.stop_requested();
-  });
-  if (!f.ok) return fail(f.error_code, f.cause);
-  out.sha256 = f.sha256;
-  if (metrics_ != nullptr) metrics_->bytes_fetched(f.bytes);
-  auto file = FileSource::open(job.scratch);
-  if (!file) return fail(kInternalError, {"import.internal", {file.error().message}});
-  std::shared_ptr<const FileSource> source = std::move(*file);
+  std::atomic<std::int64_t> fetched_permille{kept ? 1000 : 0};
+  std::atomic<std::int64_t> converted_permille{0};
+  auto show_progress = [&] {
+    progress(job.progress_from + span * (fetched_permille.load() + converted_permille.load()) / 2000);
+  };
+  auto permille = [](std::uint64_t done, std::uint64_t all) {
+    return all == 0 ? std::int64_t{0} : static_cast<std::int64_t>(std::min(done, all) * 1000 / all);
+  };
+
   CheckOptions options = job.rules;
   options.assess.file_name = file_name_of(job.url);
   options.assess.inspect_guest = job.system_disk;
   options.assess.max_virtual_size = options.max_virtual_size;
   options.assess.exact_above = options.max_qcow2_size;
+  options.assess.measure_only_if_decisive = true;  // the inspection's bytes may come long before the last
   // The upload is read, judged and converted in the sandbox (sandbox/sandbox.h): a child that can
   // read the download and write one pipe, and nothing else. It cannot reach the store (an S3
   // store needs sockets), so the qcow2 it converts comes through the pipe to a thread of this
   // process that writes it into the store as it arrives (StorePump); this process commits it
-  // once the child has ended well.
+  // once the child has ended well and the download is complete and verified.
   int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    return fail(kInternalError, {"import.internal", {fmt::format("pipe: {}", std::strerror(errno))}});
-  }
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return internal(fmt::format("pipe: {}", std::strerror(errno)));
   const int data_r = pipe_fds[0];
   int data_w = pipe_fds[1];
   StorePump pump{store_, job.key, nullptr, std::nullopt};
   std::latch pump_ready(1);
   std::thread pumping([&pump, &pump_ready, data_r] { pump.run(data_r, pump_ready); });
   pump_ready.wait();
-  // However this function ends: the parent's write end closed (the pump then sees the end of
-  // what the child wrote), the pump joined, the read end closed.
-  struct PumpGuard {
+  // The download runs on its own thread, started once the child exists (SandboxSpec::after_fork).
+  std::thread fetching;
+  Fetched fetched;
+  std::atomic<bool> abandon{false};           // the reader's verdict came first: stop the download
+  std::atomic<bool> failed_by_itself{false};  // the download failed before anything abandoned it
+  // However this function ends: the download stopped and joined, the parent's write end closed
+  // (the pump then sees the end of what the child wrote), the pump joined, the read end closed.
+  struct Threads {
     int& w;
     int r;
-    std::thread& t;
-    void finish() {
+    std::thread& pump;
+    std::thread& fetch;
+    std::atomic<bool>& abandon;
+    void finish_pump() {
       if (w >= 0) ::close(w);
       w = -1;
-      if (t.joinable()) t.join();
+      if (pump.joinable()) pump.join();
     }
-    ~PumpGuard() {
-      finish();
+    ~Threads() {
+      abandon = true;
+      if (fetch.joinable()) fetch.join();
+      finish_pump();
       ::close(r);
     }
-  } guard{data_w, data_r, pumping};
-  const std::int64_t convert_from = job.progress_from + span / 2 + span / 10;
+  } threads{data_w, data_r, pumping, fetching, abandon};
+
   ConvertOptions co;
   const bool import_unverified = config_.import_unverified;
   auto read = [&](SandboxChannel& channel) -> std::string {
@@ -535,12 +635,38 @@ DiskOutcome Worker::import_disk(const DiskJob& job, const std::stop_token& stop,
       r["cause"] = message_json(cause);
       return r.dump();
     };
+    auto arriving = ArrivingSource::open(fd, **front, download);
+    if (!arriving) return refuse(kInternalError, {"import.internal", {arriving.error().message}});
+    const std::shared_ptr<const ArrivingSource> source = std::move(*arriving);
+    // While the file arrives, the reads of its last bytes that would wait are answered with zeros
+    // (ArrivingSource::guess_tail): the probe and the partition reader look there first. What was
+    // concluded from a guess holds once the real bytes are zero too; if they are not, the disk is
+    // judged again, or read again whole (`retry`). A refusal by the format check may rest on the
+    // guess, so it waits for the end; any other refusal is given at once.
+    source->guess_tail((*front)->state.load() != ArrivalFront::kComplete);
+    auto retry = [&r] {
+      r["ok"] = false;
+      r["retry"] = true;
+      return r.dump();
+    };
+    auto judged = [&](const Assessment& a) {
+      return job.system_disk ? judge(a.facts, options) : judge_data_disk(a.facts, options);
+    };
     auto assessed = assess(source, options.assess);
     if (!assessed) return refuse(kInternalError, {"import.internal", {assessed.error().message}});
-    const CheckReport report =
-        job.system_disk ? judge(assessed->facts, options) : judge_data_disk(assessed->facts, options);
+    const CheckReport report = judged(*assessed);
+    if (!report.pass && !report.unverified && source->guessed() && report.failed_check == "format") return retry();
     if (report.unverified && !import_unverified) return refuse(kInternalError, {"import.unverified", {report.reason}});
     if (!report.pass && !report.unverified) return refuse(report.error_code, report.reason);
+    source->guess_tail(false);
+    // A raw disk is converted from the file itself; other readers may keep metadata they read, so
+    // a guess must have held before they convert.
+    const bool raw = assessed->image->info().format == Format::kRaw;
+    if (source->guessed() && !raw) {
+      auto held = source->guesses_held();
+      if (!held) return refuse(kInternalError, {"import.internal", {held.error().message}});
+      if (!*held) return retry();
+    }
     r["cloud_init"] = report.cloud_init && report.cloud_init->enabled;
     r["virtual_size"] = assessed->image->info().virtual_size;
     co.progress = [&channel](std::uint64_t done, std::uint64_t all) { channel.progress(done, all); };
@@ -555,51 +681,123 @@ DiskOutcome Worker::import_disk(const DiskJob& job, const std::stop_token& stop,
       return refuse(kInternalError,
                     {"import.internal", {fmt::format("conversion to qcow2 failed: {}", stats.error().message)}});
     }
+    if (source->guessed() && raw) {
+      auto held = source->guesses_held();  // waits for the end of the download
+      if (!held) return refuse(kInternalError, {"import.internal", {held.error().message}});
+      if (!*held) {
+        // The end is not zeros: the disk is judged again on its real bytes (the conversion read
+        // them already). Still a raw disk that passes: the conversion stands.
+        auto whole = assess(source, options.assess);
+        if (!whole) return refuse(kInternalError, {"import.internal", {whole.error().message}});
+        const CheckReport rejudged = judged(*whole);
+        if (!whole->image || whole->image->info().format != Format::kRaw) return retry();
+        if (rejudged.unverified && !import_unverified)
+          return refuse(kInternalError, {"import.unverified", {rejudged.reason}});
+        if (!rejudged.pass && !rejudged.unverified) return refuse(rejudged.error_code, rejudged.reason);
+      }
+    }
     r["ok"] = true;
     r["size"] = stats->output_size;
     return r.dump();
   };
   SandboxSpec spec;
-  spec.keep_fds = {source->fd(), data_w};
+  spec.keep_fds = {fd, data_w};
   spec.limits = options.assess.limits;
   spec.stop = stop;
   spec.on_progress = [&](std::uint64_t done, std::uint64_t all) {
-    if (all != 0)
-      progress(convert_from +
-               static_cast<std::int64_t>(done) * (job.progress_to - convert_from) / static_cast<std::int64_t>(all));
+    converted_permille = permille(done, all);
+    show_progress();
+  };
+  spec.after_fork = [&] {
+    if (kept) return;
+    fetching = std::thread([&] {
+      fetched = fetch_object(
+          job.url, job.region, download, config_,
+          [&](std::uint64_t done, std::uint64_t all) {
+            fetched_permille = permille(done, all);
+            show_progress();
+            return !stop.stop_requested() && !abandon;
+          },
+          &**front);
+      if (!fetched.ok && !abandon) failed_by_itself = true;
+    });
   };
   auto run = run_sandboxed(read, spec);
-  guard.finish();  // the child has ended: what it wrote is all there will be
-  if (!run) return fail(kInternalError, {"import.internal", {run.error().message}});
-  if (!run->ok()) {
+  threads.finish_pump();  // the child has ended: what it wrote is all there will be
+
+  // What the reader found: a conversion, a refusal, or a sandbox outcome.
+  struct Found {
+    bool ok = false;
+    std::string code;
+    ig::Message cause;
+    nlohmann::json result;
+    bool retry = false;  // read the disk again once its download is complete
+  } found;
+  if (!run) {
+    found = {false, kInternalError, {"import.internal", {run.error().message}}, {}};
+  } else if (!run->ok()) {
     // InternalError is SPEC §3's catch-all; the cause names the budget or the fault.
-    return fail(kInternalError, sandbox_message(*run, spec.limits));
-  }
-  const nlohmann::json r = nlohmann::json::parse(run->result, nullptr, /*allow_exceptions=*/false);
-  const auto cause = r.is_object() && r.contains("cause") && r["cause"].is_string()
-                         ? parse_message_json(r["cause"].get<std::string>())
-                         : std::nullopt;
-  if (!r.is_object() || !r.contains("ok") || !r["ok"].is_boolean()) {
-    return fail(kInternalError, {"import.internal", {"the sandboxed reader's result is malformed"}});
-  }
-  if (!r["ok"].get<bool>()) {
-    if (!r.contains("code") || !r["code"].is_string() || !cause) {
-      return fail(kInternalError, {"import.internal", {"the sandboxed reader's result is malformed"}});
+    found = {false, kInternalError, sandbox_message(*run, spec.limits), {}};
+  } else {
+    const nlohmann::json r = nlohmann::json::parse(run->result, nullptr, /*allow_exceptions=*/false);
+    const auto cause = r.is_object() && r.contains("cause") && r["cause"].is_string()
+                           ? parse_message_json(r["cause"].get<std::string>())
+                           : std::nullopt;
+    const ig::Message malformed{"import.internal", {"the sandboxed reader's result is malformed"}};
+    if (!r.is_object() || !r.contains("ok") || !r["ok"].is_boolean()) {
+      found = {false, kInternalError, malformed, {}};
+    } else if (!r["ok"].get<bool>() && r.contains("retry") && r["retry"] == true) {
+      found.retry = true;
+    } else if (!r["ok"].get<bool>()) {
+      const bool named = r.contains("code") && r["code"].is_string() && cause;
+      found = {false, named ? r["code"].get<std::string>() : kInternalError, named ? *cause : malformed, {}};
+    } else if (!r.contains("size") || !r["size"].is_number_unsigned() || !r.contains("virtual_size") ||
+               !r["virtual_size"].is_number_unsigned() || !r.contains("cloud_init") || !r["cloud_init"].is_boolean()) {
+      found = {false, kInternalError, malformed, {}};
+    } else {
+      found = {true, "", {}, r};
     }
-    return fail(r["code"].get<std::string>(), *cause);
   }
-  if (!r.contains("size") || !r["size"].is_number_unsigned() || !r.contains("virtual_size") ||
-      !r["virtual_size"].is_number_unsigned() || !r.contains("cloud_init") || !r["cloud_init"].is_boolean()) {
-    return fail(kInternalError, {"import.internal", {"the sandboxed reader's result is malformed"}});
+  // A refusal ends the download at once; a conversion waits for the download's end and its
+  // verification (the ETag) before anything is committed.
+  if (fetching.joinable()) {
+    if (!found.ok && !found.retry) abandon = true;
+    fetching.join();
+    if (!found.ok && !found.retry && !failed_by_itself) {
+      const std::uint64_t announced = (*front)->size.load();
+      log_event(
+          "info", "download abandoned: the reader's verdict came first",
+          {{"key", job.key},
+           {"fetched", std::to_string(fetched.bytes)},
+           {"announced", announced == ArrivalFront::kUnknown ? std::string("unknown") : std::to_string(announced)},
+           {"code", found.code}});
+    }
   }
-  out.supports_cloudinit = r["cloud_init"].get<bool>();
-  out.virtual_size = r["virtual_size"].get<std::uint64_t>();
-  const std::uint64_t size = r["size"].get<std::uint64_t>();
-  if (pump.failure) return fail(kInternalError, {"import.internal", {pump.failure->message}});
-  if (!pump.sink) return fail(kInternalError, {"import.internal", {"the converted image never reached the store"}});
-  if (auto committed = pump.sink->commit(); !committed) {
-    return fail(kInternalError, {"import.internal", {committed.error().message}});
+  if (!kept) {
+    // A rule's verdict rests on bytes that had arrived, so it stands whatever the download did
+    // after. Any other end after a failed download is the download's failure (the reader's
+    // error then is only its consequence).
+    const bool verdict = !found.ok && !found.retry && found.code != kInternalError;
+    if (!fetched.ok && failed_by_itself && !verdict) return fail(fetched.error_code, fetched.cause);
+    if (fetched.ok) {
+      keep_download(job.scratch, fetched);
+      if (metrics_ != nullptr) metrics_->bytes_fetched(fetched.bytes);
+    }
   }
+  if (found.retry) {
+    // The download is complete and kept: the second pass reads it whole, without a request.
+    again = kept || fetched.ok;
+    if (!again) return internal("the download ended before the disk could be read whole");
+    return out;
+  }
+  if (!found.ok) return fail(found.code, found.cause);
+  out.sha256 = kept ? kept->sha256 : fetched.sha256;
+  out.supports_cloudinit = found.result["cloud_init"].get<bool>();
+  out.virtual_size = found.result["virtual_size"].get<std::uint64_t>();
+  const std::uint64_t size = found.result["size"].get<std::uint64_t>();
+  if (pump.failure) return internal(pump.failure->message);
+  if (!pump.sink) return internal("the converted image never reached the store");
+  if (auto committed = pump.sink->commit(); !committed) return internal(committed.error().message);
   if (metrics_ != nullptr) metrics_->bytes_written(size);
   out.ok = true;
   return out;

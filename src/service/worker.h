@@ -19,12 +19,14 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <vector>
 
 #include "base/limits.h"
 #include "catalog/catalog.h"
+#include "io/arriving_source.h"
 #include "rules/check.h"
 #include "rules/report.h"
 #include "service/metrics.h"
@@ -44,6 +46,8 @@ struct WorkerConfig {
   std::vector<StorageEndpoint> storage;
   std::uint64_t max_download_bytes = 600ULL << 30;
   std::int64_t lease_seconds = 20;  // renewed by a heartbeat every quarter of it while the task runs
+  // A download that brings under 1 KiB/s for this long is abandoned (config "download_stall_seconds").
+  std::int64_t stall_seconds = 120;
   // An image whose root imagegate cannot read (ZFS, LUKS, an unread file system) cannot be
   // verified: refused with InternalError naming the volume (false, the default), or imported
   // unverified (true). Config key "unverified_images": "refuse" | "import".
@@ -69,9 +73,13 @@ struct Fetched {
 // Fetches `url` into `destination`, hashing it (SHA-256, and MD5 to compare with a single-part
 // S3 ETag: a mismatch is a download damaged on the way). `region` is the import's; `on_progress(done, total)` is
 // called as bytes arrive (total 0 when unknown) and may return false to abort.
+// `front`, when given, is told the announced size and every byte as it is written, and ends
+// complete (only once the bytes are all there and match the ETag) or failed: the readers of an
+// ArrivingSource over `destination` follow it (io/arriving_source.h).
 Fetched fetch_object(const std::string& url, const std::string& region, const std::string& destination,
                      const WorkerConfig& config,
-                     const std::function<bool(std::uint64_t, std::uint64_t)>& on_progress = {});
+                     const std::function<bool(std::uint64_t, std::uint64_t)>& on_progress = {},
+                     ArrivalFront* front = nullptr);
 
 // Fetches `url` into `path` once per import, even across crashes (a signed URL may be
 // single-use): the download goes to PATH.part, becomes PATH when complete, and PATH.sha256
@@ -79,6 +87,11 @@ Fetched fetch_object(const std::string& url, const std::string& region, const st
 // the record; a missing, damaged or mismatched record means a fresh fetch.
 Fetched fetch_once(const std::string& url, const std::string& region, const std::string& path,
                    const WorkerConfig& config, const std::function<bool(std::uint64_t, std::uint64_t)>& on_progress);
+// fetch_once's two halves, for a caller that reads the download while it arrives: the download
+// kept at PATH when its bytes still hash to its record (else nothing, and PATH and its record
+// are removed); and, once a fetch into PATH.part has succeeded, PATH.part made PATH with its record.
+std::optional<Fetched> kept_download(const std::string& path);
+void keep_download(const std::string& path, Fetched& f);
 
 // One disk of an import: where it comes from, where it goes, which rules judge it.
 struct DiskJob {
@@ -118,6 +131,10 @@ class Worker {
                           const std::function<void(std::int64_t)>& progress);
   DiskOutcome import_disk(const DiskJob& job, const std::stop_token& stop,
                           const std::function<void(std::int64_t)>& progress);
+  // One pass of import_disk; `again` is set when the disk must be read once more from its complete
+  // download (the end of the file named a format the first pass could not see).
+  DiskOutcome import_disk_once(const DiskJob& job, const std::stop_token& stop,
+                               const std::function<void(std::int64_t)>& progress, bool& again);
   catalog::Catalog& catalog_;
   store::ImageStore& store_;
   WorkerConfig config_;

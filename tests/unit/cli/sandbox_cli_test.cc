@@ -129,10 +129,42 @@ TEST_F(SandboxCli, AReaderThatCrashesIsNamedACrash) {
   EXPECT_TRUE(doc["format"].is_null());
 }
 
+// The budgets are the user's to set: a reader that sleeps, computes or allocates without end is
+// stopped by the budget given on the command line, and the message names that budget's value.
+TEST_F(SandboxCli, BudgetsSetOnTheCommandLineStopAReaderThatRunsAway) {
+  struct Case {
+    std::string fault;
+    std::string options;
+    std::string message;
+  };
+  for (const Case& c : {Case{"sleep", "--sandbox-time 1", "took longer than its time budget of 1 seconds"},
+                        Case{"spin", "--sandbox-cpu 1", "used more than its CPU-time budget of 1 seconds"},
+                        Case{"memory", "--sandbox-memory 96M", "more memory than its budget of 96"}}) {
+    const CommandResult r =
+        run_split("IG_SANDBOX_FAULT=" + c.fault + " " + kCli + " info --output=json " + c.options + " " + good_);
+    EXPECT_EQ(r.exit_code, 1) << c.fault << ": " << r.err;
+    const auto doc = nlohmann::json::parse(r.out);
+    EXPECT_NE(doc["error"]["message"].get<std::string>().find(c.message), std::string::npos)
+        << c.fault << ": " << doc["error"]["message"];
+  }
+  // convert's output budget: a 256 KiB budget for a conversion that writes more.
+  const std::string out = dir_.file("over-budget.qcow2");
+  const CommandResult c = run_split(kCli + " convert --sandbox-output 256K " + good_ + " " + out);
+  EXPECT_EQ(c.exit_code, 1);
+  EXPECT_NE(c.err.find("grew past the budget of 256 KiB"), std::string::npos) << c.err;
+  EXPECT_FALSE(fs::exists(out));
+  // A budget that cannot hold the readers is a usage error naming the option.
+  const CommandResult tiny = run_split(kCli + " info --sandbox-memory 1M " + good_);
+  EXPECT_EQ(tiny.exit_code, 2);
+  EXPECT_NE(tiny.err.find("--sandbox-memory"), std::string::npos) << tiny.err;
+}
+
 TEST_F(SandboxCli, NoSandboxIsDocumentedInHelp) {
   for (const char* command : {"check", "info", "measure", "convert"}) {
     const CommandResult r = run(kCli + " " + command + " --help");
-    EXPECT_NE(r.out.find("--no-sandbox"), std::string::npos) << command;
+    for (const char* option : {"--no-sandbox", "--sandbox-memory", "--sandbox-cpu", "--sandbox-time"}) {
+      EXPECT_NE(r.out.find(option), std::string::npos) << command << " " << option;
+    }
   }
 }
 

@@ -376,6 +376,25 @@ TEST_F(Malformed, VhdBatEntryPastTheEnd) {
   EXPECT_THAT(open_and_read(v), HasError(ErrorCode::kTruncated, "BAT entry 0 points at sector 2147483632"));
 }
 
+// Issue 15's output budget for VHD: allocated blocks that share file bytes would turn a small
+// file into a large disk (qemu converts such a file, writing the shared block once per entry).
+TEST_F(Malformed, VhdBlocksSharingFileBytesExceedTheOutputBudget) {
+  const std::string v = made("vpc", ".vhd");  // 4 MiB: two allocated blocks of 2 MiB
+  ASSERT_THAT(open_and_read(v), IsOk());
+  const std::uint64_t table = be64_at(v, 512 + 16);
+  const auto bytes = read_file(v);
+  const std::uint32_t first = load_be_ptr<std::uint32_t>(bytes.data() + table);
+  ASSERT_NE(first, 0xffffffffu);
+  const std::string same = dir_.file("same.vhd");
+  run_ok("cp " + v + " " + same);
+  patch_file(same, table + 4, be32(first));  // block 1 is block 0
+  EXPECT_THAT(open_file(same), HasError(ErrorCode::kLimitExceeded,
+                                        "vhd: output budget exceeded: 2 allocated blocks map only 2097152 "
+                                        "distinct bytes of the file"));
+  patch_file(v, table + 4, be32(first + 8));  // block 1 starts 4 KiB into block 0
+  EXPECT_THAT(open_file(v), HasError(ErrorCode::kLimitExceeded, "map only 2101248 distinct bytes"));
+}
+
 // ---- VMDK ----
 
 TEST_F(Malformed, VmdkHeaderFields) {
@@ -471,6 +490,34 @@ TEST_F(Malformed, VmdkCompressedGrainGarbageAndOversizedMarker) {
   EXPECT_THAT(open_and_read(garbage), HasError(ErrorCode::kCorrupt, "vmdk: grain 0: deflate"));
   patch_file(v, grain + 8, le32(0x7fffffff));
   EXPECT_THAT(open_and_read(v), HasError(ErrorCode::kCorrupt, "grain 0 marker claims 2147483647 compressed bytes"));
+}
+
+// Issue 15's output budget for VMDK: grains mapped twice (two entries naming one grain, or the
+// directory naming one grain table twice) are refused at open, for sparse and stream files.
+TEST_F(Malformed, VmdkSharedGrainsExceedTheOutputBudget) {
+  for (const std::string args : {"", "-o subformat=streamOptimized"}) {
+    SCOPED_TRACE(args);
+    const std::string v = made("vmdk", ".vmdk", args);
+    ASSERT_THAT(open_and_read(v), IsOk());
+    const std::uint64_t gt = le32_at(v, le32_at(v, 56) * 512ull) * 512ull;
+    const std::uint32_t grain0 = le32_at(v, gt);
+    ASSERT_GT(grain0, 1u);
+    patch_file(v, gt + 4, le32(grain0));  // grain 1 is grain 0
+    EXPECT_THAT(open_file(v), HasError(ErrorCode::kLimitExceeded, "vmdk: output budget exceeded"));
+  }
+  // 64 MiB: two grain tables of 512 grains of 64 KiB; the directory names the first twice.
+  const std::string t = made("vmdk", ".vmdk", "", 64 * kMiB);
+  ASSERT_THAT(open_file(t), IsOk());
+  const std::uint64_t gd = le32_at(t, 56) * 512ull;
+  patch_file(t, gd + 4, le32(le32_at(t, gd)));
+  EXPECT_THAT(open_file(t), HasError(ErrorCode::kLimitExceeded, "vmdk: output budget exceeded"));
+  // With the walk budget below two tables, the same directory is refused before it is read.
+  auto file = FileSource::open(t);
+  ASSERT_THAT(file, IsOk());
+  OpenOptions o;
+  o.limits.max_metadata_entries = 1000;
+  EXPECT_THAT(open_image(std::shared_ptr<const ByteSource>(std::move(*file)), o),
+              HasError(ErrorCode::kLimitExceeded, "names 2 grain tables of 512 entries, more than 1000 entries"));
 }
 
 // ---- Out-of-scope formats, made by their own tools ----

@@ -160,6 +160,10 @@ TEST(ServiceConfig, NamesEveryMistake) {
       {R"({"http": {"max_body_bytes": 100, "request_memory_bytes": 99}})",
        "\"http.request_memory_bytes\" must not be below \"http.max_body_bytes\""},
       {R"({"http": {"max_connections": 100000}})", "\"http.max_connections\" must be at most 65536"},
+      {R"({"sandbox": 1})", "\"sandbox\" must be an object"},
+      {R"({"sandbox": {"cpu_seconds": 0}})", "\"sandbox.cpu_seconds\" must be a positive integer"},
+      {R"({"sandbox": {"memory_bytes": 1000}})", "\"sandbox.memory_bytes\" must be at least 67108864"},
+      {R"({"sandbox": {"wall_second": 5}})", "\"sandbox.wall_second\" is not a sandbox budget"},
   };
   for (const auto& [patch, expected] : cases) {
     nlohmann::json j = base;
@@ -192,6 +196,16 @@ TEST(ServiceConfig, NamesEveryMistake) {
   EXPECT_EQ(http->http.request_memory, 5000u);
   EXPECT_EQ(http->http.max_connections, 7u);
   EXPECT_EQ(http->http.idle_timeout_seconds, 9u);
+  // The sandbox's budgets reach the worker's Limits; those not given keep their defaults.
+  EXPECT_EQ(http->worker.limits.sandbox_wall_seconds, Limits{}.sandbox_wall_seconds);
+  j.merge_patch(nlohmann::json::parse(R"({"sandbox": {"memory_bytes": 1073741824, "cpu_seconds": 60,
+      "wall_seconds": 120}})"));
+  auto sandbox = service::parse_service_config(j, "/data");
+  ASSERT_TRUE(sandbox) << sandbox.error().message;
+  EXPECT_EQ(sandbox->worker.limits.sandbox_memory_bytes, 1073741824u);
+  EXPECT_EQ(sandbox->worker.limits.sandbox_cpu_seconds, 60u);
+  EXPECT_EQ(sandbox->worker.limits.sandbox_wall_seconds, 120u);
+  EXPECT_EQ(sandbox->worker.limits.sandbox_output_bytes, Limits{}.sandbox_output_bytes);
 }
 
 TEST(Worker, FinanceAndOverseasRegionsReadOnlyTheirOwnRegion) {

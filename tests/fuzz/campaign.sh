@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The fuzz campaign (issue 15): runs libFuzzer targets (ASan + UBSan, the `fuzz` preset) for a
+# while each, on the corpus kept in the repository, and records what each run did. Runs outside
+# CI (CI runs each target for 30 s in scripts/test.sh); the totals are in docs/security.md.
+#
+#   tests/fuzz/campaign.sh SECONDS [TARGET...]      (default: every target)
+#   JOBS=1  nice level 10
+#
+# For each target: seeds from make-seeds.sh join tests/fuzz/corpus/TARGET when it is empty; the
+# target runs SECONDS on a scratch copy of that corpus; the new inputs are merged back minimised
+# (-merge=1: only inputs that add coverage stay); a line goes to tests/fuzz/campaign.tsv:
+#   date  target  executions  seconds  corpus-files  corpus-bytes  crashes
+# A crash stops the campaign, its input and log kept under build/fuzz/campaign/.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+seconds=${1:?usage: tests/fuzz/campaign.sh SECONDS [TARGET...]}
+shift
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=(qcow2 vhd vmdk open_image partitions ext xfs btrfs ufs freebsd zfs lvm initramfs
+  boot_config rpmdb kernel_image ntfs hive)
+bin=build/fuzz/tests/fuzz
+work=build/fuzz/campaign
+mkdir -p "$work"
+[ -f tests/fuzz/campaign.tsv ] || printf 'date\ttarget\texecutions\tseconds\tcorpus_files\tcorpus_bytes\tcrashes\n' \
+  > tests/fuzz/campaign.tsv
+seeds=$(mktemp -d)
+trap 'rm -rf "$seeds"' EXIT
+tests/fuzz/make-seeds.sh "$seeds" > /dev/null
+
+# The longest input each target is given: the format targets' seeds are made small, the file
+# systems need a few of their blocks, a btrfs seed reaches its second chunk 5 MiB in.
+max_len() {
+  case $1 in
+    btrfs) echo 6000000 ;;
+    ext | xfs | ufs | freebsd | zfs | ntfs | lvm | partitions | open_image | vhd) echo 3000000 ;;
+    *) echo 1100000 ;;
+  esac
+}
+
+for t in "${targets[@]}"; do
+  [ -x "$bin/fuzz_$t" ] || { echo "no $bin/fuzz_$t: cmake --preset fuzz && cmake --build --preset fuzz" >&2; exit 2; }
+  kept=tests/fuzz/corpus/$t
+  mkdir -p "$kept"
+  [ -n "$(ls -A "$kept")" ] || cp "$seeds/$t"/* "$kept/"
+  run=$work/$t
+  rm -rf "$run"
+  mkdir -p "$run/corpus"
+  cp "$kept"/* "$run/corpus/"
+  log=$work/$t.log
+  status=0
+  nice -n 10 "$bin/fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len="$(max_len "$t")" \
+    -print_final_stats=1 -artifact_prefix="$work/crash-$t-" "$run/corpus" > "$log" 2>&1 || status=$?
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  took=$(sed -n 's/^stat::.*//;s/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\2/p' "$log" | tail -1)
+  crashes=0
+  if [ "$status" -ne 0 ]; then
+    crashes=1
+  fi
+  # Minimise: the kept corpus and the new inputs, merged into the inputs that cover something.
+  mkdir -p "$run/merged"
+  nice -n 10 "$bin/fuzz_$t" -merge=1 -rss_limit_mb=2048 -max_len="$(max_len "$t")" "$run/merged" "$kept" \
+    "$run/corpus" > "$work/$t.merge.log" 2>&1
+  rm -rf "$kept"
+  mkdir -p "$kept"
+  cp "$run/merged"/* "$kept/"
+  files=$(find "$kept" -type f | wc -l)
+  bytes=$(du -sb "$kept" | cut -f1)
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%F)" "$t" "${execs:-0}" "${took:-$seconds}" "$files" "$bytes" \
+    "$crashes" >> tests/fuzz/campaign.tsv
+  echo "fuzz_$t: ${execs:-0} executions in ${took:-$seconds} s; corpus $files files, $bytes bytes"
+  if [ "$crashes" -ne 0 ]; then
+    echo "fuzz_$t found a crash: $log and $work/crash-$t-*" >&2
+    tail -40 "$log" >&2
+    exit 1
+  fi
+done
