@@ -720,6 +720,9 @@ DiskOutcome Worker::import_disk_once(const DiskJob& job, const std::stop_token& 
           },
           &**front);
       if (!fetched.ok && !abandon) failed_by_itself = true;
+      // Kept at once, with its record, while the reader may still be converting (its descriptor
+      // survives the rename): a crash from here on retries from this file, without a request.
+      if (fetched.ok) keep_download(job.scratch, fetched);
     });
   };
   auto run = run_sandboxed(read, spec);
@@ -779,10 +782,7 @@ DiskOutcome Worker::import_disk_once(const DiskJob& job, const std::stop_token& 
     // error then is only its consequence).
     const bool verdict = !found.ok && !found.retry && found.code != kInternalError;
     if (!fetched.ok && failed_by_itself && !verdict) return fail(fetched.error_code, fetched.cause);
-    if (fetched.ok) {
-      keep_download(job.scratch, fetched);
-      if (metrics_ != nullptr) metrics_->bytes_fetched(fetched.bytes);
-    }
+    if (fetched.ok && metrics_ != nullptr) metrics_->bytes_fetched(fetched.bytes);
   }
   if (found.retry) {
     // The download is complete and kept: the second pass reads it whole, without a request.

@@ -353,10 +353,11 @@ wait "$worker_pid" "$serve_pid" 2> /dev/null || true
 start_serve 1
 again=$(s3tool presign images debian12.qcow2 3600)
 id=$(cd "$work" && unset http_proxy https_proxy && node service.js import-one "$api_port" debian12-b "$again")
-# Killed while converting: the download is complete and the qcow2 is being written beside its
-# final name.
+# Killed while converting, once the download is complete and kept with its record (the
+# conversion follows the download, so it starts before the download ends): the qcow2 is being
+# written beside its final name.
 for _ in $(seq 1 1200); do
-  [ -n "$(unfinished "$id.qcow2")" ] && break
+  [ -n "$(unfinished "$id.qcow2")" ] && [ -e "$work/data/scratch/$id.src.sha256" ] && break
   sleep 0.05
 done
 state=$(sql "SELECT state FROM import_tasks WHERE image_id = '$id'")
