@@ -11,7 +11,7 @@
 // The last bytes of a file are what a reader looks at first for some answers: a fixed VHD's
 // footer and a DMG's trailer (the format probe), a backup GPT header (the partition reader). Waiting
 // for them would hold every verdict until the whole download is in. With guess_tail(true), a read
-// that lies within the last kGuessedTailBytes and has not arrived yet returns zeros at once — what
+// that lies within the last MiB (kGuessedTailBytes) and has not arrived yet returns zeros at once — what
 // the end of a raw disk usually holds — and the guess is remembered; guesses_held() later says,
 // once the end has arrived, whether every guessed byte really was zero. A caller that guessed
 // treats what it concluded as provisional until then (the import worker, decision 0019).
@@ -78,7 +78,9 @@ class ArrivingSource final : public ByteSource {
   std::string name() const override { return name_; }
   int fd() const { return fd_; }
 
-  static constexpr std::uint64_t kGuessedTailBytes = 64 * 1024;  // the probe reads the last 64 KiB
+  // The probe reads the last 64 KiB, the partition reader the last sector, the ZFS probe of a disk
+  // without partitions its last two labels (the last 512 KiB), an md superblock sits within 128 KiB.
+  static constexpr std::uint64_t kGuessedTailBytes = 1 << 20;
   // Whether reads of the last bytes that have not arrived return zeros (see above); off by default.
   void guess_tail(bool on) const { guessing_.store(on, std::memory_order_release); }
   // Whether anything was guessed.

@@ -6,9 +6,11 @@
 #   tests/fuzz/campaign.sh SECONDS [TARGET...]      (default: every target)
 #   JOBS=1  nice level 10
 #
-# For each target: seeds from make-seeds.sh join tests/fuzz/corpus/TARGET when it is empty; the
-# target runs SECONDS on a scratch copy of that corpus; the new inputs are merged back minimised
-# (-merge=1: only inputs that add coverage stay); a line goes to tests/fuzz/campaign.tsv:
+# For each target: its kept corpus is tests/fuzz/corpus/TARGET.tar.xz (disk images are mostly
+# zeros: 138 MB of inputs pack into about 1 MB), seeded from make-seeds.sh when absent; the
+# target runs SECONDS on a scratch copy of it; the new inputs are merged back minimised
+# (-merge=1: only inputs that add coverage stay) and packed again; a line goes to
+# tests/fuzz/campaign.tsv:
 #   date  target  executions  seconds  corpus-files  corpus-bytes  crashes
 # A crash stops the campaign, its input and log kept under build/fuzz/campaign/.
 set -euo pipefail
@@ -39,12 +41,12 @@ max_len() {
 
 for t in "${targets[@]}"; do
   [ -x "$bin/fuzz_$t" ] || { echo "no $bin/fuzz_$t: cmake --preset fuzz && cmake --build --preset fuzz" >&2; exit 2; }
-  kept=tests/fuzz/corpus/$t
-  mkdir -p "$kept"
-  [ -n "$(ls -A "$kept")" ] || cp "$seeds/$t"/* "$kept/"
+  pack=tests/fuzz/corpus/$t.tar.xz
   run=$work/$t
+  kept=$run/kept
   rm -rf "$run"
-  mkdir -p "$run/corpus"
+  mkdir -p "$run/corpus" "$kept"
+  if [ -f "$pack" ]; then tar -xJf "$pack" -C "$kept"; else cp "$seeds/$t"/* "$kept/"; fi
   cp "$kept"/* "$run/corpus/"
   log=$work/$t.log
   status=0
@@ -60,11 +62,10 @@ for t in "${targets[@]}"; do
   mkdir -p "$run/merged"
   nice -n 10 "$bin/fuzz_$t" -merge=1 -rss_limit_mb=2048 -max_len="$(max_len "$t")" "$run/merged" "$kept" \
     "$run/corpus" > "$work/$t.merge.log" 2>&1
-  rm -rf "$kept"
-  mkdir -p "$kept"
-  cp "$run/merged"/* "$kept/"
-  files=$(find "$kept" -type f | wc -l)
-  bytes=$(du -sb "$kept" | cut -f1)
+  mkdir -p tests/fuzz/corpus
+  tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$run/merged" -cf - . | xz -9 -T1 > "$pack"
+  files=$(find "$run/merged" -type f | wc -l)
+  bytes=$(du -sb "$run/merged" | cut -f1)
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%F)" "$t" "${execs:-0}" "${took:-$seconds}" "$files" "$bytes" \
     "$crashes" >> tests/fuzz/campaign.tsv
   echo "fuzz_$t: ${execs:-0} executions in ${took:-$seconds} s; corpus $files files, $bytes bytes"
