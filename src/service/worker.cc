@@ -23,6 +23,7 @@
 #include "assess/assess.h"
 #include "base/text.h"
 #include "convert/convert.h"
+#include "formats/probe.h"
 #include "io/arriving_source.h"
 #include "io/sinks.h"
 #include "io/sources.h"
@@ -652,10 +653,19 @@ DiskOutcome Worker::import_disk_once(const DiskJob& job, const std::stop_token& 
     auto judged = [&](const Assessment& a) {
       return job.system_disk ? judge(a.facts, options) : judge_data_disk(a.facts, options);
     };
+    // Only a file with no header (raw, or a fixed VHD whose footer is at the end) is guessed at:
+    // a container's reader maps guest data onto the file's last bytes too.
+    if (auto head = probe(*source); !head || !head->empty()) source->guess_tail(false);
     auto assessed = assess(source, options.assess);
     if (!assessed) return refuse(kInternalError, {"import.internal", {assessed.error().message}});
     const CheckReport report = judged(*assessed);
     if (!report.pass && !report.unverified && source->guessed() && report.failed_check == "format") return retry();
+    if (report.unverified && source->guessed()) {
+      // What could not be read may be what was guessed: decided on the real bytes.
+      auto held = source->guesses_held();
+      if (!held) return refuse(kInternalError, {"import.internal", {held.error().message}});
+      if (!*held) return retry();
+    }
     if (report.unverified && !import_unverified) return refuse(kInternalError, {"import.unverified", {report.reason}});
     if (!report.pass && !report.unverified) return refuse(report.error_code, report.reason);
     source->guess_tail(false);
