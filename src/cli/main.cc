@@ -848,6 +848,7 @@ int run(int argc, char** argv) {
 }  // namespace ig
 
 int main(int argc, char** argv) {
+  ig::sandbox_child_main(argc, argv);  // the sandboxed reader of an import (service/worker.cc)
   try {
     return ig::run(argc, argv);
   } catch (const std::exception& e) {

@@ -1,7 +1,9 @@
 #include "io/arriving_source.h"
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -21,15 +23,39 @@ void ArrivalFront::finish(bool complete) {
 }
 
 Result<SharedArrivalFront> SharedArrivalFront::create() {
-  void* page = ::mmap(nullptr, sizeof(ArrivalFront), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  const int fd = ::memfd_create("imagegate-arrival-front", MFD_CLOEXEC);
+  if (fd < 0) return Error::from_errno("memfd_create for the download's shared front", errno);
+  if (::ftruncate(fd, sizeof(ArrivalFront)) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return Error::from_errno("ftruncate of the download's shared front", err);
+  }
+  void* page = ::mmap(nullptr, sizeof(ArrivalFront), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (page == MAP_FAILED) {
+    const int err = errno;
+    ::close(fd);
+    return Error::from_errno("mmap of the download's shared front", err);
+  }
+  return SharedArrivalFront(new (page) ArrivalFront(), fd);
+}
+
+Result<SharedArrivalFront> SharedArrivalFront::map(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return Error::from_errno("fstat of the download's shared front", errno);
+  if (st.st_size < static_cast<off_t>(sizeof(ArrivalFront))) {
+    return Error::invalid_argument(
+        fmt::format("the download's shared front is {} bytes, not {}", st.st_size, sizeof(ArrivalFront)));
+  }
+  void* page = ::mmap(nullptr, sizeof(ArrivalFront), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (page == MAP_FAILED) return Error::from_errno("mmap of the download's shared front", errno);
-  return SharedArrivalFront(new (page) ArrivalFront());
+  return SharedArrivalFront(static_cast<ArrivalFront*>(page), -1);
 }
 
 SharedArrivalFront::~SharedArrivalFront() {
   if (front_ == nullptr) return;
-  front_->~ArrivalFront();
+  if (fd_ >= 0) front_->~ArrivalFront();
   ::munmap(front_, sizeof(ArrivalFront));
+  if (fd_ >= 0) ::close(fd_);
 }
 
 namespace {

@@ -2,7 +2,7 @@
 //
 // The import worker fetches an upload once and reads it while it arrives (issue 17): the writer
 // appends to a scratch file and publishes how far it has written in an ArrivalFront, a few atomics
-// in memory shared with the readers (across a fork: the sandboxed reader is another process). A
+// in memory shared with the readers (the sandboxed reader is another process). A
 // read of [offset, offset + n) waits until the front has passed offset + n, and fails at once when
 // the download has failed, so the check and the conversion follow the download and never see a
 // byte that has not arrived. The size is the one the download announced (Content-Length), or,
@@ -50,20 +50,27 @@ struct ArrivalFront {
 };
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "an ArrivalFront is shared between processes");
 
-// An ArrivalFront in an anonymous shared mapping, visible to the children forked after it is made.
+// An ArrivalFront in a shared mapping of a memory file: made by the writer's process, mapped by
+// a reader's process from the file's descriptor (the sandboxed reader is another program).
 class SharedArrivalFront {
  public:
   static Result<SharedArrivalFront> create();
-  SharedArrivalFront(SharedArrivalFront&& other) noexcept : front_(std::exchange(other.front_, nullptr)) {}
+  // Maps the front another process made (`fd` is SharedArrivalFront::fd() there; not owned).
+  static Result<SharedArrivalFront> map(int fd);
+  SharedArrivalFront(SharedArrivalFront&& other) noexcept
+      : front_(std::exchange(other.front_, nullptr)), fd_(std::exchange(other.fd_, -1)) {}
   SharedArrivalFront& operator=(SharedArrivalFront&&) = delete;
   SharedArrivalFront(const SharedArrivalFront&) = delete;
   ~SharedArrivalFront();
   ArrivalFront& operator*() const { return *front_; }
   ArrivalFront* operator->() const { return front_; }
+  // The memory file's descriptor, to give a reader (-1 for a front mapped with map()).
+  int fd() const { return fd_; }
 
  private:
-  explicit SharedArrivalFront(ArrivalFront* front) : front_(front) {}
+  SharedArrivalFront(ArrivalFront* front, int fd) : front_(front), fd_(fd) {}
   ArrivalFront* front_;
+  int fd_;  // owned, when made here
 };
 
 class ArrivingSource final : public ByteSource {

@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -16,10 +17,12 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <new>
 #include <optional>
 #include <set>
@@ -144,29 +147,14 @@ int load_filter() {
   return rc;
 }
 
-// The child: keep what it was given, set the budgets, load the filter, run. Never returns.
-[[noreturn]] void run_child(const std::function<std::string(SandboxChannel&)>& fn, const SandboxSpec& spec,
-                            int result_fd, int stdout_fd) {
+// The child's budgets and filter, once it holds only its descriptors: the rlimits, the budget
+// signals at their default action, the sanitizer told, the allow-list loaded. `fail_setup` sends
+// why it could not and ends the child.
+void enter_sandbox(const Limits& limits, int result_fd) {
   auto fail_setup = [&](const char* what, int err) {
     send_frame(result_fd, kFrameError, std::string(what) + ": " + std::strerror(err));
     ::_exit(kExitSetup);
   };
-  // Die with the parent, which alone watches the budgets.
-  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail_setup("prctl(PR_SET_PDEATHSIG)", errno);
-  // The descriptors: stdin gone, stdout the capture pipe or gone, stderr kept.
-  if (stdout_fd >= 0) {
-    if (::dup2(stdout_fd, STDOUT_FILENO) < 0) fail_setup("dup2 stdout", errno);
-  }
-  std::set<int> keep(spec.keep_fds.begin(), spec.keep_fds.end());
-  keep.insert(STDERR_FILENO);
-  keep.insert(result_fd);
-  if (stdout_fd >= 0) keep.insert(STDOUT_FILENO);
-  int from = 0;
-  for (int fd : keep) {
-    if (fd > from) ::close_range(static_cast<unsigned>(from), static_cast<unsigned>(fd - 1), 0);
-    from = fd + 1;
-  }
-  ::close_range(static_cast<unsigned>(from), ~0U, 0);
   // The budgets. No core file: a crash is reported by its signal.
   auto limit = [&](int resource, std::uint64_t soft, std::uint64_t hard, const char* name) {
     const rlimit rl{static_cast<rlim_t>(soft), static_cast<rlim_t>(hard)};
@@ -174,12 +162,12 @@ int load_filter() {
   };
   limit(RLIMIT_CORE, 0, 0, "setrlimit(RLIMIT_CORE)");
   // SIGXCPU at the budget, SIGKILL a second later if it is caught or ignored.
-  limit(RLIMIT_CPU, spec.limits.sandbox_cpu_seconds, spec.limits.sandbox_cpu_seconds + 1, "setrlimit(RLIMIT_CPU)");
-  limit(RLIMIT_FSIZE, spec.limits.sandbox_output_bytes, spec.limits.sandbox_output_bytes, "setrlimit(RLIMIT_FSIZE)");
+  limit(RLIMIT_CPU, limits.sandbox_cpu_seconds, limits.sandbox_cpu_seconds + 1, "setrlimit(RLIMIT_CPU)");
+  limit(RLIMIT_FSIZE, limits.sandbox_output_bytes, limits.sandbox_output_bytes, "setrlimit(RLIMIT_FSIZE)");
 #ifndef IG_SANDBOX_ASAN
   // Under ASan the shadow memory alone reserves terabytes of address space, so RLIMIT_AS would
   // refuse every allocation: there only the parent's watch of the resident set bounds memory.
-  limit(RLIMIT_AS, spec.limits.sandbox_memory_bytes, spec.limits.sandbox_memory_bytes, "setrlimit(RLIMIT_AS)");
+  limit(RLIMIT_AS, limits.sandbox_memory_bytes, limits.sandbox_memory_bytes, "setrlimit(RLIMIT_AS)");
 #endif
   // The budget signals end the child as their default action does, whatever the caller had set
   // (the CLI blocks SIGINT and SIGTERM for its interrupt thread; that stays: the parent stops the
@@ -206,6 +194,20 @@ int load_filter() {
 #endif
   if (const int rc = load_filter(); rc != 0) fail_setup("seccomp", -rc);
   g_child_result_fd = result_fd;
+}
+
+// Closes every descriptor of this process but `keep`.
+void close_all_but(const std::set<int>& keep) {
+  int from = 0;
+  for (int fd : keep) {
+    if (fd > from) ::close_range(static_cast<unsigned>(from), static_cast<unsigned>(fd - 1), 0);
+    from = fd + 1;
+  }
+  ::close_range(static_cast<unsigned>(from), ~0U, 0);
+}
+
+// Runs the function in the sandboxed child and sends what it returned. Never returns.
+[[noreturn]] void run_in_sandbox(const std::function<std::string(SandboxChannel&)>& fn, int result_fd) {
   SandboxChannel channel(result_fd);
   try {
     std::string result = fn(channel);
@@ -218,6 +220,28 @@ int load_filter() {
     ::_exit(kExitException);
   }
   ::_exit(0);
+}
+
+// The forked child: keep what it was given, set the budgets, load the filter, run. Never returns.
+[[noreturn]] void run_child(const std::function<std::string(SandboxChannel&)>& fn, const SandboxSpec& spec,
+                            int result_fd, int stdout_fd) {
+  auto fail_setup = [&](const char* what, int err) {
+    send_frame(result_fd, kFrameError, std::string(what) + ": " + std::strerror(err));
+    ::_exit(kExitSetup);
+  };
+  // Die with the parent, which alone watches the budgets.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail_setup("prctl(PR_SET_PDEATHSIG)", errno);
+  // The descriptors: stdin gone, stdout the capture pipe or gone, stderr kept.
+  if (stdout_fd >= 0) {
+    if (::dup2(stdout_fd, STDOUT_FILENO) < 0) fail_setup("dup2 stdout", errno);
+  }
+  std::set<int> keep(spec.keep_fds.begin(), spec.keep_fds.end());
+  keep.insert(STDERR_FILENO);
+  keep.insert(result_fd);
+  if (stdout_fd >= 0) keep.insert(STDOUT_FILENO);
+  close_all_but(keep);
+  enter_sandbox(spec.limits, result_fd);
+  run_in_sandbox(fn, result_fd);
 }
 
 std::string signal_detail(int sig) {
@@ -325,6 +349,15 @@ void SandboxChannel::progress(std::uint64_t done, std::uint64_t all) {
   write_all(fd_, frame.data(), frame.size());
 }
 
+namespace {
+
+// The parent's side, once the child exists: reads its frames and its stdout, watches its budgets
+// and the stop token, reaps it and names how it ended.
+Result<SandboxRun> watch_child(pid_t pid, int result_fd, int stdout_fd, const SandboxSpec& spec,
+                               std::chrono::steady_clock::time_point started);
+
+}  // namespace
+
 Result<SandboxRun> run_sandboxed(const std::function<std::string(SandboxChannel&)>& fn, const SandboxSpec& spec) {
   for (int fd : spec.keep_fds) {
     if (fd < 0 || ::fcntl(fd, F_GETFD) < 0) {
@@ -358,9 +391,241 @@ Result<SandboxRun> run_sandboxed(const std::function<std::string(SandboxChannel&
   }
   ::close(result_pipe[1]);
   if (stdout_pipe[1] >= 0) ::close(stdout_pipe[1]);
+  return watch_child(pid, result_pipe[0], stdout_pipe[0], spec, started);
+}
+
+namespace {
+
+constexpr std::string_view kChildFlag = "--ig-sandbox-child";
+// The started child's descriptors: its frames to the parent, the request, then the kept ones.
+constexpr int kChildResultFd = 3;
+constexpr int kChildRequestFd = 4;
+constexpr int kChildFirstKeptFd = 5;
+// The request is written whole before the child reads it, so it must fit in a pipe's buffer.
+constexpr std::size_t kMaxRequestBytes = 60 * 1024;
+constexpr std::size_t kMaxKeptFds = 16;
+
+std::map<std::string, SandboxEntry, std::less<>>& entries() {
+  static std::map<std::string, SandboxEntry, std::less<>> table;
+  return table;
+}
+
+// What of the parent's environment the child keeps: the sanitizers' options. Nothing else (the
+// service's credentials may be in its environment).
+std::vector<std::string> child_environment() {
+  std::vector<std::string> kept;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view v(*e);
+    for (std::string_view prefix : {"ASAN_OPTIONS=", "UBSAN_OPTIONS=", "LSAN_OPTIONS="}) {
+      if (v.starts_with(prefix)) kept.emplace_back(v);
+    }
+  }
+  return kept;
+}
+
+}  // namespace
+
+SandboxEntryRegistration::SandboxEntryRegistration(std::string_view name, SandboxEntry entry) {
+  entries().emplace(std::string(name), entry);
+}
+
+Result<SandboxRun> run_sandboxed(const SandboxProgram& program, const SandboxSpec& spec) {
+  if (program.request.size() > kMaxRequestBytes) {
+    return Error::invalid_argument(
+        fmt::format("sandbox: a request of {} bytes, over {}", program.request.size(), kMaxRequestBytes));
+  }
+  if (spec.keep_fds.size() > kMaxKeptFds) {
+    return Error::invalid_argument(
+        fmt::format("sandbox: {} descriptors to keep, over {}", spec.keep_fds.size(), kMaxKeptFds));
+  }
+  // Every descriptor the child gets is first copied above the numbers it gets them at, so that
+  // no dup2 of the spawn overwrites another's source.
+  std::vector<int> owned;  // closed however this ends
+  struct Closer {
+    std::vector<int>& fds;
+    ~Closer() {
+      for (int fd : fds) ::close(fd);
+    }
+  } closer{owned};
+  auto high_copy = [&](int fd) -> Result<int> {
+    const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 64);
+    if (copy < 0) return Error::from_errno(fmt::format("sandbox: descriptor {}", fd), errno);
+    owned.push_back(copy);
+    return copy;
+  };
+  int result_pipe[2];
+  if (::pipe2(result_pipe, O_CLOEXEC) != 0) return Error::from_errno("sandbox: pipe", errno);
+  owned.push_back(result_pipe[1]);
+  const int result_r = result_pipe[0];
+  int request_pipe[2];
+  if (::pipe2(request_pipe, O_CLOEXEC) != 0) {
+    ::close(result_r);
+    return Error::from_errno("sandbox: pipe", errno);
+  }
+  owned.push_back(request_pipe[0]);
+  owned.push_back(request_pipe[1]);
+  int stdout_pipe[2] = {-1, -1};
+  if (spec.capture_stdout) {
+    if (::pipe2(stdout_pipe, O_CLOEXEC) != 0) {
+      ::close(result_r);
+      return Error::from_errno("sandbox: pipe", errno);
+    }
+    owned.push_back(stdout_pipe[1]);
+  }
+  auto fail = [&](Error e) -> Result<SandboxRun> {
+    ::close(result_r);
+    if (stdout_pipe[0] >= 0) ::close(stdout_pipe[0]);
+    return e;
+  };
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  struct SpawnState {
+    posix_spawn_file_actions_t& a;
+    posix_spawnattr_t& t;
+    ~SpawnState() {
+      posix_spawn_file_actions_destroy(&a);
+      posix_spawnattr_destroy(&t);
+    }
+  } spawn_state{actions, attr};
+  std::vector<std::pair<int, int>> moves;  // (source, number in the child)
+  for (auto [fd, at] : {std::pair{result_pipe[1], kChildResultFd}, std::pair{request_pipe[0], kChildRequestFd}}) {
+    auto copy = high_copy(fd);
+    if (!copy) return fail(copy.error());
+    moves.emplace_back(*copy, at);
+  }
+  for (std::size_t i = 0; i < spec.keep_fds.size(); ++i) {
+    const int fd = spec.keep_fds[i];
+    if (fd < 0 || ::fcntl(fd, F_GETFD) < 0) {
+      return fail(Error::invalid_argument(fmt::format("sandbox: descriptor {} is not open", fd)));
+    }
+    auto copy = high_copy(fd);
+    if (!copy) return fail(copy.error());
+    moves.emplace_back(*copy, kChildFirstKeptFd + static_cast<int>(i));
+  }
+  if (stdout_pipe[1] >= 0) {
+    auto copy = high_copy(stdout_pipe[1]);
+    if (!copy) return fail(copy.error());
+    moves.emplace_back(*copy, STDOUT_FILENO);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  }
+  for (auto [from, to] : moves) posix_spawn_file_actions_adddup2(&actions, from, to);
+  // A fresh signal state: nothing blocked, every signal at its default action.
+  sigset_t none;
+  sigemptyset(&none);
+  sigset_t all;
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+  std::vector<std::string> args{"imagegate-sandbox",
+                                std::string(kChildFlag),
+                                program.entry,
+                                std::to_string(::getpid()),
+                                std::to_string(spec.keep_fds.size()),
+                                spec.capture_stdout ? "stdout" : "-",
+                                std::to_string(spec.limits.sandbox_cpu_seconds),
+                                std::to_string(spec.limits.sandbox_output_bytes),
+                                std::to_string(spec.limits.sandbox_memory_bytes)};
+  std::vector<std::string> env = child_environment();
+  auto pointers = [](std::vector<std::string>& v) {
+    std::vector<char*> p;
+    for (std::string& s : v) p.push_back(s.data());
+    p.push_back(nullptr);
+    return p;
+  };
+  std::vector<char*> argv = pointers(args);
+  std::vector<char*> envp = pointers(env);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const auto started = std::chrono::steady_clock::now();
+  pid_t pid = -1;
+  if (const int rc = ::posix_spawn(&pid, program.path.c_str(), &actions, &attr, argv.data(), envp.data()); rc != 0) {
+    return fail(Error::from_errno(fmt::format("sandbox: cannot start {}", program.path), rc));
+  }
+  // The request, whole: it fits in the pipe's buffer, so this never waits for the child.
+  const int request_w = request_pipe[1];
+  const int flags = ::fcntl(request_w, F_GETFL);
+  ::fcntl(request_w, F_SETFL, flags | O_NONBLOCK);
+  const bool sent = write_all(request_w, program.request.data(), program.request.size());
+  // The child's copies are its own now: closing ours gives it the end of the request, and the
+  // parent the end of the result pipe once the child has ended.
+  for (int fd : owned) ::close(fd);
+  owned.clear();
+  if (!sent) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return fail(Error::io("sandbox: the request could not be written to the child"));
+  }
+  return watch_child(pid, result_r, stdout_pipe[0], spec, started);
+}
+
+void sandbox_child_main(int argc, char** argv) {
+  if (argc < 2 || std::string_view(argv[1]) != kChildFlag) return;
+  const int result_fd = kChildResultFd;
+  auto fail_setup = [&](const std::string& what) {
+    send_frame(result_fd, kFrameError, what);
+    ::_exit(kExitSetup);
+  };
+  if (argc != 9) fail_setup(fmt::format("sandbox child: {} arguments, not 9", argc));
+  auto number = [&](const char* text) {
+    std::uint64_t v = 0;
+    const std::string_view t(text);
+    const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+    if (ec != std::errc() || end != t.data() + t.size())
+      fail_setup(fmt::format("sandbox child: '{}' is not a number", t));
+    return v;
+  };
+  const std::string_view entry_name(argv[2]);
+  const auto parent = static_cast<pid_t>(number(argv[3]));
+  const std::uint64_t kept = number(argv[4]);
+  const bool capture_stdout = std::string_view(argv[5]) == "stdout";
+  Limits limits;
+  limits.sandbox_cpu_seconds = number(argv[6]);
+  limits.sandbox_output_bytes = number(argv[7]);
+  limits.sandbox_memory_bytes = number(argv[8]);
+  if (kept > kMaxKeptFds) fail_setup("sandbox child: too many descriptors");
+  // Die with the parent, which alone watches the budgets; if it is gone already, end now.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+    fail_setup(fmt::format("prctl(PR_SET_PDEATHSIG): {}", std::strerror(errno)));
+  if (::getppid() != parent) ::_exit(kExitSetup);
+  const auto found = entries().find(entry_name);
+  if (found == entries().end()) fail_setup(fmt::format("sandbox child: no entry '{}' in this program", entry_name));
+  const SandboxEntry entry = found->second;
+  std::set<int> keep{STDERR_FILENO, kChildResultFd, kChildRequestFd};
+  if (capture_stdout) keep.insert(STDOUT_FILENO);
+  std::vector<int> fds;
+  for (int i = 0; i < static_cast<int>(kept); ++i) {
+    keep.insert(kChildFirstKeptFd + i);
+    fds.push_back(kChildFirstKeptFd + i);
+  }
+  close_all_but(keep);
+  enter_sandbox(limits, result_fd);
+  // The request: everything the parent wrote before closing its end.
+  std::string request;
+  for (;;) {
+    char buffer[8192];
+    const ssize_t n = ::read(kChildRequestFd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail_setup(fmt::format("sandbox child: reading the request: {}", std::strerror(errno)));
+    if (n == 0) break;
+    request.append(buffer, static_cast<std::size_t>(n));
+    if (request.size() > kMaxRequestBytes) fail_setup("sandbox child: the request is too large");
+  }
+  ::close(kChildRequestFd);
+  run_in_sandbox([&](SandboxChannel& channel) { return entry(request, fds, channel); }, result_fd);
+}
+
+namespace {
+
+Result<SandboxRun> watch_child(pid_t pid, int result_fd, int stdout_fd, const SandboxSpec& spec,
+                               std::chrono::steady_clock::time_point started) {
   if (spec.after_fork) spec.after_fork();
-  Pipe result{result_pipe[0], {}};
-  Pipe out{stdout_pipe[0], {}};
+  Pipe result{result_fd, {}};
+  Pipe out{stdout_fd, {}};
   const int statm = ::open(fmt::format("/proc/{}/statm", pid).c_str(), O_RDONLY | O_CLOEXEC);
 
   SandboxRun run;
@@ -534,6 +799,8 @@ Result<SandboxRun> run_sandboxed(const std::function<std::string(SandboxChannel&
   if (code == kExitSetup) return Error::internal(fmt::format("sandbox: {}", frame_error));
   return run;
 }
+
+}  // namespace
 
 }  // namespace ig
 

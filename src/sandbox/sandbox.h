@@ -12,17 +12,25 @@
 // maps the child's end to a SandboxOutcome: a forbidden system call, memory, CPU, wall clock,
 // output or result budget, a crash — never a hang.
 //
-// The function runs in a copy of the caller's address space: it may use anything the caller set
-// up (an open FileSource, options, lambdas' captures), but nothing it changes is seen by the
-// caller. It must not open files, resolve names or start processes; it may start threads.
-// Forking a process that has other threads copies only the calling one: the function must not
-// take a lock another thread may have held (the parsers and the converter take none of the
-// service's). Thread safety: run_sandboxed may be called from several threads at once.
+// Two ways to start the child. run_sandboxed(fn) forks: `fn` runs in a copy of the caller's
+// address space and may use anything the caller set up (an open FileSource, options, lambdas'
+// captures). Forking copies only the calling thread, and any lock another thread held at that
+// instant stays held in the child — the allocator's among them (seen: a worker's child stuck in
+// ASan's allocator for good) — so it is for a caller with no other thread that allocates: the
+// CLI, whose only other thread waits for signals. run_sandboxed(SandboxProgram) starts a fresh
+// process instead (posix_spawn of the program, /proc/self/exe by default): it holds none of the
+// caller's locks or memory (no credentials a compromised parser could copy into its output),
+// and runs an entry registered by name with SandboxEntryRegistration, given a request string and
+// the kept descriptors. The program must call sandbox_child_main() first in main(). The import
+// worker, with its catalog, store and download threads, uses it.
+// Either function must not open files, resolve names or start processes; it may start threads.
+// Thread safety: run_sandboxed may be called from several threads at once.
 // Errors: kIo when the pipes or the fork cannot be made, kInvalidArgument for bad descriptors.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -63,8 +71,7 @@ struct SandboxSpec {
   // Progress the child reports (SandboxChannel::progress), called on the caller's thread.
   std::function<void(std::uint64_t, std::uint64_t)> on_progress;
   // Called in the parent once the child exists, before the parent waits for it: where a caller
-  // starts the threads that feed the child (a download), which must not exist at the fork (a
-  // thread inside the allocator at the fork would leave the child's allocator locked).
+  // starts the threads that feed the child (a download).
   std::function<void()> after_fork;
 };
 
@@ -96,6 +103,31 @@ struct SandboxRun {
 bool write_all(int fd, const void* data, std::size_t size);
 
 Result<SandboxRun> run_sandboxed(const std::function<std::string(SandboxChannel&)>& fn, const SandboxSpec& spec);
+
+// A function a started child runs: the request, and SandboxSpec::keep_fds at the numbers the
+// child has them at, in the same order. What it returns is the run's result.
+using SandboxEntry = std::string (*)(std::string_view request, std::span<const int> fds, SandboxChannel& channel);
+
+// Registers an entry under a name, at static initialisation: `const SandboxEntryRegistration
+// kReader{"import-reader", &read_upload};` in the file that defines it.
+struct SandboxEntryRegistration {
+  SandboxEntryRegistration(std::string_view name, SandboxEntry entry);
+};
+
+struct SandboxProgram {
+  std::string entry;                    // a registered name
+  std::string request;                  // given to it; at most 60 KiB
+  std::string path = "/proc/self/exe";  // the program, which calls sandbox_child_main()
+};
+
+// Starts `program` as the sandboxed child (see above), with at most 16 kept descriptors; the
+// child's environment holds only the sanitizers' options. Errors as the other, and kIo when the
+// program cannot be started.
+Result<SandboxRun> run_sandboxed(const SandboxProgram& program, const SandboxSpec& spec);
+
+// Called first in main() by a program that runs entries: when this process was started as a
+// sandboxed child, sets up the sandbox, runs the entry and exits; otherwise returns at once.
+void sandbox_child_main(int argc, char** argv);
 
 // Why the sandbox stopped the reading, as a sentence of the message table ("sandbox.<outcome>",
 // with the budget of `run.limits` it passed and what was seen). Only for an outcome other than kOk.

@@ -525,6 +525,181 @@ struct StorePump {
   }
 };
 
+// The sandboxed reader of an upload (import_disk_once), a program of its own started with
+// run_sandboxed(SandboxProgram): what it needs crosses as a JSON request — the rules, the limits,
+// the file's name — and three descriptors: the download (read as it arrives), the pipe to the
+// StorePump, the download's shared front. Its result is a JSON object: {"ok": true, "size",
+// "virtual_size", "cloud_init"}, {"ok": false, "code", "cause"}, or {"ok": false, "retry": true}.
+constexpr std::string_view kUploadReader = "import-upload-reader";
+
+// Limits cross by name, every field.
+template <typename F>
+void for_each_limit(Limits& l, F&& f) {
+  f("max_virtual_size_bytes", l.max_virtual_size_bytes);
+  f("max_table_bytes", l.max_table_bytes);
+  f("max_metadata_cache_bytes", l.max_metadata_cache_bytes);
+  f("max_cluster_bytes", l.max_cluster_bytes);
+  f("max_descriptor_bytes", l.max_descriptor_bytes);
+  f("max_header_extensions", l.max_header_extensions);
+  f("max_metadata_entries", l.max_metadata_entries);
+  f("max_l2_tables", l.max_l2_tables);
+  f("max_output_bytes", l.max_output_bytes);
+  f("sandbox_memory_bytes", l.sandbox_memory_bytes);
+  f("sandbox_cpu_seconds", l.sandbox_cpu_seconds);
+  f("sandbox_wall_seconds", l.sandbox_wall_seconds);
+  f("sandbox_output_bytes", l.sandbox_output_bytes);
+  f("sandbox_result_bytes", l.sandbox_result_bytes);
+}
+
+std::string reader_request(const CheckOptions& options, bool system_disk, bool import_unverified,
+                           const std::string& name) {
+  nlohmann::json limits = nlohmann::json::object();
+  Limits l = options.assess.limits;
+  for_each_limit(l, [&](const char* key, auto value) { limits[key] = value; });
+  return nlohmann::json{{"name", name},
+                        {"system_disk", system_disk},
+                        {"import_unverified", import_unverified},
+                        {"file_name", options.assess.file_name},
+                        {"force", options.force},
+                        {"os_type", options.os_type},
+                        {"os_version", options.os_version},
+                        {"architecture", options.architecture},
+                        {"max_virtual_size", options.max_virtual_size},
+                        {"max_qcow2_size", options.max_qcow2_size},
+                        {"limits", limits}}
+      .dump();
+}
+
+std::string read_upload(std::string_view request, std::span<const int> fds, SandboxChannel& channel) {
+  nlohmann::json r;
+  auto refuse = [&r](const std::string& code, const ig::Message& cause) {
+    r["ok"] = false;
+    r["code"] = code;
+    r["cause"] = message_json(cause);
+    return r.dump();
+  };
+  auto internal = [&](std::string what) { return refuse(kInternalError, {"import.internal", {std::move(what)}}); };
+  // The request comes from the worker that started this process; still, every field is checked.
+  const nlohmann::json q = nlohmann::json::parse(request, nullptr, /*allow_exceptions=*/false);
+  auto field = [&](const char* key, auto& out) {
+    using T = std::remove_reference_t<decltype(out)>;
+    if (!q.is_object() || !q.contains(key)) return false;
+    const nlohmann::json& v = q[key];
+    if constexpr (std::is_same_v<T, bool>) {
+      if (!v.is_boolean()) return false;
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      if (!v.is_string()) return false;
+    } else {
+      if (!v.is_number_unsigned()) return false;
+    }
+    out = v.get<T>();
+    return true;
+  };
+  CheckOptions options;
+  bool system_disk = false;
+  bool import_unverified = false;
+  std::string name;
+  bool good = fds.size() == 3 && field("name", name) && field("system_disk", system_disk) &&
+              field("import_unverified", import_unverified) && field("file_name", options.assess.file_name) &&
+              field("force", options.force) && field("os_type", options.os_type) &&
+              field("os_version", options.os_version) && field("architecture", options.architecture) &&
+              field("max_virtual_size", options.max_virtual_size) && field("max_qcow2_size", options.max_qcow2_size) &&
+              q.contains("limits") && q["limits"].is_object();
+  if (good) {
+    const nlohmann::json& lj = q["limits"];
+    for_each_limit(options.assess.limits, [&](const char* key, auto& value) {
+      using T = std::remove_reference_t<decltype(value)>;
+      if (!lj.contains(key) || !lj[key].is_number_unsigned()) {
+        good = false;
+        return;
+      }
+      value = lj[key].get<T>();
+    });
+  }
+  if (!good) return internal("the reader's request is malformed");
+  options.assess.inspect_guest = system_disk;
+  options.assess.max_virtual_size = options.max_virtual_size;
+  options.assess.exact_above = options.max_qcow2_size;
+  options.assess.measure_only_if_decisive = true;  // the inspection's bytes may come long before the last
+  const int fd = fds[0];
+  const int data_w = fds[1];
+  auto front = SharedArrivalFront::map(fds[2]);
+  if (!front) return internal(front.error().message);
+  auto arriving = ArrivingSource::open(fd, **front, name);
+  if (!arriving) return internal(arriving.error().message);
+  const std::shared_ptr<const ArrivingSource> source = std::move(*arriving);
+  // While the file arrives, the reads of its last bytes that would wait are answered with zeros
+  // (ArrivingSource::guess_tail): the probe and the partition reader look there first. What was
+  // concluded from a guess holds once the real bytes are zero too; if they are not, the disk is
+  // judged again, or read again whole (`retry`). A refusal by the format check may rest on the
+  // guess, so it waits for the end; any other refusal is given at once.
+  source->guess_tail((*front)->state.load() != ArrivalFront::kComplete);
+  auto retry = [&r] {
+    r["ok"] = false;
+    r["retry"] = true;
+    return r.dump();
+  };
+  auto judged = [&](const Assessment& a) {
+    return system_disk ? judge(a.facts, options) : judge_data_disk(a.facts, options);
+  };
+  // Only a file with no header (raw, or a fixed VHD whose footer is at the end) is guessed at:
+  // a container's reader maps guest data onto the file's last bytes too.
+  if (auto head = probe(*source); !head || !head->empty()) source->guess_tail(false);
+  auto assessed = assess(source, options.assess);
+  if (!assessed) return internal(assessed.error().message);
+  const CheckReport report = judged(*assessed);
+  if (!report.pass && !report.unverified && source->guessed() && report.failed_check == "format") return retry();
+  if (report.unverified && source->guessed()) {
+    // What could not be read may be what was guessed: decided on the real bytes.
+    auto held = source->guesses_held();
+    if (!held) return internal(held.error().message);
+    if (!*held) return retry();
+  }
+  if (report.unverified && !import_unverified) return refuse(kInternalError, {"import.unverified", {report.reason}});
+  if (!report.pass && !report.unverified) return refuse(report.error_code, report.reason);
+  source->guess_tail(false);
+  // A raw disk is converted from the file itself; other readers may keep metadata they read, so
+  // a guess must have held before they convert.
+  const bool raw = assessed->image->info().format == Format::kRaw;
+  if (source->guessed() && !raw) {
+    auto held = source->guesses_held();
+    if (!held) return internal(held.error().message);
+    if (!*held) return retry();
+  }
+  r["cloud_init"] = report.cloud_init && report.cloud_init->enabled;
+  r["virtual_size"] = assessed->image->info().virtual_size;
+  ConvertOptions co;
+  co.progress = [&channel](std::uint64_t done, std::uint64_t all) { channel.progress(done, all); };
+  // The child only writes the pipe; the store's commit is the worker's.
+  PipeSink out_sink(data_w, options.assess.limits.sandbox_output_bytes);
+  if (auto opened = out_sink.open(assessed->facts.qcow2_exact_size.value_or(assessed->facts.qcow2_size.value_or(0)));
+      !opened) {
+    return internal(opened.error().message);
+  }
+  auto stats = convert(*assessed->image, out_sink, co);
+  if (!stats) return internal(fmt::format("conversion to qcow2 failed: {}", stats.error().message));
+  if (source->guessed() && raw) {
+    auto held = source->guesses_held();  // waits for the end of the download
+    if (!held) return internal(held.error().message);
+    if (!*held) {
+      // The end is not zeros: the disk is judged again on its real bytes (the conversion read
+      // them already). Still a raw disk that passes: the conversion stands.
+      auto whole = assess(source, options.assess);
+      if (!whole) return internal(whole.error().message);
+      const CheckReport rejudged = judged(*whole);
+      if (!whole->image || whole->image->info().format != Format::kRaw) return retry();
+      if (rejudged.unverified && !import_unverified)
+        return refuse(kInternalError, {"import.unverified", {rejudged.reason}});
+      if (!rejudged.pass && !rejudged.unverified) return refuse(rejudged.error_code, rejudged.reason);
+    }
+  }
+  r["ok"] = true;
+  r["size"] = stats->output_size;
+  return r.dump();
+}
+
+const SandboxEntryRegistration kUploadReaderEntry{kUploadReader, &read_upload};
+
 }  // namespace
 
 // One disk of an import, the system disk or a data disk, by one path: fetched once, assessed,
@@ -583,12 +758,9 @@ DiskOutcome Worker::import_disk_once(const DiskJob& job, const std::stop_token& 
 
   CheckOptions options = job.rules;
   options.assess.file_name = file_name_of(job.url);
-  options.assess.inspect_guest = job.system_disk;
-  options.assess.max_virtual_size = options.max_virtual_size;
-  options.assess.exact_above = options.max_qcow2_size;
-  options.assess.measure_only_if_decisive = true;  // the inspection's bytes may come long before the last
-  // The upload is read, judged and converted in the sandbox (sandbox/sandbox.h): a child that can
-  // read the download and write one pipe, and nothing else. It cannot reach the store (an S3
+  // The upload is read, judged and converted in the sandbox (sandbox/sandbox.h): a process started
+  // for it (read_upload above; spawned, not forked, so that it holds none of this process's locks
+  // or credentials) that can read the download and write one pipe, and nothing else. It cannot reach the store (an S3
   // store needs sockets), so the qcow2 it converts comes through the pipe to a thread of this
   // process that writes it into the store as it arrives (StorePump); this process commits it
   // once the child has ended well and the download is complete and verified.
@@ -626,92 +798,8 @@ DiskOutcome Worker::import_disk_once(const DiskJob& job, const std::stop_token& 
     }
   } threads{data_w, data_r, pumping, fetching, abandon};
 
-  ConvertOptions co;
-  const bool import_unverified = config_.import_unverified;
-  auto read = [&](SandboxChannel& channel) -> std::string {
-    nlohmann::json r;
-    auto refuse = [&r](const std::string& code, const ig::Message& cause) {
-      r["ok"] = false;
-      r["code"] = code;
-      r["cause"] = message_json(cause);
-      return r.dump();
-    };
-    auto arriving = ArrivingSource::open(fd, **front, download);
-    if (!arriving) return refuse(kInternalError, {"import.internal", {arriving.error().message}});
-    const std::shared_ptr<const ArrivingSource> source = std::move(*arriving);
-    // While the file arrives, the reads of its last bytes that would wait are answered with zeros
-    // (ArrivingSource::guess_tail): the probe and the partition reader look there first. What was
-    // concluded from a guess holds once the real bytes are zero too; if they are not, the disk is
-    // judged again, or read again whole (`retry`). A refusal by the format check may rest on the
-    // guess, so it waits for the end; any other refusal is given at once.
-    source->guess_tail((*front)->state.load() != ArrivalFront::kComplete);
-    auto retry = [&r] {
-      r["ok"] = false;
-      r["retry"] = true;
-      return r.dump();
-    };
-    auto judged = [&](const Assessment& a) {
-      return job.system_disk ? judge(a.facts, options) : judge_data_disk(a.facts, options);
-    };
-    // Only a file with no header (raw, or a fixed VHD whose footer is at the end) is guessed at:
-    // a container's reader maps guest data onto the file's last bytes too.
-    if (auto head = probe(*source); !head || !head->empty()) source->guess_tail(false);
-    auto assessed = assess(source, options.assess);
-    if (!assessed) return refuse(kInternalError, {"import.internal", {assessed.error().message}});
-    const CheckReport report = judged(*assessed);
-    if (!report.pass && !report.unverified && source->guessed() && report.failed_check == "format") return retry();
-    if (report.unverified && source->guessed()) {
-      // What could not be read may be what was guessed: decided on the real bytes.
-      auto held = source->guesses_held();
-      if (!held) return refuse(kInternalError, {"import.internal", {held.error().message}});
-      if (!*held) return retry();
-    }
-    if (report.unverified && !import_unverified) return refuse(kInternalError, {"import.unverified", {report.reason}});
-    if (!report.pass && !report.unverified) return refuse(report.error_code, report.reason);
-    source->guess_tail(false);
-    // A raw disk is converted from the file itself; other readers may keep metadata they read, so
-    // a guess must have held before they convert.
-    const bool raw = assessed->image->info().format == Format::kRaw;
-    if (source->guessed() && !raw) {
-      auto held = source->guesses_held();
-      if (!held) return refuse(kInternalError, {"import.internal", {held.error().message}});
-      if (!*held) return retry();
-    }
-    r["cloud_init"] = report.cloud_init && report.cloud_init->enabled;
-    r["virtual_size"] = assessed->image->info().virtual_size;
-    co.progress = [&channel](std::uint64_t done, std::uint64_t all) { channel.progress(done, all); };
-    // The child only writes the pipe; the store's commit is this process's.
-    PipeSink out_sink(data_w, options.assess.limits.sandbox_output_bytes);
-    if (auto opened = out_sink.open(assessed->facts.qcow2_exact_size.value_or(assessed->facts.qcow2_size.value_or(0)));
-        !opened) {
-      return refuse(kInternalError, {"import.internal", {opened.error().message}});
-    }
-    auto stats = convert(*assessed->image, out_sink, co);
-    if (!stats) {
-      return refuse(kInternalError,
-                    {"import.internal", {fmt::format("conversion to qcow2 failed: {}", stats.error().message)}});
-    }
-    if (source->guessed() && raw) {
-      auto held = source->guesses_held();  // waits for the end of the download
-      if (!held) return refuse(kInternalError, {"import.internal", {held.error().message}});
-      if (!*held) {
-        // The end is not zeros: the disk is judged again on its real bytes (the conversion read
-        // them already). Still a raw disk that passes: the conversion stands.
-        auto whole = assess(source, options.assess);
-        if (!whole) return refuse(kInternalError, {"import.internal", {whole.error().message}});
-        const CheckReport rejudged = judged(*whole);
-        if (!whole->image || whole->image->info().format != Format::kRaw) return retry();
-        if (rejudged.unverified && !import_unverified)
-          return refuse(kInternalError, {"import.unverified", {rejudged.reason}});
-        if (!rejudged.pass && !rejudged.unverified) return refuse(rejudged.error_code, rejudged.reason);
-      }
-    }
-    r["ok"] = true;
-    r["size"] = stats->output_size;
-    return r.dump();
-  };
   SandboxSpec spec;
-  spec.keep_fds = {fd, data_w};
+  spec.keep_fds = {fd, data_w, front->fd()};
   spec.limits = options.assess.limits;
   spec.stop = stop;
   spec.on_progress = [&](std::uint64_t done, std::uint64_t all) {
@@ -735,7 +823,10 @@ DiskOutcome Worker::import_disk_once(const DiskJob& job, const std::stop_token& 
       if (fetched.ok) keep_download(job.scratch, fetched);
     });
   };
-  auto run = run_sandboxed(read, spec);
+  // This program again (its main() runs sandbox_child_main() first).
+  SandboxProgram program{std::string(kUploadReader),
+                         reader_request(options, job.system_disk, config_.import_unverified, download)};
+  auto run = run_sandboxed(program, spec);
   threads.finish_pump();  // the child has ended: what it wrote is all there will be
 
   // What the reader found: a conversion, a refusal, or a sandbox outcome.

@@ -33,7 +33,12 @@ work=$(realpath -m "${2:?usage: scale.sh IMAGEGATE WORKDIR}")
 here=$(cd "$(dirname "$0")" && pwd)
 support=$(cd "$here/../support" && pwd)
 py=/usr/bin/python3
-tool() { env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY timeout 120 $py "$here/scale_tool.py" "$@"; }
+# Each call bounded: `wait` by its own limit (below) plus a margin, every other call by 120 s.
+tool() {
+  local bound=120
+  [ "$1" = wait ] && bound=$(($3 + 30))
+  env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY timeout $bound $py "$here/scale_tool.py" "$@"
+}
 say() { echo "scale: $*"; }
 fail() { echo "scale: FAIL: $*" >&2; exit 1; }
 free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -305,8 +310,11 @@ kill_worker
 kills=2
 
 # --- Waiting, then the checks ------------------------------------------------------------------
-left=$(tool wait "$plan" 240 "$(endpoint a)" "$(endpoint b)")
-[ "$left" = 0 ] || fail "$left images still importing after 240 s"
+left=$(tool wait "$plan" 240 "$(endpoint a)" "$(endpoint b)") || left="the wait failed ($?):"
+if [ "$left" != 0 ]; then
+  for w in 1 2 3; do echo "== worker $w, last lines"; tail -5 "$work/worker-$w.log" | cut -c1-300; done >&2
+  fail "$left images still importing after 240 s (catalog in $work/catalog-dump.txt)"
+fi
 say "all imports ended at $(($(date +%s) - started)) s"
 # E-mail is sent after the message: wait (bounded) for every delivery to be SENT.
 for _ in $(seq 1 300); do

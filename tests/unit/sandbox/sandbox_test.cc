@@ -1,7 +1,9 @@
 // The sandbox: each way a hostile parse could misbehave — open a host file, open a socket, start
 // a program, allocate without bound, spin, hang, write without bound, flood the result — run for
 // real in the sandboxed child and stopped, with its named outcome; and a well-behaved function's
-// result, printed text, progress and threads intact.
+// result, printed text, progress and threads intact. And the started child (SandboxProgram): its
+// request, descriptors and result intact, the same allow-list and budgets, nothing of the caller's
+// held locks or environment, an unknown entry refused.
 #include "sandbox/sandbox.h"
 
 #include <fcntl.h>
@@ -12,6 +14,8 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
+#include <mutex>
 #include <thread>
 
 #include "support/test_support.h"
@@ -268,6 +272,108 @@ TEST(Sandbox, ADescriptorThatIsNotOpenIsRefused) {
   const Result<SandboxRun> run = run_sandboxed([](SandboxChannel&) { return std::string(); }, spec);
   ASSERT_FALSE(run.has_value());
   EXPECT_EQ(run.error().code, ErrorCode::kInvalidArgument);
+}
+
+// --- The started child: this test program again (tests/support/test_main.cc) ---------------------
+
+// Held by the caller while its child runs (Started.HoldsNoneOfTheCallersLocks).
+std::mutex g_held;
+
+std::string echo_entry(std::string_view request, std::span<const int> fds, SandboxChannel& channel) {
+  channel.progress(1, 2);
+  std::string reply = std::string(request) + "|" + std::to_string(fds.size());
+  if (!fds.empty()) {
+    char buffer[64] = {};
+    const ssize_t n = ::pread(fds[0], buffer, sizeof buffer, 0);
+    reply += "|" + std::string(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
+  }
+  return reply;
+}
+std::string lock_entry(std::string_view, std::span<const int>, SandboxChannel&) {
+  const std::lock_guard<std::mutex> hold(g_held);
+  return "locked";
+}
+std::string environment_entry(std::string_view, std::span<const int>, SandboxChannel&) {
+  return std::getenv("IG_TEST_SANDBOX_SECRET") != nullptr ? "secret seen" : "no secret";
+}
+std::string open_entry(std::string_view, std::span<const int>, SandboxChannel&) {
+  const int fd = ::open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+  return fd >= 0 ? "opened" : "refused";
+}
+std::string spin_entry(std::string_view, std::span<const int>, SandboxChannel&) {
+  std::atomic<std::uint64_t> spins{0};
+  for (;;) spins.fetch_add(1, std::memory_order_relaxed);
+}
+const SandboxEntryRegistration kEcho{"test-echo", &echo_entry};
+const SandboxEntryRegistration kLock{"test-lock", &lock_entry};
+const SandboxEntryRegistration kEnvironment{"test-environment", &environment_entry};
+const SandboxEntryRegistration kOpen{"test-open", &open_entry};
+const SandboxEntryRegistration kSpin{"test-spin", &spin_entry};
+
+SandboxRun started_ok_or_fail(const std::string& entry, const std::string& request, const SandboxSpec& spec) {
+  Result<SandboxRun> run = run_sandboxed(SandboxProgram{entry, request}, spec);
+  EXPECT_TRUE(run.has_value()) << (run ? "" : run.error().message);
+  return run ? *run : SandboxRun{};
+}
+
+TEST(Started, RequestDescriptorsProgressAndResultCross) {
+  TempDir dir;
+  test::write_file(dir.file("kept"), test::text("kept bytes"));
+  const int kept = ::open(dir.file("kept").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(kept, 0);
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> seen;
+  SandboxSpec spec;
+  spec.keep_fds = {kept};
+  spec.on_progress = [&](std::uint64_t done, std::uint64_t all) { seen.emplace_back(done, all); };
+  const SandboxRun run = started_ok_or_fail("test-echo", "the request", spec);
+  EXPECT_EQ(run.outcome, SandboxOutcome::kOk) << run.detail;
+  EXPECT_EQ(run.result, "the request|1|kept bytes");
+  EXPECT_EQ(seen, (std::vector<std::pair<std::uint64_t, std::uint64_t>>{{1, 2}}));
+  ::close(kept);
+}
+
+// The regression of a forked child: a lock another thread of the caller held at the fork stayed
+// held in the child for good (the worker's child hung in the allocator). A started child has its
+// own: this entry takes the lock the caller holds throughout, and returns.
+TEST(Started, HoldsNoneOfTheCallersLocks) {
+  const std::lock_guard<std::mutex> hold(g_held);
+  SandboxSpec spec;
+  spec.limits.sandbox_wall_seconds = 20;
+  const SandboxRun run = started_ok_or_fail("test-lock", "", spec);
+  EXPECT_EQ(run.outcome, SandboxOutcome::kOk) << run.detail;
+  EXPECT_EQ(run.result, "locked");
+}
+
+TEST(Started, KeepsNoneOfTheCallersEnvironment) {
+  ::setenv("IG_TEST_SANDBOX_SECRET", "a credential", 1);
+  const SandboxRun run = started_ok_or_fail("test-environment", "", {});
+  ::unsetenv("IG_TEST_SANDBOX_SECRET");
+  EXPECT_EQ(run.outcome, SandboxOutcome::kOk) << run.detail;
+  EXPECT_EQ(run.result, "no secret");
+}
+
+TEST(Started, OpeningAHostFileKillsTheChild) {
+  const SandboxRun run = started_ok_or_fail("test-open", "", {});
+  EXPECT_EQ(run.outcome, SandboxOutcome::kForbiddenSyscall) << run.detail;
+}
+
+TEST(Started, SpinningPastTheCpuBudgetIsStopped) {
+  SandboxSpec spec;
+  spec.limits.sandbox_cpu_seconds = 1;
+  const SandboxRun run = started_ok_or_fail("test-spin", "", spec);
+  EXPECT_EQ(run.outcome, SandboxOutcome::kCpuBudget) << run.detail;
+}
+
+TEST(Started, AnUnknownEntryOrAnOversizedRequestIsRefused) {
+  const Result<SandboxRun> unknown = run_sandboxed(SandboxProgram{"no-such-entry", ""}, {});
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_THAT(unknown.error().message, ::testing::HasSubstr("no entry 'no-such-entry'"));
+  const Result<SandboxRun> big = run_sandboxed(SandboxProgram{"test-echo", std::string(100 * 1024, 'x')}, {});
+  ASSERT_FALSE(big.has_value());
+  EXPECT_EQ(big.error().code, ErrorCode::kInvalidArgument);
+  const Result<SandboxRun> missing = run_sandboxed(SandboxProgram{"test-echo", "", "/nonexistent/program"}, {});
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_THAT(missing.error().message, ::testing::HasSubstr("/nonexistent/program"));
 }
 
 }  // namespace
