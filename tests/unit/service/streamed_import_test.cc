@@ -3,6 +3,10 @@
 // download can end badly named. The object store is a small Python server on loopback that
 // serves a file as asked: at a given rate, stalling or closing after some bytes, or announcing
 // more bytes than it sends; it logs, per request, the bytes it sent before the end.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "service/worker.h"
@@ -256,6 +260,98 @@ TEST_F(StreamedImport, ADownloadThatStallsIsCutOrIsShortFailsNamingWhy) {
     expect_scratch_empty();
   }
   for (const auto& e : fs::directory_iterator(dir_.file("images"))) ADD_FAILURE() << e.path();
+}
+
+// A worker killed (SIGKILL) in the middle of a download: its sandboxed reader dies with it, the
+// task stays RUNNING until its lease runs out, then the next worker takes it again (attempt 2),
+// downloads it anew over the partial file and imports it NORMAL; nothing is left in scratch.
+TEST_F(StreamedImport, AWorkerKilledMidDownloadLeavesTheImportToTheNext) {
+  LinuxTree tree(dir_.path() / "tree");
+  DiskSpec spec;
+  spec.format = "raw";
+  const std::string disk = make_guest_disk(dir_, (dir_.path() / "tree").string(), spec);
+  serve(disk);
+  catalog::Image i;
+  i.image_id = "img-killed";
+  i.account = "1001";
+  i.name = i.image_id;
+  i.image_url = "http://127.0.0.1:" + port_ + "/img-killed.raw?rate=8388608";  // 64 MiB in 8 s
+  ASSERT_THAT(catalog_->create_import(i), IsOk());
+  config_.lease_seconds = 2;
+  // The first worker is a process of its own (its catalog and store opened there), as a
+  // `imagegate worker` is.
+  pid_t worker = ::fork();
+  ASSERT_GE(worker, 0);
+  if (worker == 0) {
+    auto c = catalog::open_catalog(dir_.file("catalog.sqlite"));
+    store::StoreConfig sc;
+    sc.location = dir_.file("images");
+    auto s = store::open_image_store(sc);
+    if (!c || !s) ::_exit(3);
+    service::Worker w(**c, **s, config_);
+    (void)w.run_once();
+    ::_exit(0);
+  }
+  struct Reaper {  // however the test ends, the first worker does not outlive it
+    pid_t& pid;
+    ~Reaper() {
+      if (pid > 0 && ::kill(pid, SIGKILL) == 0) ::waitpid(pid, nullptr, 0);
+    }
+  } reaper{worker};
+  const fs::path part = dir_.path() / "data" / "scratch" / "img-killed.src.part";
+  std::error_code ec;
+  auto partial = [&] {
+    const std::uint64_t n = fs::file_size(part, ec);
+    return ec ? std::uint64_t{0} : n;
+  };
+  for (int n = 0; n < 400 && partial() < (8u << 20); ++n) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  const std::uint64_t fetched = partial();
+  auto state = [&] {
+    auto page = catalog_->describe("1001", {"img-killed"}, {}, 0, 10);
+    return page && !page->images.empty() ? page->images.front().state + " " + page->images.front().error_message
+                                         : std::string("?");
+  };
+  ASSERT_GE(fetched, 8u << 20) << "the first worker's download did not get going: " << state();
+  ASSERT_LT(fetched, 64u << 20) << "the download ended before the kill";
+  // Its sandboxed reader, started with the worker's pid among its arguments, dies with it (the
+  // bracket keeps pgrep from finding the shell that runs it).
+  const std::string reader = "pgrep -f -- '[-]-ig-sandbox-child import-upload-reader " + std::to_string(worker) + " '";
+  EXPECT_EQ(run(reader).exit_code, 0) << "no sandboxed reader runs beside the download";
+  ::kill(worker, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(::waitpid(worker, &status, 0), worker);
+  worker = -1;
+  ASSERT_TRUE(WIFSIGNALED(status));
+  bool reader_gone = false;
+  for (int n = 0; n < 100 && !reader_gone; ++n) {
+    reader_gone = run(reader).exit_code != 0;
+    if (!reader_gone) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(reader_gone) << "the sandboxed reader outlived its worker";
+  auto before = catalog_->describe("1001", {"img-killed"}, {}, 0, 10);
+  ASSERT_THAT(before, IsOk());
+  ASSERT_EQ(before->images.size(), 1u);
+  EXPECT_EQ(before->images.front().state, "IMPORTING");
+
+  // The next worker: nothing to take while the lease holds, then the import again.
+  service::Worker next(*catalog_, *store_, config_);
+  bool took = false;
+  for (int n = 0; n < 100 && !took; ++n) {
+    auto worked = next.run_once();
+    ASSERT_THAT(worked, IsOk());
+    took = *worked;
+    if (!took) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(took) << "the task was not taken again after its lease ran out";
+  auto after = catalog_->describe("1001", {"img-killed"}, {}, 0, 10);
+  ASSERT_THAT(after, IsOk());
+  const catalog::Image img = after->images.front();
+  ASSERT_EQ(img.state, "NORMAL") << img.error_code << ": " << img.error_message;
+  run_ok("qemu-img compare -f raw " + disk + " " + dir_.file("images/img-killed.qcow2"));
+  // The server logs a request when its connection ends.
+  for (int n = 0; n < 200 && requests().size() < 2; ++n) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(requests().size(), 2u) << "one request cut by the kill, one whole";
+  expect_scratch_empty();
 }
 
 }  // namespace
