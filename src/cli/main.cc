@@ -803,7 +803,16 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(0, 16));
   serve->add_option("--listen", listen, "HOST:PORT to listen on (default 127.0.0.1:9000)");
 
+  // The service's commands have exit codes of their own (a subcommand inherits the app's footer).
+  const std::string service_footer =
+      "Exit codes: 0 stopped by SIGTERM or SIGINT (imports in hand finished or released for another\n"
+      "worker), or (worker --until-idle) nothing left to do; 1 it could not start or failed, the reason\n"
+      "on stderr; 2 a usage error or a mistake in the configuration, named. Documentation: docs/api.md,\n"
+      "docs/scale.md.";
+  serve->footer(service_footer);
+
   auto* worker = app.add_subcommand("worker", "Run import workers and the notification sender for a data directory");
+  worker->footer(service_footer);
   worker->add_option("--config", config_path, "The service configuration (JSON)")->required();
   worker->add_option("--data", data_dir, "The data directory shared with `imagegate serve`")->required();
   unsigned threads = 1;

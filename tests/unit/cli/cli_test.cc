@@ -304,6 +304,13 @@ TEST_F(Cli, UsageErrorsAreExitTwo) {
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("Usage: imagegate "), std::string::npos) << help.out;  // not the build path
   EXPECT_NE(help.out.find("Exit codes: 0"), std::string::npos) << help.out;
+  // The service's commands tell their own exit codes, not the readers'.
+  for (const char* command : {"serve", "worker"}) {
+    const CommandResult service_help = run(kCli + " " + command + " --help");
+    EXPECT_EQ(service_help.exit_code, 0);
+    EXPECT_NE(service_help.out.find("0 stopped by SIGTERM or SIGINT"), std::string::npos) << service_help.out;
+    EXPECT_EQ(service_help.out.find("it would import"), std::string::npos) << service_help.out;
+  }
   const CommandResult version = run(kCli + " --version");
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_EQ(version.out.rfind("imagegate 0.", 0), 0u) << version.out;
