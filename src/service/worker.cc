@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <latch>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -31,6 +30,7 @@
 #include "rules/messages.h"
 #include "sandbox/sandbox.h"
 #include "service/runtime.h"
+#include "service/store_pump.h"
 
 namespace ig::service {
 namespace {
@@ -395,136 +395,6 @@ std::string file_name_of(const std::string& url) {
   return name.substr(name.rfind('/') + 1);
 }
 
-// The converted image crosses from the sandboxed reader to this process through a pipe, as the
-// converter writes it, and goes straight into the store: no local copy of the output (the store
-// may be S3, which the child cannot reach). Frames, in the order the converter makes them:
-//   'H' u64 size_hint             the store's object is opened (its part size depends on it)
-//   'W' u64 offset u64 n, n bytes  write_at
-//   'S' u64 size                   set_size
-// The child's side is a ByteSink; this process's side is a thread applying the frames to the
-// store's sink. The commit stays with this process, once the child has ended well.
-constexpr std::uint64_t kMaxFrameBytes = std::uint64_t{64} << 20;
-
-// 1: read whole; 0: the pipe ended before the first byte; -1: it ended midway or failed.
-int read_fully(int fd, void* data, std::size_t size) {
-  auto* p = static_cast<char*>(data);
-  std::size_t got = 0;
-  while (got < size) {
-    const ssize_t n = ::read(fd, p + got, size - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return got == 0 && n == 0 ? 0 : -1;
-    got += static_cast<std::size_t>(n);
-  }
-  return 1;
-}
-
-// A pipe has no RLIMIT_FSIZE: the sink holds the output budget itself, and ends the child past it
-// with the signal the rlimit would have sent (SIGXFSZ), which the sandbox names `output-budget`.
-class PipeSink final : public ByteSink {
- public:
-  PipeSink(int fd, std::uint64_t max_bytes) : fd_(fd), max_bytes_(max_bytes) {}
-  Result<void> open(std::uint64_t size_hint) { return frame('H', size_hint, {}); }
-  Result<void> write_at(std::uint64_t offset, std::span<const std::byte> data) override {
-    IG_TRY(within_budget(offset, data.size()));
-    for (std::uint64_t done = 0; done < data.size();) {
-      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(data.size() - done, kMaxFrameBytes));
-      IG_TRY(frame('W', offset + done, data.subspan(static_cast<std::size_t>(done), n)));
-      done += n;
-    }
-    size_ = std::max(size_, offset + data.size());
-    return ok();
-  }
-  Result<void> set_size(std::uint64_t size) override {
-    IG_TRY(within_budget(size, 0));
-    IG_TRY(frame('S', size, {}));
-    size_ = size;
-    return ok();
-  }
-  Result<void> commit() override { return ok(); }  // the parent commits
-  std::uint64_t size() const override { return size_; }
-  std::string name() const override { return "the store"; }
-
- private:
-  Result<void> within_budget(std::uint64_t offset, std::uint64_t n) {
-    if (offset <= max_bytes_ && n <= max_bytes_ - offset) return ok();
-    ::raise(SIGXFSZ);
-    return Error::limit_exceeded(
-        fmt::format("the converted image grows past the output budget of {} bytes", max_bytes_));
-  }
-  Result<void> frame(char tag, std::uint64_t value, std::span<const std::byte> data) {
-    const std::uint64_t n = data.size();
-    const bool sent = write_all(fd_, &tag, 1) && write_all(fd_, &value, sizeof value) &&
-                      (tag != 'W' || (write_all(fd_, &n, sizeof n) && write_all(fd_, data.data(), data.size())));
-    if (!sent) return Error::io(fmt::format("writing the converted image to the worker: {}", std::strerror(errno)));
-    return ok();
-  }
-  int fd_;
-  std::uint64_t max_bytes_;
-  std::uint64_t size_ = 0;
-};
-
-// Applies the child's frames to the store until the pipe ends. After the first failure it reads
-// on and drops the rest, so that the child never blocks on a full pipe.
-struct StorePump {
-  store::ImageStore& store;
-  const std::string& key;
-  std::unique_ptr<ByteSink> sink;
-  std::optional<Error> failure;
-
-  // `ready` is counted down once the thread has made every allocation it needs to start and
-  // blocks in read(): the reader is forked only then, because ASan's allocator is not fork-safe
-  // and a child forked while this thread held its lock would deadlock (decision 0017).
-  void run(int fd, std::latch& ready) {
-    std::vector<std::byte> buffer;
-    buffer.reserve(std::size_t{1} << 20);
-    auto fail = [this](Error e) {
-      if (!failure) failure = std::move(e);
-    };
-    ready.count_down();
-    for (;;) {
-      char tag = 0;
-      std::uint64_t value = 0;
-      const int head = read_fully(fd, &tag, 1);
-      if (head == 0) return;
-      if (head < 0 || read_fully(fd, &value, sizeof value) != 1)
-        return fail(Error::internal("the converted image's stream was cut"));
-      if (tag == 'H') {
-        if (sink) return fail(Error::internal("the converted image's stream opened the store twice"));
-        auto opened = store.put(key, value);
-        if (!opened) {
-          fail(opened.error());
-        } else {
-          sink = std::move(*opened);
-        }
-      } else if (tag == 'W') {
-        std::uint64_t n = 0;
-        if (read_fully(fd, &n, sizeof n) != 1 || n > kMaxFrameBytes) {
-          return fail(Error::internal("the converted image's stream is malformed"));
-        }
-        buffer.resize(static_cast<std::size_t>(n));
-        if (n != 0 && read_fully(fd, buffer.data(), buffer.size()) != 1) {
-          return fail(Error::internal("the converted image's stream was cut"));
-        }
-        if (failure) continue;
-        if (!sink) {
-          fail(Error::internal("the converted image's stream wrote before it opened the store"));
-        } else if (auto w = sink->write_at(value, buffer); !w) {
-          fail(w.error());
-        }
-      } else if (tag == 'S') {
-        if (failure) continue;
-        if (!sink) {
-          fail(Error::internal("the converted image's stream sized before it opened the store"));
-        } else if (auto w = sink->set_size(value); !w) {
-          fail(w.error());
-        }
-      } else {
-        return fail(Error::internal("the converted image's stream is malformed"));
-      }
-    }
-  }
-};
-
 // The sandboxed reader of an upload (import_disk_once), a program of its own started with
 // run_sandboxed(SandboxProgram): what it needs crosses as a JSON request — the rules, the limits,
 // the file's name — and three descriptors: the download (read as it arrives), the pipe to the
@@ -768,10 +638,8 @@ DiskOutcome Worker::import_disk_once(const DiskJob& job, const std::stop_token& 
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return internal(fmt::format("pipe: {}", std::strerror(errno)));
   const int data_r = pipe_fds[0];
   int data_w = pipe_fds[1];
-  StorePump pump{store_, job.key, nullptr, std::nullopt};
-  std::latch pump_ready(1);
-  std::thread pumping([&pump, &pump_ready, data_r] { pump.run(data_r, pump_ready); });
-  pump_ready.wait();
+  StorePump pump(store_, job.key, options.assess.limits.sandbox_output_bytes);
+  std::thread pumping([&pump, data_r] { pump.run(data_r); });
   // The download runs on its own thread, started once the child exists (SandboxSpec::after_fork).
   std::thread fetching;
   Fetched fetched;
@@ -896,9 +764,7 @@ DiskOutcome Worker::import_disk_once(const DiskJob& job, const std::stop_token& 
   out.supports_cloudinit = found.result["cloud_init"].get<bool>();
   out.virtual_size = found.result["virtual_size"].get<std::uint64_t>();
   const std::uint64_t size = found.result["size"].get<std::uint64_t>();
-  if (pump.failure) return internal(pump.failure->message);
-  if (!pump.sink) return internal("the converted image never reached the store");
-  if (auto committed = pump.sink->commit(); !committed) return internal(committed.error().message);
+  if (auto committed = pump.commit(); !committed) return internal(committed.error().message);
   if (metrics_ != nullptr) metrics_->bytes_written(size);
   out.ok = true;
   return out;
