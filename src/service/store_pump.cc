@@ -115,7 +115,7 @@ void StorePump::read_frames(int fd) {
       }
       if (failure_) continue;
       if (value > max_bytes_ || n > max_bytes_ - value) {
-        over_budget("wrote to byte", value + n);
+        over_budget("reached", value + n);
       } else if (!sink_) {
         malformed("it wrote before it opened the store");
       } else if (auto w = sink_->write_at(value, buffer); !w) {

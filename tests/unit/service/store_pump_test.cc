@@ -104,7 +104,8 @@ TEST_F(StorePumpTest, EveryBrokenStreamIsRefusedNamedAndNothingIsStored) {
       {"two opens", open + open, "it opened the store twice"},
       {"a write of 1 TiB", open + frame('W', 0, "", std::uint64_t{1} << 40), "a write of 1099511627776 bytes"},
       {"a write past the budget", open + frame('W', std::uint64_t{1} << 63, "data"), "past the output budget"},
-      {"a write ending past the budget", open + frame('W', kBudget - 2, "data"), "wrote to byte 1048578"},
+      {"a write ending past the budget", open + frame('W', kBudget - 2, "data"),
+       "reached 1048578 bytes, past the output budget of 1048576"},
       {"a size past the budget", open + frame('S', std::uint64_t{1} << 50), "sized the image to"},
       {"a size hint past the budget", frame('H', std::uint64_t{1} << 50), "announced 1125899906842624 bytes"},
   };
