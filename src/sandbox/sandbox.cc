@@ -147,14 +147,20 @@ int load_filter() {
   return rc;
 }
 
+// The child could not set up its sandbox: says why on the result pipe and ends.
+[[noreturn]] void setup_failed(int result_fd, std::string_view what) {
+  send_frame(result_fd, kFrameError, what);
+  ::_exit(kExitSetup);
+}
+[[noreturn]] void setup_failed(int result_fd, std::string_view call, int err) {
+  setup_failed(result_fd, fmt::format("{}: {}", call, std::strerror(err)));
+}
+
 // The child's budgets and filter, once it holds only its descriptors: the rlimits, the budget
-// signals at their default action, the sanitizer told, the allow-list loaded. `fail_setup` sends
-// why it could not and ends the child.
+// signals at their default action, the sanitizer told, the allow-list loaded; or the child ends,
+// saying why.
 void enter_sandbox(const Limits& limits, int result_fd) {
-  auto fail_setup = [&](const char* what, int err) {
-    send_frame(result_fd, kFrameError, std::string(what) + ": " + std::strerror(err));
-    ::_exit(kExitSetup);
-  };
+  auto fail_setup = [&](const char* what, int err) { setup_failed(result_fd, what, err); };
   // The budgets. No core file: a crash is reported by its signal.
   auto limit = [&](int resource, std::uint64_t soft, std::uint64_t hard, const char* name) {
     const rlimit rl{static_cast<rlim_t>(soft), static_cast<rlim_t>(hard)};
@@ -225,10 +231,7 @@ void close_all_but(const std::set<int>& keep) {
 // The forked child: keep what it was given, set the budgets, load the filter, run. Never returns.
 [[noreturn]] void run_child(const std::function<std::string(SandboxChannel&)>& fn, const SandboxSpec& spec,
                             int result_fd, int stdout_fd) {
-  auto fail_setup = [&](const char* what, int err) {
-    send_frame(result_fd, kFrameError, std::string(what) + ": " + std::strerror(err));
-    ::_exit(kExitSetup);
-  };
+  auto fail_setup = [&](const char* what, int err) { setup_failed(result_fd, what, err); };
   // Die with the parent, which alone watches the budgets.
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail_setup("prctl(PR_SET_PDEATHSIG)", errno);
   // The descriptors: stdin gone, stdout the capture pipe or gone, stderr kept.
@@ -566,10 +569,7 @@ Result<SandboxRun> run_sandboxed(const SandboxProgram& program, const SandboxSpe
 void sandbox_child_main(int argc, char** argv) {
   if (argc < 2 || std::string_view(argv[1]) != kChildFlag) return;
   const int result_fd = kChildResultFd;
-  auto fail_setup = [&](const std::string& what) {
-    send_frame(result_fd, kFrameError, what);
-    ::_exit(kExitSetup);
-  };
+  auto fail_setup = [&](const std::string& what) { setup_failed(result_fd, what); };
   if (argc != 9) fail_setup(fmt::format("sandbox child: {} arguments, not 9", argc));
   auto number = [&](const char* text) {
     std::uint64_t v = 0;
@@ -589,8 +589,7 @@ void sandbox_child_main(int argc, char** argv) {
   limits.sandbox_memory_bytes = number(argv[8]);
   if (kept > kMaxKeptFds) fail_setup("sandbox child: too many descriptors");
   // Die with the parent, which alone watches the budgets; if it is gone already, end now.
-  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
-    fail_setup(fmt::format("prctl(PR_SET_PDEATHSIG): {}", std::strerror(errno)));
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) setup_failed(result_fd, "prctl(PR_SET_PDEATHSIG)", errno);
   if (::getppid() != parent) ::_exit(kExitSetup);
   const auto found = entries().find(entry_name);
   if (found == entries().end()) fail_setup(fmt::format("sandbox child: no entry '{}' in this program", entry_name));
@@ -610,7 +609,7 @@ void sandbox_child_main(int argc, char** argv) {
     char buffer[8192];
     const ssize_t n = ::read(kChildRequestFd, buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail_setup(fmt::format("sandbox child: reading the request: {}", std::strerror(errno)));
+    if (n < 0) setup_failed(result_fd, "sandbox child: reading the request", errno);
     if (n == 0) break;
     request.append(buffer, static_cast<std::size_t>(n));
     if (request.size() > kMaxRequestBytes) fail_setup("sandbox child: the request is too large");
