@@ -7,20 +7,22 @@
 # This is what CI runs (.ci/run). FUZZ_SECONDS (default 30) sets each target's budget.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each section's header says how long the run has taken so far, so a slow tier shows in the log.
+section() { echo "== $* [${SECONDS} s]"; }
 scripts/install-deps.sh
 
-echo "== format check"
+section "format check"
 files=$(git ls-files '*.cc' '*.h' 2>/dev/null || find src tests bench -name '*.cc' -o -name '*.h')
 if ! clang-format --dry-run --Werror $files; then
   echo "clang-format: run 'clang-format -i \$(git ls-files \"*.cc\" \"*.h\")'" >&2
   exit 1
 fi
 
-echo "== build (asan)"
+section "build (asan)"
 cmake --preset asan > /dev/null
 cmake --build --preset asan
 
-echo "== real servers for the catalog and store tests: PostgreSQL 15 and Swift + s3api on loopback"
+section "real servers for the catalog and store tests: PostgreSQL 15 and Swift + s3api on loopback"
 servers=$(mktemp -d)
 chmod 755 "$servers"  # PostgreSQL runs as nobody
 pg_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -36,30 +38,30 @@ IG_TEST_S3_ENDPOINT=$(tests/support/start-swift.sh "$servers/swift" 2> "$servers
 export IG_TEST_POSTGRES_URL IG_TEST_S3_ENDPOINT
 echo "PostgreSQL $IG_TEST_POSTGRES_URL, S3 $IG_TEST_S3_ENDPOINT"
 
-echo "== tests"
+section "tests"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --preset asan -j "$(nproc)" --timeout 900
 stop_servers
 trap - EXIT
 
-echo "== Debian 12 tier (debootstrap, imagegate check, virt-inspector)"
+section "Debian 12 tier (debootstrap, imagegate check, virt-inspector)"
 tests/integration/debian12.sh build/asan/src/cli/imagegate build/debian12
 
-echo "== API against the official Node SDK (npm)"
+section "API against the official Node SDK (npm)"
 tests/integration/api_sdk.sh build/asan/src/cli/imagegate build/api-sdk
 
-echo "== the web console in Debian's Chromium (playwright-core, axe-core from npm); screenshots in build/console/screenshots"
+section "the web console in Debian's Chromium (playwright-core, axe-core from npm); screenshots in build/console/screenshots"
 tests/integration/console.sh build/asan/src/cli/imagegate build/console
 
-echo "== the import service: Swift + s3api, SMTP, webhooks, a worker process, kill -9; on both pairs of backends"
+section "the import service: Swift + s3api, SMTP, webhooks, a worker process, kill -9; on both pairs of backends"
 for backends in sqlite-dir postgresql-s3; do
   tests/integration/service.sh build/asan/src/cli/imagegate "build/service-$backends" build/debian12/debian12.qcow2 "$backends"
 done
 
-echo "== scaled out: 2 serve + 3 worker processes on PostgreSQL and S3 (Swift), kill -9, a PostgreSQL restart"
+section "scaled out: 2 serve + 3 worker processes on PostgreSQL and S3 (Swift), kill -9, a PostgreSQL restart"
 tests/integration/scale.sh build/asan/src/cli/imagegate build/scale
 
-echo "== fuzz (clang, ${FUZZ_SECONDS:-30} s per target)"
+section "fuzz (clang, ${FUZZ_SECONDS:-30} s per target)"
 cmake --preset fuzz > /dev/null
 cmake --build --preset fuzz
 seeds=$(mktemp -d)
@@ -81,4 +83,4 @@ for t in qcow2 vhd vmdk open_image partitions ext xfs btrfs ufs freebsd zfs lvm 
   fi
   echo "fuzz_$t: $(grep -E '^#[0-9]+' "build/fuzz/fuzz-$t.log" | tail -1)"
 done
-echo "all tests and fuzz targets passed"
+echo "all tests and fuzz targets passed in ${SECONDS} s"
