@@ -18,7 +18,6 @@ client share the machine's cores.
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,11 +30,6 @@ import scale_tool  # noqa: E402
 support = os.path.join(root, "tests", "support")
 sid, key = "AKIDbench00000000000000000000000001", "bench-key"
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def size_bytes(text):
@@ -113,7 +107,7 @@ def main(argv):
     os.makedirs(work)
     disks = make_disks(work, size)
     swift_dir = os.path.join(work, "swift")
-    env = dict(os.environ, IG_SWIFT_PORT=str(free_port()))
+    env = dict(os.environ, IG_SWIFT_PORT=str(scale_tool.free_port()))
     server = None
     try:
         s3 = subprocess.run([os.path.join(support, "start-swift.sh"), swift_dir], check=True, env=env,
@@ -132,17 +126,12 @@ def main(argv):
                   "image_quota": 100000}
         with open(os.path.join(work, "config.json"), "w") as f:
             json.dump(config, f)
-        port = free_port()
+        port = scale_tool.free_port()
         log = os.path.join(work, "serve.log")
         server = subprocess.Popen([imagegate, "serve", "--listen", f"127.0.0.1:{port}", "--workers", "1", "--config",
                                    os.path.join(work, "config.json"), "--data", os.path.join(work, "data")],
                                   stdout=open(log, "w"), stderr=subprocess.STDOUT)
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        scale_tool.wait_listening(port, log, "import bench")
         endpoint = f"http://127.0.0.1:{port}"
         print(f"import bench: raw disks of {size / 2**30:.1f} GiB, all data, from Swift's S3 on loopback; "
               f"{runs} runs each, medians; {os.cpu_count()} cores shared by Swift, the service and the client")

@@ -15,7 +15,6 @@ submitted at once, timed from the first ImportImage until the last image leaves 
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -27,21 +26,6 @@ import scale_tool  # noqa: E402
 support = os.path.join(root, "tests", "support")
 sid, key = "AKIDbench00000000000000000000000001", "bench-key"
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port, log):
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    sys.exit(f"scale bench: the server did not start:\n{open(log).read()}")
 
 
 def run(imagegate, work, backends, workers, imports, url, pg_url, s3, n):
@@ -59,7 +43,7 @@ def run(imagegate, work, backends, workers, imports, url, pg_url, s3, n):
                                  "access_key": "test:tester", "secret_key": "testing"}
     with open(os.path.join(run_dir, "config.json"), "w") as f:
         json.dump(config, f)
-    port = free_port()
+    port = scale_tool.free_port()
     procs = []
 
     def start(*args, data, log):
@@ -69,7 +53,7 @@ def run(imagegate, work, backends, workers, imports, url, pg_url, s3, n):
 
     try:
         start("serve", "--listen", f"127.0.0.1:{port}", "--workers", "0", data="data", log="serve.log")
-        wait_listening(port, os.path.join(run_dir, "serve.log"))
+        scale_tool.wait_listening(port, os.path.join(run_dir, "serve.log"), "scale bench")
         for w in range(workers):
             data = "data" if backends == "sqlite-dir" else f"data-worker-{w}"
             start("worker", "--threads", "1", data=data, log=f"worker-{w}.log")
@@ -120,9 +104,9 @@ def main(argv):
         subprocess.run([os.path.join(root, "scripts", "sample-guest.sh"), image], check=True,
                        stdout=subprocess.DEVNULL)
     pg_dir, swift_dir = os.path.join(work, "pg"), os.path.join(work, "swift")
-    env = dict(os.environ, IG_SWIFT_PORT=str(free_port()))
+    env = dict(os.environ, IG_SWIFT_PORT=str(scale_tool.free_port()))
     try:
-        pg_url = subprocess.run([os.path.join(support, "start-postgres.sh"), pg_dir, str(free_port())], check=True,
+        pg_url = subprocess.run([os.path.join(support, "start-postgres.sh"), pg_dir, str(scale_tool.free_port())], check=True,
                                 capture_output=True, text=True).stdout.strip()
         s3 = subprocess.run([os.path.join(support, "start-swift.sh"), swift_dir], check=True, env=env,
                             capture_output=True, text=True).stdout.strip()

@@ -13,12 +13,31 @@ import email
 import email.policy
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 import tc3call  # noqa: E402
+
+
+def free_port():
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port, log, who):
+    """Waits up to 10 s for a server on loopback PORT; exits naming WHO with its LOG if none comes."""
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit(f"{who}: the server did not start:\n{open(log).read()}")
 
 
 def call(endpoint, sid, key, action, params, tries=20):
@@ -28,7 +47,7 @@ def call(endpoint, sid, key, action, params, tries=20):
     for attempt in range(tries):
         try:
             r = tc3call.call(endpoint, action, params)
-        except OSError as e:
+        except OSError:
             if attempt == tries - 1:
                 raise
             time.sleep(0.5)
