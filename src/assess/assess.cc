@@ -59,6 +59,7 @@ Result<Assessment> assess(SourcePtr file, const AssessOptions& options) {
     if (image.error().code == ErrorCode::kIo) return image.error();
     f.refused = image.error().message;
     f.truncated = image.error().code == ErrorCode::kTruncated;
+    f.corrupt = image.error().code == ErrorCode::kCorrupt;
     return a;
   }
   if (!as_iso) {
@@ -92,6 +93,7 @@ Result<Assessment> assess(SourcePtr file, const AssessOptions& options) {
     if (measured.error().code == ErrorCode::kIo) return measured.error();
     f.damaged = measured.error().message;
     f.truncated = measured.error().code == ErrorCode::kTruncated;
+    f.corrupt = measured.error().code == ErrorCode::kCorrupt;
     return a;
   }
   f.qcow2_size = measured->required;

@@ -79,6 +79,9 @@ struct Facts {
   // The refusal or the damage is a file that ends before what its own tables place in it (a
   // cut upload: kTruncated).
   bool truncated = false;
+  // The refusal or the damage is the format's own structures contradicting each other (kCorrupt:
+  // overlapping tables, a checksum that does not match, a table pointing outside the file).
+  bool corrupt = false;
   // The converter's exact output size, computed only when the estimate is over exact_above, or
   // why it could not be.
   std::optional<std::uint64_t> qcow2_exact_size;

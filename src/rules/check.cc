@@ -887,6 +887,9 @@ bool judge_format_and_size(const Facts& f, const CheckOptions& options, CheckRep
     } else if (f.truncated) {
       r.checks.push_back(
           fail("format", kInvalidFormatSize, {"format.truncated", {f.refused}}, Message{"advice.truncated", {}}));
+    } else if (f.corrupt) {
+      r.checks.push_back(
+          fail("format", kInvalidFormatSize, {"format.corrupt", {f.refused}}, Message{"advice.corrupt-image", {}}));
     } else {
       r.checks.push_back(
           fail("format", kInvalidFormatSize, {"format.refused", {f.refused}}, Message{"advice.format", {}}));
@@ -905,6 +908,8 @@ bool judge_format_and_size(const Facts& f, const CheckOptions& options, CheckRep
     format =
         f.truncated
             ? fail("format", kInvalidFormatSize, {"format.truncated", {f.damaged}}, Message{"advice.truncated", {}})
+        : f.corrupt
+            ? fail("format", kInvalidFormatSize, {"format.corrupt", {f.damaged}}, Message{"advice.corrupt-image", {}})
             : fail("format", kInvalidFormatSize, {"format.damaged", {f.damaged}}, Message{"advice.format", {}});
   }
   if (!info.subformat.empty()) format.evidence.push_back({"ev.subformat", {info.subformat}});
