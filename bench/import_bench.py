@@ -13,10 +13,13 @@ them in Swift's S3 on loopback and presigns them. Then, RUNS times each, alterna
            `imagegate serve --workers 1` on the embedded default (SQLite + a directory)
 Prints the medians, import / curl, and for the failing disks the fraction of the object fetched
 when the verdict came (the worker's "download abandoned" log line). Swift, the service and the
-client share the machine's cores.
+client share the machine's cores, so a second table says where the CPU went in each median run:
+core-seconds of the whole machine (/proc/stat, idle and iowait excluded), of Swift's processes, and
+of curl or of `imagegate serve` with the sandboxed readers it has reaped (/proc/PID/stat).
 """
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -60,15 +63,74 @@ def make_disks(work, size):
     return disks
 
 
-def curl_seconds(url, out):
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu():
+    """Core-seconds the machine has been busy since boot: user, nice, system, irq, softirq."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:8]]
+    return (v[0] + v[1] + v[2] + v[5] + v[6]) / TICK
+
+
+def process_cpu(pids):
+    """Core-seconds of PIDS and of the children they have reaped (utime, stime, cutime, cstime)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(x) for x in fields[11:15])
+    return total / TICK
+
+
+def pids_of(text):
+    """The processes whose command line contains TEXT."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if text.encode() in f.read():
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+class CpuMeter:
+    """CPU spent between start() and stop(): the machine's, Swift's, and one party's."""
+
+    def __init__(self, swift_pids, party):
+        self.swift_pids, self.party = swift_pids, party
+
+    def start(self):
+        self.began = (machine_cpu(), process_cpu(self.swift_pids), self.party())
+
+    def stop(self):
+        now = (machine_cpu(), process_cpu(self.swift_pids), self.party())
+        return tuple(b - a for a, b in zip(self.began, now))
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def curl_seconds(url, out, meter):
+    meter.start()
     began = time.monotonic()
     subprocess.run(["curl", "-sSf", "-o", out, url], check=True)
     seconds = time.monotonic() - began
+    cpu = meter.stop()
     os.remove(out)
-    return seconds
+    return seconds, cpu
 
 
-def import_seconds(endpoint, url, n):
+def import_seconds(endpoint, url, n, meter):
+    meter.start()
     began = time.monotonic()
     r = scale_tool.call(endpoint, sid, key, "ImportImage",
                         {"ImageName": f"bench-{n}", "ImageUrl": url, "OsType": "Debian", "OsVersion": "12",
@@ -77,7 +139,8 @@ def import_seconds(endpoint, url, n):
     while True:
         got = scale_tool.describe([endpoint], [entry]).get(r["ImageId"])
         if got and got["ImageState"] != "IMPORTING":
-            return time.monotonic() - began, got["ImageState"]
+            seconds = time.monotonic() - began
+            return seconds, got["ImageState"], meter.stop()
         if time.monotonic() - began > 1800:
             sys.exit("import bench: an import still running after 30 minutes")
         time.sleep(0.02)
@@ -137,21 +200,34 @@ def main(argv):
               f"{runs} runs each, medians; {os.cpu_count()} cores shared by Swift, the service and the client")
         print(f"{'disk':<10} {'expected':<20} {'curl s':>7} {'import s':>9} {'import/curl':>12} {'fetched at verdict':>19}")
         expected = {"good": "NORMAL", "novirtio": "VirtioNotInstall", "nopart": "PartitionNotPresent"}
+        swift_pids = pids_of(swift_dir)
+        curl_meter = CpuMeter(swift_pids, children_cpu)
+        import_meter = CpuMeter(swift_pids, lambda: process_cpu([server.pid]))
+        cpu_rows = []
         n = 0
         for name in ("good", "novirtio", "nopart"):
             curls, imports = [], []
             before = len(abandoned_fractions(log))
             for _ in range(runs):
-                curls.append(curl_seconds(urls[name], os.path.join(work, "curl.out")))
+                curls.append(curl_seconds(urls[name], os.path.join(work, "curl.out"), curl_meter))
                 n += 1
-                seconds, state = import_seconds(endpoint, urls[name], n)
+                seconds, state, cpu = import_seconds(endpoint, urls[name], n, import_meter)
                 if (state == "NORMAL") != (name == "good"):
                     sys.exit(f"import bench: {name} ended {state}")
-                imports.append(seconds)
-            c, i = statistics.median(curls), statistics.median(imports)
+                imports.append((seconds, cpu))
+            curls.sort()
+            imports.sort()
+            (c, c_cpu), (i, i_cpu) = curls[len(curls) // 2], imports[len(imports) // 2]
+            cpu_rows.append((name, "curl", c, *c_cpu))
+            cpu_rows.append((name, "import", i, *i_cpu))
             fractions = abandoned_fractions(log)[before:]
             fetched = f"{statistics.median(fractions):.2f}" if fractions else "-"
             print(f"{name:<10} {expected[name]:<20} {c:>7.2f} {i:>9.2f} {i / c:>11.2f}x {fetched:>19}", flush=True)
+        print("CPU core-seconds of the median runs (the machine has "
+              f"{os.cpu_count()} cores: at most {os.cpu_count()} core-seconds per second)")
+        print(f"{'disk':<10} {'run':<7} {'wall s':>7} {'machine':>8} {'swift':>7} {'curl or imagegate':>18}")
+        for name, run, wall, machine, swift, party in cpu_rows:
+            print(f"{name:<10} {run:<7} {wall:>7.2f} {machine:>8.2f} {swift:>7.2f} {party:>18.2f}")
     finally:
         if server is not None:
             server.terminate()
