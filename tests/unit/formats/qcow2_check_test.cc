@@ -256,10 +256,12 @@ TEST_F(Qcow2Check, CorruptImageIsReportedAndNotConverted) {
   EXPECT_NE(report["checks"][0].dump().find("overlaps the refcount table"), std::string::npos) << report.dump(2);
   // Named as corruption, with its own message and advice, not as an unreadable table.
   EXPECT_EQ(report["reason-id"], "format.corrupt") << report.dump(2);
-  EXPECT_EQ(report["reason"].get<std::string>().rfind("the image is corrupt: qcow2: ", 0), 0u) << report.dump(2);
+  EXPECT_EQ(report["checks"][0]["message-id"], "format.corrupt");
+  EXPECT_EQ(report["checks"][0]["message"].get<std::string>().rfind("the image is corrupt: qcow2: ", 0), 0u)
+      << report.dump(2);
   const nlohmann::json zh =
       nlohmann::json::parse(run(kCli + " check --lang=zh --output=json " + q + " 2>/dev/null").out);
-  EXPECT_EQ(zh["reason"].get<std::string>().rfind("镜像已损坏：qcow2: ", 0), 0u) << zh.dump(2);
+  EXPECT_EQ(zh["checks"][0]["message"].get<std::string>().rfind("镜像已损坏：qcow2: ", 0), 0u) << zh.dump(2);
   const std::string out = dir_.file("out.qcow2");
   const CommandResult c = run(kCli + " convert -O qcow2 " + q + " " + out + " 2>&1");
   EXPECT_EQ(c.exit_code, 1) << c.out;
