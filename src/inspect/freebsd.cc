@@ -333,10 +333,8 @@ CloudInitInfo describe_cloud_init(const FileSystem& fs) {
     const auto enable = rc.find("cloudinit_enable");
     cloud_init_runs = enable != rc.end() && rc_yes(enable->second.value);
     if (enable != rc.end()) c.evidence.push_back(enable->second.line);
-    if (!cloud_init_runs) {
-      off.push_back(enable == rc.end() ? std::string("cloudinit_enable is not set in /etc/rc.conf")
-                                       : enable->second.line);
-    }
+    if (!cloud_init_runs && enable != rc.end()) off.push_back(enable->second.line);
+    c.enable_unset = enable == rc.end();
     for (const char* path : {"/usr/local/etc/cloud/cloud-init.disabled", "/etc/cloud/cloud-init.disabled"}) {
       if (resolve(fs, path)) {
         off.emplace_back(path);
@@ -344,10 +342,12 @@ CloudInitInfo describe_cloud_init(const FileSystem& fs) {
       }
     }
   }
-  if (!bsd.empty() && !bsd_runs) off.push_back("/etc/rc.local does not run bsd-cloudinit");
+  c.rc_local_missing = !bsd.empty() && !bsd_runs;
   if (!cloud_init_runs && !bsd_runs) {
     c.disabled = true;
     c.disabled_by = std::move(off);
+  } else {
+    c.enable_unset = c.rc_local_missing = false;  // the other one runs
   }
   return c;
 }

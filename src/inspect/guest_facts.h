@@ -49,7 +49,11 @@ struct CloudInitInfo {
   bool disabled = false;
   std::vector<std::string> disabled_by;   // the marker file: "/etc/cloud/cloud-init.disabled"
   std::vector<std::string> masked_units;  // units linked to /dev/null: "cloud-init.service"
-  std::vector<std::string> notes;         // a package database that could not be read, and why
+  // FreeBSD: cloudinit_enable is set nowhere rc.conf is read from, so the port's rc.d scripts do
+  // not run; bsd-cloudinit is there but /etc/rc.local does not run it.
+  bool enable_unset = false;
+  bool rc_local_missing = false;
+  std::vector<std::string> notes;  // a package database that could not be read, and why
   // Package databases that are there but could not be read (a corrupt inode, more bytes than are
   // read, a corrupt rpm database), each "<path>: <why>": when cloud-init is not found otherwise,
   // the rules say the answer is unknown, not that it is absent. Filled by the Linux inspector.

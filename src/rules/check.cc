@@ -172,6 +172,8 @@ CheckResult judge_cloud_init(const CloudInitInfo& ci, const CheckOptions& option
   } else if (ci.disabled) {
     std::vector<MessageArg> by(ci.disabled_by.begin(), ci.disabled_by.end());
     for (const std::string& unit : ci.masked_units) by.emplace_back(Message{"cinit.masked", {unit}});
+    if (ci.enable_unset) by.emplace_back(Message{"cinit.enable-unset", {}});
+    if (ci.rc_local_missing) by.emplace_back(Message{"cinit.rc-local", {}});
     cloud = fail("cloud-init", kCloudInitNotInstalled, {"cinit.disabled", {list_of(std::move(by))}},
                  Message{enable_advice, {}});
   } else {

@@ -574,6 +574,12 @@ const std::map<std::string_view, Texts>& table() {
     {"ev.masked", {"{0} is masked (linked to /dev/null)", "{0} 已被屏蔽（链接到 /dev/null）",
                    "{0} はマスクされています（/dev/null へのリンク）", "{0} di-mask (ditautkan ke /dev/null)",
                    "{0} está mascarada (ligada a /dev/null)"}},
+    {"cinit.enable-unset", {"cloudinit_enable is not set in /etc/rc.conf", "/etc/rc.conf 中未设置 cloudinit_enable",
+                            "/etc/rc.conf に cloudinit_enable が設定されていません",
+                            "cloudinit_enable tidak diatur di /etc/rc.conf", "cloudinit_enable não está definido em /etc/rc.conf"}},
+    {"cinit.rc-local", {"/etc/rc.local does not run bsd-cloudinit", "/etc/rc.local 不会运行 bsd-cloudinit",
+                        "/etc/rc.local は bsd-cloudinit を実行しません", "/etc/rc.local tidak menjalankan bsd-cloudinit",
+                        "/etc/rc.local não executa o bsd-cloudinit"}},
     {"cinit.masked", {"{0} masked", "{0} 已被屏蔽", "{0} はマスク済み", "{0} di-mask", "{0} mascarada"}},
     // skipped
     {"skipped.no-image", {"not checked: the file is not a usable image", "未检查：该文件不是可用的镜像",

@@ -135,6 +135,13 @@ TEST_F(FreeBsdCheck, NoCloudInitIsCloudInitNotInstalled) {
   expect_failure(off, kCloudInitNotInstalled, "cloud-init", "cinit.disabled");
   EXPECT_EQ(args_en(off.reason), (std::vector<std::string>{"/etc/rc.conf: cloudinit_enable=\"NO\""}));
   EXPECT_EQ(result(off, "cloud-init").advice->id, "advice.bsd-cloud-init-enable");
+  // Set nowhere: the reason is the report's own sentence, in its language.
+  tree_->write("/etc/rc.conf", "sshd_enable=\"YES\"\n");
+  const CheckReport unset = check_disk();
+  expect_failure(unset, kCloudInitNotInstalled, "cloud-init", "cinit.disabled");
+  EXPECT_EQ(render(unset.reason, Lang::kEn),
+            "cloud-init is installed but disabled: cloudinit_enable is not set in /etc/rc.conf");
+  EXPECT_EQ(render(unset.reason, Lang::kZh), "已安装 cloud-init，但被禁用：/etc/rc.conf 中未设置 cloudinit_enable");
 }
 
 TEST_F(FreeBsdCheck, GptIsThePartitionTableRule) {

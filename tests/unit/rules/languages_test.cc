@@ -222,6 +222,11 @@ TEST_F(Languages, FreeBsdReportsHaveNoEnglishLineLeft) {
   EXPECT_EQ(off.reason.id, "cinit.disabled");
   expect_every_line_translated(off, "FreeBSD with cloud-init off in rc.conf");
 
+  tree.write("/etc/rc.conf", "sshd_enable=\"YES\"\n");
+  const CheckReport unset = check(make_freebsd_disk(dir_, tree.root().string()));
+  EXPECT_EQ(unset.reason.id, "cinit.disabled");
+  expect_every_line_translated(unset, "FreeBSD with cloudinit_enable set nowhere");
+
   tree.write_kernel(kernel_strings_without_virtio());
   const CheckReport no_virtio = check(make_freebsd_disk(dir_, tree.root().string()));
   EXPECT_EQ(no_virtio.reason.id, "virtio.bsd-not-loaded");
