@@ -69,3 +69,24 @@ export function formatTime(iso) {
   if (!iso || Number.isNaN(d.getTime())) return iso || "";
   return new Intl.DateTimeFormat(current.locale, { dateStyle: "medium", timeStyle: "short" }).format(d);
 }
+
+// Bytes in binary units, as the API and `imagegate check` give sizes: "812.5 MiB", "1.2 GiB".
+export function formatBytes(n) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = Number(n) || 0;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  const digits = unit === 0 ? 0 : 1;
+  return `${new Intl.NumberFormat(current.locale, { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    .format(value)} ${units[unit]}`;
+}
+
+// A duration in the page's language, to the minute past two minutes: "45 sec", "3 min", "1 hr".
+export function formatDuration(seconds) {
+  const s = Math.max(0, Math.round(Number(seconds) || 0));
+  const [value, unit] = s < 120 ? [s, "second"] : s < 7200 ? [Math.round(s / 60), "minute"] : [Math.round(s / 3600), "hour"];
+  return new Intl.NumberFormat(current.locale, { style: "unit", unit, unitDisplay: "short" }).format(value);
+}

@@ -4,7 +4,7 @@
 // sharing when the server has it.
 
 import { h, replace, field, setFieldError, dialog, characters, errorText } from "./dom.js";
-import { t, rt, formatTime } from "./i18n.js";
+import { t, rt, formatTime, formatBytes, formatDuration } from "./i18n.js";
 
 const REFRESH_MS = 3000;
 const state = { offset: 0, limit: 10, name: "", notice: null };
@@ -35,7 +35,20 @@ function stateCell(image) {
   if (image.ImageState !== "IMPORTING") return label;
   const percent = Number(image.ImportProgress || 0);
   return [label, " ", h("progress", { max: "100", value: String(percent),
-    "aria-label": t("images.progress-of", image.ImageName) }), " ", h("span", { class: "percent" }, `${percent} %`)];
+    "aria-label": t("images.progress-of", image.ImageName) }), " ", h("span", { class: "percent" }, `${percent} %`),
+  progressDetail(image.ImportProgressDetail)];
+}
+
+// Once the worker has started: the disk in hand (when there are several), its bytes downloaded
+// and converted, and the estimate of the time left (none until the worker has one).
+function progressDetail(d) {
+  if (!d || !(Number(d.Disk) > 0)) return "";
+  const parts = [];
+  if (Number(d.Disks) > 1) parts.push(t("images.detail-disk", d.Disk, d.Disks));
+  parts.push(t("images.detail-fetched", formatBytes(d.FetchedBytes), Number(d.TotalBytes) > 0 ? formatBytes(d.TotalBytes) : "?"));
+  if (Number(d.VirtualBytes) > 0) parts.push(t("images.detail-converted", formatBytes(d.ConvertedBytes), formatBytes(d.VirtualBytes)));
+  if (d.SecondsLeft !== null && d.SecondsLeft !== undefined) parts.push(t("images.detail-left", formatDuration(d.SecondsLeft)));
+  return h("div", { class: "progress-detail" }, parts.join(" · "));
 }
 
 function failureDetails(image) {

@@ -123,6 +123,11 @@ ALTER TABLE images ADD COLUMN error_cause TEXT NOT NULL DEFAULT '';
     R"sql(
 CREATE INDEX IF NOT EXISTS images_account_page ON images (account, created_time DESC, image_id);
 )sql",
+    // 7: a running task's progress beyond its percent: the disk, bytes fetched and converted, the
+    // estimate of the time left (JSON, catalog::Progress; '' before the worker's first report).
+    R"sql(
+ALTER TABLE import_tasks ADD COLUMN progress_detail TEXT NOT NULL DEFAULT '';
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -201,6 +206,37 @@ std::vector<DataDisk> disks_from(const std::string& text) {
   return out;
 }
 
+// A running task's progress beyond its percent (import_tasks.progress_detail, migration 7).
+std::string progress_json(const Progress& p) {
+  return nlohmann::json{{"disk", p.disk},
+                        {"disks", p.disks},
+                        {"fetched", p.fetched},
+                        {"bytes", p.bytes},
+                        {"converted", p.converted},
+                        {"virtual_bytes", p.virtual_bytes},
+                        {"seconds_left", p.seconds_left}}
+      .dump();
+}
+
+Progress progress_from(std::int64_t percent, const std::string& text) {
+  Progress p;
+  p.percent = percent;
+  if (text.empty()) return p;
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return p;
+  auto field = [&j](const char* key, std::int64_t& out) {
+    if (const auto it = j.find(key); it != j.end() && it->is_number_integer()) out = it->get<std::int64_t>();
+  };
+  field("disk", p.disk);
+  field("disks", p.disks);
+  field("fetched", p.fetched);
+  field("bytes", p.bytes);
+  field("converted", p.converted);
+  field("virtual_bytes", p.virtual_bytes);
+  field("seconds_left", p.seconds_left);
+  return p;
+}
+
 bool matches(const Image& img, const Filter& f) {
   auto any = [&](auto&& pred) { return std::any_of(f.values.begin(), f.values.end(), pred); };
   auto has_tag = [&](auto&& pred) { return std::any_of(img.tags.begin(), img.tags.end(), pred); };
@@ -237,7 +273,9 @@ constexpr const char* kColumns =
     "error_code, error_message, size_gib, license_type, boot_mode, image_family, created_time, supports_cloudinit, "
     "tags, image_url, force, data_disk_urls, language, data_disks, region, source_sha256, "
     "(SELECT MAX(progress) FROM import_tasks t WHERE t.image_id = images.image_id), deprecated, "
-    "(SELECT COUNT(*) FROM image_shares s WHERE s.image_id = images.image_id), error_cause";
+    "(SELECT COUNT(*) FROM image_shares s WHERE s.image_id = images.image_id), error_cause, "
+    "(SELECT progress_detail FROM import_tasks t WHERE t.image_id = images.image_id AND t.state = 'RUNNING' "
+    "ORDER BY t.task_id DESC LIMIT 1)";
 
 // Moves the row's cells into the image (a page of rows is read once).
 Image read_image(Row& q) {
@@ -274,7 +312,7 @@ Image read_image(Row& q) {
   i.data_disks = disks_from(q.take(22));
   i.region = q.take(23);
   i.source_sha256 = q.take(24);
-  i.progress = q.int64(25);
+  i.progress = progress_from(q.int64(25), q.take(29));
   i.deprecated = q.int64(26) != 0;
   i.share_count = q.int64(27);
   i.error_cause = q.take(28);
@@ -406,7 +444,7 @@ class SqlCatalog final : public Catalog {
                              const std::vector<std::string>& accounts) override;
   Result<std::vector<Share>> image_shares(const std::string& owner, const std::string& image_id) override;
   Result<std::optional<Task>> claim_task(std::int64_t now, std::int64_t lease_seconds) override;
-  Result<void> progress_task(const Task& task, std::int64_t percent, std::int64_t lease_until) override;
+  Result<void> progress_task(const Task& task, const Progress& progress, std::int64_t lease_until) override;
   Result<void> release_task(const Task& task) override;
   Result<void> finish_task(const Task& task, const Outcome& outcome, const InboxMessage& message) override;
   Result<InboxPage> describe_messages(const std::string& account, const std::vector<std::string>& ids, bool unread_only,
@@ -736,21 +774,22 @@ Result<std::optional<Task>> SqlCatalog::claim_task(std::int64_t now, std::int64_
       t.attempt = attempts + 1;
       IG_TRY(
           query("UPDATE import_tasks SET state = 'RUNNING', attempts = ?2, lease_until = ?3, progress = 0, "
-                "updated = ?4 WHERE task_id = ?1",
+                "progress_detail = '', updated = ?4 WHERE task_id = ?1",
                 params(t.task_id, t.attempt, now + lease_seconds, now)));
-      t.image.progress = 0;
+      t.image.progress = {};
       return std::optional<Task>(std::move(t));
     }
     return std::optional<Task>{};
   });
 }
 
-Result<void> SqlCatalog::progress_task(const Task& task, std::int64_t percent, std::int64_t lease_until) {
+Result<void> SqlCatalog::progress_task(const Task& task, const Progress& progress, std::int64_t lease_until) {
   return unit(true, [&]() -> Result<void> {
-    auto done = IG_TRY(
-        query("UPDATE import_tasks SET progress = ?3, lease_until = ?4, updated = ?5 "
-              "WHERE task_id = ?1 AND attempts = ?2 AND state = 'RUNNING'",
-              params(task.task_id, task.attempt, std::clamp<std::int64_t>(percent, 0, 99), lease_until, now_unix())));
+    auto done =
+        IG_TRY(query("UPDATE import_tasks SET progress = ?3, lease_until = ?4, updated = ?5, progress_detail = ?6 "
+                     "WHERE task_id = ?1 AND attempts = ?2 AND state = 'RUNNING'",
+                     params(task.task_id, task.attempt, std::clamp<std::int64_t>(progress.percent, 0, 99), lease_until,
+                            now_unix(), progress_json(progress))));
     if (done.changed == 0) {
       return Error::lease_lost(fmt::format("task {} attempt {} is no longer held", task.task_id, task.attempt));
     }
@@ -762,7 +801,7 @@ Result<void> SqlCatalog::release_task(const Task& task) {
   return unit(true, [&]() -> Result<void> {
     auto done =
         IG_TRY(query("UPDATE import_tasks SET state = 'QUEUED', lease_until = 0, progress = 0, "
-                     "updated = ?3 WHERE task_id = ?1 AND attempts = ?2 AND state = 'RUNNING'",
+                     "progress_detail = '', updated = ?3 WHERE task_id = ?1 AND attempts = ?2 AND state = 'RUNNING'",
                      params(task.task_id, task.attempt, now_unix())));
     if (done.changed == 0) {
       return Error::lease_lost(fmt::format("task {} attempt {} is no longer held", task.task_id, task.attempt));

@@ -40,6 +40,21 @@ struct DataDisk {
   std::int64_t size_gib = 0;
 };
 
+// How far a running import has come: DescribeImages' ImportProgress (percent) and its detail.
+// Bytes are the disk being imported now: its object's bytes fetched of `bytes` (0 while the size
+// is not known yet) and its virtual disk's bytes converted of `virtual_bytes`.
+struct Progress {
+  std::int64_t percent = 0;
+  std::int64_t disk = 0;   // 1 for the system disk, then the data disks; 0 before the first starts
+  std::int64_t disks = 0;  // how many the import has
+  std::int64_t fetched = 0;
+  std::int64_t bytes = 0;
+  std::int64_t converted = 0;
+  std::int64_t virtual_bytes = 0;
+  std::int64_t seconds_left = -1;  // the worker's estimate for the whole import; -1: none yet
+  bool operator==(const Progress&) const = default;
+};
+
 struct Image {
   std::string image_id;
   std::string account;
@@ -66,7 +81,7 @@ struct Image {
   std::vector<std::string> data_disk_urls;
   std::string language = "en";       // of the account when the import was asked for: its message's language
   std::string region;                // X-TC-Region of the ImportImage request
-  std::int64_t progress = 0;         // percent, while IMPORTING
+  Progress progress;                 // while IMPORTING
   std::vector<DataDisk> data_disks;  // NORMAL: the data disks imported
   std::string source_sha256;         // the SHA-256 of the object as downloaded
   // Another account's image that the caller sees because it is shared with it (SHARED_IMAGE):
@@ -234,9 +249,9 @@ class Catalog {
   // processes may claim at once: a task is handed to one of them only. A lease-expired task that
   // had its last attempt (CatalogOptions) is finished as IMPORTFAILED instead.
   virtual Result<std::optional<Task>> claim_task(std::int64_t now, std::int64_t lease_seconds) = 0;
-  // Records a running task's progress (percent) and extends its lease; kLeaseLost when the
-  // caller no longer holds it.
-  virtual Result<void> progress_task(const Task& task, std::int64_t percent, std::int64_t lease_until) = 0;
+  // Records a running task's progress and extends its lease; kLeaseLost when the caller no longer
+  // holds it.
+  virtual Result<void> progress_task(const Task& task, const Progress& progress, std::int64_t lease_until) = 0;
   // Gives a running task back to the queue (a worker that is shutting down): any worker may take
   // it at once, without waiting for the lease to run out. The next claim is still a new attempt
   // (the attempt number fences off the releasing holder), but a queued task is never given up:

@@ -135,7 +135,23 @@ ordered_json image_json_with_outcome(const catalog::Image& i, Lang lang) {
     j["ImportErrorMessage"] = i.error_message;
     if (auto cause = parse_message_json(i.error_cause)) j["ImportErrorMessage"] = render(*cause, lang);
   }
-  if (i.state == "IMPORTING") j["ImportProgress"] = i.progress;
+  if (i.state == "IMPORTING") {
+    j["ImportProgress"] = i.progress.percent;
+    // Once the worker has started a disk: which one, its bytes fetched and converted, the
+    // estimate of the time left (null until there is one).
+    if (const catalog::Progress& p = i.progress; p.disk > 0) {
+      j["ImportProgressDetail"] =
+          ObjectBuilder(7)
+              .add("Disk", p.disk)
+              .add("Disks", p.disks)
+              .add("FetchedBytes", p.fetched)
+              .add("TotalBytes", p.bytes)
+              .add("ConvertedBytes", p.converted)
+              .add("VirtualBytes", p.virtual_bytes)
+              .add("SecondsLeft", p.seconds_left >= 0 ? ordered_json(p.seconds_left) : ordered_json(nullptr))
+              .take();
+    }
+  }
   if (i.state == "NORMAL" && !i.source_sha256.empty()) j["ImportSourceSha256"] = i.source_sha256;
   return j;
 }

@@ -580,16 +580,15 @@ const SandboxEntryRegistration kUploadReaderEntry{kUploadReader, &read_upload};
 // runs from the first bytes, the conversion follows the download front, and a refusal is known as
 // soon as the bytes that decide it have arrived: the rest of the download is then abandoned. The
 // object is requested once; a download kept from an earlier attempt is read without a request.
-DiskOutcome Worker::import_disk(const DiskJob& job, const std::stop_token& stop,
-                                const std::function<void(std::int64_t)>& progress) {
+DiskOutcome Worker::import_disk(const DiskJob& job, const std::stop_token& stop, ProgressMeter& progress) {
   bool again = false;
   DiskOutcome out = import_disk_once(job, stop, progress, again);
   if (again) out = import_disk_once(job, stop, progress, again);  // from the kept, complete download
   return out;
 }
 
-DiskOutcome Worker::import_disk_once(const DiskJob& job, const std::stop_token& stop,
-                                     const std::function<void(std::int64_t)>& progress, bool& again) {
+DiskOutcome Worker::import_disk_once(const DiskJob& job, const std::stop_token& stop, ProgressMeter& progress,
+                                     bool& again) {
   again = false;
   DiskOutcome out;
   auto fail = [&out](std::string code, ig::Message cause) {
@@ -609,22 +608,13 @@ DiskOutcome Worker::import_disk_once(const DiskJob& job, const std::stop_token& 
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
+  progress.start_disk(job.number, job.progress_from, job.progress_to, ProgressMeter::Clock::now());
   if (kept) {
     (*front)->announce(kept->bytes);
     (*front)->advance(kept->bytes);
     (*front)->finish(true);
+    progress.fetched(kept->bytes, kept->bytes);
   }
-
-  // Progress: half for the bytes fetched, half for the bytes converted, as they happen together.
-  const std::int64_t span = job.progress_to - job.progress_from;
-  std::atomic<std::int64_t> fetched_permille{kept ? 1000 : 0};
-  std::atomic<std::int64_t> converted_permille{0};
-  auto show_progress = [&] {
-    progress(job.progress_from + span * (fetched_permille.load() + converted_permille.load()) / 2000);
-  };
-  auto permille = [](std::uint64_t done, std::uint64_t all) {
-    return all == 0 ? std::int64_t{0} : static_cast<std::int64_t>(std::min(done, all) * 1000 / all);
-  };
 
   CheckOptions options = job.rules;
   options.assess.file_name = file_name_of(job.url);
@@ -670,18 +660,14 @@ DiskOutcome Worker::import_disk_once(const DiskJob& job, const std::stop_token& 
   spec.keep_fds = {fd, data_w, front->fd()};
   spec.limits = options.assess.limits;
   spec.stop = stop;
-  spec.on_progress = [&](std::uint64_t done, std::uint64_t all) {
-    converted_permille = permille(done, all);
-    show_progress();
-  };
+  spec.on_progress = [&](std::uint64_t done, std::uint64_t all) { progress.converted(done, all); };
   spec.after_fork = [&] {
     if (kept) return;
     fetching = std::thread([&] {
       fetched = fetch_object(
           job.url, job.region, download, config_,
           [&](std::uint64_t done, std::uint64_t all) {
-            fetched_permille = permille(done, all);
-            show_progress();
+            progress.fetched(done, all);
             return !stop.stop_requested() && !abandon;
           },
           &**front);
@@ -770,8 +756,7 @@ DiskOutcome Worker::import_disk_once(const DiskJob& job, const std::stop_token& 
   return out;
 }
 
-catalog::Outcome Worker::import(const catalog::Task& task, const std::stop_token& stop,
-                                const std::function<void(std::int64_t)>& progress) {
+catalog::Outcome Worker::import(const catalog::Task& task, const std::stop_token& stop, ProgressMeter& progress) {
   const catalog::Image& img = task.image;
   const Lang lang = parse_lang(img.language).value_or(Lang::kEn);
   std::error_code ec;
@@ -793,6 +778,7 @@ catalog::Outcome Worker::import(const catalog::Task& task, const std::stop_token
   for (std::int64_t i = 0; i < disks; ++i) {
     DiskJob job;
     job.system_disk = i == 0;
+    job.number = i + 1;
     job.url = i == 0 ? img.image_url : img.data_disk_urls[static_cast<std::size_t>(i - 1)];
     job.region = img.region;
     job.scratch = i == 0 ? fmt::format("{}/scratch/{}.src", config_.data_dir, img.image_id)
@@ -866,31 +852,39 @@ Result<bool> Worker::run_once() {
   // The lease is renewed by a heartbeat, a quarter of the lease apart, whatever the import is
   // doing; when the catalog says another worker holds the task, the import is stopped.
   std::stop_source stop;
-  std::atomic<std::int64_t> percent{0};
+  ProgressMeter progress(1 + static_cast<std::int64_t>(task->image.data_disk_urls.size()));
   std::mutex m;
   std::condition_variable cv;
   bool done = false;
   std::atomic<bool> released{false};  // stopped for a shutdown, not because the lease was lost
   std::thread heartbeat([&] {
     const auto period = std::chrono::milliseconds(std::max<std::int64_t>(config_.lease_seconds * 250, 200));
-    auto renew_at = std::chrono::steady_clock::now() + period;
+    const auto now = std::chrono::steady_clock::now;
+    auto renew_at = now() + period;
+    auto recorded_at = now();
+    std::uint64_t recorded = 0;  // the meter's version last recorded
     std::unique_lock lock(m);
-    // Woken every 100 ms to notice a shutdown soon; the lease is renewed every `period`.
+    // Woken every 100 ms to notice a shutdown soon. The lease is renewed every `period`, and the
+    // progress recorded with it, or sooner — once a second at most — when it has moved.
     while (!cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return done; })) {
       if (shutdown_ != nullptr && *shutdown_ && !stop.stop_requested()) {
         released = true;
         stop.request_stop();
       }
-      if (std::chrono::steady_clock::now() < renew_at) continue;
-      renew_at += period;
+      const auto at = now();
+      const std::uint64_t version = progress.version();
+      const bool moved = version != recorded && at - recorded_at >= std::chrono::seconds(1);
+      if (at < renew_at && !moved) continue;
+      renew_at = at + period;
+      recorded_at = at;
+      recorded = version;
       lock.unlock();
-      auto renewed = catalog_.progress_task(*task, percent.load(), now_unix() + config_.lease_seconds);
+      auto renewed = catalog_.progress_task(*task, progress.at(at), now_unix() + config_.lease_seconds);
       if (!renewed && renewed.error().code == ErrorCode::kLeaseLost) stop.request_stop();
       lock.lock();
     }
   });
-  const catalog::Outcome outcome =
-      import(*task, stop.get_token(), [&](std::int64_t p) { percent.store(std::clamp<std::int64_t>(p, 0, 99)); });
+  const catalog::Outcome outcome = import(*task, stop.get_token(), progress);
   {
     std::lock_guard lock(m);
     done = true;

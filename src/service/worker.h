@@ -30,6 +30,7 @@
 #include "rules/check.h"
 #include "rules/report.h"
 #include "service/metrics.h"
+#include "service/progress_meter.h"
 #include "store/image_store.h"
 
 namespace ig::service {
@@ -101,6 +102,7 @@ struct DiskJob {
   std::string scratch;  // the download's path
   std::string key;      // the converted image's key in the store
   CheckOptions rules;
+  std::int64_t number = 1;         // 1 for the system disk, then the data disks
   std::int64_t progress_from = 0;  // the task's progress while this disk is imported, in percent
   std::int64_t progress_to = 100;
 };
@@ -127,14 +129,11 @@ class Worker {
   void run(const std::atomic<bool>& stop);
 
  private:
-  catalog::Outcome import(const catalog::Task& task, const std::stop_token& stop,
-                          const std::function<void(std::int64_t)>& progress);
-  DiskOutcome import_disk(const DiskJob& job, const std::stop_token& stop,
-                          const std::function<void(std::int64_t)>& progress);
+  catalog::Outcome import(const catalog::Task& task, const std::stop_token& stop, ProgressMeter& progress);
+  DiskOutcome import_disk(const DiskJob& job, const std::stop_token& stop, ProgressMeter& progress);
   // One pass of import_disk; `again` is set when the disk must be read once more from its complete
   // download (the end of the file named a format the first pass could not see).
-  DiskOutcome import_disk_once(const DiskJob& job, const std::stop_token& stop,
-                               const std::function<void(std::int64_t)>& progress, bool& again);
+  DiskOutcome import_disk_once(const DiskJob& job, const std::stop_token& stop, ProgressMeter& progress, bool& again);
   catalog::Catalog& catalog_;
   store::ImageStore& store_;
   WorkerConfig config_;

@@ -277,6 +277,34 @@ await step("while importing: progress shown, and delete refused by the API (Inva
   const state = await rowOf("debian12-good").locator(".state").innerText();
   check(state === "Importing", `state: ${state}`);
   check(await rowOf("debian12-good").locator("progress").count() === 1, "no progress bar");
+  // No worker runs yet, so no detail: the bar alone.
+  check(await rowOf("debian12-good").locator(".progress-detail").count() === 0, "a detail before any worker");
+  // The detail as a worker records it (the service tier checks the API's figures against a real
+  // import): here the console's rendering of one, injected into the server's own answer.
+  const detailOf = (json) => {
+    for (const image of json.Response.ImageSet || []) {
+      if (image.ImageName === "debian12-good") {
+        image.ImportProgress = 40;
+        image.ImportProgressDetail = { Disk: 1, Disks: 2, FetchedBytes: 1610612736, TotalBytes: 2147483648,
+          ConvertedBytes: 858993459, VirtualBytes: 10737418240, SecondsLeft: 150 };
+      }
+    }
+    return json;
+  };
+  await page.route("**/", async (route) => {
+    if (route.request().headers()["x-tc-action"] !== "DescribeImages") return route.fallback();
+    const response = await route.fetch();
+    await route.fulfill({ response, json: detailOf(await response.json()) });
+  });
+  await page.getByRole("button", { name: "Refresh" }).click();
+  const detail = rowOf("debian12-good").locator(".progress-detail");
+  await detail.waitFor();
+  const shown = await detail.innerText();
+  check(shown === "disk 1 of 2 · 1.5 GiB of 2.0 GiB downloaded · 819.2 MiB of 10.0 GiB converted · about 3 min left",
+    `detail: ${shown}`);
+  await axe("import progress detail");
+  await shot("images-progress-detail-en");
+  await page.unroute("**/");
   await rowOf("debian12-good").getByRole("button", { name: "Delete debian12-good" }).click();
   await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
   await page.getByRole("dialog").getByText("InvalidImageId.IncorrectState").waitFor();

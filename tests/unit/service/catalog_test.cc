@@ -15,7 +15,7 @@ namespace ig::test {
 namespace {
 
 // The catalog's schema version now (migrations 1 to 4).
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 7;
 
 // What ModifyImageAttribute changes, by name: renamed("b"), in_family("web", true).
 catalog::ImageChanges renamed(const std::string& name, std::optional<std::string> description = std::nullopt) {
@@ -160,13 +160,28 @@ TEST_P(CatalogTest, TaskLeasesRunOutAndStaleHoldersAreRefused) {
   ASSERT_TRUE(first->has_value());
   EXPECT_EQ((*first)->attempt, 1);
   EXPECT_FALSE((*c)->claim_task(1059, 60)->has_value());  // held until 1060
-  ASSERT_THAT((*c)->progress_task(**first, 40, 1100), IsOk());
-  EXPECT_EQ((*(*c)->get("1001", "img-aaaaaaaa"))->progress, 40);
+  // The percent, and the detail beside it: which disk, bytes fetched and converted, time left.
+  const catalog::Progress progress{.percent = 40,
+                                   .disk = 1,
+                                   .disks = 2,
+                                   .fetched = 3'000'000'000,
+                                   .bytes = 5'000'000'000,
+                                   .converted = 2'500'000'000,
+                                   .virtual_bytes = 10'737'418'240,
+                                   .seconds_left = 75};
+  ASSERT_THAT((*c)->progress_task(**first, progress, 1100), IsOk());
+  EXPECT_EQ((*(*c)->get("1001", "img-aaaaaaaa"))->progress, progress);
+  auto listed = (*c)->describe("1001", {}, {}, 0, 20);
+  ASSERT_THAT(listed, IsOk());
+  ASSERT_EQ(listed->images.size(), 1u);
+  EXPECT_EQ(listed->images[0].progress, progress);
   EXPECT_FALSE((*c)->claim_task(1099, 60)->has_value());  // progress renewed the lease to 1100
   auto second = (*c)->claim_task(1101, 60);               // the first holder "crashed"
   ASSERT_TRUE(second->has_value());
   EXPECT_EQ((*second)->attempt, 2);
-  EXPECT_THAT((*c)->progress_task(**first, 50, 2000), HasError(ErrorCode::kLeaseLost, "no longer held"));
+  EXPECT_THAT((*c)->progress_task(**first, {.percent = 50}, 2000), HasError(ErrorCode::kLeaseLost, "no longer held"));
+  // A new attempt starts from nothing: no percent, no detail of the attempt before.
+  EXPECT_EQ((*(*c)->get("1001", "img-aaaaaaaa"))->progress, catalog::Progress{});
   EXPECT_THAT((*c)->finish_task(**first, succeeded(), note("stale")),
               HasError(ErrorCode::kLeaseLost, "no longer held"));
   EXPECT_EQ((*(*c)->get("1001", "img-aaaaaaaa"))->state, "IMPORTING");
@@ -306,9 +321,10 @@ TEST_P(CatalogTest, MigratesAVersionThreeCatalogToSharing) {
     ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
   }
   sql(GetParam() == "sqlite"
-          ? "DROP TABLE image_shares; ALTER TABLE images DROP COLUMN error_cause; PRAGMA user_version = 3"
-          : "DROP TABLE image_shares; ALTER TABLE images DROP COLUMN error_cause; UPDATE schema_version SET version = "
-            "3");
+          ? "DROP TABLE image_shares; ALTER TABLE images DROP COLUMN error_cause; ALTER TABLE import_tasks DROP "
+            "COLUMN progress_detail; PRAGMA user_version = 3"
+          : "DROP TABLE image_shares; ALTER TABLE images DROP COLUMN error_cause; ALTER TABLE import_tasks DROP "
+            "COLUMN progress_detail; UPDATE schema_version SET version = 3");
   EXPECT_EQ(sql(GetParam() == "sqlite" ? "SELECT COUNT(*) FROM sqlite_master WHERE name = 'image_shares'"
                                        : "SELECT COUNT(*) FROM pg_tables WHERE tablename = 'image_shares'"),
             "0\n");
@@ -321,6 +337,8 @@ TEST_P(CatalogTest, MigratesAVersionThreeCatalogToSharing) {
   EXPECT_EQ((*img)->error_cause, "");  // migration 5's column, empty for an image from before
   auto t = (*c)->claim_task(100, 60);
   ASSERT_TRUE(t->has_value());
+  ASSERT_THAT((*c)->progress_task(**t, {.percent = 5, .disk = 1, .disks = 1}, 200), IsOk());  // migration 7's column
+  EXPECT_EQ((*(*c)->get("1001", "img-aaaaaaaa"))->progress.disk, 1);
   ASSERT_THAT((*c)->finish_task(**t, succeeded(), note("a")), IsOk());
   ASSERT_THAT((*c)->share_image("1001", "img-aaaaaaaa", {"1002"}, 500), IsOk());
   EXPECT_TRUE((*(*c)->get("1002", "img-aaaaaaaa"))->shared);
@@ -389,8 +407,8 @@ TEST(Catalog, MigratesAVersionOneCatalogKeepingItsRows) {
 
 TEST_P(CatalogTest, RefusesANewerSchemaItFinds) {
   ASSERT_THAT(open(), IsOk());
-  sql(GetParam() == "sqlite" ? "PRAGMA user_version = 7" : "UPDATE schema_version SET version = 7");
-  EXPECT_THAT(open(), HasError(ErrorCode::kUnsupported, "schema version 7"));
+  sql(GetParam() == "sqlite" ? "PRAGMA user_version = 8" : "UPDATE schema_version SET version = 8");
+  EXPECT_THAT(open(), HasError(ErrorCode::kUnsupported, "schema version 8"));
 }
 
 // Several processes starting at once on a new database: one migrates, the others wait for it.
@@ -495,7 +513,7 @@ TEST_P(CatalogTest, FinishHappensExactlyOnceAndDeliveryIdsAreStable) {
   auto first = (*c)->claim_task(1000, 60);
   auto second = (*c)->claim_task(1061, 60);
   ASSERT_TRUE(second->has_value());
-  EXPECT_THAT((*c)->progress_task(**first, 10, 2000), HasError(ErrorCode::kLeaseLost, "no longer held"));
+  EXPECT_THAT((*c)->progress_task(**first, {.percent = 10}, 2000), HasError(ErrorCode::kLeaseLost, "no longer held"));
   const auto importing = [&](const std::string& id) {
     auto r = (*c)->importing(id);
     EXPECT_THAT(r, IsOk());
@@ -509,7 +527,7 @@ TEST_P(CatalogTest, FinishHappensExactlyOnceAndDeliveryIdsAreStable) {
               HasError(ErrorCode::kLeaseLost, "already finished (DONE)"));
   EXPECT_THAT((*c)->finish_task(**first, succeeded(), note("stale")),
               HasError(ErrorCode::kLeaseLost, "no longer held"));
-  EXPECT_THAT((*c)->progress_task(**second, 10, 2000), HasError(ErrorCode::kLeaseLost, "no longer held"));
+  EXPECT_THAT((*c)->progress_task(**second, {.percent = 10}, 2000), HasError(ErrorCode::kLeaseLost, "no longer held"));
   EXPECT_EQ((*(*c)->get("1001", "img-aaaaaaaa"))->state, "NORMAL");
   EXPECT_EQ(sql("SELECT COUNT(*) FROM messages"), "1\n");
   EXPECT_EQ(sql("SELECT COUNT(*) FROM outbox"), "1\n");
