@@ -123,8 +123,8 @@ TEST_P(CatalogTest, MigratesPersistsAndIsolatesAccounts) {
 TEST(Catalog, RefusesANewerSchema) {
   TempDir dir;
   const std::string path = dir.file("catalog.sqlite");
-  run_ok("sqlite3 " + path + " 'PRAGMA user_version = 7'");
-  EXPECT_THAT(catalog::Catalog::open(path), HasError(ErrorCode::kUnsupported, "schema version 7"));
+  run_ok("sqlite3 " + path + " 'PRAGMA user_version = 8'");
+  EXPECT_THAT(catalog::Catalog::open(path), HasError(ErrorCode::kUnsupported, "schema version 8"));
 }
 
 catalog::InboxMessage note(const std::string& title) {
@@ -385,10 +385,11 @@ TEST(Catalog, MigratesAVersionOneCatalogKeepingItsRows) {
     auto c = catalog::Catalog::open(path);
     ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
   }
-  // Back to version 1 as an older imagegate left it: without the version 2 to 5 tables and columns.
+  // Back to version 1 as an older imagegate left it: without the version 2 to 7 tables and columns.
   run_ok(
       "sqlite3 " + path +
-      " 'ALTER TABLE images DROP COLUMN error_cause; DROP TABLE image_shares; ALTER TABLE images DROP COLUMN "
+      " 'ALTER TABLE import_tasks DROP COLUMN progress_detail; ALTER TABLE images DROP COLUMN error_cause; DROP TABLE "
+      "image_shares; ALTER TABLE images DROP COLUMN "
       "deprecated; DROP INDEX import_tasks_image; DROP TABLE "
       "outbox; DROP TABLE "
       "subscriptions; DROP TABLE messages; ALTER "
