@@ -54,6 +54,13 @@ Result<void> check_output_budget(std::vector<std::uint64_t>& host_offsets, std::
                                  std::uint64_t output_per_unit, std::uint64_t max_output_bytes, std::string_view format,
                                  std::string_view unit);
 
+// The memory kept for compressed clusters (qcow2) and grains (streamOptimized VMDK) inflated
+// for reads of part of one: a check reads a file system's blocks a few KiB at a time, and each
+// such read used to inflate its whole cluster again (one inode-table cluster 340 times in a check,
+// docs/performance.md). Whole-cluster reads (a conversion's) inflate in place and skip it.
+inline constexpr std::uint64_t kInflatedCacheBytes = std::uint64_t{8} << 20;
+
+// An LRU of decoded tables (or inflated clusters) by file offset, within a byte budget.
 template <class Entry>
 class TableCache {
  public:

@@ -143,6 +143,7 @@ class Image final : public DiskImage {
         csize_shift_(62 - (h.cluster_bits - 8)),
         l1_(std::move(l1)),
         l2_cache_(limits.max_metadata_cache_bytes),
+        inflated_(kInflatedCacheBytes),
         max_table_bytes_(limits.max_table_bytes),
         limits_(limits),
         info_(std::move(info)) {}
@@ -181,9 +182,15 @@ class Image final : public DiskImage {
             IG_TRY(decompress(m, dst));  // a whole cluster inflates in place
             break;
           }
-          std::vector<std::byte> cluster(cluster_size_);
-          IG_TRY(decompress(m, cluster));
-          std::memcpy(dst.data(), cluster.data() + (pos % cluster_size_), n);
+          // Part of a cluster: inflated once, kept for the reads of its other parts. The key is
+          // the compressed data's offset: two descriptors naming one offset with different sizes
+          // (no writer makes them) read as the first inflated; the conversion still inflates each.
+          const auto cluster = IG_TRY(inflated_.get(m.host_offset, [&]() -> Result<std::vector<std::byte>> {
+            std::vector<std::byte> whole(cluster_size_);
+            IG_TRY(decompress(m, whole));
+            return whole;
+          }));
+          std::memcpy(dst.data(), cluster->data() + (pos % cluster_size_), n);
           break;
         }
       }
@@ -758,6 +765,7 @@ class Image final : public DiskImage {
   std::uint32_t csize_shift_;
   std::vector<std::uint64_t> l1_;
   TableCache<std::uint64_t> l2_cache_;
+  TableCache<std::byte> inflated_;  // compressed clusters, by host offset
   std::uint64_t max_table_bytes_;
   Limits limits_;
   mutable std::once_flag check_once_;

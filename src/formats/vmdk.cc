@@ -144,6 +144,7 @@ class Image final : public DiskImage {
         markers_((h.flags & kFlagMarkers) != 0),
         zero_grain_((h.flags & kFlagZeroGrain) != 0),
         gt_cache_(limits.max_metadata_cache_bytes),
+        inflated_(kInflatedCacheBytes),
         info_(std::move(info)) {}
 
   std::uint64_t size() const override { return virtual_size_; }
@@ -170,13 +171,13 @@ class Image final : public DiskImage {
               fmt::format("vmdk: grain {} at sector {} lies past the end of the file: truncated?", grain, g.sector));
         }
         IG_TRY(file_->read_at(host, dst));
+      } else if (in_grain == 0 && n == grain_bytes_) {
+        const std::vector<std::byte> data = IG_TRY(inflate_grain(grain, g.sector));
+        IG_TRY(copy_inflated(grain, data, in_grain, dst));
       } else {
-        std::vector<std::byte> data = IG_TRY(inflate_grain(grain, g.sector));
-        if (in_grain + n > data.size()) {
-          return Error::corrupt(
-              fmt::format("vmdk: grain {} inflates to {} bytes, {} needed", grain, data.size(), in_grain + n));
-        }
-        std::memcpy(dst.data(), data.data() + in_grain, n);
+        // Part of a grain: inflated once, kept for the reads of its other parts.
+        const auto data = IG_TRY(inflated_.get(g.sector, [&] { return inflate_grain(grain, g.sector); }));
+        IG_TRY(copy_inflated(grain, *data, in_grain, dst));
       }
       done += n;
     }
@@ -230,6 +231,16 @@ class Image final : public DiskImage {
     return Gte{ExtentKind::kData, e};
   }
 
+  static Result<void> copy_inflated(std::uint64_t grain, const std::vector<std::byte>& data, std::uint64_t in_grain,
+                                    std::span<std::byte> dst) {
+    if (in_grain + dst.size() > data.size()) {
+      return Error::corrupt(
+          fmt::format("vmdk: grain {} inflates to {} bytes, {} needed", grain, data.size(), in_grain + dst.size()));
+    }
+    std::memcpy(dst.data(), data.data() + in_grain, dst.size());
+    return ok();
+  }
+
   Result<std::vector<std::byte>> inflate_grain(std::uint64_t grain, std::uint64_t sector) const {
     const std::uint64_t host = sector * 512;
     if (host >= file_->size()) {
@@ -275,6 +286,7 @@ class Image final : public DiskImage {
   bool markers_;
   bool zero_grain_;
   TableCache<std::uint32_t> gt_cache_;
+  TableCache<std::byte> inflated_;  // compressed grains, by sector
   ImageInfo info_;
 };
 
