@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <sstream>
+#include <string_view>
 
 #include "support/guest.h"
 
@@ -127,7 +128,10 @@ TEST_F(StagesCli, TheTableAddsUpToTheReadsStraceSees) {
     EXPECT_EQ(stages.at("total").reads, reads);
     EXPECT_EQ(stages.at("total").bytes, traced);
     // Every stage that reads the guest read something; the rules judge facts and read nothing.
+    // On the compressed image the kernels' blocks lie in clusters the file systems stage already
+    // inflated (kept for partial reads, formats/internal.h): that stage may read nothing new.
     for (const char* name : {"open", "partitions", "file systems", "kernels", "initramfs"}) {
+      if (image == compressed_ && std::string_view(name) == "kernels") continue;
       EXPECT_GT(stages.at(name).bytes, 0u) << name;
     }
     EXPECT_EQ(stages.at("rules").bytes, 0u);
