@@ -114,14 +114,18 @@ class StreamedImport : public ::testing::Test {
     ASSERT_FALSE(port_.empty()) << "the test object store did not start";
     config_.storage = {{"127.0.0.1:" + port_, ""}};
   }
-  // Imports the served file under `id` with the query `query` ("mode=cut&after=N"); returns the image.
-  catalog::Image import(const std::string& id, const std::string& query, const std::string& ext = ".raw") {
+  // Queues the import of the served file under `id` with the query `query` ("mode=cut&after=N").
+  void queue(const std::string& id, const std::string& query, const std::string& ext = ".raw") {
     catalog::Image i;
     i.image_id = id;
     i.account = "1001";
     i.name = id;
     i.image_url = "http://127.0.0.1:" + port_ + "/" + id + ext + (query.empty() ? "" : "?" + query);
     EXPECT_THAT(catalog_->create_import(i), IsOk());
+  }
+  // Imports it with one worker; returns the image.
+  catalog::Image import(const std::string& id, const std::string& query, const std::string& ext = ".raw") {
+    queue(id, query, ext);
     service::Worker worker(*catalog_, *store_, config_);
     auto took = worker.run_once();
     EXPECT_THAT(took, IsOk());
@@ -182,12 +186,8 @@ TEST_F(StreamedImport, TheProgressSaysTheBytesFetchedAndConvertedAndTheTimeLeft)
   const std::uint64_t size = 48 << 20;
   run_ok("truncate -s " + std::to_string(size) + " " + disk);
   serve(disk);
-  catalog::Image i;
-  i.image_id = "img-progress";
-  i.account = "1001";
-  i.name = i.image_id;
-  i.image_url = "http://127.0.0.1:" + port_ + "/disk.raw?rate=8388608";
-  ASSERT_THAT(catalog_->create_import(i), IsOk());
+  const std::string id = "img-progress";
+  queue(id, "rate=8388608");
   std::atomic<bool> finished{false};
   std::thread working([&] {
     service::Worker worker(*catalog_, *store_, config_);
@@ -196,7 +196,7 @@ TEST_F(StreamedImport, TheProgressSaysTheBytesFetchedAndConvertedAndTheTimeLeft)
   });
   std::vector<catalog::Progress> seen;
   while (!finished) {
-    auto img = catalog_->get("1001", i.image_id);
+    auto img = catalog_->get("1001", id);
     ASSERT_THAT(img, IsOk());
     if ((*img)->state == "IMPORTING" && (*img)->progress.disk != 0 &&
         (seen.empty() || !((*img)->progress == seen.back()))) {
@@ -229,7 +229,7 @@ TEST_F(StreamedImport, TheProgressSaysTheBytesFetchedAndConvertedAndTheTimeLeft)
   }
   EXPECT_TRUE(estimated) << "no estimate of the time left while the download ran";
   EXPECT_GT(seen.back().fetched, seen.front().fetched);
-  auto done = catalog_->get("1001", i.image_id);
+  auto done = catalog_->get("1001", id);
   ASSERT_THAT(done, IsOk());
   EXPECT_EQ((*done)->state, "NORMAL") << (*done)->error_message;
   EXPECT_EQ((*done)->progress.disk, 0);  // the detail was the running task's
@@ -340,12 +340,7 @@ TEST_F(StreamedImport, AWorkerKilledMidDownloadLeavesTheImportToTheNext) {
   spec.format = "raw";
   const std::string disk = make_guest_disk(dir_, (dir_.path() / "tree").string(), spec);
   serve(disk);
-  catalog::Image i;
-  i.image_id = "img-killed";
-  i.account = "1001";
-  i.name = i.image_id;
-  i.image_url = "http://127.0.0.1:" + port_ + "/img-killed.raw?rate=8388608";  // 64 MiB in 8 s
-  ASSERT_THAT(catalog_->create_import(i), IsOk());
+  queue("img-killed", "rate=8388608");  // 64 MiB in 8 s
   config_.lease_seconds = 2;
   // The first worker is a process of its own (its catalog and store opened there), as a
   // `imagegate worker` is.
