@@ -224,8 +224,11 @@ Progress progress_from(std::int64_t percent, const std::string& text) {
   if (text.empty()) return p;
   const auto j = nlohmann::json::parse(text, nullptr, false);
   if (!j.is_object()) return p;
+  // The worker wrote it; still, a field that is not a count (or -1 for no estimate) is left unset.
   auto field = [&j](const char* key, std::int64_t& out) {
-    if (const auto it = j.find(key); it != j.end() && it->is_number_integer()) out = it->get<std::int64_t>();
+    if (const auto it = j.find(key); it != j.end() && it->is_number_integer() && it->get<std::int64_t>() >= out) {
+      out = it->get<std::int64_t>();
+    }
   };
   field("disk", p.disk);
   field("disks", p.disks);

@@ -151,6 +151,28 @@ catalog::Outcome succeeded() {
   return o;
 }
 
+// A progress detail that is not what the worker writes reads as no detail, field by field: not
+// JSON, not an object, a field that is not an integer count (or -1 for no estimate).
+TEST_P(CatalogTest, AMalformedProgressDetailReadsAsNone) {
+  auto c = open();
+  ASSERT_THAT(c, IsOk());
+  ASSERT_THAT((*c)->create_import(image("1001", "img-aaaaaaaa", "a")), IsOk());
+  auto t = (*c)->claim_task(1000, 60);
+  ASSERT_TRUE(t->has_value());
+  ASSERT_THAT((*c)->progress_task(**t, {.percent = 30}, 1100), IsOk());
+  auto progress = [&](const std::string& detail) {
+    sql("UPDATE import_tasks SET progress_detail = '" + detail + "'");
+    return (*(*c)->get("1001", "img-aaaaaaaa"))->progress;
+  };
+  for (const char* detail : {"not json", "[1, 2]", "{\"disk\": \"1\", \"fetched\": 1.5, \"bytes\": -3}",
+                             "{\"seconds_left\": -2, \"disks\": 18446744073709551615}"}) {
+    SCOPED_TRACE(detail);
+    EXPECT_EQ(progress(detail), catalog::Progress{.percent = 30});
+  }
+  EXPECT_EQ(progress("{\"disk\": 1, \"bytes\": \"x\", \"seconds_left\": -1}"),
+            (catalog::Progress{.percent = 30, .disk = 1}));
+}
+
 TEST_P(CatalogTest, TaskLeasesRunOutAndStaleHoldersAreRefused) {
   auto c = open();
   ASSERT_THAT(c, IsOk());
