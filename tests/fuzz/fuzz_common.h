@@ -12,6 +12,7 @@
 #include "convert/measure.h"
 #include "formats/internal.h"
 #include "formats/open_image.h"
+#include "fuzz/fuzz_input.h"
 #include "io/sources.h"
 
 namespace ig::fuzz {
@@ -47,10 +48,7 @@ inline void exercise(const DiskImage& image) {
 
 template <class Open>
 int run_one(const std::uint8_t* data, std::size_t size, Open open) {
-  std::vector<std::byte> bytes(size);
-  if (size > 0) std::memcpy(bytes.data(), data, size);
-  auto src = std::make_shared<MemorySource>(std::move(bytes), "fuzz input");
-  auto image = open(std::shared_ptr<const ByteSource>(src));
+  auto image = open(std::shared_ptr<const ByteSource>(std::make_shared<InputSource>(data, size)));
   if (image) exercise(**image);
   return 0;
 }

@@ -1,21 +1,17 @@
 // The FreeBSD inspector over a fuzzed UFS2 image (seeded with a makefs image of a FreeBSD-shaped
 // tree: freebsd-version, os-release, a kernel with driver names, loader.conf, rc.conf, cloud-init),
 // and its text parsers over the same bytes.
-#include <cstring>
 #include <string_view>
-#include <vector>
 
 #include "fs/ufs.h"
+#include "fuzz/fuzz_input.h"
 #include "inspect/freebsd.h"
-#include "io/sources.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   (void)ig::parse_bsd_conf(text).size();
   (void)ig::parse_freebsd_version(text).size();
-  std::vector<std::byte> bytes(size);
-  if (size > 0) std::memcpy(bytes.data(), data, size);
-  auto dev = std::make_shared<ig::MemorySource>(std::move(bytes), "fuzz input");
+  auto dev = std::make_shared<ig::fuzz::InputSource>(data, size);
   ig::FsLimits limits;
   limits.max_dir_entries = 4096;
   limits.max_extents_per_file = 4096;

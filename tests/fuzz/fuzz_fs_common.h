@@ -2,11 +2,12 @@
 // deep, stats every entry, reads the start of every file, follows symlinks, and resolves a path.
 #pragma once
 
-#include <cstring>
+#include <memory>
 #include <vector>
 
 #include "fs/filesystem.h"
 #include "fs/path.h"
+#include "fuzz/fuzz_input.h"
 #include "io/sources.h"
 
 namespace ig::fuzz {
@@ -30,21 +31,25 @@ inline void walk(const FileSystem& fs, std::uint64_t dir, int depth, int& budget
   }
 }
 
+// Opens `dev` with `open` under small FsLimits and walks what it gives.
 template <class Open>
-int run_fs(const std::uint8_t* data, std::size_t size, Open open) {
-  std::vector<std::byte> bytes(size);
-  if (size > 0) std::memcpy(bytes.data(), data, size);
-  auto dev = std::make_shared<MemorySource>(std::move(bytes), "fuzz input");
+int run_fs(std::shared_ptr<const ByteSource> dev, Open open) {
   FsLimits limits;
   limits.max_dir_entries = 4096;
   limits.max_extents_per_file = 4096;
   limits.max_tree_nodes_per_walk = 1024;  // btrfs: keeps a hostile tree of shared nodes fast
-  auto fs = open(SourcePtr(dev), limits);
+  auto fs = open(std::move(dev), limits);
   if (!fs) return 0;
   int budget = 256;
   walk(**fs, (*fs)->root_inode(), 0, budget);
   (void)resolve(**fs, "/etc/os-release", true, limits);
   return 0;
+}
+
+// The same, on the input as it is.
+template <class Open>
+int run_fs(const std::uint8_t* data, std::size_t size, Open open) {
+  return run_fs(std::make_shared<InputSource>(data, size), std::move(open));
 }
 
 }  // namespace ig::fuzz

@@ -1,15 +1,11 @@
 // Kernel image headers (inspect/kernel_image.h): bzImage, arm64 Image, EFI zboot, gzip payloads.
 // Every input must end in an answer or a read error, within the 4 KiB / 256 KiB bounds.
-#include <cstring>
-#include <vector>
 
+#include "fuzz/fuzz_input.h"
 #include "inspect/kernel_image.h"
-#include "io/sources.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  std::vector<std::byte> bytes(size);
-  if (size > 0) std::memcpy(bytes.data(), data, size);
-  const ig::MemorySource file(std::move(bytes), "fuzz input");
+  const ig::fuzz::InputSource file(data, size);
   (void)ig::kernel_image(file);
   return 0;
 }

@@ -1,14 +1,10 @@
 // MBR, EBR chains, BSD disklabels in FreeBSD slices and GPT over arbitrary bytes.
-#include <cstring>
-#include <vector>
 
-#include "io/sources.h"
+#include "fuzz/fuzz_input.h"
 #include "volumes/partition_table.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  std::vector<std::byte> bytes(size);
-  if (size > 0) std::memcpy(bytes.data(), data, size);
-  ig::MemorySource disk(std::move(bytes), "fuzz input");
+  ig::fuzz::InputSource disk(data, size);
   ig::PartitionLimits limits;
   limits.max_gpt_entry_array_bytes = 64 * 1024;
   auto table = ig::read_partition_table(disk, limits);

@@ -41,13 +41,12 @@ mkfs.xfs -q -f -p "$tmp/xfs.proto" "$tmp/xfs.img"
 head -c 1M "$tmp/xfs.img" > "$out/xfs/v5.img"
 mkfs.xfs -q -f -m crc=0 -p "$tmp/xfs.proto" "$tmp/xfs.img" 2> /dev/null
 head -c 1M "$tmp/xfs.img" > "$out/xfs/v4.img"
-# btrfs (mixed data and metadata, 4 KiB nodes, shrunk): the fuzz target pads its input with zeros
-# to 32 MiB, so a seed is the image cut after its last non-zero byte (about 5 MiB).
+# btrfs (mixed data and metadata, 4 KiB nodes, shrunk): the fuzz target reads its input as a block
+# map of a 32 MiB device (block_map.py keeps the blocks that are not zeros: about 120 KiB).
 if command -v mkfs.btrfs > /dev/null; then
   truncate -s 120M "$tmp/btrfs.img"
   mkfs.btrfs -q -f --mixed --nodesize 4096 --sectorsize 4096 --rootdir "$tmp/tree" --shrink "$tmp/btrfs.img" > /dev/null 2>&1
-  python3 -c 'import sys; open(sys.argv[2], "wb").write(open(sys.argv[1], "rb").read().rstrip(b"\0"))' \
-    "$tmp/btrfs.img" "$out/btrfs/mixed.img"
+  "$(dirname "$0")/block_map.py" "$tmp/btrfs.img" "$out/btrfs/mixed.img"
 fi
 # UFS2 by makefs (4 KiB blocks, 512-byte fragments keep it small): a 60 KiB file reaches the single
 # indirect block; a symlink of 150 bytes is a slow one, kept in a block.
