@@ -147,8 +147,10 @@ class Volume final : public FileSystem, public std::enable_shared_from_this<Volu
     if (sector < 256 || sector > 4096 || (sector & (sector - 1)) != 0) {
       return Error::corrupt(fmt::format("ntfs: boot sector: {} bytes per sector", sector));
     }
-    // Sectors per cluster: a count, or (above 0x80) a negative power of two.
-    const std::uint64_t sectors_per_cluster = spc <= 0x80 ? spc : (1ULL << (256 - spc));
+    // Sectors per cluster: a count, or (above 0x80) a negative power of two: 2^(256 - code).
+    const unsigned shift = spc <= 0x80 ? 0 : 256U - spc;
+    if (shift > 16) return Error::corrupt(fmt::format("ntfs: boot sector: 2^{} sectors per cluster", shift));
+    const std::uint64_t sectors_per_cluster = spc <= 0x80 ? spc : (1ULL << shift);
     cluster_ = sector * sectors_per_cluster;
     if (cluster_ == 0 || cluster_ > (2U << 20) || (cluster_ & (cluster_ - 1)) != 0) {
       return Error::corrupt(fmt::format("ntfs: boot sector: {}-byte clusters", cluster_));

@@ -128,6 +128,11 @@ TEST_F(Ntfs, MalformedVolumesAreNamed) {
                 patch_file(f, 0x0B, {std::byte{0x03}, std::byte{0}});
               }),
               HasError(ErrorCode::kCorrupt, "bytes per sector"));
+  // Sectors per cluster 0x87: 2^121 (found by fuzz_ntfs: the shift was taken before any check).
+  EXPECT_THAT(open_copy([](const std::string& f) { patch_file(f, 0x0D, {std::byte{0x87}}); }),
+              HasError(ErrorCode::kCorrupt, "2^121 sectors per cluster"));
+  EXPECT_THAT(open_copy([](const std::string& f) { patch_file(f, 0x0D, {std::byte{0xF0}}); }),
+              HasError(ErrorCode::kCorrupt, "-byte clusters"));
   EXPECT_THAT(open_copy([](const std::string& f) { patch_file(f, 0x30, le64(1ULL << 40)); }),
               HasError(ErrorCode::kCorrupt, "outside the volume"));
   EXPECT_THAT(open_copy([](const std::string& f) { patch_file(f, 0x40, {std::byte{0xE0}}); }),
