@@ -2,7 +2,8 @@
 """Import at the speed of the download (issue 17): imagegate's import against curl alone, same run.
 
   bench/import_bench.sh [BUILD_DIR] [WORKDIR]     (default build/release, build/import-bench)
-  SIZE=2G  RUNS=3
+  SIZE=2G  RUNS=3  SCRATCH=DIR (the worker's scratch directory, DATA/scratch, is DIR: on a tmpfs,
+                                the downloads never reach the disk the stored images are written to)
 
 Makes three raw disks of SIZE, every byte of them data (the sample guest's file system, then
 random bytes to the end): a good one, one without virtio (VirtioNotInstall) and one without a
@@ -15,7 +16,10 @@ Prints the medians, import / curl, and for the failing disks the fraction of the
 when the verdict came (the worker's "download abandoned" log line). Swift, the service and the
 client share the machine's cores, so a second table says where the CPU went in each median run:
 core-seconds of the whole machine (/proc/stat, idle and iowait excluded), of Swift's processes, and
-of curl or of `imagegate serve` with the sandboxed readers it has reaped (/proc/PID/stat).
+of curl or of `imagegate serve` with the sandboxed readers it has reaped (/proc/PID/stat); the
+bytes written to the work directory's disk meanwhile (/proc/diskstats: what reached the disk, not
+the page cache), and for an import the second its download finished (the worker's "download
+finished" log line).
 """
 import json
 import os
@@ -100,18 +104,32 @@ def pids_of(text):
     return found
 
 
-class CpuMeter:
-    """CPU spent between start() and stop(): the machine's, Swift's, and one party's."""
+def disk_written(path):
+    """Bytes written since boot to the disk (or partition) that holds PATH."""
+    dev = os.stat(path).st_dev
+    with open("/proc/diskstats") as f:
+        for line in f:
+            v = line.split()
+            if int(v[0]) == os.major(dev) and int(v[1]) == os.minor(dev):
+                return int(v[9]) * 512
+    return 0
 
-    def __init__(self, swift_pids, party):
-        self.swift_pids, self.party = swift_pids, party
+
+class Meter:
+    """What was spent between start() and stop(): CPU of the machine, of Swift and of one party,
+    and the bytes written to the disk of `path`."""
+
+    def __init__(self, swift_pids, party, path):
+        self.swift_pids, self.party, self.path = swift_pids, party, path
+
+    def sample(self):
+        return machine_cpu(), process_cpu(self.swift_pids), self.party(), disk_written(self.path)
 
     def start(self):
-        self.began = (machine_cpu(), process_cpu(self.swift_pids), self.party())
+        self.began = self.sample()
 
     def stop(self):
-        now = (machine_cpu(), process_cpu(self.swift_pids), self.party())
-        return tuple(b - a for a, b in zip(self.began, now))
+        return tuple(b - a for a, b in zip(self.began, self.sample()))
 
 
 def children_cpu():
@@ -140,19 +158,34 @@ def import_seconds(endpoint, url, n, meter):
         got = scale_tool.describe([endpoint], [entry]).get(r["ImageId"])
         if got and got["ImageState"] != "IMPORTING":
             seconds = time.monotonic() - began
-            return seconds, got["ImageState"], meter.stop()
+            return seconds, got["ImageState"], meter.stop(), r["ImageId"]
         if time.monotonic() - began > 1800:
             sys.exit("import bench: an import still running after 30 minutes")
         time.sleep(0.02)
 
 
-def abandoned_fractions(log):
-    fractions = []
+def log_events(log):
     for line in open(log):
         try:
-            event = json.loads(line)
+            yield json.loads(line)
         except ValueError:
             continue
+
+
+def download_seconds(log, image_id):
+    """When the import's download finished, in seconds after the worker started the import."""
+    started = finished = None
+    for event in log_events(log):
+        if event.get("msg") == "import started" and event.get("ImageId") == image_id:
+            started = float(event["ts"])
+        elif event.get("msg") == "download finished" and event.get("key", "").startswith(image_id + "."):
+            finished = float(event["ts"])
+    return finished - started if started is not None and finished is not None else None
+
+
+def abandoned_fractions(log):
+    fractions = []
+    for event in log_events(log):
         if event.get("msg", "").startswith("download abandoned") and event.get("announced", "").isdigit():
             fractions.append(int(event["fetched"]) / int(event["announced"]))
     return fractions
@@ -189,6 +222,12 @@ def main(argv):
                   "image_quota": 100000}
         with open(os.path.join(work, "config.json"), "w") as f:
             json.dump(config, f)
+        if os.environ.get("SCRATCH"):
+            # The worker's scratch (DATA/scratch) elsewhere, as an operator mounts it.
+            shutil.rmtree(os.environ["SCRATCH"], ignore_errors=True)
+            os.makedirs(os.environ["SCRATCH"])
+            os.makedirs(os.path.join(work, "data"))
+            os.symlink(os.environ["SCRATCH"], os.path.join(work, "data", "scratch"))
         port = scale_tool.free_port()
         log = os.path.join(work, "serve.log")
         server = subprocess.Popen([imagegate, "serve", "--listen", f"127.0.0.1:{port}", "--workers", "1", "--config",
@@ -201,8 +240,8 @@ def main(argv):
         print(f"{'disk':<10} {'expected':<20} {'curl s':>7} {'import s':>9} {'import/curl':>12} {'fetched at verdict':>19}")
         expected = {"good": "NORMAL", "novirtio": "VirtioNotInstall", "nopart": "PartitionNotPresent"}
         swift_pids = pids_of(swift_dir)
-        curl_meter = CpuMeter(swift_pids, children_cpu)
-        import_meter = CpuMeter(swift_pids, lambda: process_cpu([server.pid]))
+        curl_meter = Meter(swift_pids, children_cpu, work)
+        import_meter = Meter(swift_pids, lambda: process_cpu([server.pid]), work)
         cpu_rows = []
         n = 0
         for name in ("good", "novirtio", "nopart"):
@@ -211,23 +250,26 @@ def main(argv):
             for _ in range(runs):
                 curls.append(curl_seconds(urls[name], os.path.join(work, "curl.out"), curl_meter))
                 n += 1
-                seconds, state, cpu = import_seconds(endpoint, urls[name], n, import_meter)
+                seconds, state, cpu, image_id = import_seconds(endpoint, urls[name], n, import_meter)
                 if (state == "NORMAL") != (name == "good"):
                     sys.exit(f"import bench: {name} ended {state}")
-                imports.append((seconds, cpu))
+                imports.append((seconds, cpu, download_seconds(log, image_id)))
             curls.sort()
             imports.sort()
-            (c, c_cpu), (i, i_cpu) = curls[len(curls) // 2], imports[len(imports) // 2]
-            cpu_rows.append((name, "curl", c, *c_cpu))
-            cpu_rows.append((name, "import", i, *i_cpu))
+            (c, c_cpu), (i, i_cpu, i_download) = curls[len(curls) // 2], imports[len(imports) // 2]
+            cpu_rows.append((name, "curl", c, *c_cpu, c))
+            cpu_rows.append((name, "import", i, *i_cpu, i_download))
             fractions = abandoned_fractions(log)[before:]
             fetched = f"{statistics.median(fractions):.2f}" if fractions else "-"
             print(f"{name:<10} {expected[name]:<20} {c:>7.2f} {i:>9.2f} {i / c:>11.2f}x {fetched:>19}", flush=True)
         print("CPU core-seconds of the median runs (the machine has "
               f"{os.cpu_count()} cores: at most {os.cpu_count()} core-seconds per second)")
-        print(f"{'disk':<10} {'run':<7} {'wall s':>7} {'machine':>8} {'swift':>7} {'curl or imagegate':>18}")
-        for name, run, wall, machine, swift, party in cpu_rows:
-            print(f"{name:<10} {run:<7} {wall:>7.2f} {machine:>8.2f} {swift:>7.2f} {party:>18.2f}")
+        print(f"{'disk':<10} {'run':<7} {'wall s':>7} {'machine':>8} {'swift':>7} {'curl or imagegate':>18} "
+              f"{'disk written MB':>16} {'downloaded at s':>16}")
+        for name, run, wall, machine, swift, party, written, downloaded in cpu_rows:
+            at = f"{downloaded:.2f}" if downloaded is not None else "-"
+            print(f"{name:<10} {run:<7} {wall:>7.2f} {machine:>8.2f} {swift:>7.2f} {party:>18.2f} "
+                  f"{written / 1e6:>16.0f} {at:>16}")
     finally:
         if server is not None:
             server.terminate()

@@ -664,6 +664,7 @@ DiskOutcome Worker::import_disk_once(const DiskJob& job, const std::stop_token& 
   spec.after_fork = [&] {
     if (kept) return;
     fetching = std::thread([&] {
+      const auto began = std::chrono::steady_clock::now();
       fetched = fetch_object(
           job.url, job.region, download, config_,
           [&](std::uint64_t done, std::uint64_t all) {
@@ -674,7 +675,14 @@ DiskOutcome Worker::import_disk_once(const DiskJob& job, const std::stop_token& 
       if (!fetched.ok && !abandon) failed_by_itself = true;
       // Kept at once, with its record, while the reader may still be converting (its descriptor
       // survives the rename): a crash from here on retries from this file, without a request.
-      if (fetched.ok) keep_download(job.scratch, fetched);
+      if (fetched.ok) {
+        keep_download(job.scratch, fetched);
+        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - began;
+        log_event("info", "download finished",
+                  {{"key", job.key},
+                   {"bytes", std::to_string(fetched.bytes)},
+                   {"seconds", fmt::format("{:.3f}", took.count())}});
+      }
     });
   };
   // This program again (its main() runs sandbox_child_main() first).
