@@ -4,7 +4,9 @@
 # CI (CI runs each target for 30 s in scripts/test.sh); the totals are in docs/security.md.
 #
 #   tests/fuzz/campaign.sh SECONDS [TARGET...]      (default: every target)
-#   JOBS=1  nice level 10
+#   EXECS=N  stop each target after N executions instead (SECONDS is then a cap, 0 for none): a
+#            run paused (SIGSTOP, to free its core for a benchmark) still does its N
+#   nice level 10
 #
 # For each target: its kept corpus is tests/fuzz/corpus/TARGET.tar.xz (disk images are mostly
 # zeros: 138 MB of inputs pack into about 1 MB), seeded from make-seeds.sh when absent; the
@@ -51,8 +53,8 @@ for t in "${targets[@]}"; do
   status=0
   # -reload=0: nothing else writes the corpus; rereading and hashing it every second took a third
   # of the btrfs target's time.
-  nice -n 10 "$bin/fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len="$(max_len "$t")" -reload=0 \
-    -print_final_stats=1 -artifact_prefix="$work/crash-$t-" "$run/corpus" > "$log" 2>&1 || status=$?
+  nice -n 10 "$bin/fuzz_$t" -max_total_time="$seconds" -runs="${EXECS:--1}" -rss_limit_mb=2048 \
+    -max_len="$(max_len "$t")" -reload=0 -print_final_stats=1 -artifact_prefix="$work/crash-$t-" "$run/corpus" > "$log" 2>&1 || status=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   took=$(sed -n 's/^stat::.*//;s/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\2/p' "$log" | tail -1)
   crashes=0
