@@ -7,6 +7,8 @@
 #   EXECS=N  stop each target after N executions instead (SECONDS is then a cap, 0 for none): a
 #            run paused (SIGSTOP, to free its core for a benchmark) still does its N
 #   nice level 10
+#   SIGINT to a running fuzz_TARGET stops it early: the run is recorded, executions counted (exit
+#   72, libFuzzer's "run interrupted"), not a crash, and the campaign goes on to the next target.
 #
 # For each target: its kept corpus is tests/fuzz/corpus/TARGET.tar.xz (disk images are mostly
 # zeros: 138 MB of inputs pack into about 1 MB), seeded from make-seeds.sh when absent; the
@@ -51,14 +53,16 @@ for t in "${targets[@]}"; do
   cp "$kept"/* "$run/corpus/"
   log=$work/$t.log
   status=0
+  began=$SECONDS
   # -reload=0: nothing else writes the corpus; rereading and hashing it every second took a third
   # of the btrfs target's time.
   nice -n 10 "$bin/fuzz_$t" -max_total_time="$seconds" -runs="${EXECS:--1}" -rss_limit_mb=2048 \
     -max_len="$(max_len "$t")" -reload=0 -print_final_stats=1 -artifact_prefix="$work/crash-$t-" "$run/corpus" > "$log" 2>&1 || status=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   took=$(sed -n 's/^stat::.*//;s/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\2/p' "$log" | tail -1)
+  [ -n "$took" ] || took=$((SECONDS - began))  # interrupted: no "Done" line
   crashes=0
-  if [ "$status" -ne 0 ]; then
+  if [ "$status" -ne 0 ] && [ "$status" -ne 72 ]; then
     crashes=1
   fi
   # Minimise: the kept corpus and the new inputs, merged into the inputs that cover something.
