@@ -22,6 +22,12 @@ namespace ig::catalog {
 
 using Param = std::variant<std::nullptr_t, std::int64_t, std::string>;
 
+// Both drivers prepare each statement once per connection and keep it, by its SQL text: the
+// catalog runs the same few dozen statements all day, and parsing and planning them cost more than
+// running them on a small catalog (docs/performance.md, "DescribeImages"). A statement that lists
+// ids has one text per list length: past this many the cache is emptied and filled again.
+constexpr std::size_t kMaxCachedStatements = 128;
+
 struct Row {
   std::vector<std::optional<std::string>> cells;
   std::string text(std::size_t i) const { return cells.at(i).value_or(""); }

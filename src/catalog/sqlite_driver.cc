@@ -1,8 +1,6 @@
 // The SQLite adapter of the driver port: one connection (NOMUTEX: the catalog serialises calls), WAL, synchronous=FULL,
 // foreign keys on, a busy timeout so a second process waits for the write lock instead of failing.
-// Statements are prepared once and kept (by their SQL text, at most kMaxCachedStatements): the
-// catalog runs the same few dozen statements all day, and parsing and planning them cost more
-// than running them on a small catalog (docs/performance.md, "DescribeImages").
+// Statements are prepared once and kept (by their SQL text, at most kMaxCachedStatements; driver.h).
 #include <sqlite3.h>
 
 #include <unordered_map>
@@ -16,10 +14,6 @@ struct Finalizer {
   void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
 };
 using Statement = std::unique_ptr<sqlite3_stmt, Finalizer>;
-
-// The catalog's SQL is a fixed set, but a statement that lists ids has one text per list length:
-// past this many the cache is emptied and filled again.
-constexpr std::size_t kMaxCachedStatements = 128;
 
 // Resets a cached statement when a query is done with it, however it ends: a statement left
 // stepping would hold its read transaction open.
