@@ -114,6 +114,34 @@ void patch_file(const std::string& path, std::uint64_t offset, const std::vector
   ::close(fd);
 }
 
+namespace {
+
+// The `width` bytes at `offset` of a file, or a test failure and nothing.
+std::vector<std::byte> bytes_at(const std::string& path, std::uint64_t offset, std::size_t width) {
+  const std::vector<std::byte> bytes = read_file(path);
+  if (offset > bytes.size() || width > bytes.size() - offset) {
+    ADD_FAILURE() << path << ": offset " << offset << " past the end";
+    return {};
+  }
+  return {bytes.begin() + static_cast<std::ptrdiff_t>(offset),
+          bytes.begin() + static_cast<std::ptrdiff_t>(offset + width)};
+}
+
+}  // namespace
+
+std::uint64_t be64_at(const std::string& path, std::uint64_t offset) {
+  const auto b = bytes_at(path, offset, 8);
+  return b.empty() ? 0 : load_be_ptr<std::uint64_t>(b.data());
+}
+std::uint32_t be32_at(const std::string& path, std::uint64_t offset) {
+  const auto b = bytes_at(path, offset, 4);
+  return b.empty() ? 0 : load_be_ptr<std::uint32_t>(b.data());
+}
+std::uint32_t le32_at(const std::string& path, std::uint64_t offset) {
+  const auto b = bytes_at(path, offset, 4);
+  return b.empty() ? 0 : load_le_ptr<std::uint32_t>(b.data());
+}
+
 std::vector<std::byte> be32(std::uint32_t v) {
   std::vector<std::byte> b(4);
   store_be_ptr(b.data(), v);

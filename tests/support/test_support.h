@@ -53,6 +53,10 @@ void write_file(const std::string& path, const std::vector<std::byte>& data);
 std::vector<std::byte> read_file(const std::string& path);
 // Overwrites `data` at `offset` inside an existing file.
 void patch_file(const std::string& path, std::uint64_t offset, const std::vector<std::byte>& data);
+// The integer stored at `offset` of a file (a test failure and 0 when it lies past the end).
+std::uint64_t be64_at(const std::string& path, std::uint64_t offset);
+std::uint32_t be32_at(const std::string& path, std::uint64_t offset);
+std::uint32_t le32_at(const std::string& path, std::uint64_t offset);
 std::vector<std::byte> be32(std::uint32_t v);
 std::vector<std::byte> be64(std::uint64_t v);
 std::vector<std::byte> le32(std::uint32_t v);

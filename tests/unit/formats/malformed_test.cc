@@ -55,22 +55,6 @@ class Malformed : public ::testing::Test {
     auto image = IG_TRY(open_file(path));
     return read_all(*image);
   }
-  std::uint64_t be64_at(const std::string& path, std::uint64_t off) {
-    const auto bytes = read_file(path);
-    if (off + 8 > bytes.size()) {
-      ADD_FAILURE() << path << ": offset " << off << " past the end";
-      return 0;
-    }
-    return load_be_ptr<std::uint64_t>(bytes.data() + off);
-  }
-  std::uint32_t le32_at(const std::string& path, std::uint64_t off) {
-    const auto bytes = read_file(path);
-    if (off + 4 > bytes.size()) {
-      ADD_FAILURE() << path << ": offset " << off << " past the end";
-      return 0;
-    }
-    return load_le_ptr<std::uint32_t>(bytes.data() + off);
-  }
 
   TempDir dir_;
   int n_ = 0;

@@ -20,18 +20,6 @@ constexpr std::uint64_t kCopied = 1ULL << 63;
 constexpr std::uint64_t kCompressed = 1ULL << 62;
 const std::string kCli = IG_CLI_PATH;
 
-std::uint64_t be64_at(const std::string& path, std::uint64_t off) {
-  const auto bytes = read_file(path);
-  if (off + 8 > bytes.size()) {
-    ADD_FAILURE() << path << ": offset " << off << " past the end";
-    return 0;
-  }
-  return load_be_ptr<std::uint64_t>(bytes.data() + off);
-}
-std::uint32_t be32_at(const std::string& path, std::uint64_t off) {
-  return static_cast<std::uint32_t>(be64_at(path, off) >> 32);
-}
-
 // What the header of a qcow2 says about where its metadata lies.
 struct Layout {
   std::uint64_t cluster_size = 0;
