@@ -1,6 +1,7 @@
 #include "inspect/linux.h"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <functional>
 #include <map>
@@ -304,6 +305,26 @@ std::string version_of_entry_kernel(const FileSystem& fs, const std::string& ker
   return "";
 }
 
+// A decorator that remembers whether a read of its parent failed: an initramfs whose bytes the
+// file system or the image under it cannot deliver is out of reach, not a corrupt archive, though
+// libarchive reports every failure of its input as its own.
+class ReadFailureWatch final : public ByteSource {
+ public:
+  explicit ReadFailureWatch(SourcePtr parent) : parent_(std::move(parent)) {}
+  std::uint64_t size() const override { return parent_->size(); }
+  Result<void> read_at(std::uint64_t offset, std::span<std::byte> out) const override {
+    auto r = parent_->read_at(offset, out);
+    if (!r) failed_ = true;
+    return r;
+  }
+  std::string name() const override { return parent_->name(); }
+  bool failed() const { return failed_; }
+
+ private:
+  SourcePtr parent_;
+  mutable std::atomic<bool> failed_{false};
+};
+
 void describe_initramfs(const FileSystem& fs, KernelInfo& k, const std::string& from_menu) {
   std::vector<std::string> candidates;
   if (!from_menu.empty()) {
@@ -324,21 +345,25 @@ void describe_initramfs(const FileSystem& fs, KernelInfo& k, const std::string& 
     k.initramfs.path = path;
     if (r->stat.size > kMaxInitramfsBytes) {
       k.initramfs.error = fmt::format("{} bytes, more than the {} read", r->stat.size, kMaxInitramfsBytes);
+      k.initramfs.unverifiable = true;
       return;
     }
     auto file = fs.open(r->inode);
     if (!file) {
       k.initramfs.error = file.error().message;
+      k.initramfs.unverifiable = true;
       return;
     }
     // The scan reads the file front to back, in pieces as small as a cpio header: through
     // whole chunks kept here, each byte of the file is read from the disk once, and on a
     // compressed image each cluster is inflated once, not once per piece
     // (docs/performance.md, "check").
-    const CacheSource chunks(SourcePtr(std::move(*file)), kInitramfsChunkBytes, 2);
+    const auto watched = std::make_shared<const ReadFailureWatch>(SourcePtr(std::move(*file)));
+    const CacheSource chunks(watched, kInitramfsChunkBytes, 2);
     auto contents = scan_initramfs(chunks);
     if (!contents) {
       k.initramfs.error = contents.error().message;
+      k.initramfs.unverifiable = watched->failed() || contents.error().code != ErrorCode::kCorrupt;
       return;
     }
     for (const InitramfsArchive& a : contents->archives) k.initramfs.archives.push_back(a.compression);

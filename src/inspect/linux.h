@@ -66,6 +66,11 @@ struct InitramfsInfo {
   std::vector<std::string> archives;  // the compression of each archive in it: "none", "zstd", ...
   std::uint64_t entries = 0;
   std::string error;  // why it could not be read, when it could not
+  // The error is imagegate's limit, a compression it does not read, or a read of the file that
+  // failed below the archive (the file system, the image): the kernel may well unpack it, so the
+  // drivers in it are unknown. Otherwise the archive itself is corrupt, and the kernel could not
+  // unpack it either.
+  bool unverifiable = false;
   bool read() const { return !path.empty() && error.empty(); }
 };
 

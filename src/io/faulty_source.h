@@ -2,13 +2,14 @@
 //
 // It can fail the Nth read (counting from 1) with kIo, pretend the data ends early (reads past
 // `visible_bytes` fail with kIo "short read" while size() still reports the parent's size, like a
-// file truncated after open), and flip bytes at chosen offsets. Reads are counted atomically, so
-// it is safe for concurrent reads like every ByteSource.
+// file truncated after open), fail the reads touching a range, and flip bytes at chosen offsets.
+// Reads are counted atomically, so it is safe for concurrent reads like every ByteSource.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "io/byte_source.h"
@@ -19,6 +20,8 @@ struct FaultPlan {
   std::optional<std::uint64_t> fail_read_number;  // 1-based
   std::optional<std::uint64_t> visible_bytes;     // reads reaching past this fail
   std::vector<std::uint64_t> flip_offsets;        // each byte at these offsets is XORed with 0xFF
+  // Reads touching [first, second) fail with kIo, like a bad stretch of the medium.
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> unreadable;
 };
 
 class FaultySource final : public ByteSource {

@@ -703,6 +703,8 @@ void judge_guest(const Inspection& in, const CheckOptions& options, bool iso, Ch
   } else if (auto problem = virtio_problem(*k)) {
     if (!k->unreadable.empty()) {
       unverified(k->unreadable.front());
+    } else if (problem->id == "virtio.initramfs-unreadable" && k->initramfs.unverifiable) {
+      unverified(k->initramfs.path + ": " + k->initramfs.error);
     } else if (!from_menu && !g->boot_unreadable.empty()) {
       unverified(g->boot_unreadable.front());
     } else {

@@ -154,6 +154,48 @@ TEST_F(CorruptLinuxFiles, ModulesDepOfTwoToTheSixtyThreeBytes) {
   EXPECT_EQ(absent.reason_id, "virtio.module-missing");
 }
 
+// The initramfs the boot menu names (the drivers of the block path are modules): one imagegate
+// cannot read is unknown, not a failure, unless the archive itself is corrupt.
+TEST_F(CorruptLinuxFiles, InitramfsOfTwoToTheSixtyThreeBytes) {
+  const std::string initrd = std::string("/boot/initrd.img-") + LinuxTree::kKernel;
+  const Report r = check(disk({"sif " + initrd + " size 0x8000000000000000"}));
+  const Check& c = r.checks.at("virtio");
+  EXPECT_EQ(c.status, "unverified");
+  EXPECT_EQ(c.id, "virtio.unreadable");
+  EXPECT_EQ(c.args,
+            std::vector<std::string>{fmt::format("{}: {} bytes, more than the 1073741824 read", initrd, kTwoTo63)});
+  EXPECT_EQ(r.reason_id, "virtio.unreadable");
+}
+
+TEST_F(CorruptLinuxFiles, InitramfsInACompressionImagegateDoesNotRead) {
+  // LZO (initramfs-tools' COMPRESS=lzop): libarchive has no LZO library here and would have run
+  // the lzop program, which the sandboxed reader may not: the whole check used to die with SIGSYS.
+  const std::string initrd = std::string("/boot/initrd.img-") + LinuxTree::kKernel;
+  tree_->write(initrd, std::string("\x89LZO\0\r\n\x1a\n", 9) + std::string(256, 'x'));
+  const Report r = check(disk());
+  const Check& c = r.checks.at("virtio");
+  EXPECT_EQ(c.status, "unverified");
+  EXPECT_EQ(c.id, "virtio.unreadable");
+  EXPECT_EQ(c.args,
+            std::vector<std::string>{initrd + ": initramfs: the lzo archive at offset 0: imagegate does not read "
+                                              "lzo-compressed initramfs (the kernel may)"});
+  EXPECT_EQ(r.reason_id, "virtio.unreadable");
+}
+
+TEST_F(CorruptLinuxFiles, CorruptInitramfsFails) {
+  // A gzip stream that is not one: the kernel could not unpack it either.
+  const std::string initrd = std::string("/boot/initrd.img-") + LinuxTree::kKernel;
+  tree_->write(initrd, std::string("\x1f\x8b\x08\x00", 4) + std::string(4096, 'x'));
+  const Report r = check(disk());
+  const Check& c = r.checks.at("virtio");
+  EXPECT_EQ(c.status, "fail");
+  EXPECT_EQ(c.id, "virtio.initramfs-unreadable");
+  ASSERT_EQ(c.args.size(), 3u);
+  EXPECT_EQ(c.args[1], initrd);
+  EXPECT_THAT(c.args[2], ::testing::StartsWith("initramfs: the gzip archive at offset 0 cannot be read"));
+  EXPECT_EQ(r.reason_id, "virtio.initramfs-unreadable");
+}
+
 TEST_F(CorruptLinuxFiles, KernelConfigWithAnExtentBeyondTheFileSystem) {
   // Without modules.dep the config alone says how the drivers are built (=m: a module missing).
   const std::string dep = std::string("/usr/lib/modules/") + LinuxTree::kKernel + "/modules.dep";

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "base/text.h"
+#include "io/faulty_source.h"
 #include "io/sources.h"
 #include "rules/messages.h"
 #include "rules/render.h"
@@ -234,6 +235,49 @@ TEST_F(Check, VirtioModuleFileDeleted) {
   const CheckReport r = check_disk();
   expect_failure(r, kVirtioNotInstall, "virtio", "virtio.module-missing");
   EXPECT_EQ(args_en(r.reason), (std::vector<std::string>{LinuxTree::kKernel, "virtio_net"}));
+}
+
+TEST_F(Check, InitramfsTheImageCannotDeliverIsUnknownNotCorrupt) {
+  // The initramfs as one zstd-compressed cpio of 3 MiB (random firmware first, the modules after
+  // it), so that its bytes past the scan's first 1 MiB chunk reach it through libarchive's read
+  // callback; then one block 2 MiB in made unreadable under a sound file system, as a bad stretch
+  // of an upload would be. libarchive calls any failure of its input its own ("corrupt"): the
+  // drivers in it are unknown, not missing.
+  const std::string initrd = std::string("/boot/initrd.img-") + LinuxTree::kKernel;
+  const fs::path main = dir_.path() / "initrd-main";
+  for (const char* m : {"block/virtio_blk.ko", "virtio/virtio_pci.ko", "virtio/virtio_ring.ko", "virtio/virtio.ko"}) {
+    const fs::path module = main / "usr/lib/modules" / LinuxTree::kKernel / "kernel/drivers" / m;
+    fs::create_directories(module.parent_path());
+    std::ofstream(module) << "module";
+  }
+  fs::create_directories(main / "usr/lib/firmware");
+  run_ok("head -c 3M /dev/urandom > " + (main / "usr/lib/firmware/blob.bin").string());
+  run_ok("cd " + main.string() + " && find . | LC_ALL=C sort | cpio -o -H newc --quiet | zstd -q -c > " +
+         (tree_path_ / initrd.substr(1)).string());
+  DiskSpec spec;
+  spec.format = "raw";
+  const std::string raw = make_guest_disk(dir_, tree_path_.string(), spec);
+  const std::string root = dir_.file("guest-root.ext4");  // the root file system make_guest_disk put at sector 2048
+  const std::uint64_t block_size =
+      std::stoull(run_ok("dumpe2fs -h " + root + " 2>/dev/null | sed -n 's/^Block size: *//p'"));
+  const std::uint64_t block = std::stoull(run_ok(
+      "debugfs -R 'bmap " + initrd + " " + std::to_string((2 << 20) / block_size) + "' " + root + " 2>/dev/null"));
+  const std::uint64_t at = 2048 * 512 + block * block_size;
+
+  auto file = FileSource::open(raw);
+  ASSERT_THAT(file, IsOk());
+  FaultPlan plan;
+  plan.unreadable = std::make_pair(at, at + 1);
+  auto faulty = std::make_shared<FaultySource>(SourcePtr(std::move(*file)), plan);
+  auto r = check_image(faulty, CheckOptions{});
+  ASSERT_THAT(r, IsOk());
+  const CheckResult& v = result(*r, "virtio");
+  EXPECT_EQ(v.status, CheckStatus::kUnverified) << render(v.message, Lang::kEn);
+  EXPECT_EQ(v.message.id, "virtio.unreadable");
+  ASSERT_EQ(args_en(v.message).size(), 1u);
+  EXPECT_THAT(args_en(v.message)[0], ::testing::StartsWith(initrd + ": initramfs: the zstd stream: faulty("));
+  // The same bytes readable: the drivers are found.
+  EXPECT_EQ(result(check(raw), "virtio").message.id, "virtio.ok");
 }
 
 TEST_F(Check, NoInitramfsForAModularKernel) {
