@@ -12,6 +12,7 @@
 
 #include "base/bytes.h"
 #include "base/checked.h"
+#include "base/checksum.h"
 #include "formats/internal.h"
 
 namespace ig::vhd {
@@ -77,7 +78,7 @@ Result<Footer> parse_footer(const std::array<std::byte, kFooterSize>& b, std::st
   if (text_at<0, 8>(b) != "conectix") return Error::corrupt(fmt::format("vhd footer {}: bad cookie", where));
   const std::uint32_t stored = load_be<std::uint32_t, kChecksum>(b);
   const std::uint32_t computed = vhd_checksum(b, kChecksum);
-  if (stored != computed) {
+  if (checksum_refuses(stored != computed)) {
     return Error::corrupt(fmt::format("vhd footer {}: checksum {:#010x}, computed {:#010x}", where, stored, computed));
   }
   Footer f;
@@ -295,7 +296,7 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
   }
   const std::uint32_t stored = load_be<std::uint32_t, kDhChecksum>(dh);
   const std::uint32_t computed = vhd_checksum(dh, kDhChecksum);
-  if (stored != computed) {
+  if (checksum_refuses(stored != computed)) {
     return Error::corrupt(fmt::format("vhd dynamic header: checksum {:#010x}, computed {:#010x}", stored, computed));
   }
   // The header's own fields are judged first (as qemu reports them); then the end footer, whose

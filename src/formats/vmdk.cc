@@ -380,7 +380,8 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
     if (h.gd_offset == kGdAtEnd) return Error::corrupt("vmdk footer: grain directory offset still unknown");
   }
 
-  if (h.grain_size == 0 || !is_power_of_two(h.grain_size) || h.grain_size * 512 > limits.max_cluster_bytes) {
+  // Divided, not multiplied: grainSize 2^56 times 512 wraps to 0 (fuzz_open_image, 2026-12-07).
+  if (h.grain_size == 0 || !is_power_of_two(h.grain_size) || h.grain_size > limits.max_cluster_bytes / 512) {
     return Error::corrupt(fmt::format("vmdk header: grainSize {} sectors (must be a power of two up to {} bytes)",
                                       h.grain_size, limits.max_cluster_bytes));
   }
@@ -407,7 +408,7 @@ Result<std::unique_ptr<DiskImage>> open(SourcePtr file, const Limits& limits) {
   Descriptor desc;
   if (h.descriptor_offset != 0 && h.descriptor_size != 0) {
     const std::uint64_t bytes = std::min<std::uint64_t>(h.descriptor_size * 512, limits.max_descriptor_bytes);
-    if (h.descriptor_size > limits.max_descriptor_bytes / 512 ||
+    if (h.descriptor_size > limits.max_descriptor_bytes / 512 || h.descriptor_offset > file_size / 512 ||
         !range_within(h.descriptor_offset * 512, bytes, file_size)) {
       return Error::corrupt(fmt::format("vmdk header: descriptor at sector {} ({} sectors) out of bounds",
                                         h.descriptor_offset, h.descriptor_size));

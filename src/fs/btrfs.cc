@@ -19,9 +19,11 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <tuple>
 
 #include "base/bytes.h"
 #include "base/checked.h"
+#include "base/checksum.h"
 #include "base/crc32c.h"
 #include "base/text.h"
 #include "io/sources.h"
@@ -391,7 +393,7 @@ class Volume {
     n.raw = IG_TRY(read_vector(*meta_, physical, nodesize_));
     const std::uint32_t stored = load_le_ptr<std::uint32_t>(n.raw.data());
     const std::uint32_t computed = csum(n.raw);
-    if (stored != computed)
+    if (checksum_refuses(stored != computed))
       return Error::corrupt(fmt::format("btrfs node {:#x}: checksum {:#x}, computed {:#x}", logical, stored, computed));
     if (!std::equal(metadata_fsid_.begin(), metadata_fsid_.end(), n.raw.begin() + kHdrFsid))
       return Error::corrupt(fmt::format("btrfs node {:#x}: fsid is not the file system's", logical));
@@ -524,7 +526,7 @@ Result<std::shared_ptr<const Volume>> Volume::open(SourcePtr dev, const FsLimits
   }
   const std::uint32_t stored = load_le<std::uint32_t, 0>(s);
   const std::uint32_t computed = csum(s);
-  if (stored != computed)
+  if (checksum_refuses(stored != computed))
     return Error::corrupt(fmt::format("btrfs superblock: checksum {:#x}, computed {:#x}", stored, computed));
   if (load_le<std::uint64_t, kSbBytenr>(s) != kSuperOffset)
     return Error::corrupt(fmt::format("btrfs superblock: bytenr {:#x}", load_le<std::uint64_t, kSbBytenr>(s)));
@@ -672,7 +674,10 @@ class ExtentSource final : public ByteSource {
         std::shared_ptr<const std::vector<std::byte>> decoded;
         {
           std::lock_guard lock(mu_);
-          if (cached_ && cached_bytenr_ == e.disk_bytenr) decoded = cached_;
+          // Keyed by everything the decoding depends on: two extents may name the same disk bytes
+          // with different ram_bytes, and a 4 KiB decoding served to one that reads 128 KiB was a
+          // heap over-read (the fuzzers' audit, 2026-12-07).
+          if (cached_ && cached_key_ == key(e)) decoded = cached_;
         }
         if (!decoded) {
           std::vector<std::byte> in(static_cast<std::size_t>(e.disk_num_bytes));
@@ -681,9 +686,13 @@ class ExtentSource final : public ByteSource {
               decompress(e.compression, in, e.ram_bytes, fmt::format("{}: extent at {:#x}", name_, e.disk_bytenr))));
           std::lock_guard lock(mu_);
           cached_ = decoded;
-          cached_bytenr_ = e.disk_bytenr;
+          cached_key_ = key(e);
         }
-        std::memcpy(out.data(), decoded->data() + e.offset + rel, out.size());  // offset + length <= ram_bytes
+        if (e.offset + rel > decoded->size() || out.size() > decoded->size() - e.offset - rel) {
+          return Error::corrupt(fmt::format("{}: extent at {:#x} decodes to {} bytes, read at {} for {}", name_,
+                                            e.disk_bytenr, decoded->size(), e.offset + rel, out.size()));
+        }
+        std::memcpy(out.data(), decoded->data() + e.offset + rel, out.size());
         return ok();
       }
     }
@@ -695,8 +704,10 @@ class ExtentSource final : public ByteSource {
   std::vector<FileExtent> extents_;  // sorted by file_offset, not overlapping
   std::string name_;
   mutable std::mutex mu_;
+  using CacheKey = std::tuple<std::uint64_t, std::uint64_t, std::uint64_t, std::uint8_t>;
+  static CacheKey key(const FileExtent& e) { return {e.disk_bytenr, e.disk_num_bytes, e.ram_bytes, e.compression}; }
   mutable std::shared_ptr<const std::vector<std::byte>> cached_;
-  mutable std::uint64_t cached_bytenr_ = 0;
+  mutable CacheKey cached_key_{};
 };
 
 std::pair<std::uint64_t, std::uint64_t> decode_inode(std::uint64_t ino) {

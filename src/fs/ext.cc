@@ -17,6 +17,7 @@
 
 #include "base/bytes.h"
 #include "base/checked.h"
+#include "base/checksum.h"
 #include "base/crc32c.h"
 #include "base/text.h"
 #include "fs/mapped_source.h"
@@ -201,6 +202,12 @@ class ExtFs final : public FileSystem {
       IG_TRY(parse_dir_block(std::span<const std::byte>(data).subspan(4), ino, out, false));
       return out;
     }
+    // Empty directory blocks add no entries, and runs may all map the same blocks: only the size
+    // read bounds a listing (the loop audit of 2026-12-07).
+    if (in.size > limits_.max_dir_bytes) {
+      return Error::limit_exceeded(fmt::format("ext: directory inode {} of {} bytes, more than the {} read", ino,
+                                               in.size, limits_.max_dir_bytes));
+    }
     auto src = IG_TRY(open_inode(in));
     std::vector<std::byte> block(static_cast<std::size_t>(bs_));
     for (std::uint64_t off = 0; off + bs_ <= align_up(src->size(), bs_) && off < src->size(); off += bs_) {
@@ -293,7 +300,7 @@ class ExtFs final : public FileSystem {
       stored |= std::uint32_t{load_le_ptr<std::uint16_t>(in.raw.data() + kIChecksumHi)} << 16;
       computed = crc;
     }
-    if (stored != computed) {
+    if (checksum_refuses(stored != computed)) {
       return Error::corrupt(fmt::format("ext: inode {} checksum {:#x}, computed {:#x}", in.number, stored, computed));
     }
     return ok();
@@ -343,10 +350,13 @@ class ExtFs final : public FileSystem {
     }
     std::vector<FileRun> runs;
     const std::uint64_t blocks = div_round_up(in.size, bs_);
+    // Map blocks read (extent index and leaf blocks, indirect blocks): many pointers at one shared
+    // block add no runs, so only this bounds such a tree (the loop audit of 2026-12-07).
+    std::uint64_t map_blocks = 0;
     if ((in.flags & kFlagExtents) != 0) {
-      IG_TRY(walk_extents(in, in.i_block(), 0, blocks, runs));
+      IG_TRY(walk_extents(in, in.i_block(), 0, blocks, runs, map_blocks));
     } else {
-      IG_TRY(walk_block_map(in, blocks, runs));
+      IG_TRY(walk_block_map(in, blocks, runs, map_blocks));
     }
     std::sort(runs.begin(), runs.end(), [](const FileRun& a, const FileRun& b) { return a.logical < b.logical; });
     for (std::size_t i = 1; i < runs.size(); ++i) {
@@ -381,7 +391,7 @@ class ExtFs final : public FileSystem {
 
   // An extent tree node (60 bytes of i_block, or a whole block below it).
   Result<void> walk_extents(const Inode& in, std::span<const std::byte> node, std::uint32_t depth_seen,
-                            std::uint64_t file_blocks, std::vector<FileRun>& runs) const {
+                            std::uint64_t file_blocks, std::vector<FileRun>& runs, std::uint64_t& map_blocks) const {
     if (node.size() < 12) return Error::corrupt(fmt::format("ext: inode {}: extent node too small", in.number));
     const std::uint16_t magic = load_le_ptr<std::uint16_t>(node.data());
     const std::uint16_t entries = load_le_ptr<std::uint16_t>(node.data() + 2);
@@ -420,14 +430,23 @@ class ExtFs final : public FileSystem {
         if (leaf == 0 || leaf >= sb_.blocks_count) {
           return Error::corrupt(fmt::format("ext: inode {}: extent index points at block {}", in.number, leaf));
         }
+        IG_TRY(charge_map_block(in, map_blocks));
         std::vector<std::byte> child = IG_TRY(read_vector(*dev_, leaf * bs_, static_cast<std::size_t>(bs_)));
         if (csum_) IG_TRY(verify_extent_block(in, child));
-        IG_TRY(walk_extents(in, child, depth_seen + 1, file_blocks, runs));
+        IG_TRY(walk_extents(in, child, depth_seen + 1, file_blocks, runs, map_blocks));
         if (load_le_ptr<std::uint16_t>(child.data() + 6) != depth - 1) {
           return Error::corrupt(fmt::format("ext: inode {}: extent block {} has depth {}, expected {}", in.number, leaf,
                                             load_le_ptr<std::uint16_t>(child.data() + 6), depth - 1));
         }
       }
+    }
+    return ok();
+  }
+
+  Result<void> charge_map_block(const Inode& in, std::uint64_t& map_blocks) const {
+    if (++map_blocks > limits_.max_tree_nodes_per_walk) {
+      return Error::limit_exceeded(fmt::format("ext: inode {}: more than {} extent or indirect blocks to map",
+                                               in.number, limits_.max_tree_nodes_per_walk));
     }
     return ok();
   }
@@ -439,7 +458,7 @@ class ExtFs final : public FileSystem {
       return Error::corrupt(fmt::format("ext: inode {}: extent block without room for its checksum", in.number));
     const std::uint32_t stored = load_le_ptr<std::uint32_t>(block.data() + tail);
     const std::uint32_t computed = crc32c_update(inode_seed(in), block.first(tail));
-    if (stored != computed) {
+    if (checksum_refuses(stored != computed)) {
       return Error::corrupt(
           fmt::format("ext: inode {}: extent block checksum {:#x}, computed {:#x}", in.number, stored, computed));
     }
@@ -447,7 +466,8 @@ class ExtFs final : public FileSystem {
   }
 
   // Classic block map: 12 direct pointers, then single, double and triple indirect blocks.
-  Result<void> walk_block_map(const Inode& in, std::uint64_t file_blocks, std::vector<FileRun>& runs) const {
+  Result<void> walk_block_map(const Inode& in, std::uint64_t file_blocks, std::vector<FileRun>& runs,
+                              std::uint64_t& map_blocks) const {
     const std::uint64_t per_block = bs_ / 4;
     std::uint64_t logical = 0;
     for (std::size_t i = 0; i < 12 && logical < file_blocks; ++i, ++logical) {
@@ -457,7 +477,7 @@ class ExtFs final : public FileSystem {
     std::uint64_t span = per_block;
     for (int level = 1; level <= 3 && logical < file_blocks; ++level) {
       const std::uint32_t b = load_le_ptr<std::uint32_t>(in.i_block().data() + (11 + level) * 4);
-      if (b != 0) IG_TRY(walk_indirect(in, b, level, logical, file_blocks, runs));
+      if (b != 0) IG_TRY(walk_indirect(in, b, level, logical, file_blocks, runs, map_blocks));
       logical += span;
       span *= per_block;
     }
@@ -465,10 +485,11 @@ class ExtFs final : public FileSystem {
   }
 
   Result<void> walk_indirect(const Inode& in, std::uint64_t block, int level, std::uint64_t first_logical,
-                             std::uint64_t file_blocks, std::vector<FileRun>& runs) const {
+                             std::uint64_t file_blocks, std::vector<FileRun>& runs, std::uint64_t& map_blocks) const {
     if (block >= sb_.blocks_count) {
       return Error::corrupt(fmt::format("ext: inode {}: indirect block {} beyond the file system", in.number, block));
     }
+    IG_TRY(charge_map_block(in, map_blocks));
     const std::uint64_t per_block = bs_ / 4;
     std::uint64_t child_span = 1;
     for (int l = 1; l < level; ++l) child_span *= per_block;
@@ -481,7 +502,7 @@ class ExtFs final : public FileSystem {
       if (level == 1) {
         IG_TRY(add_run(in, runs, logical, 1, b));
       } else {
-        IG_TRY(walk_indirect(in, b, level - 1, logical, file_blocks, runs));
+        IG_TRY(walk_indirect(in, b, level - 1, logical, file_blocks, runs, map_blocks));
       }
     }
     return ok();
@@ -601,7 +622,7 @@ Result<std::unique_ptr<FileSystem>> open(SourcePtr dev, const FsLimits& limits) 
     }
     const std::uint32_t stored = load_le<std::uint32_t, kSChecksum>(s);
     const std::uint32_t computed = crc32c_update(~0u, std::span<const std::byte>(s).first(kSChecksum));
-    if (stored != computed) {
+    if (checksum_refuses(stored != computed)) {
       return Error::corrupt(fmt::format("ext superblock: checksum {:#x}, computed {:#x}", stored, computed));
     }
   }
@@ -650,7 +671,7 @@ Result<std::unique_ptr<FileSystem>> open(SourcePtr dev, const FsLimits& limits) 
         const std::uint32_t c =
             crc32c_update(crc32c_update(seed, le32_bytes(static_cast<std::uint32_t>(group), gb)), copy);
         const std::uint16_t stored = load_le_ptr<std::uint16_t>(d + 0x1e);
-        if (stored != (c & 0xffff)) {
+        if (checksum_refuses(stored != (c & 0xffff))) {
           return Error::corrupt(
               fmt::format("ext: group descriptor {} checksum {:#x}, computed {:#x}", group, stored, c & 0xffff));
         }

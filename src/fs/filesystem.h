@@ -40,12 +40,15 @@ struct DirEntry {
 
 struct FsLimits {
   std::uint64_t max_dir_entries = 1 << 20;       // entries returned by one list()
+  std::uint64_t max_dir_bytes = 256 << 20;       // bytes of one directory read by list() (ext)
   std::uint64_t max_extents_per_file = 1 << 20;  // extent / block-map runs held for one file
   std::uint32_t max_extent_depth = 5;            // ext4's own maximum
   std::uint32_t max_symlink_hops = 40;           // as Linux's MAXSYMLINKS
   std::uint64_t max_symlink_bytes = 4096;
   std::uint64_t max_path_components = 4096;
-  std::uint64_t max_tree_nodes_per_walk = 1 << 16;  // btrfs: tree nodes read by one lookup or listing
+  // Tree nodes read by one lookup or listing (btrfs), or map blocks read to map one file (ext extent
+  // and indirect blocks, XFS extent btree blocks): shared children add no entries or runs.
+  std::uint64_t max_tree_nodes_per_walk = 1 << 16;
 };
 
 class FileSystem {

@@ -18,6 +18,7 @@ constexpr std::uint64_t kMftRecord = 0;
 constexpr std::uint64_t kVolumeRecord = 3;
 constexpr std::uint64_t kRootRecord = 5;
 constexpr std::uint64_t kUpCaseRecord = 10;
+constexpr std::size_t kUpCaseBytes = 65536 * 2;
 
 constexpr std::uint32_t kAttrStandardInformation = 0x10;
 constexpr std::uint32_t kAttrList = 0x20;
@@ -183,13 +184,12 @@ class Volume final : public FileSystem, public std::enable_shared_from_this<Volu
       mft_ = std::make_shared<MappedSource>(dev_, cluster_, data->data_size, to_file_runs(data->runs), "$MFT");
     }
     records_ = mft_->size() / record_size_;
-    // $UpCase: the volume's own case mapping, 65536 UTF-16 units.
+    // $UpCase: the volume's own case mapping, 65536 UTF-16LE units, kept as read (upcase() decodes
+    // the few units a lookup needs; converting all of them up front was most of a mount's work).
     auto upcase = open_data(kUpCaseRecord, "$UpCase");
-    if (upcase && (*upcase)->size() >= 131072) {
-      std::vector<std::byte> table(131072);
-      IG_TRY((*upcase)->read_at(0, table));
-      upcase_.resize(65536);
-      for (std::size_t i = 0; i < 65536; ++i) upcase_[i] = load_le_ptr<std::uint16_t>(table.data() + 2 * i);
+    if (upcase && (*upcase)->size() >= kUpCaseBytes) {
+      upcase_.resize(kUpCaseBytes);
+      IG_TRY((*upcase)->read_at(0, upcase_));
     }
     if (auto vol = attributes(kVolumeRecord)) {
       if (const Attribute* name = find(*vol, kAttrVolumeName, ""); name != nullptr && name->resident) {
@@ -283,7 +283,7 @@ class Volume final : public FileSystem, public std::enable_shared_from_this<Volu
   std::u16string upcase(std::u16string s) const {
     for (char16_t& c : s) {
       if (!upcase_.empty()) {
-        c = static_cast<char16_t>(upcase_[c]);
+        c = static_cast<char16_t>(load_le_ptr<std::uint16_t>(upcase_.data() + 2 * std::size_t{c}));
       } else if (c >= u'a' && c <= u'z') {
         c = static_cast<char16_t>(c - 32);
       }
@@ -446,13 +446,15 @@ class Volume final : public FileSystem, public std::enable_shared_from_this<Volu
     if ((d->flags & kFlagCompressed) != 0) return Error::unsupported(fmt::format("ntfs: {} is compressed", name));
     if (d->resident) return std::unique_ptr<ByteSource>(std::make_unique<MappedSource>(d->value, name));
     std::uint64_t clusters = 0;
+    const std::uint64_t volume_clusters = dev_->size() / cluster_;
     for (const Run& r : d->runs) {
-      if (r.lcn && !range_within(*r.lcn * cluster_, r.count * cluster_, dev_->size())) {
+      // Counted in clusters: in bytes, an LCN or VCN of 2^52 wraps to a small number.
+      if (r.lcn && (*r.lcn > volume_clusters || r.count > volume_clusters - *r.lcn)) {
         return Error::corrupt(fmt::format("ntfs: {}: run at cluster {} lies outside the volume", name, *r.lcn));
       }
-      clusters = std::max(clusters, r.vcn + r.count);
+      clusters = std::max(clusters, r.vcn > UINT64_MAX - r.count ? UINT64_MAX : r.vcn + r.count);
     }
-    if (d->data_size > clusters * cluster_) {
+    if (clusters <= UINT64_MAX / cluster_ && d->data_size > clusters * cluster_) {
       return Error::corrupt(fmt::format("ntfs: {}: {} bytes but runs for {} clusters", name, d->data_size, clusters));
     }
     return std::unique_ptr<ByteSource>(
@@ -605,7 +607,7 @@ class Volume final : public FileSystem, public std::enable_shared_from_this<Volu
   std::uint64_t serial_ = 0;
   std::uint64_t records_ = 0;
   std::shared_ptr<MappedSource> mft_;
-  std::vector<std::uint16_t> upcase_;
+  std::vector<std::byte> upcase_;  // $UpCase, kUpCaseBytes of UTF-16LE, or empty: ASCII only
   std::string label_;
 };
 

@@ -441,6 +441,12 @@ Result<std::unique_ptr<FileSystem>> open(SourcePtr dev, const FsLimits& limits) 
     return Error::corrupt(
         fmt::format("ufs superblock: fs_size {} not covered by fs_ncg {} x fs_fpg {}", size_frags, g.ncg, g.fpg));
   }
+  // Every device byte a fragment address names, addr * fs_fsize, then fits in 64 bits: past this, a
+  // wrapped product pointed at some other place of the device.
+  if (std::uint64_t{g.ncg} * g.fpg > UINT64_MAX / g.fsize) {
+    return Error::corrupt(fmt::format("ufs superblock: fs_ncg {} x fs_fpg {} fragments of {} bytes overflow 64 bits",
+                                      g.ncg, g.fpg, g.fsize));
+  }
   g.size_frags = static_cast<std::uint64_t>(size_frags);
   if (maxsymlinklen < 0 || static_cast<std::uint32_t>(maxsymlinklen) > kMaxShortLink)
     return Error::corrupt(fmt::format("ufs superblock: fs_maxsymlinklen {} not in [0, 120]", maxsymlinklen));

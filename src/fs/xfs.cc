@@ -13,6 +13,7 @@
 
 #include "base/bytes.h"
 #include "base/checked.h"
+#include "base/checksum.h"
 #include "base/crc32c.h"
 #include "base/text.h"
 #include "fs/mapped_source.h"
@@ -236,7 +237,7 @@ class XfsFs final : public FileSystem {
       store_le_ptr<std::uint32_t>(copy.data() + kDiCrc, 0);
       const std::uint32_t computed = ~crc32c_update(~0u, copy);
       const std::uint32_t stored = load_le_ptr<std::uint32_t>(r + kDiCrc);  // stored little-endian, as XFS does
-      if (stored != computed)
+      if (checksum_refuses(stored != computed))
         return Error::corrupt(fmt::format("xfs: inode {} CRC {:#x}, computed {:#x}", ino, stored, computed));
       if (load_be_ptr<std::uint64_t>(r + kDiIno) != ino)
         return Error::corrupt(fmt::format("xfs: inode {} says it is {}", ino, load_be_ptr<std::uint64_t>(r + kDiIno)));
@@ -293,9 +294,12 @@ class XfsFs final : public FileSystem {
       if (level == 0 || level > kMaxBtreeDepth || numrecs > maxrecs)
         return Error::corrupt(
             fmt::format("xfs: inode {}: btree root level {} with {} records", in.number, level, numrecs));
+      // Blocks read: many pointers at one shared block add no extents, so only this bounds such
+      // a tree (the loop audit of 2026-12-07).
+      std::uint64_t blocks_read = 0;
       for (std::uint16_t i = 0; i < numrecs; ++i) {
         const std::uint64_t ptr = load_be_ptr<std::uint64_t>(f.data() + 4 + maxrecs * 8 + std::size_t{i} * 8);
-        IG_TRY(walk_btree(in, ptr, level - 1, runs));
+        IG_TRY(walk_btree(in, ptr, level - 1, runs, blocks_read));
       }
     } else if (in.format != kFmtLocal) {
       return Error::corrupt(fmt::format("xfs: inode {}: data fork format {}", in.number, in.format));
@@ -310,8 +314,12 @@ class XfsFs final : public FileSystem {
     return runs;
   }
 
-  Result<void> walk_btree(const Inode& in, std::uint64_t fsblock, std::uint32_t level,
-                          std::vector<FileRun>& runs) const {
+  Result<void> walk_btree(const Inode& in, std::uint64_t fsblock, std::uint32_t level, std::vector<FileRun>& runs,
+                          std::uint64_t& blocks_read) const {
+    if (++blocks_read > limits_.max_tree_nodes_per_walk) {
+      return Error::limit_exceeded(
+          fmt::format("xfs: inode {}: more than {} extent btree blocks", in.number, limits_.max_tree_nodes_per_walk));
+    }
     const std::uint64_t agno = fsblock >> g_.agblklog;
     const std::uint64_t agbno = fsblock & ((std::uint64_t{1} << g_.agblklog) - 1);
     if (agno >= g_.agcount || agbno >= g_.agblocks)
@@ -339,7 +347,7 @@ class XfsFs final : public FileSystem {
     if (numrecs > maxrecs) return Error::corrupt(fmt::format("xfs: inode {}: btree node overflows", in.number));
     for (std::uint16_t i = 0; i < numrecs; ++i) {
       IG_TRY(walk_btree(in, load_be_ptr<std::uint64_t>(b.data() + header + maxrecs * 8 + std::size_t{i} * 8), level - 1,
-                        runs));
+                        runs, blocks_read));
     }
     return ok();
   }
@@ -465,13 +473,19 @@ Result<std::unique_ptr<FileSystem>> open(SourcePtr dev, const FsLimits& limits) 
   }
   if (std::uint64_t{g.agcount} * g.agblocks < g.dblocks)
     return Error::corrupt("xfs superblock: the allocation groups do not cover sb_dblocks");
+  // Every device byte an inode or extent names, (agno * agblocks + agbno) * blocksize, then fits
+  // in 64 bits: past this, a wrapped product pointed at some other place of the device.
+  if (std::uint64_t{g.agcount} * g.agblocks > UINT64_MAX / g.blocksize) {
+    return Error::corrupt(fmt::format("xfs superblock: {} allocation groups of {} blocks of {} bytes overflow 64 bits",
+                                      g.agcount, g.agblocks, g.blocksize));
+  }
   if (g.v5) {
     std::array<std::byte, 512> copy = s;
     store_le<std::uint32_t, kSbCrc>(copy, 0);
     const std::uint32_t computed =
         ~crc32c_update(~0u, std::span<const std::byte>(copy).first(sectsize > 512 ? 512 : sectsize));
     const std::uint32_t stored = load_le<std::uint32_t, kSbCrc>(s);
-    if (stored != computed)
+    if (checksum_refuses(stored != computed))
       return Error::corrupt(fmt::format("xfs superblock: CRC {:#x}, computed {:#x}", stored, computed));
     const std::uint32_t incompat = load_be<std::uint32_t, kSbFeaturesIncompat>(s);
     if ((incompat & ~kIncompatKnown) != 0)

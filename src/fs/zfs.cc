@@ -1,6 +1,7 @@
 #include "fs/zfs.h"
 
 #include <array>
+#include <memory>
 #include <vector>
 
 #include "base/bytes.h"
@@ -90,17 +91,20 @@ Result<std::optional<VdevLabel>> probe(const ByteSource& vdev) {
     labels.push_back(aligned - kLabelBytes);
   }
   std::optional<VdevLabel> found;
-  std::vector<std::byte> buf(kUberblockRingBytes);
+  // Not zeroed first: every read below fills what it uses (zeroing 128 KiB per probe was a third
+  // of fuzz_zfs's run).
+  const auto storage = std::make_unique_for_overwrite<std::byte[]>(kUberblockRingBytes);
+  const std::span<std::byte> buf(storage.get(), kUberblockRingBytes);
   for (unsigned l = 0; l < labels.size(); ++l) {
     if (labels[l] + kLabelBytes > size) break;
-    IG_TRY(vdev.read_at(labels[l] + kUberblockRingOffset, std::span(buf).first(kUberblockRingBytes)));
+    IG_TRY(vdev.read_at(labels[l] + kUberblockRingOffset, buf.first(kUberblockRingBytes)));
     auto ub = find_uberblock(std::span<const std::byte>(buf).first(kUberblockRingBytes));
     if (!ub) continue;
     if (!found) {
       found = *ub;
       found->label = l;
     }
-    IG_TRY(vdev.read_at(labels[l] + kNvlistOffset, std::span(buf).first(kNvlistBytes)));
+    IG_TRY(vdev.read_at(labels[l] + kNvlistOffset, buf.first(kNvlistBytes)));
     auto name = pool_name_from_nvlist(std::span<const std::byte>(buf).first(kNvlistBytes));
     if (name) {
       found->pool_name = std::move(*name);

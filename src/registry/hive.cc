@@ -4,6 +4,7 @@
 
 #include "base/bytes.h"
 #include "base/checked.h"
+#include "base/checksum.h"
 #include "base/text.h"
 
 namespace ig::registry {
@@ -58,7 +59,7 @@ Result<Hive> Hive::open(std::vector<std::byte> bytes, const HiveLimits& limits) 
   const std::uint32_t stored = load_le_ptr<std::uint32_t>(bytes.data() + 508);
   // Windows writes 1 where the XOR is 0, and 0xFFFFFFFE where it is 0xFFFFFFFF.
   const std::uint32_t expected = x == 0 ? 1 : x == 0xFFFFFFFF ? 0xFFFFFFFE : x;
-  if (stored != expected && stored != x) {
+  if (checksum_refuses(stored != expected && stored != x)) {
     return Error::corrupt(fmt::format("hive: base block checksum {:#x}, computed {:#x}", stored, expected));
   }
   Hive h(std::move(bytes), limits);
@@ -112,7 +113,8 @@ Result<std::string> Hive::key_name(KeyRef key) const {
   return decode_name(c.subspan(0x4C, length), (flags & 0x20) != 0);
 }
 
-Result<void> Hive::collect_subkeys(std::uint32_t list, std::uint32_t depth, std::vector<KeyRef>& out) const {
+Result<void> Hive::collect_subkeys(std::uint32_t list, std::uint32_t depth, std::vector<KeyRef>& out,
+                                   std::uint64_t& list_refs) const {
   if (depth > limits_.max_list_depth) {
     return Error::corrupt(fmt::format("hive: subkey list {:#x} nested deeper than {}", list, limits_.max_list_depth));
   }
@@ -129,7 +131,13 @@ Result<void> Hive::collect_subkeys(std::uint32_t list, std::uint32_t depth, std:
   for (std::size_t i = 0; i < count; ++i) {
     const std::uint32_t ref = load_le_ptr<std::uint32_t>(c.data() + 4 + i * stride);
     if (sig == "ri") {
-      IG_TRY(collect_subkeys(ref, depth + 1, out));
+      // ri entries name lists, not keys: lists shared by many entries add no key, so only this
+      // bounds them (N^4 visits over four levels of one shared list: the loop audit, 2026-12-07).
+      if (++list_refs > limits_.max_subkeys) {
+        return Error::limit_exceeded(fmt::format(
+            "hive: subkey list {:#x}: more than {} lists named by its lists of lists", list, limits_.max_subkeys));
+      }
+      IG_TRY(collect_subkeys(ref, depth + 1, out, list_refs));
     } else {
       if (out.size() >= limits_.max_subkeys) {
         return Error::limit_exceeded(fmt::format("hive: more than {} subkeys", limits_.max_subkeys));
@@ -149,7 +157,8 @@ Result<std::vector<KeyRef>> Hive::subkeys(KeyRef key) const {
   if (count > limits_.max_subkeys) {
     return Error::limit_exceeded(fmt::format("hive: key {:#x} has {} subkeys", key, count));
   }
-  IG_TRY(collect_subkeys(list, 0, out));
+  std::uint64_t list_refs = 0;
+  IG_TRY(collect_subkeys(list, 0, out, list_refs));
   if (out.size() != count) {
     return Error::corrupt(fmt::format("hive: key {:#x} counts {} subkeys, its lists hold {}", key, count, out.size()));
   }

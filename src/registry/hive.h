@@ -81,7 +81,9 @@ class Hive {
   Hive(std::vector<std::byte> bytes, HiveLimits limits) : bytes_(std::move(bytes)), limits_(limits) {}
   Result<std::span<const std::byte>> cell(std::uint32_t offset, std::string_view what) const;
   Result<std::span<const std::byte>> key_cell(KeyRef key) const;
-  Result<void> collect_subkeys(std::uint32_t list, std::uint32_t depth, std::vector<KeyRef>& out) const;
+  // `list_refs`: the ri entries followed so far for this key, bounded by max_subkeys.
+  Result<void> collect_subkeys(std::uint32_t list, std::uint32_t depth, std::vector<KeyRef>& out,
+                               std::uint64_t& list_refs) const;
   Result<std::vector<std::byte>> value_data(std::span<const std::byte> vk, std::uint32_t at) const;
 
   std::vector<std::byte> bytes_;

@@ -11,6 +11,7 @@
 
 #include "base/bytes.h"
 #include "base/checked.h"
+#include "base/checksum.h"
 
 namespace ig {
 namespace {
@@ -70,7 +71,7 @@ Result<std::optional<std::vector<BsdPartition>>> read_bsd_label(const ByteSource
   for (std::size_t i = 0; i < kDPartitions + std::size_t{npartitions} * kPartitionSize; i += 2) {
     sum ^= load_le_ptr<std::uint16_t>(s.data() + i);
   }
-  if (sum != 0)
+  if (checksum_refuses(sum != 0))
     return Error::corrupt(fmt::format("bsd disklabel at byte {}: d_checksum does not hold ({:#06x})", at, sum));
 
   auto entry = [&](std::size_t i) { return s.data() + kDPartitions + i * kPartitionSize; };

@@ -15,6 +15,7 @@
 
 #include "base/bytes.h"
 #include "base/checked.h"
+#include "base/checksum.h"
 #include "io/sources.h"
 
 namespace ig::lvm {
@@ -188,7 +189,7 @@ Result<std::string> read_metadata_text(const ByteSource& pv, std::uint64_t mda_o
   if (text_at<4, 16>(h) != kMdaMagic) return Error::corrupt("lvm: metadata area header magic missing");
   const std::uint32_t stored = load_le<std::uint32_t, 0>(h);
   const std::uint32_t computed = lvm_crc(std::span<const std::byte>(h).subspan(4));
-  if (stored != computed)
+  if (checksum_refuses(stored != computed))
     return Error::corrupt(fmt::format("lvm: metadata area header checksum {:#x}, computed {:#x}", stored, computed));
   const std::uint64_t offset = load_le<std::uint64_t, 40>(h);
   const std::uint64_t size = load_le<std::uint64_t, 48>(h);
@@ -206,7 +207,7 @@ Result<std::string> read_metadata_text(const ByteSource& pv, std::uint64_t mda_o
     IG_TRY(pv.read_at(mda_offset + kSector, std::span(out + first, static_cast<std::size_t>(size - first))));
   }
   const std::uint32_t text_crc = lvm_crc(std::span<const std::byte>(out, text.size()));
-  if (text_crc != checksum)
+  if (checksum_refuses(text_crc != checksum))
     return Error::corrupt(fmt::format("lvm: metadata text checksum {:#x}, computed {:#x}", checksum, text_crc));
   return text;
 }
@@ -347,10 +348,10 @@ Result<std::optional<PhysicalVolume>> read_pv(const ByteSource& pv) {
     if (text_at<0, 8>(l) != "LABELONE" || text_at<24, 8>(l) != "LVM2 001") continue;
     const std::uint32_t stored = load_le<std::uint32_t, 16>(l);
     const std::uint32_t computed = lvm_crc(std::span<const std::byte>(l).subspan(20));
-    if (stored != computed)
+    if (checksum_refuses(stored != computed))
       return Error::corrupt(fmt::format("lvm label: checksum {:#x}, computed {:#x}", stored, computed));
     const std::uint32_t offset = load_le<std::uint32_t, 20>(l);
-    if (offset < 32 || offset + 32 + 8 > kSector)
+    if (offset < 32 || std::uint64_t{offset} + 32 + 8 > kSector)  // 64 bits: 0xFFFFFFE0 + 40 wraps to 8
       return Error::corrupt(fmt::format("lvm label: pv header offset {}", offset));
     PhysicalVolume out;
     out.uuid = printable(as_chars(std::span<const std::byte>(l).subspan(offset, 32)));

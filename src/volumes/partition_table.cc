@@ -11,6 +11,7 @@
 
 #include "base/bytes.h"
 #include "base/checked.h"
+#include "base/checksum.h"
 
 namespace ig {
 namespace {
@@ -134,7 +135,7 @@ Result<GptHeader> read_gpt_header(const ByteSource& disk, std::uint64_t lba) {
   const std::uint32_t stored_crc = load_le<std::uint32_t, 16>(s);
   store_le<std::uint32_t, 16>(s, 0);
   const std::uint32_t crc = crc32_of(std::span<const std::byte>(s).first(header_size));
-  if (crc != stored_crc) {
+  if (checksum_refuses(crc != stored_crc)) {
     return Error::corrupt(fmt::format("gpt header at LBA {}: CRC32 {:#010x}, computed {:#010x}", lba, stored_crc, crc));
   }
   GptHeader h;
@@ -176,7 +177,7 @@ Result<std::vector<Partition>> read_gpt_entries(const ByteSource& disk, const Gp
   std::vector<std::byte> raw =
       IG_TRY(read_vector(disk, h.partition_entry_lba * kSector, static_cast<std::size_t>(bytes)));
   const std::uint32_t crc = crc32_of(raw);
-  if (crc != h.entries_crc32) {
+  if (checksum_refuses(crc != h.entries_crc32)) {
     return Error::corrupt(fmt::format("gpt: entry array CRC32 {:#010x}, computed {:#010x}", h.entries_crc32, crc));
   }
   std::vector<Partition> out;

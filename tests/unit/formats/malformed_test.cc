@@ -388,6 +388,13 @@ TEST_F(Malformed, VmdkHeaderFields) {
   const std::string p = made("vmdk", ".vmdk");
   patch_file(p, 20, le64(100));
   EXPECT_THAT(open_file(p), HasError(ErrorCode::kCorrupt, "grainSize 100 sectors"));
+  const std::string w = made("vmdk", ".vmdk");  // 2^56 sectors: times 512 wraps to 0 (fuzz_open_image)
+  patch_file(w, 20, le64(1ull << 56));
+  EXPECT_THAT(open_file(w), HasError(ErrorCode::kCorrupt, "grainSize 72057594037927936 sectors"));
+  const std::string o = made("vmdk", ".vmdk");  // sector 2^55 + 1 times 512 wraps to 512, the real one
+  ASSERT_EQ(le32_at(o, 28), 1u) << "qemu-img's descriptor sits at sector 1";
+  patch_file(o, 28, le64((1ull << 55) + 1));
+  EXPECT_THAT(open_file(o), HasError(ErrorCode::kCorrupt, "descriptor at sector 36028797018963969"));
   const std::string n = made("vmdk", ".vmdk");
   patch_file(n, 44, le32(1000));
   EXPECT_THAT(open_file(n), HasError(ErrorCode::kCorrupt, "numGTEsPerGT 1000 not in [1, 512]"));

@@ -215,5 +215,40 @@ TEST_F(ExtMalformed, InodeChecksumIsVerified) {
               HasError(ErrorCode::kCorrupt, fmt::format("inode {} checksum", r->inode)));
 }
 
+TEST_F(ExtMalformed, SharedIndirectBlocksAreBounded) {
+  // ext2's block map with 1 KiB blocks: the triple-indirect block's 256 pointers all name one
+  // double-indirect block, whose 256 all name one (zero) indirect block. Shared blocks add no run,
+  // so nothing but a budget of map blocks bounds the walk: 65,793 blocks to read here, and with
+  // 64 KiB blocks, 2.7 x 10^8 (the loop audit of 2026-12-07).
+  run_ok("mke2fs -q -F -t ext2 -b 1024 -d " + (dir_.path() / "t").string() + " " + image_ + " 8M");
+  std::vector<std::byte> to_double, to_single;
+  for (int i = 0; i < 256; ++i) {
+    for (const std::byte b : le32(8001)) to_double.push_back(b);
+    for (const std::byte b : le32(8002)) to_single.push_back(b);
+  }
+  patch_file(image_, 8000 * 1024, to_double);  // blocks 8000-8002: free, zero, near the end
+  patch_file(image_, 8001 * 1024, to_single);
+  run_ok("debugfs -w -R " + shell_quote("sif /etc/hostname block[TIND] 8000") + " " + image_ + " 2>/dev/null");
+  run_ok("debugfs -w -R " + shell_quote("sif /etc/hostname size 0x800000000") + " " + image_ + " 2>/dev/null");
+  auto fsys = open_fs();
+  ASSERT_THAT(fsys, IsOk());
+  auto r = resolve(**fsys, "/etc/hostname");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_THAT((*fsys)->open(r->inode),
+              HasError(ErrorCode::kLimitExceeded, "more than 65536 extent or indirect blocks to map"));
+}
+
+TEST_F(ExtMalformed, DirectoryListingsAreBoundedInBytes) {
+  // A directory's size is all that bounds its listing: empty blocks add no entries, and its runs
+  // may all map the same blocks. Made 2^40 bytes here; the listing refuses it before reading.
+  run_ok("debugfs -w -R " + shell_quote("sif /etc size 0x10000000000") + " " + image_ + " 2>/dev/null");
+  auto fsys = open_fs();
+  ASSERT_THAT(fsys, IsOk());
+  auto etc = resolve(**fsys, "/etc");
+  ASSERT_THAT(etc, IsOk());
+  EXPECT_THAT((*fsys)->list(etc->inode),
+              HasError(ErrorCode::kLimitExceeded, "of 1099511627776 bytes, more than the 268435456 read"));
+}
+
 }  // namespace
 }  // namespace ig::test

@@ -274,6 +274,18 @@ TEST_F(UfsMalformed, SuperblockFieldsChecked) {
   EXPECT_THAT(open_image(image_), HasError(ErrorCode::kCorrupt, "fs_iblkno"));
 }
 
+TEST_F(UfsMalformed, FragmentAddressesThatOverflowSixtyFourBits) {
+  // 2^25 cylinder groups of 2^31 fragments of 512 bytes, fs_size inside the last group: every other
+  // field agrees, and fragment addresses times 512 wrapped to some other place of the device.
+  patch_file(image_, l_.sblockloc + 44, le32(1u << 25));                       // fs_ncg
+  patch_file(image_, l_.sblockloc + 184, le32(112));                           // fs_ipg: 2^25 x 112 inodes fit 32 bits
+  patch_file(image_, l_.sblockloc + 188, le32(1u << 31));                      // fs_fpg
+  patch_file(image_, l_.sblockloc + 1080, le64((1ull << 56) - (1ull << 30)));  // fs_size
+  EXPECT_THAT(open_image(image_), HasError(ErrorCode::kCorrupt,
+                                           "fs_ncg 33554432 x fs_fpg 2147483648 fragments of "
+                                           "512 bytes overflow 64 bits"));
+}
+
 TEST_F(UfsMalformed, BigEndianAndUfs1Refused) {
   patch_file(image_, l_.sblockloc + 1372, be32(0x19540119));
   EXPECT_THAT(open_image(image_), HasError(ErrorCode::kUnsupported, "big-endian"));

@@ -283,5 +283,42 @@ TEST(Hive, MalformedHivesAreNamed) {
   EXPECT_THAT(huge->subkeys(huge->root()), HasError(ErrorCode::kLimitExceeded, "subkeys"));
 }
 
+TEST(Hive, SharedListsOfListsAreBounded) {
+  // Four levels of ri lists, each of 20 entries naming the one list below, the last naming an
+  // empty lf: 20^4 visits that add no key (N = 1000 in one 4 KiB cell is 10^12). Written into the
+  // empty hive's free space, under a root that says it has one subkey.
+  TempDir dir;
+  copy_empty_hive(dir.file("h"));
+  std::vector<std::byte> b = read_file(dir.file("h"));
+  const std::uint32_t root = load_le_ptr<std::uint32_t>(b.data() + 0x24);
+  auto put = [&](std::uint32_t cell, const std::vector<std::byte>& data) {
+    std::copy(data.begin(), data.end(), b.begin() + 4096 + cell);
+  };
+  const std::uint32_t lists[] = {0x800, 0x880, 0x900, 0x980};
+  for (std::size_t level = 0; level < 4; ++level) {
+    std::vector<std::byte> cell = le32(static_cast<std::uint32_t>(-88));
+    for (const std::byte c : text("ri")) cell.push_back(c);
+    cell.push_back(std::byte{20});
+    cell.push_back(std::byte{0});
+    const std::uint32_t below = level < 3 ? lists[level + 1] : 0xA00;
+    for (int i = 0; i < 20; ++i) {
+      for (const std::byte c : le32(below)) cell.push_back(c);
+    }
+    put(lists[level], cell);
+  }
+  std::vector<std::byte> empty_lf = le32(static_cast<std::uint32_t>(-16));
+  for (const std::byte c : text("lf")) empty_lf.push_back(c);
+  empty_lf.resize(16, std::byte{0});
+  put(0xA00, empty_lf);
+  put(root + 4 + 0x14, le32(1));         // subkey count
+  put(root + 4 + 0x1C, le32(lists[0]));  // subkey list
+  registry::HiveLimits limits;
+  limits.max_subkeys = 1000;
+  auto h = Hive::open(std::move(b), limits);
+  ASSERT_THAT(h, IsOk());
+  EXPECT_THAT(h->subkeys(h->root()),
+              HasError(ErrorCode::kLimitExceeded, "more than 1000 lists named by its lists of lists"));
+}
+
 }  // namespace
 }  // namespace ig::test

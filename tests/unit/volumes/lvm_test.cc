@@ -113,6 +113,18 @@ void write_metadata(const std::string& disk, std::uint64_t pv_offset, std::uint6
   patch_file(disk, header, le32(lvm_crc(rest)));
 }
 
+TEST_F(Lvm, LabelPvHeaderOffsetThatWrapsIsRefused) {
+  // offset + 40 was added in 32 bits: 0xFFFFFFE0 wrapped to 8, passed, and the UUID was read 4 GiB
+  // past the 512-byte label (found by review once fuzz builds let the label's CRC through). The
+  // CRC made right here, as anyone writing an image can.
+  const std::uint64_t label = (1 << 20) + 512;
+  patch_file(disk_, label + 20, le32(0xFFFFFFE0));
+  const std::vector<std::byte> d = read_file(disk_);
+  patch_file(disk_, label + 16,
+             le32(lvm_crc(std::string(reinterpret_cast<const char*>(d.data() + label + 20), 512 - 20))));
+  EXPECT_THAT(pv(), HasError(ErrorCode::kCorrupt, "lvm label: pv header offset 4294967264"));
+}
+
 // Where `from` matches `text` at `at`, the end of the match: whitespace in `from` matches any run
 // of whitespace, none included (the on-disk text is not indented like vgcfgbackup's and breaks
 // lists over lines).
