@@ -67,7 +67,7 @@ cmake --build --preset fuzz
 seeds=$(mktemp -d)
 trap 'rm -rf "$seeds"' EXIT
 tests/fuzz/make-seeds.sh "$seeds" > /dev/null
-for t in qcow2 vhd vmdk open_image partitions ext xfs btrfs ufs freebsd zfs lvm initramfs boot_config rpmdb kernel_image ntfs hive; do
+for t in qcow2 vhd vmdk open_image partitions ext xfs btrfs ufs freebsd zfs lvm initramfs boot_config os_release inspect rpmdb kernel_image ntfs hive; do
   mkdir -p "$seeds/corpus-$t"
   # The campaign's corpus (tests/fuzz/campaign.sh) is where the short run starts from.
   if [ -f "tests/fuzz/corpus/$t.tar.xz" ]; then tar -xJf "tests/fuzz/corpus/$t.tar.xz" -C "$seeds/corpus-$t"; fi

@@ -15,7 +15,9 @@
 # target runs SECONDS on a scratch copy of it; the new inputs are merged back minimised
 # (-merge=1: only inputs that add coverage stay) and packed again; a line goes to
 # tests/fuzz/campaign.tsv:
-#   date  target  executions  seconds  corpus-files  corpus-bytes  crashes
+#   date  target  executions  seconds  corpus-files  corpus-bytes  crashes  checksums
+# `checksums` is `skipped` for a fuzz tree whose readers let a wrong checksum through
+# (src/base/checksum.h; every fuzz build since 2026-12-07), `refused` for the runs before.
 # A crash stops the campaign, its input and log kept under build/fuzz/campaign/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,12 +25,14 @@ seconds=${1:?usage: tests/fuzz/campaign.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(qcow2 vhd vmdk open_image partitions ext xfs btrfs ufs freebsd zfs lvm initramfs
-  boot_config rpmdb kernel_image ntfs hive)
+  boot_config os_release inspect rpmdb kernel_image ntfs hive)
 bin=build/fuzz/tests/fuzz
 work=build/fuzz/campaign
 mkdir -p "$work"
-[ -f tests/fuzz/campaign.tsv ] || printf 'date\ttarget\texecutions\tseconds\tcorpus_files\tcorpus_bytes\tcrashes\n' \
-  > tests/fuzz/campaign.tsv
+[ -f tests/fuzz/campaign.tsv ] ||
+  printf 'date\ttarget\texecutions\tseconds\tcorpus_files\tcorpus_bytes\tcrashes\tchecksums\n' > tests/fuzz/campaign.tsv
+checksums=refused
+grep -q FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION build/fuzz/compile_commands.json 2> /dev/null && checksums=skipped
 seeds=$(mktemp -d)
 trap 'rm -rf "$seeds"' EXIT
 tests/fuzz/make-seeds.sh "$seeds" > /dev/null
@@ -73,8 +77,8 @@ for t in "${targets[@]}"; do
   tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$run/merged" -cf - . | xz -9 -T1 > "$pack"
   files=$(find "$run/merged" -type f | wc -l)
   bytes=$(du -sb "$run/merged" | cut -f1)
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%F)" "$t" "${execs:-0}" "${took:-$seconds}" "$files" "$bytes" \
-    "$crashes" >> tests/fuzz/campaign.tsv
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%F)" "$t" "${execs:-0}" "${took:-$seconds}" "$files" \
+    "$bytes" "$crashes" "$checksums" >> tests/fuzz/campaign.tsv
   echo "fuzz_$t: ${execs:-0} executions in ${took:-$seconds} s; corpus $files files, $bytes bytes"
   if [ "$crashes" -ne 0 ]; then
     echo "fuzz_$t found a crash: $log and $work/crash-$t-*" >&2

@@ -1,13 +1,12 @@
 // The rpm database reader (SQLite in memory, then the header blob) over arbitrary bytes; inputs
 // that do not start like SQLite go to the header parser directly.
 #include <cstring>
-#include <vector>
+#include <span>
 
 #include "inspect/rpmdb.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  std::vector<std::byte> bytes(size);
-  if (size > 0) std::memcpy(bytes.data(), data, size);
+  const auto bytes = std::as_bytes(std::span(data, size));  // in place: a copy was a fifth of a run
   if (size >= 16 && std::memcmp(data, "SQLite format 3", 16) == 0) {
     auto r = ig::rpmdb_find(bytes, "cloud-init");
     if (r && *r) (void)(*r)->evr().size();

@@ -2,7 +2,7 @@
 # Writes small seed images for the fuzz targets into DIR/<target>/, made by qemu-img.
 set -euo pipefail
 out=$1
-mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext,xfs,btrfs,ufs,freebsd,zfs,lvm,initramfs,boot_config,rpmdb,kernel_image,ntfs,hive}
+mkdir -p "$out"/{qcow2,vhd,vmdk,open_image,partitions,ext,xfs,btrfs,ufs,freebsd,zfs,lvm,initramfs,boot_config,os_release,inspect,rpmdb,kernel_image,ntfs,hive}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 head -c 300000 < <(yes 'imagegate seed line') > "$tmp/src.raw"
@@ -128,15 +128,61 @@ with open(sys.argv[1], 'r+b') as f:
     f.write(label)
 PY
 head -c 64K "$tmp/bsd.raw" > "$out/partitions/mbr-bsdlabel.bin"
-# An LVM2 PV with a VG: label and metadata area are in its first MiB (needs a loop device: root).
+# An LVM2 PV with a VG: label and metadata area are in its first MiB (needs a loop device: root),
+# kept up to its last non-zero byte.
 truncate -s 64M "$tmp/pv.raw"
 if loop=$(losetup -f --show "$tmp/pv.raw" 2> /dev/null); then
   opts=(--devicesfile '' --config 'backup { backup=0 archive=0 }')
   LVM_SUPPRESS_FD_WARNINGS=1 pvcreate -q -y "${opts[@]}" "$loop" > /dev/null 2>&1 &&
     LVM_SUPPRESS_FD_WARNINGS=1 vgcreate -q "${opts[@]}" vgseed "$loop" > /dev/null 2>&1 || true
   losetup -d "$loop"
-  head -c 1M "$tmp/pv.raw" > "$out/lvm/pv.bin"
+  head -c 1M "$tmp/pv.raw" | python3 -c 'import sys; sys.stdout.buffer.write(sys.stdin.buffer.read().rstrip(b"\0"))' \
+    > "$out/lvm/pv.bin"  # the target pads it back to 64 MiB
 fi
+# The same as metadata text alone, written here with a linear LV in two segments; its PV's id is
+# the one fuzz_lvm.cc reads as its own.
+cat > "$out/lvm/metadata.txt" << 'EOF'
+vgseed {
+id = "Fuzz00-0000-0000-0000-0000-0000-000000"
+seqno = 2
+format = "lvm2"
+status = ["RESIZEABLE", "READ", "WRITE"]
+extent_size = 8192
+max_lv = 0
+max_pv = 0
+physical_volumes {
+pv0 {
+id = "FuzzPV-0000-0000-0000-0000-0000-000000"
+device = "/dev/loop0"
+status = ["ALLOCATABLE"]
+dev_size = 131072
+pe_start = 2048
+pe_count = 15
+}
+}
+logical_volumes {
+root {
+id = "FuzzLV-0000-0000-0000-0000-0000-000000"
+status = ["READ", "WRITE", "VISIBLE"]
+segment_count = 2
+segment1 {
+start_extent = 0
+extent_count = 2
+type = "striped"
+stripe_count = 1
+stripes = ["pv0", 0]
+}
+segment2 {
+start_extent = 2
+extent_count = 1
+type = "striped"
+stripe_count = 1
+stripes = ["pv0", 5]
+}
+}
+}
+}
+EOF
 # Initramfs: an early newc cpio, then the main one compressed by each tool the kernel knows.
 (cd "$tmp/tree" && find . | LC_ALL=C sort | cpio -o -H newc --quiet > "$tmp/early.cpio")
 cp "$tmp/early.cpio" "$out/initramfs/plain.cpio"
@@ -144,6 +190,56 @@ n=0
 for z in "gzip -c" "xz --check=crc32 -c" "zstd -q -c" "lz4 -l -q -c" "bzip2 -c" "xz --format=lzma -c"; do
   n=$((n + 1))
   { cat "$tmp/early.cpio"; $z "$tmp/early.cpio"; } > "$out/initramfs/$n-${z%% *}.img"
+done
+# Release files; the first byte picks the parser: 14 (one past the legacy files) os-release, else
+# the legacy file at that index of kLegacyReleaseFiles (inspect/os_release.h).
+printf '\016PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n# c\nX="a\\"b\\$c"\nY=\x27single\x27\n' \
+  > "$out/os_release/os-release"
+printf '\016ID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.3"\nNAME="Rocky Linux"\n' > "$out/os_release/rocky"
+printf '\002Kylin Linux Advanced Server release V10 (Halberd)\n' > "$out/os_release/kylin-release"
+printf '\010Red Hat Enterprise Linux Server release 7.9 (Maipo)\n' > "$out/os_release/redhat-release"
+printf '\012SUSE Linux Enterprise Server 11 (x86_64)\nVERSION = 11\nPATCHLEVEL = 4\n' > "$out/os_release/SuSE-release"
+printf '\014DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=14.04\n' > "$out/os_release/lsb-release"
+printf '\015bookworm/sid\n' > "$out/os_release/debian_version"
+# A whole disk for the inspection: a bare ext4 root of a Debian-shaped guest holding every file
+# the Linux inspector reads (os-release, fstab, /bin/sh's ELF header, grub.cfg, a kernel with its
+# config, modules and an initramfs, the dpkg database naming cloud-init), bare and partitioned,
+# each cut after its last non-zero byte (the target pads the disk to 8 MiB).
+g="$tmp/guest"
+v=6.1.0-13-amd64
+m="$g/usr/lib/modules/$v/kernel/drivers"
+mkdir -p "$g/etc/cloud" "$g/usr/bin" "$g/boot/grub" "$g/var/lib/dpkg" "$m/block" "$m/virtio" "$g/initrd/usr/lib/modules"
+printf 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n' \
+  > "$g/etc/os-release"
+printf 'UUID=0a1b / ext4 errors=remount-ro 0 1\n/dev/sr0 /media/cdrom0 udf,iso9660 user,noauto 0 0\n' > "$g/etc/fstab"
+# ELF64, little-endian, x86-64 (e_machine 62): all the architecture check reads.
+printf '\177ELF\002\001\001\000\000\000\000\000\000\000\000\000\003\000\076\000' > "$g/usr/bin/dash"
+ln -s dash "$g/usr/bin/sh"
+ln -s usr/bin "$g/bin"
+ln -s usr/lib "$g/lib"
+printf '#!/usr/bin/python3\n' > "$g/usr/bin/cloud-init"
+printf 'datasource_list: [ NoCloud ]\n' > "$g/etc/cloud/cloud.cfg"
+printf 'Package: dash\nStatus: install ok installed\nVersion: 0.5.12-2\n\nPackage: cloud-init\nStatus: install ok installed\nVersion: 22.4.2-1\n\n' \
+  > "$g/var/lib/dpkg/status"
+cp "$out/kernel_image/bzImage" "$g/boot/vmlinuz-$v"
+printf 'CONFIG_VIRTIO_BLK=m\nCONFIG_VIRTIO_NET=y\nCONFIG_VIRTIO_PCI=m\nCONFIG_VIRTIO=y\n' > "$g/boot/config-$v"
+for k in block/virtio_blk virtio/virtio_pci; do printf 'module' > "$m/$k.ko"; done
+printf 'kernel/drivers/block/virtio_blk.ko:\nkernel/drivers/virtio/virtio_pci.ko:\n' > "$g/usr/lib/modules/$v/modules.dep"
+printf 'kernel/drivers/virtio/virtio.ko\nkernel/drivers/virtio/virtio_ring.ko\n' > "$g/usr/lib/modules/$v/modules.builtin"
+cp -r "$g/usr/lib/modules/$v" "$g/initrd/usr/lib/modules/"
+(cd "$g/initrd" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -9 -c) > "$g/boot/initrd.img-$v"
+rm -r "$g/initrd"
+printf 'set default="0"\nmenuentry '"'"'Debian GNU/Linux'"'"' {\n\tlinux\t/boot/vmlinuz-%s root=UUID=0a1b ro quiet\n\tinitrd\t/boot/initrd.img-%s\n}\n' \
+  "$v" "$v" > "$g/boot/grub/grub.cfg"
+mke2fs -q -F -t ext4 -b 1024 -N 64 -d "$g" "$tmp/guest.img" 256K  # small: its data then sits in the first 70 KiB
+# The same file system as the one partition of an MBR disk, at sector 63 (DOS's old alignment,
+# which keeps the disk small).
+truncate -s 1M "$tmp/guest-disk.img"
+printf 'label: dos\n63,512,83,*\n' | sfdisk -q "$tmp/guest-disk.img" 2> /dev/null
+dd if="$tmp/guest.img" of="$tmp/guest-disk.img" bs=512 seek=63 conv=notrunc status=none
+for f in guest guest-disk; do
+  python3 -c 'import sys; sys.stdout.buffer.write(open(sys.argv[1], "rb").read().rstrip(b"\0"))' "$tmp/$f.img" \
+    > "$out/inspect/debian-$f.img"
 done
 # Boot configuration text; the first byte picks the parser (0 fstab, 1 grub.cfg, 2 BLS, 3 menu.lst).
 printf '\000UUID=0a1b / ext4 defaults 0 1\nLABEL=boot /boot ext4 defaults 0 2\n/dev/mapper/vg--a-usr /usr xfs defaults\n' \
