@@ -475,5 +475,38 @@ TEST_F(BtrfsMalformed, Extents) {
   EXPECT_THAT(read("/medium.bin"), HasError(ErrorCode::kCorrupt, "beyond disk_num_bytes"));
 }
 
+TEST_F(BtrfsMalformed, OneDiskExtentWithTwoDecodedSizes) {
+  // Two extents of one file name the same compressed disk bytes (a reflink of the file into
+  // itself, by the kernel), then the first is patched to say it decodes to 4 KiB. A decoding
+  // cached by disk address alone served that 4 KiB to the second extent, which copies 128 KiB
+  // from it: a heap over-read (the fuzzers' audit of 2026-12-07). Each must be decoded for its
+  // own size: the file reads as the 4 KiB, a hole to 128 KiB, then the whole 128 KiB.
+  if (geteuid() != 0) GTEST_SKIP() << "loop-mounting btrfs needs root";
+  run_ok("rm -f " + image_ + " && truncate -s 128M " + image_ + " && mkfs.btrfs -q -f " + image_ + " 2>&1");
+  const fs::path src = dir_.path() / "lines.txt";
+  run_ok("yes 'imagegate compressible line' | head -c 131072 > " + src.string());
+  Mount mnt;
+  mnt.point = dir_.file("mnt");
+  fs::create_directories(mnt.point);
+  const auto m = run("mount -o loop,compress=zlib " + image_ + " " + mnt.point);
+  if (m.exit_code != 0) GTEST_SKIP() << "mount -o loop of a btrfs image failed: " << m.out;
+  mnt.mounted = true;
+  const std::string file = mnt.point + "/twice";
+  run_ok("cp " + src.string() + " " + file + " && sync");
+  run_ok("xfs_io -c " + shell_quote("reflink " + file + " 0 131072 131072") + " " + file + " && sync");
+  EXPECT_NE(run_ok("filefrag -v " + file).find("shared"), std::string::npos);  // one disk extent
+  ASSERT_EQ(run("umount " + mnt.point).exit_code, 0);
+  mnt.mounted = false;
+  const ItemAt first = extent_of("twice");
+  const std::string tree = run_ok("btrfs inspect-internal dump-tree -t 5 " + image_);
+  ASSERT_NE(tree.find("extent compression 1 (zlib)"), std::string::npos) << tree;
+  patch_node(first.leaf, first.offset + 8, le64(4096));   // ram_bytes
+  patch_node(first.leaf, first.offset + 45, le64(4096));  // num_bytes
+  const std::string lines = host_file(src);
+  auto got = read("/twice");
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(*got, lines.substr(0, 4096) + std::string(131072 - 4096, '\0') + lines);
+}
+
 }  // namespace
 }  // namespace ig::test

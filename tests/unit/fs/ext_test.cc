@@ -4,10 +4,13 @@
 // it; symlinks resolve inside the guest; malformations are named.
 #include "fs/ext.h"
 
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <fstream>
 #include <set>
 
+#include "base/bytes.h"
 #include "fs/path.h"
 #include "support/test_support.h"
 
@@ -230,6 +233,45 @@ TEST_F(ExtMalformed, SharedIndirectBlocksAreBounded) {
   patch_file(image_, 8001 * 1024, to_single);
   run_ok("debugfs -w -R " + shell_quote("sif /etc/hostname block[TIND] 8000") + " " + image_ + " 2>/dev/null");
   run_ok("debugfs -w -R " + shell_quote("sif /etc/hostname size 0x800000000") + " " + image_ + " 2>/dev/null");
+  auto fsys = open_fs();
+  ASSERT_THAT(fsys, IsOk());
+  auto r = resolve(**fsys, "/etc/hostname");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_THAT((*fsys)->open(r->inode),
+              HasError(ErrorCode::kLimitExceeded, "more than 65536 extent or indirect blocks to map"));
+}
+
+TEST_F(ExtMalformed, SharedExtentBlocksAreBounded) {
+  // An extent tree of depth 3 (without metadata_csum: no block checksums to write): the inode's 4
+  // index entries all name block A, A's 340 all name B, B's 340 all name the empty leaf C. Shared
+  // blocks add no runs, so nothing but a budget of map blocks bounds the walk: 463,764 blocks
+  // here, about 5 x 10^10 at the depth of 5 ext4 allows (the loop audit of 2026-12-07).
+  run_ok("mke2fs -q -F -t ext4 -b 4096 -O ^metadata_csum -d " + (dir_.path() / "t").string() + " " + image_ + " 16M");
+  constexpr std::uint32_t kA = 4000, kB = 4001, kC = 4002;  // free and zero, near the end
+  // A node: the header (magic 0xF30A, entries, max, depth, generation), then 12-byte entries.
+  auto node = [](std::uint16_t entries, std::uint16_t max, std::uint16_t depth, std::uint32_t child) {
+    std::vector<std::byte> b;
+    for (const std::byte x : le32(0xF30Au | std::uint32_t{entries} << 16)) b.push_back(x);
+    for (const std::byte x : le32(max | std::uint32_t{depth} << 16)) b.push_back(x);
+    for (const std::byte x : le32(0)) b.push_back(x);
+    for (std::uint16_t i = 0; i < entries; ++i) {
+      for (const std::uint32_t word : {0u, child, 0u}) {  // ei_block, ei_leaf_lo, ei_leaf_hi
+        for (const std::byte x : le32(word)) b.push_back(x);
+      }
+    }
+    return b;
+  };
+  patch_file(image_, std::uint64_t{kA} * 4096, node(340, 340, 2, kB));
+  patch_file(image_, std::uint64_t{kB} * 4096, node(340, 340, 1, kC));
+  patch_file(image_, std::uint64_t{kC} * 4096, node(0, 340, 0, 0));
+  // The root in i_block (15 words): debugfs writes each word.
+  const std::vector<std::byte> root = node(4, 4, 3, kA);
+  std::string sets;
+  for (std::size_t w = 0; w < 15; ++w) {
+    const std::uint32_t word = load_le_ptr<std::uint32_t>(root.data() + w * 4);
+    sets += fmt::format("sif /etc/hostname block[{}] {:#x}\n", w, word);
+  }
+  run_ok("printf '" + sets + "' | debugfs -w -f - " + image_ + " > /dev/null 2>&1");
   auto fsys = open_fs();
   ASSERT_THAT(fsys, IsOk());
   auto r = resolve(**fsys, "/etc/hostname");

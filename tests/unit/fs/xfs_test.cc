@@ -3,6 +3,7 @@
 // inode numbers), symlinks resolve inside the guest, malformations are named.
 #include "fs/xfs.h"
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -174,6 +175,55 @@ TEST(XfsMalformed, SuperblockAndInodeChecks) {
   auto damaged = open_fs();
   ASSERT_THAT(damaged, IsOk());
   EXPECT_THAT((*damaged)->stat(rootino), HasError(ErrorCode::kCorrupt, fmt::format("xfs: inode {} CRC", rootino)));
+}
+
+TEST(XfsMalformed, SharedBtreeBlocksAreBounded) {
+  // The root directory's data fork made an extent btree of three levels below its root, on v4
+  // (no CRCs to write): the root's 9 pointers all name block A, A's 254 all name B, B's 254 all
+  // name the empty leaf C. Shared blocks add no extents, so nothing but a budget of blocks read
+  // bounds the walk: 582,939 blocks here, about 10^20 at the nine levels imagegate allows (the
+  // loop audit of 2026-12-07).
+  TempDir dir;
+  const std::string image = dir.file("xfs.img");
+  run_ok("truncate -s 300M " + image + " && mkfs.xfs -q -f -m crc=0 " + image + " 2>&1");
+  const std::string out = run_ok("xfs_db -r -c 'sb 0' -c 'print rootino' " + image);
+  const std::uint64_t rootino = std::stoull(out.substr(out.find('=') + 1));
+  // AG 0, 256-byte inodes: the inode number is its byte offset / 256. Blocks 10000-10002 of
+  // AG 0 (block number = AG block number there) are free in a new file system.
+  const std::uint64_t inode = rootino * 256;
+  constexpr std::uint64_t kA = 10000, kB = 10001, kC = 10002, kBlock = 4096;
+  auto node = [](std::string_view magic, std::uint16_t level, std::uint16_t numrecs, std::uint64_t child) {
+    std::vector<std::byte> b(kBlock);
+    std::memcpy(b.data(), magic.data(), 4);
+    b[4] = std::byte{0};
+    b[5] = static_cast<std::byte>(level);
+    b[6] = static_cast<std::byte>(numrecs >> 8);
+    b[7] = static_cast<std::byte>(numrecs & 0xff);
+    // v4 long-format header: 24 bytes (magic, level, numrecs, left and right siblings), then
+    // maxrecs keys and maxrecs pointers.
+    const std::size_t maxrecs = (kBlock - 24) / 16;
+    for (std::size_t i = 0; i < numrecs; ++i) {
+      const auto ptr = be64(child);
+      std::memcpy(b.data() + 24 + maxrecs * 8 + i * 8, ptr.data(), 8);
+    }
+    return b;
+  };
+  patch_file(image, kA * kBlock, node("BMAP", 2, 254, kB));
+  patch_file(image, kB * kBlock, node("BMAP", 1, 254, kC));
+  patch_file(image, kC * kBlock, node("BMAP", 0, 0, 0));
+  patch_file(image, inode + 5, {std::byte{3}});  // di_format: btree
+  // The root in the data fork (156 bytes from offset 100: maxrecs 9): level 3, 9 records.
+  std::vector<std::byte> root = {std::byte{0}, std::byte{3}, std::byte{0}, std::byte{9}};
+  root.resize(4 + 9 * 8);  // keys
+  for (int i = 0; i < 9; ++i) {
+    for (const std::byte b : be64(kA)) root.push_back(b);
+  }
+  patch_file(image, inode + 100, root);
+  auto file = FileSource::open(image);
+  ASSERT_THAT(file, IsOk());
+  auto fsys = xfs::open(std::shared_ptr<const ByteSource>(std::move(*file)));
+  ASSERT_THAT(fsys, IsOk());
+  EXPECT_THAT((*fsys)->list(rootino), HasError(ErrorCode::kLimitExceeded, "more than 65536 extent btree blocks"));
 }
 
 }  // namespace
