@@ -131,6 +131,12 @@ class UfsFs final : public FileSystem {
       return Error::invalid_argument(fmt::format("ufs: inode {} is not a directory", ino));
     if (in.size % kDirBlockSize != 0)
       return Error::corrupt(fmt::format("ufs: directory inode {}: size {} not a multiple of 512", ino, in.size));
+    // Empty chunks add no entries, and the block pointers may all name the same blocks: only the
+    // size read bounds a listing.
+    if (in.size > limits_.max_dir_bytes) {
+      return Error::limit_exceeded(fmt::format("ufs: directory inode {} of {} bytes, more than the {} read", ino,
+                                               in.size, limits_.max_dir_bytes));
+    }
     const MappedSource contents(dev_, g_.bsize, in.size, IG_TRY(map(in)), fmt::format("ufs inode {}", ino));
     std::vector<DirEntry> out;
     std::array<std::byte, kDirBlockSize> chunk{};

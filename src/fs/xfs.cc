@@ -148,19 +148,31 @@ class XfsFs final : public FileSystem {
       return out;
     }
     // Block, leaf and node directories keep every entry in data blocks below the 32 GiB
-    // boundary; their leaf and free-space blocks (above it) only index them.
-    const std::vector<FileRun> runs = IG_TRY(map(in));
+    // boundary; their leaf and free-space blocks (above it) only index them. A directory block
+    // (2^dirblklog file system blocks) may span extents: each is read through the map.
     const std::uint64_t dirblk = std::uint64_t{g_.blocksize} << g_.dirblklog;
-    for (const FileRun& r : runs) {
+    const std::uint64_t fsb_per_dirblk = std::uint64_t{1} << g_.dirblklog;
+    const std::uint64_t leaf_fsb = kDirLeafOffset / g_.blocksize;
+    const std::vector<FileRun> runs = IG_TRY(map(in));
+    const MappedSource contents(dev_, g_.blocksize, kDirLeafOffset, runs, fmt::format("xfs inode {}", ino));
+    // Empty data blocks add no entries and distinct extents may all map the same blocks: only the
+    // bytes read bound a listing (the review of 2026-12-07).
+    std::uint64_t read = 0;
+    std::uint64_t next = 0;  // the first directory block (in file system blocks) not yet read
+    std::vector<std::byte> block(static_cast<std::size_t>(dirblk));
+    for (const FileRun& r : runs) {  // sorted, not overlapping; startoff < 2^54, count < 2^21
       if (!r.device_byte) continue;
-      for (std::uint64_t b = 0; b < r.count; b += dirblk / g_.blocksize) {
-        const std::uint64_t file_byte = (r.logical + b) * g_.blocksize;
-        if (file_byte >= kDirLeafOffset) break;
-        const std::uint64_t at = *r.device_byte + b * g_.blocksize;
-        if (!range_within(at, dirblk, dev_->size()))
-          return Error::corrupt(fmt::format("xfs: directory {} block past the end", ino));
-        std::vector<std::byte> block = IG_TRY(read_vector(*dev_, at, static_cast<std::size_t>(dirblk)));
+      // In blocks, not bytes: a startoff near 2^54 times the block size wraps.
+      const std::uint64_t end = std::min(leaf_fsb, r.logical + r.count);
+      for (std::uint64_t fsb = std::max(next, r.logical - r.logical % fsb_per_dirblk); fsb < end;
+           fsb += fsb_per_dirblk) {
+        if ((read += dirblk) > limits_.max_dir_bytes) {
+          return Error::limit_exceeded(
+              fmt::format("xfs: directory inode {}: more than the {} bytes read", ino, limits_.max_dir_bytes));
+        }
+        IG_TRY(contents.read_at(fsb * g_.blocksize, block));
         IG_TRY(parse_data_block(block, ino, out));
+        next = fsb + fsb_per_dirblk;
       }
     }
     return out;

@@ -191,7 +191,8 @@ Result<std::vector<Partition>> read_gpt_entries(const ByteSource& disk, const Gp
     if (last < first) {
       return Error::corrupt(fmt::format("gpt: entry {}: last_lba {} < first_lba {}", i + 1, last, first));
     }
-    if (first > UINT64_MAX / kSector || last - first + 1 > UINT64_MAX / kSector) {
+    // last - first, not + 1: first 0 and last 2^64 - 1 make that sum wrap to 0 sectors.
+    if (first > UINT64_MAX / kSector || last - first >= UINT64_MAX / kSector) {
       return Error::corrupt(fmt::format("gpt: entry {}: LBAs {}..{} overflow", i + 1, first, last));
     }
     Partition p = make_partition(i + 1, first, last - first + 1, disk.size());

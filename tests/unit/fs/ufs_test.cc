@@ -340,6 +340,14 @@ TEST_F(UfsMalformed, BlockCountsAgainstDiBlocks) {
   EXPECT_THAT((*open_image(image_))->open(big_), HasError(ErrorCode::kCorrupt, "beyond the triple indirect"));
 }
 
+TEST_F(UfsMalformed, DirectoryListingsAreBoundedInBytes) {
+  // Empty 512-byte chunks add no entries and the block pointers may all name one block: only the
+  // size bounds a listing, ~10^9 chunk reads for this one (the review of 2026-12-07).
+  patch_file(image_, inode_offset(l_, 2) + 16, le64(std::uint64_t{1} << 40));  // the root's di_size
+  EXPECT_THAT((*open_image(image_))->list(2),
+              HasError(ErrorCode::kLimitExceeded, "of 1099511627776 bytes, more than the 268435456 read"));
+}
+
 TEST_F(UfsMalformed, DirectoryRecordLengths) {
   const std::uint64_t root_block = inode_u64(image_, l_, 2, 112);  // di_db[0] of the root directory
   const std::uint64_t at = root_block * l_.fsize;

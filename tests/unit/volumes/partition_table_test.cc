@@ -2,6 +2,8 @@
 // `sfdisk --json` says about the same disk; then every malformation the reader must name.
 #include "volumes/partition_table.h"
 
+#include <zlib.h>
+
 #include "support/test_support.h"
 
 namespace ig::test {
@@ -147,6 +149,30 @@ TEST_F(Partitions, GptEntryArrayChecks) {
   patch_file(d, 1024 + 32, le64(5000));  // entry 1 first_lba: the array CRC no longer matches
   auto t = read(d);
   EXPECT_THAT(t, HasError(ErrorCode::kCorrupt, "gpt: entry array CRC32"));
+}
+
+TEST_F(Partitions, GptEntryCoveringEveryLbaIsRefused) {
+  // first_lba 0 and last_lba 2^64 - 1: last - first + 1 wrapped to 0 sectors, and the entry
+  // passed as an empty partition at byte 0 (the review of 2026-12-07). Both CRCs rewritten.
+  const std::string d = disk("gpt.raw");
+  run_ok("sgdisk -n 1:2048:+8M -t 1:8300 " + d + " > /dev/null");
+  std::vector<std::byte> img = read_file(d);
+  auto put64 = [&](std::size_t at, std::uint64_t v) {
+    const auto b = le64(v);
+    std::copy(b.begin(), b.end(), img.begin() + static_cast<std::ptrdiff_t>(at));
+  };
+  auto crc = [&](std::size_t at, std::size_t n) {
+    return static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(img.data() + at), static_cast<uInt>(n)));
+  };
+  put64(1024 + 32, 0);           // entry 1: first_lba
+  put64(1024 + 40, UINT64_MAX);  // last_lba
+  const auto entries = le32(crc(1024, 128 * 128));
+  std::copy(entries.begin(), entries.end(), img.begin() + 512 + 88);
+  std::fill(img.begin() + 512 + 16, img.begin() + 512 + 20, std::byte{0});
+  const auto header = le32(crc(512, 92));
+  std::copy(header.begin(), header.end(), img.begin() + 512 + 16);
+  write_file(d, img);
+  EXPECT_THAT(read(d), HasError(ErrorCode::kCorrupt, "gpt: entry 1: LBAs 0..18446744073709551615 overflow"));
 }
 
 // Builds an EBR chain by hand (sfdisk refuses to write a broken one).
