@@ -204,11 +204,11 @@ Result<std::vector<std::byte>> Hive::value_data(std::span<const std::byte> vk, s
   return out;
 }
 
-Result<std::vector<Value>> Hive::values(KeyRef key) const {
+Result<std::vector<std::uint32_t>> Hive::value_cells(KeyRef key) const {
   const auto c = IG_TRY(key_cell(key));
   const std::uint32_t count = load_le_ptr<std::uint32_t>(c.data() + 0x24);
   const std::uint32_t list_at = load_le_ptr<std::uint32_t>(c.data() + 0x28);
-  std::vector<Value> out;
+  std::vector<std::uint32_t> out;
   if (count == 0) return out;
   if (count > limits_.max_values)
     return Error::limit_exceeded(fmt::format("hive: key {:#x} has {} values", key, count));
@@ -216,20 +216,37 @@ Result<std::vector<Value>> Hive::values(KeyRef key) const {
   if (std::uint64_t{count} * 4 > list.size()) {
     return Error::corrupt(fmt::format("hive: key {:#x}: {} values do not fit their list", key, count));
   }
-  for (std::size_t i = 0; i < count; ++i) {
-    const std::uint32_t at = load_le_ptr<std::uint32_t>(list.data() + i * 4);
-    const auto vk = IG_TRY(cell(at, "value"));
-    if (vk.size() < 0x14 || as_chars(vk.first(2)) != "vk") {
-      return Error::corrupt(fmt::format("hive: cell {:#x} is not a value (vk)", at));
+  out.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) out.push_back(load_le_ptr<std::uint32_t>(list.data() + i * 4));
+  return out;
+}
+
+Result<Value> Hive::read_value(std::uint32_t at, bool with_data) const {
+  const auto vk = IG_TRY(cell(at, "value"));
+  if (vk.size() < 0x14 || as_chars(vk.first(2)) != "vk") {
+    return Error::corrupt(fmt::format("hive: cell {:#x} is not a value (vk)", at));
+  }
+  const std::uint16_t name_length = load_le_ptr<std::uint16_t>(vk.data() + 2);
+  const std::uint16_t flags = IG_TRY(field<std::uint16_t>(vk, 0x10, "value"));
+  if (0x14U + name_length > vk.size()) return Error::corrupt(fmt::format("hive: value {:#x}: name runs past it", at));
+  Value v;
+  v.name = decode_name(vk.subspan(0x14, name_length), (flags & 0x01) != 0);
+  v.type = load_le_ptr<std::uint32_t>(vk.data() + 0x0C);
+  if (with_data) v.data = IG_TRY(value_data(vk, at));
+  return v;
+}
+
+Result<std::vector<Value>> Hive::values(KeyRef key) const {
+  std::vector<Value> out;
+  // Entries may all name one value of max_value_bytes: the data of one key's values is bounded
+  // as the hive is, since distinct cells cannot hold more than it (the review of 2026-12-07).
+  std::uint64_t bytes = 0;
+  for (const std::uint32_t at : IG_TRY(value_cells(key))) {
+    out.push_back(IG_TRY(read_value(at, true)));
+    if ((bytes += out.back().data.size()) > limits_.max_hive_bytes) {
+      return Error::limit_exceeded(fmt::format("hive: key {:#x}: its values hold more than the {} bytes of a hive", key,
+                                               limits_.max_hive_bytes));
     }
-    const std::uint16_t name_length = load_le_ptr<std::uint16_t>(vk.data() + 2);
-    const std::uint16_t flags = IG_TRY(field<std::uint16_t>(vk, 0x10, "value"));
-    if (0x14U + name_length > vk.size()) return Error::corrupt(fmt::format("hive: value {:#x}: name runs past it", at));
-    Value v;
-    v.name = decode_name(vk.subspan(0x14, name_length), (flags & 0x01) != 0);
-    v.type = load_le_ptr<std::uint32_t>(vk.data() + 0x0C);
-    v.data = IG_TRY(value_data(vk, at));
-    out.push_back(std::move(v));
   }
   return out;
 }
@@ -258,8 +275,10 @@ Result<std::optional<KeyRef>> Hive::find(std::string_view path) const {
 }
 
 Result<std::optional<Value>> Hive::value(KeyRef key, std::string_view name) const {
-  for (Value& v : IG_TRY(values(key))) {
-    if (equal_ascii_nocase(v.name, name)) return std::optional<Value>(std::move(v));
+  // Names first: only the value asked for has its data decoded.
+  for (const std::uint32_t at : IG_TRY(value_cells(key))) {
+    if (equal_ascii_nocase(IG_TRY(read_value(at, false)).name, name))
+      return std::optional<Value>(IG_TRY(read_value(at, true)));
   }
   return std::optional<Value>{};
 }

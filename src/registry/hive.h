@@ -85,6 +85,9 @@ class Hive {
   Result<void> collect_subkeys(std::uint32_t list, std::uint32_t depth, std::vector<KeyRef>& out,
                                std::uint64_t& list_refs) const;
   Result<std::vector<std::byte>> value_data(std::span<const std::byte> vk, std::uint32_t at) const;
+  // The offsets of a key's value cells, and one value cell read: its data only `with_data`.
+  Result<std::vector<std::uint32_t>> value_cells(KeyRef key) const;
+  Result<Value> read_value(std::uint32_t at, bool with_data) const;
 
   std::vector<std::byte> bytes_;
   HiveLimits limits_;

@@ -320,5 +320,49 @@ TEST(Hive, SharedListsOfListsAreBounded) {
               HasError(ErrorCode::kLimitExceeded, "more than 1000 lists named by its lists of lists"));
 }
 
+TEST(Hive, SharedValueCellsAreDecodedOnlyWhenAsked) {
+  // The root's 20 value-list entries all name one vk cell with 1 KiB of data. value() decodes
+  // only the value it is asked for; values() decodes all 20 and stops where their data exceeds
+  // what a hive could hold (16 KiB here): one list of a million entries over a 64 MiB value was
+  // 64 TiB of copies (the review of 2026-12-07).
+  TempDir dir;
+  copy_empty_hive(dir.file("h"));
+  std::vector<std::byte> b = read_file(dir.file("h"));
+  const std::uint32_t root = load_le_ptr<std::uint32_t>(b.data() + 0x24);
+  auto put = [&](std::uint32_t cell, const std::vector<std::byte>& data) {
+    std::copy(data.begin(), data.end(), b.begin() + 4096 + cell);
+  };
+  std::vector<std::byte> list = le32(static_cast<std::uint32_t>(-88));
+  for (int i = 0; i < 20; ++i) {
+    const auto at = le32(0x880);
+    list.insert(list.end(), at.begin(), at.end());
+  }
+  put(0x800, list);
+  std::vector<std::byte> vk = le32(static_cast<std::uint32_t>(-32));
+  for (const std::byte c : text("vk")) vk.push_back(c);
+  for (const std::byte c : {std::byte{3}, std::byte{0}}) vk.push_back(c);  // name length
+  for (const std::uint32_t word : {1024u, 0x900u, 3u}) {                   // data size, data cell, REG_BINARY
+    const auto le = le32(word);
+    vk.insert(vk.end(), le.begin(), le.end());
+  }
+  for (const std::byte c : {std::byte{1}, std::byte{0}, std::byte{0}, std::byte{0}}) vk.push_back(c);  // ASCII name
+  for (const std::byte c : text("Big")) vk.push_back(c);
+  put(0x880, vk);
+  std::vector<std::byte> data = le32(static_cast<std::uint32_t>(-1032));
+  data.resize(1032, std::byte{0x5A});
+  put(0x900, data);
+  put(root + 4 + 0x24, le32(20));     // value count
+  put(root + 4 + 0x28, le32(0x800));  // value list
+  registry::HiveLimits limits;
+  limits.max_hive_bytes = 16 << 10;
+  auto h = Hive::open(std::move(b), limits);
+  ASSERT_THAT(h, IsOk());
+  auto big = h->value(h->root(), "big");
+  ASSERT_THAT(big, IsOk());
+  ASSERT_TRUE(big->has_value());
+  EXPECT_EQ((*big)->data, std::vector<std::byte>(1024, std::byte{0x5A}));
+  EXPECT_THAT(h->values(h->root()), HasError(ErrorCode::kLimitExceeded, "hold more than the 16384 bytes of a hive"));
+}
+
 }  // namespace
 }  // namespace ig::test
