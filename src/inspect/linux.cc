@@ -5,6 +5,7 @@
 #include <charconv>
 #include <functional>
 #include <map>
+#include <set>
 
 #include "base/bytes.h"
 #include "base/guest_text.h"
@@ -85,6 +86,10 @@ std::optional<std::string> architecture_of(const FileSystem& fs, std::string& so
 }
 
 constexpr std::uint64_t kMaxKernelTextBytes = 8 << 20;  // a config, modules.dep or modules.builtin
+// Kernels inspected: each costs lookups in /boot and /lib/modules, three texts and an initramfs
+// scan, and every vmlinuz-* or /lib/modules/* name is one (the review of 2026-12-07: 100,000 of
+// them ran into the CPU budget). Systems keep a handful.
+constexpr std::size_t kMaxKernels = 64;
 constexpr std::uint64_t kMaxRpmdbBytes = 256 << 20;
 
 struct VirtioDriver {
@@ -467,6 +472,20 @@ LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition, StageMet
     g.boot.default_kernel = e.kernel;
     g.boot.default_version = version_of_entry_kernel(fs, e.kernel);
     default_initrd = e.initrd;
+  }
+  if (kernels.size() > kMaxKernels) {
+    // The default and the newest: the ones a boot would take.
+    std::vector<std::string> versions;
+    for (const auto& [v, k] : kernels) versions.push_back(v);
+    std::sort(versions.begin(), versions.end(),
+              [](const std::string& x, const std::string& y) { return strverscmp(x.c_str(), y.c_str()) > 0; });
+    std::set<std::string> kept(versions.begin(), versions.begin() + (kMaxKernels - 1));
+    kept.insert(kernels.count(g.boot.default_version) != 0 ? g.boot.default_version : versions[kMaxKernels - 1]);
+    g.boot_unreadable.push_back(
+        fmt::format("/boot and /lib/modules: {} kernels, more than the {} inspected (the "
+                    "default and the newest)",
+                    kernels.size(), kMaxKernels));
+    std::erase_if(kernels, [&](const auto& entry) { return kept.count(entry.first) == 0; });
   }
   for (auto& [v, k] : kernels) {
     {

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "support/bsd_label.h"
 #include "support/fixtures.h"
@@ -164,6 +165,27 @@ TEST_F(LinuxInspect, DebianRootOnAnMbrDiskThroughQcow2) {
   EXPECT_TRUE(g.cloud_init.disabled);
   EXPECT_TRUE(g.cloud_init.disabled_by.empty());
   EXPECT_EQ(g.cloud_init.masked_units, std::vector<std::string>{"cloud-final.service"});
+}
+
+TEST_F(LinuxInspect, KernelsBeyondTheBudgetAreLeftOutAndSaidSo) {
+  // 70 more /boot/vmlinuz-5.0.<i>: 72 kernels, of which the newest 64 are inspected (the review of
+  // 2026-12-07: every name is a kernel, each a dozen lookups and an initramfs scan).
+  for (int i = 0; i < 70; ++i) run_ok("echo x > " + (root_ / ("boot/vmlinuz-5.0." + std::to_string(i))).string());
+  auto r = inspect(make_disk(root_));
+  ASSERT_THAT(r, IsOk());
+  ASSERT_TRUE(r->linux_guest.has_value());
+  const LinuxGuest& g = *r->linux_guest;
+  std::set<std::string> versions;
+  for (const KernelInfo& k : g.kernels) versions.insert(k.version);
+  EXPECT_EQ(versions.size(), 64u);
+  EXPECT_EQ(versions.count("6.1.0-13-amd64"), 1u);
+  EXPECT_EQ(versions.count("6.1.0-12-amd64"), 1u);
+  EXPECT_EQ(versions.count("5.0.8"), 1u);
+  EXPECT_EQ(versions.count("5.0.7"), 0u);
+  EXPECT_EQ(versions.count("5.0.0"), 0u);
+  EXPECT_THAT(g.boot_unreadable,
+              ::testing::Contains("/boot and /lib/modules: 72 kernels, more than the 64 inspected (the default and "
+                                  "the newest)"));
 }
 
 TEST_F(LinuxInspect, WholeDiskFileSystemDataDiskAndTruncatedRoot) {
