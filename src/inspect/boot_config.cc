@@ -7,6 +7,14 @@
 namespace ig {
 namespace {
 
+// What a menu keeps of a title or id, and of a kernel or initrd path (boot_config.h).
+std::string text_kept(std::string_view s) {
+  return std::string(s.substr(0, kMaxMenuTextBytes));
+}
+std::string path_kept(std::string_view s) {
+  return std::string(s.substr(0, kMaxMenuPathBytes));
+}
+
 // Splits a line into words the way GRUB's and fstab's lexers do for the constructs read here:
 // whitespace-separated, with '…' and "…" quoting and backslash escapes.
 std::vector<std::string> words(std::string_view line) {
@@ -146,9 +154,9 @@ BootMenu parse_grub_cfg(std::string_view text, const std::map<std::string, std::
         continue;
       }
       std::size_t& siblings = stack.empty() ? top_children : stack.back().children;
-      MenuLevel level{siblings++, "", w[1]};
+      MenuLevel level{siblings++, "", text_kept(w[1])};
       for (std::size_t i = 2; i + 1 < w.size(); ++i) {
-        if (w[i] == "--id" || w[i] == "$menuentry_id_option") level.id = w[i + 1];
+        if (w[i] == "--id" || w[i] == "$menuentry_id_option") level.id = text_kept(w[i + 1]);
       }
       stack.push_back(Open{level, w[0] == "submenu"});
       if (w[0] == "menuentry") {
@@ -161,15 +169,18 @@ BootMenu parse_grub_cfg(std::string_view text, const std::map<std::string, std::
       if (other_braces > 0) {
         --other_braces;
       } else if (!stack.empty()) {
-        if (!stack.back().is_submenu) menu.entries.push_back(current);
+        if (!stack.back().is_submenu && menu.entries.size() < kMaxMenuEntries) menu.entries.push_back(current);
         stack.pop_back();
       }
       continue;
     }
     if (w.back() == "{") ++other_braces;
     if (!stack.empty() && !stack.back().is_submenu) {
-      if ((w[0] == "linux" || w[0] == "linux16" || w[0] == "linuxefi") && w.size() >= 2) current.kernel = w[1];
-      if ((w[0] == "initrd" || w[0] == "initrd16" || w[0] == "initrdefi") && w.size() >= 2) current.initrd = w.back();
+      if ((w[0] == "linux" || w[0] == "linux16" || w[0] == "linuxefi") && w.size() >= 2)
+        current.kernel = path_kept(w[1]);
+      if ((w[0] == "initrd" || w[0] == "initrd16" || w[0] == "initrdefi") && w.size() >= 2) {
+        current.initrd = path_kept(w.back());
+      }
       continue;
     }
     if (w[0] == "blscfg") menu.uses_bls = true;
@@ -195,18 +206,18 @@ BootMenu parse_grub_cfg(std::string_view text, const std::map<std::string, std::
 
 BootEntry parse_bls_entry(std::string_view text, std::string_view id) {
   BootEntry e;
-  MenuLevel level{0, std::string(id), std::string(id)};
+  MenuLevel level{0, text_kept(id), text_kept(id)};
   for (std::string_view line : bounded_lines(text)) {
     const std::string t = trim(line);
     if (t.empty() || t[0] == '#') continue;
     const auto space = t.find_first_of(" \t");
     const std::string key = t.substr(0, space);
     const std::string value = space == std::string::npos ? "" : trim(std::string_view(t).substr(space));
-    if (key == "title") level.title = value;
-    if (key == "linux") e.kernel = value;
+    if (key == "title") level.title = text_kept(value);
+    if (key == "linux") e.kernel = path_kept(value);
     if (key == "initrd") {
       const auto w = words(value);
-      if (!w.empty()) e.initrd = w.back();
+      if (!w.empty()) e.initrd = path_kept(w.back());
     }
   }
   e.levels.push_back(level);
@@ -224,18 +235,19 @@ BootMenu parse_menu_lst(std::string_view text, std::string_view saved) {
     const std::string key = t.substr(0, sep);
     const std::string value = sep == std::string::npos ? "" : trim(std::string_view(t).substr(sep + 1));
     if (key == "title") {
+      in_entry = menu.entries.size() < kMaxMenuEntries;
+      if (!in_entry) continue;
       BootEntry e;
-      e.levels.push_back(MenuLevel{menu.entries.size(), "", value});
+      e.levels.push_back(MenuLevel{menu.entries.size(), "", text_kept(value)});
       menu.entries.push_back(e);
-      in_entry = true;
     } else if (key == "default" && !in_entry) {
       menu.default_spec = value;
     } else if (in_entry && key == "kernel") {
       const auto w = words(value);
-      if (!w.empty()) menu.entries.back().kernel = w[0];
+      if (!w.empty()) menu.entries.back().kernel = path_kept(w[0]);
     } else if (in_entry && key == "initrd") {
       const auto w = words(value);
-      if (!w.empty()) menu.entries.back().initrd = w.back();
+      if (!w.empty()) menu.entries.back().initrd = path_kept(w.back());
     }
   }
   std::string spec = menu.default_spec;

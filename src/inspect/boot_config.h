@@ -22,6 +22,12 @@ namespace ig {
 
 inline constexpr std::size_t kMaxBootConfigLines = 100'000;
 inline constexpr std::size_t kMaxMenuDepth = 8;
+// Entries kept from one menu (grub.cfg, menu.lst, BLS files), and the bytes kept of a title or id
+// and of a kernel or initrd path: each entry copies the titles of the submenus above it, and one
+// long title over many entries of a 4 MiB grub.cfg was 165 GB (the review of 2026-12-07).
+inline constexpr std::size_t kMaxMenuEntries = 1000;
+inline constexpr std::size_t kMaxMenuTextBytes = 1024;
+inline constexpr std::size_t kMaxMenuPathBytes = 4096;  // PATH_MAX
 
 struct FstabEntry {
   std::string spec;  // "UUID=…", "LABEL=…", "/dev/sda1", "/dev/mapper/vg-root"

@@ -270,8 +270,9 @@ BootMenu read_boot_menu(const FileSystem& fs, std::vector<std::string>& unreadab
     // GRUB's blscfg lists entries newest first: by version, descending.
     std::sort(ids.begin(), ids.end(),
               [](const std::string& x, const std::string& y) { return strverscmp(x.c_str(), y.c_str()) > 0; });
+    // Files tried, not entries read: a million entries that fail to read each cost a lookup.
+    if (ids.size() > kMaxMenuEntries) ids.resize(kMaxMenuEntries);
     for (const std::string& id : ids) {
-      if (b.entries.size() >= 1000) break;
       if (auto text = read_noting(fs, "/boot/loader/entries/" + id + ".conf", kMaxBootTextBytes, unreadable)) {
         BootEntry e = parse_bls_entry(*text, id);
         e.levels.back().index = b.entries.size();

@@ -168,5 +168,29 @@ TEST(KernelVersion, FileNames) {
   EXPECT_EQ(kernel_version_of("vmlinuz-"), "");
 }
 
+TEST(BootMenus, EntriesAndTheirTextsAreBounded) {
+  // A 5,000-byte submenu title over 1,500 entries, each of which copies it: 1,000 entries kept,
+  // titles and paths cut (the review of 2026-12-07: a 4 MiB grub.cfg made 165 GB of copies).
+  const std::string long_title(5000, 't');
+  const std::string long_path = "/" + std::string(5000, 'k');
+  std::string cfg = "submenu '" + long_title + "' {\n";
+  for (int i = 0; i < 1500; ++i) cfg += "menuentry 'e' {\nlinux " + long_path + "\n}\n";
+  cfg += "}\n";
+  const BootMenu m = parse_grub_cfg(cfg, {});
+  ASSERT_EQ(m.entries.size(), kMaxMenuEntries);
+  ASSERT_EQ(m.entries[0].levels.size(), 2u);
+  EXPECT_EQ(m.entries[0].levels[0].title, long_title.substr(0, kMaxMenuTextBytes));
+  EXPECT_EQ(m.entries[999].kernel, long_path.substr(0, kMaxMenuPathBytes));
+  std::string lst;
+  for (int i = 0; i < 1500; ++i) lst += "title " + long_title + "\nkernel " + long_path + "\n";
+  const BootMenu legacy = parse_menu_lst(lst, "");
+  ASSERT_EQ(legacy.entries.size(), kMaxMenuEntries);
+  EXPECT_EQ(legacy.entries[999].title(), long_title.substr(0, kMaxMenuTextBytes));
+  EXPECT_EQ(legacy.entries[999].kernel, long_path.substr(0, kMaxMenuPathBytes));
+  const BootEntry bls = parse_bls_entry("title " + long_title + "\nlinux " + long_path + "\n", "id");
+  EXPECT_EQ(bls.title(), long_title.substr(0, kMaxMenuTextBytes));
+  EXPECT_EQ(bls.kernel, long_path.substr(0, kMaxMenuPathBytes));
+}
+
 }  // namespace
 }  // namespace ig
