@@ -47,7 +47,7 @@ std::string initramfs_compression(std::span<const std::byte> head);
 Result<InitramfsContents> scan_initramfs(const ByteSource& file, const InitramfsLimits& limits = {});
 
 // The module name of a path, as modprobe spells it: ".../virtio_blk.ko.zst" -> "virtio_blk";
-// "" when the path is not a kernel module.
+// "" when the path is not a kernel module (a name of more than 55 bytes is none).
 std::string kernel_module_name(std::string_view path);
 
 }  // namespace ig

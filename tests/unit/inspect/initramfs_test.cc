@@ -113,6 +113,9 @@ TEST(KernelModuleName, Suffixes) {
   EXPECT_EQ(kernel_module_name("modules.dep"), "");
   EXPECT_EQ(kernel_module_name("x.kobj"), "");
   EXPECT_EQ(kernel_module_name(".ko"), "");
+  // At most 55 bytes, as the kernel's MODULE_NAME_LEN holds with its NUL.
+  EXPECT_EQ(kernel_module_name(std::string(55, 'm') + ".ko.xz"), std::string(55, 'm'));
+  EXPECT_EQ(kernel_module_name(std::string(56, 'm') + ".ko.xz"), "");
 }
 
 }  // namespace
