@@ -164,6 +164,21 @@ void describe_drivers(const FileSystem& fs, KernelInfo& k) {
   }
 }
 
+}  // namespace
+
+std::vector<std::string> python3_dirs(const FileSystem& fs, const std::string& lib) {
+  std::vector<std::string> out;
+  for (std::string& n : list_names(fs, lib)) {
+    if (n.rfind("python3", 0) == 0) out.push_back(std::move(n));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const std::string& x, const std::string& y) { return strverscmp(x.c_str(), y.c_str()) > 0; });
+  if (out.size() > kMaxPythonDirs) out.resize(kMaxPythonDirs);
+  return out;
+}
+
+namespace {
+
 // cloud-init: installed (program, Python package, dpkg or rpm database) and not disabled (no
 // cloud-init.disabled file, none of its units masked).
 CloudInitInfo describe_cloud_init(const FileSystem& fs) {
@@ -172,8 +187,7 @@ CloudInitInfo describe_cloud_init(const FileSystem& fs) {
     if (is_regular(fs, path)) c.evidence.emplace_back(path);
   }
   for (const std::string& lib : {std::string("/usr/lib"), std::string("/usr/lib64")}) {
-    for (const std::string& py : list_names(fs, lib)) {
-      if (py.rfind("python3", 0) != 0) continue;
+    for (const std::string& py : python3_dirs(fs, lib)) {
       for (const char* sub : {"/dist-packages/cloudinit", "/site-packages/cloudinit"}) {
         const std::string dir = lib + "/" + py + sub;
         if (is_dir(fs, dir)) c.evidence.push_back(dir);

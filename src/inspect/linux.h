@@ -160,4 +160,10 @@ struct Inspection {
 // `meter`, when set, is told the stages (partitions, file systems, kernels, initramfs) as they run.
 Result<Inspection> inspect_disk(const SourcePtr& disk, StageMeter* meter = nullptr);
 
+// The python3* directories of `lib` (Linux /usr/lib, FreeBSD /usr/local/lib) where a Python
+// package may sit, newest first by version, at most kMaxPythonDirs: the names are the guest's,
+// and each costs lookups (the review of 2026-12-07: a million of them).
+inline constexpr std::size_t kMaxPythonDirs = 16;
+std::vector<std::string> python3_dirs(const FileSystem& fs, const std::string& lib);
+
 }  // namespace ig

@@ -188,6 +188,24 @@ TEST_F(LinuxInspect, KernelsBeyondTheBudgetAreLeftOutAndSaidSo) {
                                   "the newest)"));
 }
 
+TEST_F(LinuxInspect, PythonDirectoriesBeyondTheBudgetAreNotLookedIn) {
+  // 40 more /usr/lib/python3.<i>, each with a cloudinit package: only the newest 16 are looked in.
+  for (int i = 0; i < 40; ++i) {
+    fs::create_directories(root_ / ("usr/lib/python3." + std::to_string(i) + "/dist-packages/cloudinit"));
+  }
+  auto r = inspect(make_disk(root_));
+  ASSERT_THAT(r, IsOk());
+  ASSERT_TRUE(r->linux_guest.has_value());
+  std::vector<std::string> packages;
+  for (const std::string& e : r->linux_guest->cloud_init.evidence) {
+    if (e.ends_with("/cloudinit")) packages.push_back(e);
+  }
+  EXPECT_EQ(packages.size(), kMaxPythonDirs);
+  EXPECT_THAT(packages, ::testing::Contains("/usr/lib/python3.39/dist-packages/cloudinit"));
+  EXPECT_THAT(packages, ::testing::Contains("/usr/lib/python3.24/dist-packages/cloudinit"));
+  EXPECT_THAT(packages, ::testing::Not(::testing::Contains("/usr/lib/python3.23/dist-packages/cloudinit")));
+}
+
 TEST_F(LinuxInspect, WholeDiskFileSystemDataDiskAndTruncatedRoot) {
   const std::string whole = dir_.file("whole.raw");
   run_ok("mke2fs -q -F -t ext4 -d " + root_.string() + " " + whole + " 48M");
