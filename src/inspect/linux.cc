@@ -406,11 +406,16 @@ void describe_kernel_image(const FileSystem& fs, KernelInfo& k) {
   auto file = fs.open(r->inode);
   if (!file) {
     k.image = file.error().message;
+    note_unreadable(path, file.error(), k.unreadable);
     return;
   }
-  auto image = kernel_image(**file);
+  // A header the file system cannot deliver leaves the kernel's architecture unknown, which is not
+  // a header that names none (the review of 2026-12-07).
+  const ReadFailureWatch watched(SourcePtr(std::move(*file)));
+  auto image = kernel_image(watched);
   if (!image) {
     k.image = image.error().message;
+    if (watched.failed()) note_unreadable(path, image.error(), k.unreadable);
     return;
   }
   k.architecture = image->architecture;

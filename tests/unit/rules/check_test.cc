@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "base/text.h"
+#include "inspect/linux.h"
 #include "io/faulty_source.h"
 #include "io/sources.h"
 #include "rules/messages.h"
@@ -278,6 +279,33 @@ TEST_F(Check, InitramfsTheImageCannotDeliverIsUnknownNotCorrupt) {
   EXPECT_THAT(args_en(v.message)[0], ::testing::StartsWith(initrd + ": initramfs: the zstd stream: faulty("));
   // The same bytes readable: the drivers are found.
   EXPECT_EQ(result(check(raw), "virtio").message.id, "virtio.ok");
+}
+
+TEST_F(Check, KernelImageTheImageCannotDeliverIsUnreadable) {
+  // The kernel's first block unreadable under a sound file system: its architecture is unknown
+  // and said so, not taken as a header that names none (the review of 2026-12-07).
+  const std::string vmlinuz = std::string("/boot/vmlinuz-") + LinuxTree::kKernel;
+  DiskSpec spec;
+  spec.format = "raw";
+  const std::string raw = make_guest_disk(dir_, tree_path_.string(), spec);
+  const std::string root = dir_.file("guest-root.ext4");  // the root file system make_guest_disk put at sector 2048
+  const std::uint64_t block_size =
+      std::stoull(run_ok("dumpe2fs -h " + root + " 2>/dev/null | sed -n 's/^Block size: *//p'"));
+  const std::uint64_t block = std::stoull(run_ok("debugfs -R 'bmap " + vmlinuz + " 0' " + root + " 2>/dev/null"));
+  const std::uint64_t at = 2048 * 512 + block * block_size;
+  auto file = FileSource::open(raw);
+  ASSERT_THAT(file, IsOk());
+  FaultPlan plan;
+  plan.unreadable = std::make_pair(at, at + 1);
+  auto inspection = inspect_disk(std::make_shared<FaultySource>(SourcePtr(std::move(*file)), plan));
+  ASSERT_THAT(inspection, IsOk());
+  ASSERT_TRUE(inspection->linux_guest.has_value());
+  const KernelInfo* k = inspection->linux_guest->boot_kernel();
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ(k->version, LinuxTree::kKernel);
+  EXPECT_TRUE(k->architecture.empty());
+  ASSERT_FALSE(k->unreadable.empty());
+  EXPECT_THAT(k->unreadable.front(), ::testing::StartsWith(vmlinuz + ": "));
 }
 
 TEST_F(Check, NoInitramfsForAModularKernel) {
