@@ -289,7 +289,7 @@ std::string cloud_init_version(const FileSystem& fs, const std::string& package)
 CloudInitInfo describe_cloud_init(const FileSystem& fs) {
   CloudInitInfo c;
   if (is_regular(fs, "/usr/local/bin/cloud-init")) c.evidence.emplace_back("/usr/local/bin/cloud-init");
-  for (const std::string& py : python3_dirs(fs, "/usr/local/lib")) {
+  for (const std::string& py : python3_dirs(fs, "/usr/local/lib", c.unreadable)) {
     const std::string package = "/usr/local/lib/" + py + "/site-packages/cloudinit";
     if (!is_dir(fs, package)) continue;
     c.evidence.push_back(package);

@@ -62,6 +62,17 @@ std::vector<std::string> list_noting(const FileSystem& fs, const std::string& pa
   return names;
 }
 
+// Whether `path` resolves to a file of `type`, naming in `unreadable` a path that does not resolve
+// for a reason other than absence (is_regular and is_dir take every error for absence).
+bool is_noting(const FileSystem& fs, const std::string& path, FileType type, std::vector<std::string>& unreadable) {
+  auto r = resolve(fs, path);
+  if (!r) {
+    note_unreadable(path, r.error(), unreadable);
+    return false;
+  }
+  return r->stat.type == type;
+}
+
 // Errors that say a structure is damaged (as opposed to absent, unsupported or refused).
 bool is_damage(const Error& e) {
   return e.code == ErrorCode::kCorrupt || e.code == ErrorCode::kLimitExceeded || e.code == ErrorCode::kOutOfRange ||
@@ -166,9 +177,10 @@ void describe_drivers(const FileSystem& fs, KernelInfo& k) {
 
 }  // namespace
 
-std::vector<std::string> python3_dirs(const FileSystem& fs, const std::string& lib) {
+std::vector<std::string> python3_dirs(const FileSystem& fs, const std::string& lib,
+                                      std::vector<std::string>& unreadable) {
   std::vector<std::string> out;
-  for (std::string& n : list_names(fs, lib)) {
+  for (std::string& n : list_noting(fs, lib, unreadable)) {
     if (n.rfind("python3", 0) == 0) out.push_back(std::move(n));
   }
   std::sort(out.begin(), out.end(),
@@ -184,13 +196,13 @@ namespace {
 CloudInitInfo describe_cloud_init(const FileSystem& fs) {
   CloudInitInfo c;
   for (const char* path : {"/usr/bin/cloud-init", "/usr/local/bin/cloud-init"}) {
-    if (is_regular(fs, path)) c.evidence.emplace_back(path);
+    if (is_noting(fs, path, FileType::kRegular, c.unreadable)) c.evidence.emplace_back(path);
   }
   for (const std::string& lib : {std::string("/usr/lib"), std::string("/usr/lib64")}) {
-    for (const std::string& py : python3_dirs(fs, lib)) {
+    for (const std::string& py : python3_dirs(fs, lib, c.unreadable)) {
       for (const char* sub : {"/dist-packages/cloudinit", "/site-packages/cloudinit"}) {
         const std::string dir = lib + "/" + py + sub;
-        if (is_dir(fs, dir)) c.evidence.push_back(dir);
+        if (is_noting(fs, dir, FileType::kDirectory, c.unreadable)) c.evidence.push_back(dir);
       }
     }
   }

@@ -164,6 +164,8 @@ Result<Inspection> inspect_disk(const SourcePtr& disk, StageMeter* meter = nullp
 // package may sit, newest first by version, at most kMaxPythonDirs: the names are the guest's,
 // and each costs lookups (the review of 2026-12-07: a million of them).
 inline constexpr std::size_t kMaxPythonDirs = 16;
-std::vector<std::string> python3_dirs(const FileSystem& fs, const std::string& lib);
+// A directory there that cannot be listed is named in `unreadable`.
+std::vector<std::string> python3_dirs(const FileSystem& fs, const std::string& lib,
+                                      std::vector<std::string>& unreadable);
 
 }  // namespace ig

@@ -83,6 +83,20 @@ TEST_F(CorruptLinuxFiles, HealthyPasses) {
   EXPECT_EQ(r.checks.at("cloud-init").id, "cinit.ok");
 }
 
+TEST_F(CorruptLinuxFiles, CloudInitBehindADirectoryThatCannotBeReadIsUnknown) {
+  // cloud-init's program is its only evidence, and /usr/bin cannot be read (a size of 2^40): that
+  // it is installed is unknown, not "not installed" (the review of 2026-12-07).
+  tree_->remove("/usr/lib/python3/dist-packages/cloudinit");
+  tree_->write("/var/lib/dpkg/status", "Package: dash\nStatus: install ok installed\nVersion: 0.5.12-2\n\n");
+  EXPECT_EQ(check(disk()).checks.at("cloud-init").id, "cinit.ok");
+  const Report r = check(disk({"sif /usr/bin size 0x10000000000"}));
+  const Check& c = r.checks.at("cloud-init");
+  EXPECT_EQ(c.status, "unverified");
+  EXPECT_EQ(c.id, "cinit.unreadable");
+  ASSERT_EQ(c.args.size(), 1u);
+  EXPECT_THAT(c.args[0], ::testing::StartsWith("/usr/bin/cloud-init: "));
+}
+
 TEST_F(CorruptLinuxFiles, OsReleaseOfTwoToTheSixtyThreeBytesInTheHeadline) {
   // CorruptRelease (corrupt_release_cli_test.cc) holds the os check's cases on a bare file
   // system; on a partitioned disk the headline names the damage too. One release file, regular.
