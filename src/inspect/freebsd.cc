@@ -110,17 +110,20 @@ ConfVars read_loader_conf(const FileSystem& fs, FreeBsdGuest& g) {
 
 // The module file the loader would load for `module` ("virtio_blk"): <module>_name when set (a
 // guest path, or another module name), else <module>.ko in the kernel's directory or module_path.
+// A lookup that fails for a reason other than absence is named in `unreadable`.
 std::string find_module(const FileSystem& fs, const ConfVars& vars, const std::vector<std::string>& dirs,
-                        std::string_view module) {
+                        std::string_view module, std::vector<std::string>& unreadable) {
   std::string file = std::string(module) + ".ko";
   if (auto n = vars.find(std::string(module) + "_name"); n != vars.end() && !n->second.value.empty()) {
-    if (n->second.value.front() == '/') return is_regular(fs, n->second.value) ? n->second.value : "";
+    if (n->second.value.front() == '/') {
+      return is_noting(fs, n->second.value, FileType::kRegular, unreadable) ? n->second.value : "";
+    }
     if (!plain_name(n->second.value)) return "";
     file = n->second.value.ends_with(".ko") ? n->second.value : n->second.value + ".ko";
   }
   for (const std::string& d : dirs) {
     const std::string path = d + "/" + file;
-    if (is_regular(fs, path)) return path;
+    if (is_noting(fs, path, FileType::kRegular, unreadable)) return path;
   }
   return "";
 }
@@ -241,7 +244,7 @@ void describe_kernel(const FileSystem& fs, const ConfVars& vars, FreeBsdGuest& g
     const auto load = vars.find(std::string(d.module) + "_load");
     const bool loaded = load != vars.end() && loader_yes(load->second.value);
     if (loaded) info.config = load->second.line;
-    info.module = find_module(fs, vars, dirs, d.module);
+    info.module = find_module(fs, vars, dirs, d.module, k.unreadable);
     if (compiled_in[i]) {
       info.state = DriverState::kBuiltIn;
       any_compiled_in = true;
@@ -258,7 +261,7 @@ void describe_kernel(const FileSystem& fs, const ConfVars& vars, FreeBsdGuest& g
   const auto load = vars.find("virtio_load");
   const bool loaded = load != vars.end() && loader_yes(load->second.value);
   if (loaded) core.config = load->second.line;
-  core.module = find_module(fs, vars, dirs, "virtio");
+  core.module = find_module(fs, vars, dirs, "virtio", k.unreadable);
   if (any_compiled_in) {
     core.state = DriverState::kBuiltIn;
   } else if (any_module || loaded) {
@@ -364,8 +367,8 @@ void make_printable(FreeBsdGuest& g) {
     make_guest_text(d.config);
     make_guest_text(d.module);
   }
-  for (std::vector<std::string>* v :
-       {&g.loader_conf, &g.notes, &g.cloud_init.evidence, &g.cloud_init.disabled_by, &g.cloud_init.notes}) {
+  for (std::vector<std::string>* v : {&g.loader_conf, &g.notes, &g.kernel.unreadable, &g.cloud_init.evidence,
+                                      &g.cloud_init.disabled_by, &g.cloud_init.notes, &g.cloud_init.unreadable}) {
     for (std::string& s : *v) make_guest_text(s);
   }
 }

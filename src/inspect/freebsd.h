@@ -50,6 +50,8 @@ struct FreeBsdKernel {
   std::string error;  // why it was not found or not read whole
   // virtio_blk, vtnet, virtio_pci and virtio (the core the others need).
   std::vector<DriverInfo> virtio;
+  // Module files that could not be looked up for a reason other than absence ("<path>: <why>").
+  std::vector<std::string> unreadable;
 };
 
 struct FreeBsdGuest {

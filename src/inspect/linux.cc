@@ -62,17 +62,6 @@ std::vector<std::string> list_noting(const FileSystem& fs, const std::string& pa
   return names;
 }
 
-// Whether `path` resolves to a file of `type`, naming in `unreadable` a path that does not resolve
-// for a reason other than absence (is_regular and is_dir take every error for absence).
-bool is_noting(const FileSystem& fs, const std::string& path, FileType type, std::vector<std::string>& unreadable) {
-  auto r = resolve(fs, path);
-  if (!r) {
-    note_unreadable(path, r.error(), unreadable);
-    return false;
-  }
-  return r->stat.type == type;
-}
-
 // Errors that say a structure is damaged (as opposed to absent, unsupported or refused).
 bool is_damage(const Error& e) {
   return e.code == ErrorCode::kCorrupt || e.code == ErrorCode::kLimitExceeded || e.code == ErrorCode::kOutOfRange ||
@@ -176,6 +165,16 @@ void describe_drivers(const FileSystem& fs, KernelInfo& k) {
 }
 
 }  // namespace
+
+bool is_noting(const FileSystem& fs, const std::string& path, FileType type, std::vector<std::string>& unreadable) {
+  auto r = resolve(fs, path);
+  if (!r) {
+    // A component that is not a directory leaves the path absent, as no entry does.
+    if (r.error().code != ErrorCode::kInvalidArgument) note_unreadable(path, r.error(), unreadable);
+    return false;
+  }
+  return r->stat.type == type;
+}
 
 std::vector<std::string> python3_dirs(const FileSystem& fs, const std::string& lib,
                                       std::vector<std::string>& unreadable) {

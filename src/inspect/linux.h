@@ -164,6 +164,12 @@ Result<Inspection> inspect_disk(const SourcePtr& disk, StageMeter* meter = nullp
 // package may sit, newest first by version, at most kMaxPythonDirs: the names are the guest's,
 // and each costs lookups (the review of 2026-12-07: a million of them).
 inline constexpr std::size_t kMaxPythonDirs = 16;
+// Whether `path` resolves to a file of `type`, naming in `unreadable` ("<path>: <why>") a path
+// that does not resolve for a reason other than absence: is_regular and is_dir (fs/path.h) take
+// every error for absence, and a driver or package behind a damaged directory is unknown, not
+// missing (the review of 2026-12-07).
+bool is_noting(const FileSystem& fs, const std::string& path, FileType type, std::vector<std::string>& unreadable);
+
 // A directory there that cannot be listed is named in `unreadable`.
 std::vector<std::string> python3_dirs(const FileSystem& fs, const std::string& lib,
                                       std::vector<std::string>& unreadable);

@@ -265,6 +265,12 @@ void judge_freebsd(const FreeBsdGuest& b, const CheckOptions& options, CheckRepo
   CheckResult virtio = problem ? fail("virtio", kVirtioNotInstall, *problem,
                                       Message{k.found ? "advice.bsd-virtio" : "advice.bsd-no-kernel", {}})
                                : make("virtio", CheckStatus::kPass, {"virtio.bsd-ok", {kernel}});
+  // A module that could not be looked up may be there: unknown, not missing.
+  if (problem && problem->id == "virtio.bsd-module-missing" && !k.unreadable.empty()) {
+    virtio = make("virtio", CheckStatus::kUnverified, {"virtio.unreadable", {k.unreadable.front()}});
+    virtio.advice = Message{"advice.corrupt", {}};
+  }
+  for (const std::string& u : k.unreadable) virtio.evidence.push_back({"ev.unreadable", {u}});
   if (k.found) {
     const std::string searched = std::to_string(k.scanned_bytes);
     virtio.evidence.push_back(k.ident.empty() ? Message{"ev.bsd-kernel-no-ident", {k.path, searched}}

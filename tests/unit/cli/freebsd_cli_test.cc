@@ -70,6 +70,26 @@ TEST_F(FreeBsdCli, KernelWithoutVirtioFailsInEveryLanguage) {
   }
 }
 
+// A loaded module behind a module_path directory that cannot be looked in (a symbolic link to
+// itself): exit 3, "cannot verify", the lookup named (the review of 2026-12-07).
+TEST_F(FreeBsdCli, ModuleBehindADirectoryThatCannotBeReadIsUnverified) {
+  tree_->write_kernel(kernel_strings_without_virtio());
+  tree_->remove("/boot/kernel/if_vtnet.ko");
+  std::filesystem::create_symlink("loop", tree_->root() / "boot/loop");
+  tree_->write("/boot/loader.conf",
+               "virtio_blk_load=\"YES\"\nvirtio_pci_load=\"YES\"\nif_vtnet_load=\"YES\"\n"
+               "module_path=\"/boot/modules;/boot/loop\"\n");
+  const CommandResult r = run(kCli + " check --output=json " + disk());
+  ASSERT_EQ(r.exit_code, 3) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  for (const auto& c : j["checks"]) {
+    if (c["name"] != "virtio") continue;
+    EXPECT_EQ(c["status"], "unverified") << c;
+    EXPECT_EQ(c["message-id"], "virtio.unreadable") << c;
+    EXPECT_EQ(c["message-args"][0].get<std::string>().rfind("/boot/loop/if_vtnet.ko: ", 0), 0u) << c;
+  }
+}
+
 // A root on ZFS cannot be read: exit 3, "cannot verify", the volume named.
 TEST_F(FreeBsdCli, ZfsRootIsUnverified) {
   const CommandResult r = run(kCli + " check " + disk({FreeBsdLayout::kMbrBsdLabel, true}));

@@ -173,6 +173,21 @@ TEST_F(FreeBsdInspect, ModulesMissingOrNotLoaded) {
   EXPECT_EQ(driver(*g, "virtio_pci").module, "/boot/modules/virtio_pci.ko");
 }
 
+// A module_path directory that cannot be looked in (a symbolic link to itself, its name with an
+// escape): a loaded module not found elsewhere is unknown, not missing, and the lookup is named as
+// printable text (the review of 2026-12-07).
+TEST_F(FreeBsdInspect, ModuleBehindADirectoryThatCannotBeReadIsNoted) {
+  tree_->write_kernel(kernel_strings_without_virtio());
+  tree_->remove("/boot/kernel/if_vtnet.ko");
+  fs::create_symlink("l\x1bop", tree_->root() / "boot/l\x1bop");
+  tree_->write("/boot/loader.conf", "if_vtnet_load=\"YES\"\nmodule_path=\"/boot/modules;/boot/l\x1bop\"\n");
+  auto g = describe();
+  ASSERT_TRUE(g.has_value());
+  EXPECT_EQ(driver(*g, "vtnet").state, DriverState::kModuleMissing);
+  ASSERT_FALSE(g->kernel.unreadable.empty());
+  EXPECT_THAT(g->kernel.unreadable.front(), ::testing::StartsWith("/boot/l\\x1Bop/if_vtnet.ko: "));
+}
+
 // loader.conf's kernel= names the kernel's directory; its modules are looked for there.
 TEST_F(FreeBsdInspect, KernelChosenByLoaderConf) {
   tree_->write_kernel(kernel_strings_without_virtio());
