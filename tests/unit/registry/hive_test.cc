@@ -283,17 +283,27 @@ TEST(Hive, MalformedHivesAreNamed) {
   EXPECT_THAT(huge->subkeys(huge->root()), HasError(ErrorCode::kLimitExceeded, "subkeys"));
 }
 
+// The empty hive's bytes, for cells written by hand into its free space (offsets from the first
+// hbin, as a hive names its cells).
+struct HandMadeHive {
+  HandMadeHive() {
+    copy_empty_hive(dir.file("h"));
+    bytes = read_file(dir.file("h"));
+    root = load_le_ptr<std::uint32_t>(bytes.data() + 0x24);
+  }
+  void put(std::uint32_t cell, const std::vector<std::byte>& data) {
+    std::copy(data.begin(), data.end(), bytes.begin() + 4096 + cell);
+  }
+  TempDir dir;
+  std::vector<std::byte> bytes;
+  std::uint32_t root = 0;  // the root key's cell
+};
+
 TEST(Hive, SharedListsOfListsAreBounded) {
   // Four levels of ri lists, each of 20 entries naming the one list below, the last naming an
   // empty lf: 20^4 visits that add no key (N = 1000 in one 4 KiB cell is 10^12). Written into the
   // empty hive's free space, under a root that says it has one subkey.
-  TempDir dir;
-  copy_empty_hive(dir.file("h"));
-  std::vector<std::byte> b = read_file(dir.file("h"));
-  const std::uint32_t root = load_le_ptr<std::uint32_t>(b.data() + 0x24);
-  auto put = [&](std::uint32_t cell, const std::vector<std::byte>& data) {
-    std::copy(data.begin(), data.end(), b.begin() + 4096 + cell);
-  };
+  HandMadeHive b;
   const std::uint32_t lists[] = {0x800, 0x880, 0x900, 0x980};
   for (std::size_t level = 0; level < 4; ++level) {
     std::vector<std::byte> cell = le32(static_cast<std::uint32_t>(-88));
@@ -304,17 +314,17 @@ TEST(Hive, SharedListsOfListsAreBounded) {
     for (int i = 0; i < 20; ++i) {
       for (const std::byte c : le32(below)) cell.push_back(c);
     }
-    put(lists[level], cell);
+    b.put(lists[level], cell);
   }
   std::vector<std::byte> empty_lf = le32(static_cast<std::uint32_t>(-16));
   for (const std::byte c : text("lf")) empty_lf.push_back(c);
   empty_lf.resize(16, std::byte{0});
-  put(0xA00, empty_lf);
-  put(root + 4 + 0x14, le32(1));         // subkey count
-  put(root + 4 + 0x1C, le32(lists[0]));  // subkey list
+  b.put(0xA00, empty_lf);
+  b.put(b.root + 4 + 0x14, le32(1));         // subkey count
+  b.put(b.root + 4 + 0x1C, le32(lists[0]));  // subkey list
   registry::HiveLimits limits;
   limits.max_subkeys = 1000;
-  auto h = Hive::open(std::move(b), limits);
+  auto h = Hive::open(std::move(b.bytes), limits);
   ASSERT_THAT(h, IsOk());
   EXPECT_THAT(h->subkeys(h->root()),
               HasError(ErrorCode::kLimitExceeded, "more than 1000 lists named by its lists of lists"));
@@ -325,19 +335,13 @@ TEST(Hive, SharedValueCellsAreDecodedOnlyWhenAsked) {
   // only the value it is asked for; values() decodes all 20 and stops where their data exceeds
   // what a hive could hold (16 KiB here): one list of a million entries over a 64 MiB value was
   // 64 TiB of copies (the review of 2026-12-07).
-  TempDir dir;
-  copy_empty_hive(dir.file("h"));
-  std::vector<std::byte> b = read_file(dir.file("h"));
-  const std::uint32_t root = load_le_ptr<std::uint32_t>(b.data() + 0x24);
-  auto put = [&](std::uint32_t cell, const std::vector<std::byte>& data) {
-    std::copy(data.begin(), data.end(), b.begin() + 4096 + cell);
-  };
+  HandMadeHive b;
   std::vector<std::byte> list = le32(static_cast<std::uint32_t>(-88));
   for (int i = 0; i < 20; ++i) {
     const auto at = le32(0x880);
     list.insert(list.end(), at.begin(), at.end());
   }
-  put(0x800, list);
+  b.put(0x800, list);
   std::vector<std::byte> vk = le32(static_cast<std::uint32_t>(-32));
   for (const std::byte c : text("vk")) vk.push_back(c);
   for (const std::byte c : {std::byte{3}, std::byte{0}}) vk.push_back(c);  // name length
@@ -347,15 +351,15 @@ TEST(Hive, SharedValueCellsAreDecodedOnlyWhenAsked) {
   }
   for (const std::byte c : {std::byte{1}, std::byte{0}, std::byte{0}, std::byte{0}}) vk.push_back(c);  // ASCII name
   for (const std::byte c : text("Big")) vk.push_back(c);
-  put(0x880, vk);
+  b.put(0x880, vk);
   std::vector<std::byte> data = le32(static_cast<std::uint32_t>(-1032));
   data.resize(1032, std::byte{0x5A});
-  put(0x900, data);
-  put(root + 4 + 0x24, le32(20));     // value count
-  put(root + 4 + 0x28, le32(0x800));  // value list
+  b.put(0x900, data);
+  b.put(b.root + 4 + 0x24, le32(20));     // value count
+  b.put(b.root + 4 + 0x28, le32(0x800));  // value list
   registry::HiveLimits limits;
   limits.max_hive_bytes = 16 << 10;
-  auto h = Hive::open(std::move(b), limits);
+  auto h = Hive::open(std::move(b.bytes), limits);
   ASSERT_THAT(h, IsOk());
   auto big = h->value(h->root(), "big");
   ASSERT_THAT(big, IsOk());

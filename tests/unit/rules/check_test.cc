@@ -35,6 +35,25 @@ class Check : public ::testing::Test {
     return check(make_guest_disk(dir_, tree_path_.string(), spec), options);
   }
 
+  // The tree as a raw disk, and that disk read through a source on which the one byte holding
+  // `file_byte` of the guest file `path` cannot be read, as a bad stretch of an upload would be.
+  std::pair<std::string, SourcePtr> raw_disk_unreadable_at(const std::string& path, std::uint64_t file_byte) {
+    DiskSpec spec;
+    spec.format = "raw";
+    std::string raw = make_guest_disk(dir_, tree_path_.string(), spec);
+    const std::string root = dir_.file("guest-root.ext4");  // the file system make_guest_disk put at sector 2048
+    const std::uint64_t block_size =
+        std::stoull(run_ok("dumpe2fs -h " + root + " 2>/dev/null | sed -n 's/^Block size: *//p'"));
+    const std::uint64_t block = std::stoull(run_ok(
+        "debugfs -R 'bmap " + path + " " + std::to_string(file_byte / block_size) + "' " + root + " 2>/dev/null"));
+    const std::uint64_t at = 2048 * 512 + block * block_size + file_byte % block_size;
+    auto file = FileSource::open(raw);
+    EXPECT_THAT(file, IsOk());
+    FaultPlan plan;
+    plan.unreadable = std::make_pair(at, at + 1);
+    return {std::move(raw), std::make_shared<FaultySource>(SourcePtr(std::move(*file)), plan)};
+  }
+
   TempDir dir_;
   fs::path tree_path_;
   std::unique_ptr<LinuxTree> tree_;
@@ -255,21 +274,7 @@ TEST_F(Check, InitramfsTheImageCannotDeliverIsUnknownNotCorrupt) {
   run_ok("head -c 3M /dev/urandom > " + (main / "usr/lib/firmware/blob.bin").string());
   run_ok("cd " + main.string() + " && find . | LC_ALL=C sort | cpio -o -H newc --quiet | zstd -q -c > " +
          (tree_path_ / initrd.substr(1)).string());
-  DiskSpec spec;
-  spec.format = "raw";
-  const std::string raw = make_guest_disk(dir_, tree_path_.string(), spec);
-  const std::string root = dir_.file("guest-root.ext4");  // the root file system make_guest_disk put at sector 2048
-  const std::uint64_t block_size =
-      std::stoull(run_ok("dumpe2fs -h " + root + " 2>/dev/null | sed -n 's/^Block size: *//p'"));
-  const std::uint64_t block = std::stoull(run_ok(
-      "debugfs -R 'bmap " + initrd + " " + std::to_string((2 << 20) / block_size) + "' " + root + " 2>/dev/null"));
-  const std::uint64_t at = 2048 * 512 + block * block_size;
-
-  auto file = FileSource::open(raw);
-  ASSERT_THAT(file, IsOk());
-  FaultPlan plan;
-  plan.unreadable = std::make_pair(at, at + 1);
-  auto faulty = std::make_shared<FaultySource>(SourcePtr(std::move(*file)), plan);
+  const auto [raw, faulty] = raw_disk_unreadable_at(initrd, 2 << 20);
   auto r = check_image(faulty, CheckOptions{});
   ASSERT_THAT(r, IsOk());
   const CheckResult& v = result(*r, "virtio");
@@ -285,19 +290,7 @@ TEST_F(Check, KernelImageTheImageCannotDeliverIsUnreadable) {
   // The kernel's first block unreadable under a sound file system: its architecture is unknown
   // and said so, not taken as a header that names none (the review of 2026-12-07).
   const std::string vmlinuz = std::string("/boot/vmlinuz-") + LinuxTree::kKernel;
-  DiskSpec spec;
-  spec.format = "raw";
-  const std::string raw = make_guest_disk(dir_, tree_path_.string(), spec);
-  const std::string root = dir_.file("guest-root.ext4");  // the root file system make_guest_disk put at sector 2048
-  const std::uint64_t block_size =
-      std::stoull(run_ok("dumpe2fs -h " + root + " 2>/dev/null | sed -n 's/^Block size: *//p'"));
-  const std::uint64_t block = std::stoull(run_ok("debugfs -R 'bmap " + vmlinuz + " 0' " + root + " 2>/dev/null"));
-  const std::uint64_t at = 2048 * 512 + block * block_size;
-  auto file = FileSource::open(raw);
-  ASSERT_THAT(file, IsOk());
-  FaultPlan plan;
-  plan.unreadable = std::make_pair(at, at + 1);
-  auto inspection = inspect_disk(std::make_shared<FaultySource>(SourcePtr(std::move(*file)), plan));
+  auto inspection = inspect_disk(raw_disk_unreadable_at(vmlinuz, 0).second);
   ASSERT_THAT(inspection, IsOk());
   ASSERT_TRUE(inspection->linux_guest.has_value());
   const KernelInfo* k = inspection->linux_guest->boot_kernel();
