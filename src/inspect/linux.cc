@@ -24,6 +24,11 @@ namespace {
 
 constexpr std::uint64_t kMaxOsReleaseBytes = 64 * 1024;
 
+// Version-like names, newest first ("6.1.0-13" before "6.1.0-9"), as GRUB's blscfg orders entries.
+bool newer_first(const std::string& x, const std::string& y) {
+  return strverscmp(x.c_str(), y.c_str()) > 0;
+}
+
 // Corruption is not absence (issue 15, finding 7). Only kNotFound says a guest file or directory
 // is not there; any other error (a corrupt inode, extent tree or directory, more bytes than are
 // read, not a regular file) is named as "<path>: <why>" in `unreadable`, for the rules to say
@@ -182,8 +187,7 @@ std::vector<std::string> python3_dirs(const FileSystem& fs, const std::string& l
   for (std::string& n : list_noting(fs, lib, unreadable)) {
     if (n.rfind("python3", 0) == 0) out.push_back(std::move(n));
   }
-  std::sort(out.begin(), out.end(),
-            [](const std::string& x, const std::string& y) { return strverscmp(x.c_str(), y.c_str()) > 0; });
+  std::sort(out.begin(), out.end(), newer_first);
   if (out.size() > kMaxPythonDirs) out.resize(kMaxPythonDirs);
   return out;
 }
@@ -293,8 +297,7 @@ BootMenu read_boot_menu(const FileSystem& fs, std::vector<std::string>& unreadab
       if (n.size() > 5 && n.ends_with(".conf")) ids.push_back(n.substr(0, n.size() - 5));
     }
     // GRUB's blscfg lists entries newest first: by version, descending.
-    std::sort(ids.begin(), ids.end(),
-              [](const std::string& x, const std::string& y) { return strverscmp(x.c_str(), y.c_str()) > 0; });
+    std::sort(ids.begin(), ids.end(), newer_first);
     // Files tried, not entries read: a million entries that fail to read each cost a lookup.
     if (ids.size() > kMaxMenuEntries) ids.resize(kMaxMenuEntries);
     for (const std::string& id : ids) {
@@ -508,8 +511,7 @@ LinuxGuest describe_root(const FileSystem& fs, std::uint32_t partition, StageMet
     // The default and the newest: the ones a boot would take.
     std::vector<std::string> versions;
     for (const auto& [v, k] : kernels) versions.push_back(v);
-    std::sort(versions.begin(), versions.end(),
-              [](const std::string& x, const std::string& y) { return strverscmp(x.c_str(), y.c_str()) > 0; });
+    std::sort(versions.begin(), versions.end(), newer_first);
     std::set<std::string> kept(versions.begin(), versions.begin() + (kMaxKernels - 1));
     kept.insert(kernels.count(g.boot.default_version) != 0 ? g.boot.default_version : versions[kMaxKernels - 1]);
     g.boot_unreadable.push_back(
