@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "base/bytes.h"
 #include "io/sources.h"
 #include "support/test_support.h"
 
@@ -104,6 +105,65 @@ TEST_F(Initramfs, EntryLimitHolds) {
   auto f = FileSource::open(dir_.path() / "main.cpio");
   ASSERT_THAT(f, IsOk());
   EXPECT_THAT(scan_initramfs(**f, limits), HasError(ErrorCode::kLimitExceeded, "more than 3 entries"));
+}
+
+// A bomb: 64 MiB of zeros packs into ~65 KB of gzip. The scan inflates up to its budget and
+// stops there with the budget named; under the default budget the same archive is read whole.
+TEST_F(Initramfs, DecompressionBombStopsAtItsBudget) {
+  const fs::path bomb = dir_.path() / "bomb";
+  fs::create_directories(bomb / "usr/lib/modules/6.1.0-13-amd64/kernel/drivers/block");
+  run_ok("head -c 67108864 /dev/zero > " + (bomb / "zeros").string());
+  run_ok("head -c 5000 /dev/urandom > " +
+         (bomb / "usr/lib/modules/6.1.0-13-amd64/kernel/drivers/block/virtio_blk.ko").string());
+  const std::string packed = dir_.file("bomb.cpio.gz");
+  run_ok("cd " + bomb.string() + " && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -9 -c > " + packed);
+  ASSERT_LT(fs::file_size(packed), 1U << 20);
+
+  InitramfsLimits limits;
+  limits.max_decompressed_bytes = 8 << 20;
+  auto f = FileSource::open(packed);
+  ASSERT_THAT(f, IsOk());
+  EXPECT_THAT(scan_initramfs(**f, limits),
+              HasError(ErrorCode::kLimitExceeded, "initramfs: more than 8388608 bytes decompressed"));
+  auto whole = scan_initramfs(**f);
+  ASSERT_THAT(whole, IsOk());
+  EXPECT_EQ(whole->modules, std::set<std::string>{"virtio_blk"});
+}
+
+TEST_F(Initramfs, ArchiveCountAndNameLengthLimitsHold) {
+  const std::string many = dir_.file("many.cpio");
+  run_ok("cd " + dir_.path().string() + " && for i in $(seq 17); do cat early.cpio; done > " + many);
+  EXPECT_THAT(scan(many), HasError(ErrorCode::kLimitExceeded, "initramfs: more than 16 archives"));
+
+  InitramfsLimits limits;
+  limits.max_name_bytes = 16;  // "./usr/lib/modules" and longer names are over it
+  auto f = FileSource::open(dir_.path() / "main.cpio");
+  ASSERT_THAT(f, IsOk());
+  EXPECT_THAT(scan_initramfs(**f, limits), HasError(ErrorCode::kCorrupt, "has a name of"));
+}
+
+// Names that climb out of the archive or are absolute are only names: nothing is extracted, so
+// they are counted and a module among them is still found by its file name.
+TEST_F(Initramfs, TraversalAndAbsoluteNamesAreOnlyNames) {
+  const fs::path work = dir_.path() / "a/b";
+  fs::create_directories(work);
+  fs::create_directories(dir_.path() / "lib/modules");
+  run_ok("head -c 100 /dev/urandom > " + (dir_.path() / "lib/modules/virtio_blk.ko").string());
+  const std::string archive = dir_.file("climb.cpio");
+  run_ok("cd " + work.string() +
+         " && printf '../../lib/modules/virtio_blk.ko\\n/etc/passwd\\n' | cpio -o -H newc --quiet > " + archive);
+  const std::vector<std::byte> raw = read_file(archive);
+  const std::string_view bytes = as_chars(raw);
+  ASSERT_NE(bytes.find("../../lib/modules/virtio_blk.ko"), std::string::npos) << "cpio stored the name as given";
+  ASSERT_NE(bytes.find("/etc/passwd"), std::string::npos);
+
+  const auto before = run("find " + dir_.path().string() + " | LC_ALL=C sort");
+  auto r = scan(archive);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->entries, 3U);  // the two names and the trailer
+  EXPECT_EQ(r->archives.at(0).entries, 2U);
+  EXPECT_EQ(r->modules, std::set<std::string>{"virtio_blk"});
+  EXPECT_EQ(run("find " + dir_.path().string() + " | LC_ALL=C sort").out, before.out);
 }
 
 TEST(KernelModuleName, Suffixes) {

@@ -299,6 +299,51 @@ struct HandMadeHive {
   std::uint32_t root = 0;  // the root key's cell
 };
 
+// Cell loops: an ri list that names itself ends at the list-depth limit, named; a key whose lf
+// list names the key itself is its own child, which a lookup follows only as far as the path it
+// was given (nothing in imagegate walks a hive's whole tree).
+TEST(Hive, CellLoopsEndInANamedErrorOrAtThePathsEnd) {
+  HandMadeHive self_list;
+  std::vector<std::byte> ri = le32(static_cast<std::uint32_t>(-16));
+  for (const std::byte c : text("ri")) ri.push_back(c);
+  for (const std::byte c : {std::byte{1}, std::byte{0}}) ri.push_back(c);
+  for (const std::byte c : le32(0x800)) ri.push_back(c);  // itself
+  self_list.put(0x800, ri);
+  self_list.put(self_list.root + 4 + 0x14, le32(1));
+  self_list.put(self_list.root + 4 + 0x1C, le32(0x800));
+  auto looped = Hive::open(std::move(self_list.bytes));
+  ASSERT_THAT(looped, IsOk());
+  EXPECT_THAT(looped->subkeys(looped->root()),
+              HasError(ErrorCode::kCorrupt, "hive: subkey list 0x800 nested deeper than 4"));
+  EXPECT_THAT(looped->find("Software\\Microsoft"), HasError(ErrorCode::kCorrupt, "nested deeper than 4"));
+
+  HandMadeHive own_child;
+  const std::uint32_t root = own_child.root;
+  std::vector<std::byte> lf = le32(static_cast<std::uint32_t>(-16));
+  for (const std::byte c : text("lf")) lf.push_back(c);
+  for (const std::byte c : {std::byte{1}, std::byte{0}}) lf.push_back(c);
+  for (const std::byte c : le32(root)) lf.push_back(c);
+  lf.resize(16, std::byte{0});
+  own_child.put(0x800, lf);
+  own_child.put(root + 4 + 0x14, le32(1));
+  own_child.put(root + 4 + 0x1C, le32(0x800));
+  auto h = Hive::open(std::move(own_child.bytes));
+  ASSERT_THAT(h, IsOk());
+  auto children = h->subkeys(h->root());
+  ASSERT_THAT(children, IsOk());
+  EXPECT_EQ(*children, std::vector<KeyRef>{h->root()});
+  auto name = h->key_name(h->root());
+  ASSERT_THAT(name, IsOk());
+  std::string path;
+  for (int i = 0; i < 1000; ++i) path += *name + "\\";
+  auto found = h->find(path);
+  ASSERT_THAT(found, IsOk());
+  EXPECT_EQ(*found, std::optional<KeyRef>(h->root()));
+  auto missing = h->find(path + "Missing");
+  ASSERT_THAT(missing, IsOk());
+  EXPECT_EQ(*missing, std::nullopt);
+}
+
 TEST(Hive, SharedListsOfListsAreBounded) {
   // Four levels of ri lists, each of 20 entries naming the one list below, the last naming an
   // empty lf: 20^4 visits that add no key (N = 1000 in one 4 KiB cell is 10^12). Written into the
