@@ -294,6 +294,27 @@ struct HandMadeHive {
   void put(std::uint32_t cell, const std::vector<std::byte>& data) {
     std::copy(data.begin(), data.end(), bytes.begin() + 4096 + cell);
   }
+  // A subkey list cell of `size` bytes: "ri"/"li" entries name cells, "lf"/"lh" entries add a
+  // 4-byte hash, left zero.
+  static std::vector<std::byte> subkey_list(std::string_view sig, const std::vector<std::uint32_t>& refs,
+                                            std::uint32_t size) {
+    std::vector<std::byte> cell = le32(static_cast<std::uint32_t>(-static_cast<std::int32_t>(size)));
+    for (const std::byte c : text(std::string(sig))) cell.push_back(c);
+    const auto count = static_cast<std::uint16_t>(refs.size());  // u16
+    cell.push_back(static_cast<std::byte>(count & 0xFF));
+    cell.push_back(static_cast<std::byte>(count >> 8));
+    for (const std::uint32_t r : refs) {
+      for (const std::byte c : le32(r)) cell.push_back(c);
+      if (sig == "lf" || sig == "lh") cell.resize(cell.size() + 4, std::byte{0});
+    }
+    cell.resize(size, std::byte{0});
+    return cell;
+  }
+  // The root key says it has `count` subkeys, listed by the cell at `list`.
+  void root_subkeys(std::uint32_t count, std::uint32_t list) {
+    put(root + 4 + 0x14, le32(count));
+    put(root + 4 + 0x1C, le32(list));
+  }
   TempDir dir;
   std::vector<std::byte> bytes;
   std::uint32_t root = 0;  // the root key's cell
@@ -304,13 +325,8 @@ struct HandMadeHive {
 // was given (nothing in imagegate walks a hive's whole tree).
 TEST(Hive, CellLoopsEndInANamedErrorOrAtThePathsEnd) {
   HandMadeHive self_list;
-  std::vector<std::byte> ri = le32(static_cast<std::uint32_t>(-16));
-  for (const std::byte c : text("ri")) ri.push_back(c);
-  for (const std::byte c : {std::byte{1}, std::byte{0}}) ri.push_back(c);
-  for (const std::byte c : le32(0x800)) ri.push_back(c);  // itself
-  self_list.put(0x800, ri);
-  self_list.put(self_list.root + 4 + 0x14, le32(1));
-  self_list.put(self_list.root + 4 + 0x1C, le32(0x800));
+  self_list.put(0x800, HandMadeHive::subkey_list("ri", {0x800}, 16));  // itself
+  self_list.root_subkeys(1, 0x800);
   auto looped = Hive::open(std::move(self_list.bytes));
   ASSERT_THAT(looped, IsOk());
   EXPECT_THAT(looped->subkeys(looped->root()),
@@ -318,15 +334,8 @@ TEST(Hive, CellLoopsEndInANamedErrorOrAtThePathsEnd) {
   EXPECT_THAT(looped->find("Software\\Microsoft"), HasError(ErrorCode::kCorrupt, "nested deeper than 4"));
 
   HandMadeHive own_child;
-  const std::uint32_t root = own_child.root;
-  std::vector<std::byte> lf = le32(static_cast<std::uint32_t>(-16));
-  for (const std::byte c : text("lf")) lf.push_back(c);
-  for (const std::byte c : {std::byte{1}, std::byte{0}}) lf.push_back(c);
-  for (const std::byte c : le32(root)) lf.push_back(c);
-  lf.resize(16, std::byte{0});
-  own_child.put(0x800, lf);
-  own_child.put(root + 4 + 0x14, le32(1));
-  own_child.put(root + 4 + 0x1C, le32(0x800));
+  own_child.put(0x800, HandMadeHive::subkey_list("lf", {own_child.root}, 16));
+  own_child.root_subkeys(1, 0x800);
   auto h = Hive::open(std::move(own_child.bytes));
   ASSERT_THAT(h, IsOk());
   auto children = h->subkeys(h->root());
@@ -351,22 +360,11 @@ TEST(Hive, SharedListsOfListsAreBounded) {
   HandMadeHive b;
   const std::uint32_t lists[] = {0x800, 0x880, 0x900, 0x980};
   for (std::size_t level = 0; level < 4; ++level) {
-    std::vector<std::byte> cell = le32(static_cast<std::uint32_t>(-88));
-    for (const std::byte c : text("ri")) cell.push_back(c);
-    cell.push_back(std::byte{20});
-    cell.push_back(std::byte{0});
     const std::uint32_t below = level < 3 ? lists[level + 1] : 0xA00;
-    for (int i = 0; i < 20; ++i) {
-      for (const std::byte c : le32(below)) cell.push_back(c);
-    }
-    b.put(lists[level], cell);
+    b.put(lists[level], HandMadeHive::subkey_list("ri", std::vector<std::uint32_t>(20, below), 88));
   }
-  std::vector<std::byte> empty_lf = le32(static_cast<std::uint32_t>(-16));
-  for (const std::byte c : text("lf")) empty_lf.push_back(c);
-  empty_lf.resize(16, std::byte{0});
-  b.put(0xA00, empty_lf);
-  b.put(b.root + 4 + 0x14, le32(1));         // subkey count
-  b.put(b.root + 4 + 0x1C, le32(lists[0]));  // subkey list
+  b.put(0xA00, HandMadeHive::subkey_list("lf", {}, 16));
+  b.root_subkeys(1, lists[0]);
   registry::HiveLimits limits;
   limits.max_subkeys = 1000;
   auto h = Hive::open(std::move(b.bytes), limits);
